@@ -1,0 +1,213 @@
+package io.leviathan.backend;
+
+import io.leviathan.tensor.Device;
+import io.leviathan.tensor.Tensor;
+import io.leviathan.tensor.TensorArena;
+import java.util.List;
+
+/**
+ * The operations a model and trainer need, independent of the device that runs them. Models are written as
+ * explicit per-layer forward and backward calls on this interface (see {@code docs/design.md}), so a CUDA
+ * backend slots in under them unchanged.
+ *
+ * <h2>Conventions</h2>
+ * <ul>
+ *   <li>Floating tensors are F32 unless an operation says otherwise; token ids are I32.</li>
+ *   <li>Inputs and outputs must be contiguous and live on this backend's {@link #device()}.</li>
+ *   <li>"Rows": an operation "over the last dimension" treats a tensor of shape {@code [..., C]} as
+ *       {@code numel / C} rows of {@code C} elements.</li>
+ *   <li>Forward operations overwrite their outputs. Backward operations <b>accumulate</b> ({@code +=}) into
+ *       the gradient tensors they are given, as in llm.c, so a tensor used twice (a residual branch, a tied
+ *       weight) collects both contributions; zero gradients before each step.</li>
+ *   <li>Saved state needed by a backward pass (normalisation statistics, attention probabilities) is an
+ *       explicit buffer the caller allocates once, so the training loop allocates nothing per step.</li>
+ *   <li>Bad shapes throw {@link io.leviathan.tensor.ShapeMismatchException} naming the operation and every
+ *       shape; a wrong dtype or device throws {@link IllegalArgumentException}.</li>
+ * </ul>
+ */
+public interface Backend extends AutoCloseable {
+
+    /** A short name: {@code "cpu"}, {@code "cuda"}. */
+    String name();
+
+    /** The device whose memory this backend's kernels read and write. */
+    Device device();
+
+    /** Worker threads the backend runs kernels on (1 for a GPU backend's host side). */
+    int threads();
+
+    /** A new arena that allocates memory on this backend's device. */
+    TensorArena newArena();
+
+    // ---------------------------------------------------------------- data movement and conversion
+
+    /** {@code dst = src}, same shape; F32 and BF16 convert into each other, BF16 rounding to nearest even. */
+    void copy(Tensor src, Tensor dst);
+
+    /** Every element of {@code t} set to {@code value}. */
+    void fill(Tensor t, float value);
+
+    // ---------------------------------------------------------------- matrix multiplication
+
+    /**
+     * General matrix multiply {@code c = alpha * op(a) · op(b) + beta * c}, where {@code op(x)} is {@code x}
+     * or its transpose over the last two dimensions. Rank 2, or rank 3 with a leading batch dimension
+     * shared by {@code a}, {@code b} and {@code c}; a rank-2 operand is broadcast over the batch.
+     * {@code beta = 0} ignores what {@code c} held (even NaN). A linear layer with weight {@code W (out, in)}
+     * is {@code matmul(x, false, W, true, y, 1, 0)}; its backward is
+     * {@code matmul(dy, false, W, false, dx, 1, 1)} and {@code matmul(dy, true, x, false, dW, 1, 1)}.
+     */
+    void matmul(Tensor a, boolean transA, Tensor b, boolean transB, Tensor c, float alpha, float beta);
+
+    // ---------------------------------------------------------------- element-wise
+
+    /** {@code out = a + b} (same shapes). Backward: {@link #axpy}{@code (1, dOut, dA)} and likewise dB. */
+    void add(Tensor a, Tensor b, Tensor out);
+
+    /** {@code out = a * b} element-wise (same shapes). */
+    void mul(Tensor a, Tensor b, Tensor out);
+
+    /** Backward of {@link #mul}: {@code dA += dOut * b}, {@code dB += dOut * a}; either gradient may be null. */
+    void mulBackward(Tensor dOut, Tensor a, Tensor b, Tensor dA, Tensor dB);
+
+    /** {@code out = s * a}. Backward: {@link #axpy}{@code (s, dOut, dA)}. */
+    void scale(Tensor a, float s, Tensor out);
+
+    /** {@code y += alpha * x} (same shapes): the backward of add and scale, and gradient accumulation. */
+    void axpy(float alpha, Tensor x, Tensor y);
+
+    // ---------------------------------------------------------------- reductions
+
+    /** {@code out[r] = sum_c x[r, c]} over the last dimension; {@code out} has x's shape without it. */
+    void sumLastDim(Tensor x, Tensor out);
+
+    /** Backward of {@link #sumLastDim}: {@code dX[r, c] += dOut[r]}. */
+    void sumLastDimBackward(Tensor dOut, Tensor dX);
+
+    /** {@code out[r] = mean_c x[r, c]} over the last dimension. */
+    void meanLastDim(Tensor x, Tensor out);
+
+    /** Backward of {@link #meanLastDim}: {@code dX[r, c] += dOut[r] / C}. */
+    void meanLastDimBackward(Tensor dOut, Tensor dX);
+
+    /** The sum of every element, accumulated in double precision. */
+    double sum(Tensor x);
+
+    /** The mean of every element, accumulated in double precision. */
+    double mean(Tensor x);
+
+    // ---------------------------------------------------------------- normalisation
+
+    /**
+     * RMSNorm over the last dimension: {@code out = x / sqrt(mean(x^2) + eps) * weight}. Saves the
+     * reciprocal RMS per row in {@code rstd} (shape: x's without the last dimension).
+     */
+    void rmsNorm(Tensor x, Tensor weight, float eps, Tensor out, Tensor rstd);
+
+    /** Backward of {@link #rmsNorm}: accumulates into {@code dX} and {@code dWeight}. */
+    void rmsNormBackward(Tensor dOut, Tensor x, Tensor weight, Tensor rstd, Tensor dX, Tensor dWeight);
+
+    /**
+     * LayerNorm over the last dimension: {@code out = (x - mean) * rstd * weight + bias}, with the biased
+     * variance. Saves {@code mean} and {@code rstd} per row.
+     */
+    void layerNorm(Tensor x, Tensor weight, Tensor bias, float eps, Tensor out, Tensor mean, Tensor rstd);
+
+    /** Backward of {@link #layerNorm}: accumulates into {@code dX}, {@code dWeight} and {@code dBias}. */
+    void layerNormBackward(Tensor dOut, Tensor x, Tensor weight, Tensor mean, Tensor rstd,
+                           Tensor dX, Tensor dWeight, Tensor dBias);
+
+    // ---------------------------------------------------------------- position encoding
+
+    /**
+     * Rotary position embedding, rotate-half convention (as in Hugging Face LLaMA), on {@code x} of shape
+     * {@code [B, T, H, Dh]}: for {@code i < Dh/2}, {@code (x_i, x_{i+Dh/2})} is rotated by the angle
+     * {@code pos * theta^(-2i/Dh)}. {@code cos} and {@code sin} are {@code [maxT, Dh/2]} tables from
+     * {@link #ropeTables}; position {@code t} of the sequence uses row {@code t}. {@code out} may be {@code x}.
+     */
+    void rope(Tensor x, Tensor cos, Tensor sin, Tensor out);
+
+    /** Backward of {@link #rope} (rotation by the negative angle): accumulates into {@code dX}. */
+    void ropeBackward(Tensor dOut, Tensor cos, Tensor sin, Tensor dX);
+
+    /** Fills {@code cos} and {@code sin} ({@code [maxT, Dh/2]}) for base {@code theta}, computed in double. */
+    void ropeTables(float theta, Tensor cos, Tensor sin);
+
+    // ---------------------------------------------------------------- activations
+
+    /** {@code out = x * sigmoid(x)}. */
+    void silu(Tensor x, Tensor out);
+
+    /** Backward of {@link #silu}: accumulates into {@code dX}. */
+    void siluBackward(Tensor dOut, Tensor x, Tensor dX);
+
+    /** {@code out = 1 / (1 + exp(-x))}. */
+    void sigmoid(Tensor x, Tensor out);
+
+    /** Backward of {@link #sigmoid} from its output {@code y}: {@code dX += dOut * y * (1 - y)}. */
+    void sigmoidBackward(Tensor dOut, Tensor y, Tensor dX);
+
+    /** SwiGLU gate: {@code out = silu(gate) * up}. */
+    void swiglu(Tensor gate, Tensor up, Tensor out);
+
+    /** Backward of {@link #swiglu}: accumulates into {@code dGate} and {@code dUp}. */
+    void swigluBackward(Tensor dOut, Tensor gate, Tensor up, Tensor dGate, Tensor dUp);
+
+    /** Softmax over the last dimension (max-subtracted). {@code out} may be {@code x}. */
+    void softmax(Tensor x, Tensor out);
+
+    /** Backward of {@link #softmax} from its output {@code y}: {@code dX += y * (dOut - sum(dOut * y))}. */
+    void softmaxBackward(Tensor dOut, Tensor y, Tensor dX);
+
+    // ---------------------------------------------------------------- attention
+
+    /**
+     * Causal multi-head scaled-dot-product attention. {@code q}, {@code k}, {@code v} and {@code out} are
+     * {@code [B, T, H, Dh]} (the layout a projection's output reshapes to); scores are scaled by
+     * {@code 1/sqrt(Dh)} and position {@code t} attends to positions {@code <= t}. The attention
+     * probabilities are saved in {@code probs}, {@code [B, H, T, T]}, for the backward pass.
+     */
+    void attention(Tensor q, Tensor k, Tensor v, Tensor out, Tensor probs);
+
+    /** Backward of {@link #attention}: accumulates into {@code dQ}, {@code dK} and {@code dV}. */
+    void attentionBackward(Tensor dOut, Tensor q, Tensor k, Tensor v, Tensor probs,
+                           Tensor dQ, Tensor dK, Tensor dV);
+
+    // ---------------------------------------------------------------- embedding and loss
+
+    /**
+     * Gathers rows of {@code table} ({@code [V, D]}) for the I32 {@code ids} (any shape {@code S}) into
+     * {@code out} ({@code S + [D]}). An id outside {@code [0, V)} throws, naming the id and its position.
+     */
+    void embedding(Tensor ids, Tensor table, Tensor out);
+
+    /** Backward of {@link #embedding}: scatter-adds {@code dOut}'s rows into {@code dTable}'s rows. */
+    void embeddingBackward(Tensor dOut, Tensor ids, Tensor dTable);
+
+    /**
+     * Fused softmax and cross-entropy over logits {@code [N, V]} (or {@code [..., V]}) against I32
+     * {@code targets} ({@code [N]}). Positions whose target equals {@code ignoreIndex} contribute nothing.
+     * Returns the mean loss over the counted positions (0 when none is counted). When {@code dLogits} is
+     * not null it is <b>overwritten</b> with the gradient of that mean times {@code gradScale}:
+     * {@code (softmax - onehot) * gradScale / counted}. {@code losses}, when not null, receives each
+     * position's loss (0 where ignored). A target outside {@code [0, V)} that is not ignored throws.
+     */
+    double crossEntropy(Tensor logits, Tensor targets, int ignoreIndex, Tensor losses, Tensor dLogits,
+                        float gradScale);
+
+    // ---------------------------------------------------------------- optimisation
+
+    /** The L2 norm of all the tensors' elements taken together, accumulated in double. */
+    double globalL2Norm(List<Tensor> tensors);
+
+    /**
+     * One AdamW update of {@code param} from {@code grad}, with first and second moments {@code m} and
+     * {@code v} (updated in place). Decoupled weight decay: {@code p *= 1 - lr * weightDecay}; then
+     * {@code p -= lr * mHat / (sqrt(vHat) + eps)} with bias-corrected moments for step {@code step} (from 1).
+     */
+    void adamw(Tensor param, Tensor grad, Tensor m, Tensor v, AdamWStep step);
+
+    /** Releases the backend's threads and device resources. */
+    @Override
+    void close();
+}

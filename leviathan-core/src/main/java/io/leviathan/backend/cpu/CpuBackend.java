@@ -1,0 +1,123 @@
+package io.leviathan.backend.cpu;
+
+import io.leviathan.backend.AdamWStep;
+import io.leviathan.backend.Backend;
+import io.leviathan.tensor.Device;
+import io.leviathan.tensor.Tensor;
+import io.leviathan.tensor.TensorArena;
+import java.util.List;
+
+/**
+ * The pure-Java CPU backend: Vector API kernels on a thread pool sized to the cores. Each operation lives in
+ * a small kernel class named for what it computes; this class only routes to them.
+ */
+public final class CpuBackend implements Backend {
+    private final Parallel par;
+
+    /** A backend using every available core. */
+    public CpuBackend() {
+        this(Runtime.getRuntime().availableProcessors());
+    }
+
+    /** A backend using {@code threads} worker threads. */
+    public CpuBackend(int threads) {
+        this.par = new Parallel(threads);
+    }
+
+    @Override public String name() { return "cpu"; }
+    @Override public Device device() { return Device.CPU; }
+    @Override public int threads() { return par.threads(); }
+    @Override public TensorArena newArena() { return new TensorArena(); }
+
+    @Override public void copy(Tensor src, Tensor dst) { CpuElementwise.copy(par, src, dst); }
+    @Override public void fill(Tensor t, float value) { CpuElementwise.fill(par, t, value); }
+
+    @Override
+    public void matmul(Tensor a, boolean transA, Tensor b, boolean transB, Tensor c, float alpha, float beta) {
+        CpuGemm.matmul(par, a, transA, b, transB, c, alpha, beta);
+    }
+
+    @Override public void add(Tensor a, Tensor b, Tensor out) { CpuElementwise.add(par, a, b, out); }
+    @Override public void mul(Tensor a, Tensor b, Tensor out) { CpuElementwise.mul(par, a, b, out); }
+    @Override public void mulBackward(Tensor dOut, Tensor a, Tensor b, Tensor dA, Tensor dB) {
+        CpuElementwise.mulBackward(par, dOut, a, b, dA, dB);
+    }
+    @Override public void scale(Tensor a, float s, Tensor out) { CpuElementwise.scale(par, a, s, out); }
+    @Override public void axpy(float alpha, Tensor x, Tensor y) { CpuElementwise.axpy(par, alpha, x, y); }
+
+    @Override public void sumLastDim(Tensor x, Tensor out) { CpuReductions.sumLastDim(par, x, out); }
+    @Override public void sumLastDimBackward(Tensor dOut, Tensor dX) { CpuReductions.sumLastDimBackward(par, dOut, dX); }
+    @Override public void meanLastDim(Tensor x, Tensor out) { CpuReductions.meanLastDim(par, x, out); }
+    @Override public void meanLastDimBackward(Tensor dOut, Tensor dX) { CpuReductions.meanLastDimBackward(par, dOut, dX); }
+    @Override public double sum(Tensor x) { return CpuReductions.sum(par, x); }
+    @Override public double mean(Tensor x) { return CpuReductions.mean(par, x); }
+
+    @Override
+    public void rmsNorm(Tensor x, Tensor weight, float eps, Tensor out, Tensor rstd) {
+        CpuNorms.rmsNorm(par, x, weight, eps, out, rstd);
+    }
+
+    @Override
+    public void rmsNormBackward(Tensor dOut, Tensor x, Tensor weight, Tensor rstd, Tensor dX, Tensor dWeight) {
+        CpuNorms.rmsNormBackward(par, dOut, x, weight, rstd, dX, dWeight);
+    }
+
+    @Override
+    public void layerNorm(Tensor x, Tensor weight, Tensor bias, float eps, Tensor out, Tensor mean, Tensor rstd) {
+        CpuNorms.layerNorm(par, x, weight, bias, eps, out, mean, rstd);
+    }
+
+    @Override
+    public void layerNormBackward(Tensor dOut, Tensor x, Tensor weight, Tensor mean, Tensor rstd,
+                                  Tensor dX, Tensor dWeight, Tensor dBias) {
+        CpuNorms.layerNormBackward(par, dOut, x, weight, mean, rstd, dX, dWeight, dBias);
+    }
+
+    @Override public void rope(Tensor x, Tensor cos, Tensor sin, Tensor out) { CpuRope.rope(par, x, cos, sin, out); }
+    @Override public void ropeBackward(Tensor dOut, Tensor cos, Tensor sin, Tensor dX) {
+        CpuRope.ropeBackward(par, dOut, cos, sin, dX);
+    }
+    @Override public void ropeTables(float theta, Tensor cos, Tensor sin) { CpuRope.ropeTables(theta, cos, sin); }
+
+    @Override public void silu(Tensor x, Tensor out) { CpuActivations.silu(par, x, out); }
+    @Override public void siluBackward(Tensor dOut, Tensor x, Tensor dX) { CpuActivations.siluBackward(par, dOut, x, dX); }
+    @Override public void sigmoid(Tensor x, Tensor out) { CpuActivations.sigmoid(par, x, out); }
+    @Override public void sigmoidBackward(Tensor dOut, Tensor y, Tensor dX) { CpuActivations.sigmoidBackward(par, dOut, y, dX); }
+    @Override public void swiglu(Tensor gate, Tensor up, Tensor out) { CpuActivations.swiglu(par, gate, up, out); }
+    @Override public void swigluBackward(Tensor dOut, Tensor gate, Tensor up, Tensor dGate, Tensor dUp) {
+        CpuActivations.swigluBackward(par, dOut, gate, up, dGate, dUp);
+    }
+    @Override public void softmax(Tensor x, Tensor out) { CpuActivations.softmax(par, x, out); }
+    @Override public void softmaxBackward(Tensor dOut, Tensor y, Tensor dX) { CpuActivations.softmaxBackward(par, dOut, y, dX); }
+
+    @Override
+    public void attention(Tensor q, Tensor k, Tensor v, Tensor out, Tensor probs) {
+        CpuAttention.attention(par, q, k, v, out, probs);
+    }
+
+    @Override
+    public void attentionBackward(Tensor dOut, Tensor q, Tensor k, Tensor v, Tensor probs,
+                                  Tensor dQ, Tensor dK, Tensor dV) {
+        CpuAttention.attentionBackward(par, dOut, q, k, v, probs, dQ, dK, dV);
+    }
+
+    @Override public void embedding(Tensor ids, Tensor table, Tensor out) { CpuEmbedding.embedding(par, ids, table, out); }
+    @Override public void embeddingBackward(Tensor dOut, Tensor ids, Tensor dTable) {
+        CpuEmbedding.embeddingBackward(par, dOut, ids, dTable);
+    }
+
+    @Override
+    public double crossEntropy(Tensor logits, Tensor targets, int ignoreIndex, Tensor losses, Tensor dLogits,
+                               float gradScale) {
+        return CpuCrossEntropy.crossEntropy(par, logits, targets, ignoreIndex, losses, dLogits, gradScale);
+    }
+
+    @Override public double globalL2Norm(List<Tensor> tensors) { return CpuOptimizer.globalL2Norm(par, tensors); }
+    @Override public void adamw(Tensor param, Tensor grad, Tensor m, Tensor v, AdamWStep step) {
+        CpuOptimizer.adamw(par, param, grad, m, v, step);
+    }
+
+    @Override public void close() { par.close(); }
+
+    @Override public String toString() { return "CpuBackend[threads=" + par.threads() + "]"; }
+}

@@ -1,0 +1,12 @@
+/**
+ * Leviathan core: off-heap tensors, the device-neutral {@link io.leviathan.backend.Backend} interface and
+ * the pure-Java CPU backend.
+ */
+module io.leviathan.core {
+    requires jdk.incubator.vector;
+    requires io.leviathan.bindings;
+
+    exports io.leviathan;
+    exports io.leviathan.tensor;
+    exports io.leviathan.backend;
+}
