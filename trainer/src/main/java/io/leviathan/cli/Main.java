@@ -1,0 +1,54 @@
+package io.leviathan.cli;
+
+import java.io.PrintStream;
+import java.util.Arrays;
+
+/** Entry point of {@code ./leviathan}: dispatches to one class per command. */
+public final class Main {
+    private Main() {}
+
+    public static void main(String[] args) {
+        System.exit(run(args, System.out, System.err));
+    }
+
+    /** Runs a command and returns its exit status (0 success, 1 failure, 2 usage error). */
+    public static int run(String[] args, PrintStream out, PrintStream err) {
+        if (args.length == 0 || args[0].equals("help") || args[0].equals("--help") || args[0].equals("-h")) {
+            usage(out);
+            return 0;
+        }
+        String[] rest = Arrays.copyOfRange(args, 1, args.length);
+        try {
+            return switch (args[0]) {
+                case "info" -> InfoCommand.run(rest, out);
+                case "version", "--version" -> {
+                    out.println(io.leviathan.Leviathan.version());
+                    yield 0;
+                }
+                default -> {
+                    err.println("leviathan: unknown command '" + args[0] + "'");
+                    usage(err);
+                    yield 2;
+                }
+            };
+        } catch (UsageException e) {
+            err.println("leviathan " + args[0] + ": " + e.getMessage());
+            return 2;
+        } catch (RuntimeException e) {
+            err.println("leviathan " + args[0] + ": " + e.getMessage());
+            return 1;
+        }
+    }
+
+    static void usage(PrintStream out) {
+        out.println("""
+                usage: ./leviathan <command> [args]
+
+                commands:
+                  info       library version, backends and why any is unavailable, CPU vector width and threads
+                  version    the library version
+                  test       build everything and run every test (launcher command)
+                  bench      run the JMH matmul benchmark against OpenBLAS (launcher command)
+                """);
+    }
+}
