@@ -1,12 +1,30 @@
 package io.leviathan;
 
-/** Library-wide facts: the version, read from the jar manifest when packaged. */
+import java.io.IOException;
+import java.io.InputStream;
+import java.util.Properties;
+
+/** Library-wide facts. */
 public final class Leviathan {
+    private static final String VERSION = readVersion();
+
     private Leviathan() {}
 
-    /** The library version, or {@code "dev"} when running from unpackaged classes. */
+    /** The library version, as built (e.g. {@code 0.1.0-SNAPSHOT}), or {@code "unknown"}. */
     public static String version() {
-        String v = Leviathan.class.getPackage().getImplementationVersion();
-        return v != null ? v : "0.1.0-SNAPSHOT";
+        return VERSION;
+    }
+
+    private static String readVersion() {
+        try (InputStream in = Leviathan.class.getResourceAsStream("version.properties")) {
+            if (in == null) {
+                return "unknown";
+            }
+            Properties p = new Properties();
+            p.load(in);
+            return p.getProperty("version", "unknown");
+        } catch (IOException e) {
+            return "unknown";
+        }
     }
 }

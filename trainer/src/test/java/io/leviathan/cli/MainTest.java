@@ -1,0 +1,42 @@
+package io.leviathan.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import org.junit.jupiter.api.Test;
+
+class MainTest {
+
+    private record Result(int status, String out, String err) {}
+
+    private static Result run(String... args) {
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        ByteArrayOutputStream err = new ByteArrayOutputStream();
+        int status = Main.run(args, new PrintStream(out, true, StandardCharsets.UTF_8),
+                new PrintStream(err, true, StandardCharsets.UTF_8));
+        return new Result(status, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
+    }
+
+    @Test
+    void infoListsVersionBackendsVectorWidthAndThreads() {
+        Result r = run("info");
+        assertEquals(0, r.status(), r.err());
+        assertTrue(r.out().contains("Leviathan for Java 0.1.0"), r.out());
+        assertTrue(r.out().matches("(?s).*cpu\\s+available.*"), r.out());
+        assertTrue(r.out().matches("(?s).*cuda\\s+(available|unavailable)\\s+\\S+.*"), "cuda needs a reason: " + r.out());
+        assertTrue(r.out().contains("float lanes") && r.out().contains("threads"), r.out());
+    }
+
+    @Test
+    void unknownCommandAndArgumentsAreUsageErrors() {
+        Result r = run("frobnicate");
+        assertEquals(2, r.status());
+        assertTrue(r.err().contains("unknown command 'frobnicate'") && r.err().contains("info"), r.err());
+        Result extra = run("info", "--bogus");
+        assertEquals(2, extra.status());
+        assertTrue(extra.err().contains("--bogus"), extra.err());
+    }
+}
