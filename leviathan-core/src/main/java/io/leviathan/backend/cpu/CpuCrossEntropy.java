@@ -1,0 +1,182 @@
+package io.leviathan.backend.cpu;
+
+import io.leviathan.tensor.DType;
+import io.leviathan.tensor.ShapeMismatchException;
+import io.leviathan.tensor.Tensor;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.ByteOrder;
+import java.util.Arrays;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorSpecies;
+
+/**
+ * Fused log-softmax and negative log-likelihood over logits {@code [..., V]} against I32 targets, one row per
+ * position. The loss of a row is {@code log(sum_j exp(x_j - max)) + max - x_target}; its gradient
+ * {@code softmax - onehot} is written in the same pass. Row losses are summed in double over fixed blocks of
+ * rows, so the result does not depend on the thread count.
+ */
+final class CpuCrossEntropy {
+    private static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;
+    private static final ByteOrder NATIVE = ByteOrder.nativeOrder();
+    private static final ValueLayout.OfFloat F = ValueLayout.JAVA_FLOAT;
+    private static final ValueLayout.OfInt I = ValueLayout.JAVA_INT;
+    /** Rows per partial sum: the unit of parallel work and of the deterministic loss reduction. */
+    private static final int BLOCK_ROWS = 16;
+
+    private CpuCrossEntropy() {}
+
+    /**
+     * The mean loss over the positions whose target is not {@code ignoreIndex} (0 if none). {@code targets}
+     * and {@code losses} are {@code [N]} or logits' shape without its last dimension. {@code dLogits}, when
+     * given, is overwritten with {@code (softmax - onehot) * gradScale / counted}, zero on ignored rows; it may
+     * be {@code logits} itself (the gradient then replaces the logits, as in llm.c).
+     */
+    static double crossEntropy(Parallel par, Tensor logits, Tensor targets, int ignoreIndex, Tensor losses,
+                               Tensor dLogits, float gradScale) {
+        String op = "crossEntropy";
+        Checks.f32(op, "logits", logits);
+        Checks.host(op, "targets", targets, DType.I32);
+        int V = (int) Checks.lastDim(op, "logits", logits);
+        long n = V == 0 ? 0 : logits.numel() / V;
+        checkRowsShape(op, "targets", targets, logits, n);
+        if (losses != null) {
+            Checks.f32Out(op, "losses", losses);
+            checkRowsShape(op, "losses", losses, logits, n);
+        }
+        if (dLogits != null) {
+            Checks.f32Out(op, "dLogits", dLogits);
+            Checks.sameShape(op, new String[] {"logits", "dLogits"}, logits, dLogits);
+        }
+        MemorySegment xs = logits.segment(), ts = targets.segment();
+        MemorySegment ls = losses == null ? null : losses.segment();
+        MemorySegment gs = dLogits == null ? null : dLogits.segment();
+        long counted = countTargets(op, ts, n, V, ignoreIndex);
+        float gradPerRow = counted == 0 ? 0f : (float) ((double) gradScale / counted);
+
+        double[] blockLoss = new double[(int) ((n + BLOCK_ROWS - 1) / BLOCK_ROWS)];
+        par.forRange(blockLoss.length, Math.max(1, 4096 / Math.max(1, (long) V * BLOCK_ROWS)), (start, end) -> {
+            for (long blk = start; blk < end; blk++) {
+                double acc = 0;
+                for (long r = blk * BLOCK_ROWS, rEnd = Math.min(n, r + BLOCK_ROWS); r < rEnd; r++) {
+                    int target = ts.getAtIndex(I, r);
+                    long x0 = r * V;
+                    if (target == ignoreIndex) {
+                        if (ls != null) {
+                            ls.setAtIndex(F, r, 0f);
+                        }
+                        if (gs != null) {
+                            gs.asSlice(x0 * 4, (long) V * 4).fill((byte) 0);
+                        }
+                        continue;
+                    }
+                    float max = rowMax(xs, x0, V);
+                    float xTarget = xs.getAtIndex(F, x0 + target); // read first: dLogits may be logits itself
+                    // exp(x - max) goes straight into dLogits when it is wanted, and is scaled there below
+                    double sum = gs == null ? sumExp(xs, x0, V, max) : expInto(xs, x0, V, max, gs);
+                    double loss = Math.log(sum) + max - xTarget;
+                    acc += loss;
+                    if (ls != null) {
+                        ls.setAtIndex(F, r, (float) loss);
+                    }
+                    if (gs != null) {
+                        scaleRow(gs, x0, V, (float) (gradPerRow / sum));
+                        gs.setAtIndex(F, x0 + target, gs.getAtIndex(F, x0 + target) - gradPerRow);
+                    }
+                }
+                blockLoss[(int) blk] = acc;
+            }
+        });
+        double total = 0;
+        for (double b : blockLoss) {
+            total += b;
+        }
+        return counted == 0 ? 0.0 : total / counted;
+    }
+
+    /** The number of rows not ignored; throws for the first counted target outside [0, V). */
+    private static long countTargets(String op, MemorySegment ts, long n, int V, int ignoreIndex) {
+        long counted = 0;
+        for (long r = 0; r < n; r++) {
+            int t = ts.getAtIndex(I, r);
+            if (t == ignoreIndex) {
+                continue;
+            }
+            if (t < 0 || t >= V) {
+                throw new IllegalArgumentException(op + ": target " + t + " at position " + r + " is outside [0, "
+                        + V + ") for a vocabulary of " + V + " (ignoreIndex " + ignoreIndex + ")");
+            }
+            counted++;
+        }
+        return counted;
+    }
+
+    /** {@code t} must be {@code [N]} or logits' shape without its last dimension. */
+    private static void checkRowsShape(String op, String name, Tensor t, Tensor logits, long n) {
+        long[] rows = Checks.rowsShape(logits);
+        if (!Arrays.equals(t.shape(), new long[] {n}) && !Arrays.equals(t.shape(), rows)) {
+            throw new ShapeMismatchException(op + ": " + name + " must have shape [" + n + "] or "
+                    + Arrays.toString(rows) + " for logits " + Arrays.toString(logits.shape()) + " but has "
+                    + Arrays.toString(t.shape()));
+        }
+    }
+
+    private static float rowMax(MemorySegment x, long off, int n) {
+        FloatVector m = FloatVector.broadcast(S, Float.NEGATIVE_INFINITY);
+        int i = 0;
+        for (int upper = S.loopBound(n); i < upper; i += S.length()) {
+            m = m.max(FloatVector.fromMemorySegment(S, x, (off + i) * 4, NATIVE));
+        }
+        float max = m.reduceLanes(VectorOperators.MAX);
+        for (; i < n; i++) {
+            max = Math.max(max, x.getAtIndex(F, off + i));
+        }
+        return max;
+    }
+
+    /** sum_i exp(x[off + i] - max). */
+    private static double sumExp(MemorySegment x, long off, int n, float max) {
+        FloatVector mv = FloatVector.broadcast(S, max);
+        FloatVector acc = FloatVector.zero(S);
+        int i = 0;
+        for (int upper = S.loopBound(n); i < upper; i += S.length()) {
+            acc = acc.add(FloatVector.fromMemorySegment(S, x, (off + i) * 4, NATIVE).sub(mv).lanewise(VectorOperators.EXP));
+        }
+        double sum = acc.reduceLanes(VectorOperators.ADD);
+        for (; i < n; i++) {
+            sum += (float) Math.exp(x.getAtIndex(F, off + i) - max);
+        }
+        return sum;
+    }
+
+    /** y[off + i] = exp(x[off + i] - max); returns their sum. */
+    private static double expInto(MemorySegment x, long off, int n, float max, MemorySegment y) {
+        FloatVector mv = FloatVector.broadcast(S, max);
+        FloatVector acc = FloatVector.zero(S);
+        int i = 0;
+        for (int upper = S.loopBound(n); i < upper; i += S.length()) {
+            FloatVector e = FloatVector.fromMemorySegment(S, x, (off + i) * 4, NATIVE).sub(mv).lanewise(VectorOperators.EXP);
+            e.intoMemorySegment(y, (off + i) * 4, NATIVE);
+            acc = acc.add(e);
+        }
+        double sum = acc.reduceLanes(VectorOperators.ADD);
+        for (; i < n; i++) {
+            float e = (float) Math.exp(x.getAtIndex(F, off + i) - max);
+            y.setAtIndex(F, off + i, e);
+            sum += e;
+        }
+        return sum;
+    }
+
+    /** y[off + i] *= s. */
+    private static void scaleRow(MemorySegment y, long off, int n, float s) {
+        int i = 0;
+        for (int upper = S.loopBound(n); i < upper; i += S.length()) {
+            FloatVector.fromMemorySegment(S, y, (off + i) * 4, NATIVE).mul(s).intoMemorySegment(y, (off + i) * 4, NATIVE);
+        }
+        for (; i < n; i++) {
+            y.setAtIndex(F, off + i, y.getAtIndex(F, off + i) * s);
+        }
+    }
+}

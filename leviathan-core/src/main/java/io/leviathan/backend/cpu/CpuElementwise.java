@@ -1,0 +1,296 @@
+package io.leviathan.backend.cpu;
+
+import io.leviathan.tensor.Bf16;
+import io.leviathan.tensor.DType;
+import io.leviathan.tensor.Tensor;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.ByteOrder;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.ShortVector;
+import jdk.incubator.vector.VectorMask;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorShape;
+import jdk.incubator.vector.VectorSpecies;
+
+/**
+ * Element-wise kernels: copy and dtype conversion, fill, add, mul (and its backward), scale, axpy.
+ * Every op here treats its tensors as flat arrays of {@code numel} elements.
+ */
+final class CpuElementwise {
+    private CpuElementwise() {}
+
+    static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
+    static final int L = F.length();
+    static final ByteOrder NO = ByteOrder.nativeOrder();
+    /** Ints with F's lane count (same shape), and shorts with F's lane count (half the shape). */
+    private static final VectorSpecies<Integer> I = F.withLanes(int.class);
+    private static final VectorSpecies<Short> S =
+            ShortVector.SPECIES_64.withShape(VectorShape.forBitSize(F.vectorBitSize() / 2));
+    private static final ValueLayout.OfFloat F32 = ValueLayout.JAVA_FLOAT_UNALIGNED;
+    private static final ValueLayout.OfShort BF16 = ValueLayout.JAVA_SHORT_UNALIGNED;
+
+    /** Elements per parallel chunk: below this a fork costs more than it saves. */
+    static final long ELEMENT_GRAIN = 1 << 15;
+
+    /**
+     * Runs {@code body} over {@code [0, n)} in chunks whose boundaries are multiples of the lane count, so
+     * each element takes the same (vector or scalar-tail) path whatever the thread count.
+     */
+    static void forElements(Parallel par, long n, Parallel.RangeBody body) {
+        long blocks = (n + L - 1) / L;
+        par.forRange(blocks, ELEMENT_GRAIN / L, (b0, b1) -> body.run(b0 * L, Math.min(b1 * L, n)));
+    }
+
+    /**
+     * The lanes' sum in double, added in lane order. {@code reduceLanes(ADD)} leaves the order to the
+     * implementation, so its bits can differ between interpreted and compiled code.
+     */
+    static double sumLanes(FloatVector v) {
+        double s = 0;
+        for (int k = 0; k < L; k++) {
+            s += v.lane(k);
+        }
+        return s;
+    }
+
+    // ---------------------------------------------------------------- copy and conversion
+
+    static void copy(Parallel par, Tensor src, Tensor dst) {
+        String op = "copy";
+        anyHost(op, "src", src);
+        anyHost(op, "dst", dst);
+        writable(op, "dst", dst);
+        Checks.sameShape(op, new String[] {"src", "dst"}, src, dst);
+        DType from = src.dtype();
+        DType to = dst.dtype();
+        if (from != to && (from == DType.I32 || to == DType.I32)) {
+            throw new IllegalArgumentException(op + ": cannot convert src " + src.describe() + " to dst "
+                    + dst.describe() + " (only F32 and BF16 convert into each other)");
+        }
+        MemorySegment s = src.segment();
+        MemorySegment d = dst.segment();
+        long n = src.numel();
+        if (from == to) {
+            if (s.address() == d.address()) {
+                return;
+            }
+            int bytes = from.byteSize();
+            forElements(par, n, (i0, i1) -> MemorySegment.copy(s, i0 * bytes, d, i0 * bytes, (i1 - i0) * bytes));
+        } else if (from == DType.F32) {
+            forElements(par, n, (i0, i1) -> f32ToBf16(s, d, i0, i1));
+        } else {
+            forElements(par, n, (i0, i1) -> bf16ToF32(s, d, i0, i1));
+        }
+    }
+
+    /** Rounds F32 to BF16, nearest even, exactly as {@link Bf16#fromFloat}; NaN stays a (quiet) NaN. */
+    static void f32ToBf16(MemorySegment src, MemorySegment dst, long from, long to) {
+        long i = from;
+        for (; i + L <= to; i += L) {
+            IntVector bits = FloatVector.fromMemorySegment(F, src, i * 4, NO).reinterpretAsInts();
+            IntVector high = bits.lanewise(VectorOperators.LSHR, 16);
+            IntVector rounded = bits.add(0x7fff).add(high.and(1)).lanewise(VectorOperators.LSHR, 16);
+            VectorMask<Integer> nan = bits.and(0x7fffffff).compare(VectorOperators.GT, 0x7f800000);
+            IntVector out = rounded.blend(high.or(0x0040), nan);
+            out.convertShape(VectorOperators.I2S, S, 0).intoMemorySegment(dst, i * 2, NO);
+        }
+        for (; i < to; i++) {
+            dst.set(BF16, i * 2, Bf16.fromFloat(src.get(F32, i * 4)));
+        }
+    }
+
+    /** Widens BF16 to F32 (exact): the 16 bits become the high half of the float. */
+    static void bf16ToF32(MemorySegment src, MemorySegment dst, long from, long to) {
+        long i = from;
+        for (; i + L <= to; i += L) {
+            IntVector wide = (IntVector) ShortVector.fromMemorySegment(S, src, i * 2, NO)
+                    .convertShape(VectorOperators.S2I, I, 0);
+            wide.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats().intoMemorySegment(dst, i * 4, NO);
+        }
+        for (; i < to; i++) {
+            dst.set(F32, i * 4, Bf16.toFloat(src.get(BF16, i * 2)));
+        }
+    }
+
+    // ---------------------------------------------------------------- fill
+
+    static void fill(Parallel par, Tensor t, float value) {
+        String op = "fill";
+        anyHost(op, "t", t);
+        writable(op, "t", t);
+        MemorySegment seg = t.segment();
+        switch (t.dtype()) {
+            case F32 -> forElements(par, t.numel(), (i0, i1) -> fillF32(seg, value, i0, i1));
+            case BF16 -> {
+                short bits = Bf16.fromFloat(value);
+                forElements(par, t.numel(), (i0, i1) -> {
+                    for (long i = i0; i < i1; i++) {
+                        seg.set(BF16, i * 2, bits);
+                    }
+                });
+            }
+            case I32 -> throw new IllegalArgumentException(op + ": t must be F32 or BF16 but is " + t.describe());
+        }
+    }
+
+    static void fillF32(MemorySegment seg, float value, long from, long to) {
+        FloatVector v = FloatVector.broadcast(F, value);
+        long i = from;
+        for (; i + L <= to; i += L) {
+            v.intoMemorySegment(seg, i * 4, NO);
+        }
+        for (; i < to; i++) {
+            seg.set(F32, i * 4, value);
+        }
+    }
+
+    // ---------------------------------------------------------------- add: out = a + b (backward: axpy)
+
+    static void add(Parallel par, Tensor a, Tensor b, Tensor out) {
+        String op = "add";
+        Checks.f32(op, "a", a);
+        Checks.f32(op, "b", b);
+        Checks.f32Out(op, "out", out);
+        Checks.sameShape(op, new String[] {"a", "b", "out"}, a, b, out);
+        MemorySegment sa = a.segment(), sb = b.segment(), so = out.segment();
+        forElements(par, a.numel(), (i0, i1) -> addRange(sa, sb, so, i0, i1));
+    }
+
+    static void addRange(MemorySegment a, MemorySegment b, MemorySegment out, long from, long to) {
+        long i = from;
+        for (; i + L <= to; i += L) {
+            FloatVector va = FloatVector.fromMemorySegment(F, a, i * 4, NO);
+            FloatVector vb = FloatVector.fromMemorySegment(F, b, i * 4, NO);
+            va.add(vb).intoMemorySegment(out, i * 4, NO);
+        }
+        for (; i < to; i++) {
+            out.set(F32, i * 4, a.get(F32, i * 4) + b.get(F32, i * 4));
+        }
+    }
+
+    // ---------------------------------------------------------------- mul: out = a * b; dA += dOut * b, dB += dOut * a
+
+    static void mul(Parallel par, Tensor a, Tensor b, Tensor out) {
+        String op = "mul";
+        Checks.f32(op, "a", a);
+        Checks.f32(op, "b", b);
+        Checks.f32Out(op, "out", out);
+        Checks.sameShape(op, new String[] {"a", "b", "out"}, a, b, out);
+        MemorySegment sa = a.segment(), sb = b.segment(), so = out.segment();
+        forElements(par, a.numel(), (i0, i1) -> mulRange(sa, sb, so, i0, i1));
+    }
+
+    static void mulRange(MemorySegment a, MemorySegment b, MemorySegment out, long from, long to) {
+        long i = from;
+        for (; i + L <= to; i += L) {
+            FloatVector va = FloatVector.fromMemorySegment(F, a, i * 4, NO);
+            FloatVector vb = FloatVector.fromMemorySegment(F, b, i * 4, NO);
+            va.mul(vb).intoMemorySegment(out, i * 4, NO);
+        }
+        for (; i < to; i++) {
+            out.set(F32, i * 4, a.get(F32, i * 4) * b.get(F32, i * 4));
+        }
+    }
+
+    static void mulBackward(Parallel par, Tensor dOut, Tensor a, Tensor b, Tensor dA, Tensor dB) {
+        String op = "mulBackward";
+        Checks.f32(op, "dOut", dOut);
+        Checks.f32(op, "a", a);
+        Checks.f32(op, "b", b);
+        Checks.sameShape(op, new String[] {"dOut", "a", "b"}, dOut, a, b);
+        if (dA != null) {
+            Checks.f32Out(op, "dA", dA);
+            Checks.sameShape(op, new String[] {"dOut", "dA"}, dOut, dA);
+        }
+        if (dB != null) {
+            Checks.f32Out(op, "dB", dB);
+            Checks.sameShape(op, new String[] {"dOut", "dB"}, dOut, dB);
+        }
+        MemorySegment g = dOut.segment();
+        if (dA != null) {
+            MemorySegment sb = b.segment(), sda = dA.segment();
+            forElements(par, dOut.numel(), (i0, i1) -> addProductRange(g, sb, sda, i0, i1));
+        }
+        if (dB != null) {
+            MemorySegment sa = a.segment(), sdb = dB.segment();
+            forElements(par, dOut.numel(), (i0, i1) -> addProductRange(g, sa, sdb, i0, i1));
+        }
+    }
+
+    /** {@code acc += x * y}. */
+    static void addProductRange(MemorySegment x, MemorySegment y, MemorySegment acc, long from, long to) {
+        long i = from;
+        for (; i + L <= to; i += L) {
+            FloatVector vx = FloatVector.fromMemorySegment(F, x, i * 4, NO);
+            FloatVector vy = FloatVector.fromMemorySegment(F, y, i * 4, NO);
+            FloatVector va = FloatVector.fromMemorySegment(F, acc, i * 4, NO);
+            vx.fma(vy, va).intoMemorySegment(acc, i * 4, NO);
+        }
+        for (; i < to; i++) {
+            acc.set(F32, i * 4, Math.fma(x.get(F32, i * 4), y.get(F32, i * 4), acc.get(F32, i * 4)));
+        }
+    }
+
+    // ---------------------------------------------------------------- scale: out = s * a (backward: axpy(s, dOut, dA))
+
+    static void scale(Parallel par, Tensor a, float s, Tensor out) {
+        String op = "scale";
+        Checks.f32(op, "a", a);
+        Checks.f32Out(op, "out", out);
+        Checks.sameShape(op, new String[] {"a", "out"}, a, out);
+        MemorySegment sa = a.segment(), so = out.segment();
+        forElements(par, a.numel(), (i0, i1) -> scaleRange(sa, s, so, i0, i1));
+    }
+
+    static void scaleRange(MemorySegment a, float s, MemorySegment out, long from, long to) {
+        long i = from;
+        for (; i + L <= to; i += L) {
+            FloatVector.fromMemorySegment(F, a, i * 4, NO).mul(s).intoMemorySegment(out, i * 4, NO);
+        }
+        for (; i < to; i++) {
+            out.set(F32, i * 4, s * a.get(F32, i * 4));
+        }
+    }
+
+    // ---------------------------------------------------------------- axpy: y += alpha * x
+
+    static void axpy(Parallel par, float alpha, Tensor x, Tensor y) {
+        String op = "axpy";
+        Checks.f32(op, "x", x);
+        Checks.f32Out(op, "y", y);
+        Checks.sameShape(op, new String[] {"x", "y"}, x, y);
+        MemorySegment sx = x.segment(), sy = y.segment();
+        forElements(par, x.numel(), (i0, i1) -> axpyRange(alpha, sx, sy, i0, i1));
+    }
+
+    static void axpyRange(float alpha, MemorySegment x, MemorySegment y, long from, long to) {
+        long i = from;
+        FloatVector va = FloatVector.broadcast(F, alpha);
+        for (; i + L <= to; i += L) {
+            FloatVector vx = FloatVector.fromMemorySegment(F, x, i * 4, NO);
+            FloatVector vy = FloatVector.fromMemorySegment(F, y, i * 4, NO);
+            vx.fma(va, vy).intoMemorySegment(y, i * 4, NO);
+        }
+        for (; i < to; i++) {
+            y.set(F32, i * 4, Math.fma(x.get(F32, i * 4), alpha, y.get(F32, i * 4)));
+        }
+    }
+
+    // ---------------------------------------------------------------- checks for ops that take any dtype
+
+    /** A live, contiguous host tensor of whatever dtype it has. */
+    private static void anyHost(String op, String name, Tensor t) {
+        if (t == null) {
+            throw new IllegalArgumentException(op + ": " + name + " is null");
+        }
+        Checks.host(op, name, t, t.dtype());
+    }
+
+    private static void writable(String op, String name, Tensor t) {
+        if (t.isReadOnly()) {
+            throw new IllegalArgumentException(op + ": output " + name + " " + t.describe() + " is read-only");
+        }
+    }
+}

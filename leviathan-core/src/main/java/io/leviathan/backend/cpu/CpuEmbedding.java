@@ -1,0 +1,112 @@
+package io.leviathan.backend.cpu;
+
+import io.leviathan.tensor.DType;
+import io.leviathan.tensor.ShapeMismatchException;
+import io.leviathan.tensor.Tensor;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.ByteOrder;
+import java.util.Arrays;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorSpecies;
+
+/**
+ * Token embedding: a gather of table rows by id, and its backward, a scatter-add of gradient rows. The
+ * backward splits the table's columns between workers, so two tokens with the same id (which add into the
+ * same row) are always handled by one worker, in token order.
+ */
+final class CpuEmbedding {
+    private static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;
+    private static final ByteOrder NATIVE = ByteOrder.nativeOrder();
+    private static final ValueLayout.OfFloat F = ValueLayout.JAVA_FLOAT;
+    private static final ValueLayout.OfInt I = ValueLayout.JAVA_INT;
+    /** Roughly the elements one parallel chunk should move, so small calls stay on the calling thread. */
+    private static final long GRAIN_ELEMENTS = 1 << 15;
+
+    private CpuEmbedding() {}
+
+    /** out[i, :] = table[ids[i], :] for every position i of ids. */
+    static void embedding(Parallel par, Tensor ids, Tensor table, Tensor out) {
+        String op = "embedding";
+        Checks.host(op, "ids", ids, DType.I32);
+        Checks.f32(op, "table", table);
+        Checks.f32Out(op, "out", out);
+        checkShapes(op, "out", out, ids, table);
+        long n = ids.numel();
+        int V = (int) table.size(0), D = (int) table.size(1);
+        MemorySegment is = ids.segment(), ts = table.segment(), os = out.segment();
+        checkIds(op, is, n, V);
+        long bytes = (long) D * 4;
+        par.forRange(n, Math.max(1, GRAIN_ELEMENTS / Math.max(D, 1)), (start, end) -> {
+            for (long i = start; i < end; i++) {
+                long id = is.getAtIndex(I, i);
+                MemorySegment.copy(ts, id * bytes, os, i * bytes, bytes);
+            }
+        });
+    }
+
+    /** Backward of {@link #embedding}: dTable[ids[i], :] += dOut[i, :], repeated ids accumulating. */
+    static void embeddingBackward(Parallel par, Tensor dOut, Tensor ids, Tensor dTable) {
+        String op = "embeddingBackward";
+        Checks.f32(op, "dOut", dOut);
+        Checks.host(op, "ids", ids, DType.I32);
+        Checks.f32Out(op, "dTable", dTable);
+        checkShapes(op, "dOut", dOut, ids, dTable);
+        long n = ids.numel();
+        int V = (int) dTable.size(0), D = (int) dTable.size(1);
+        MemorySegment is = ids.segment(), ds = dOut.segment(), ts = dTable.segment();
+        checkIds(op, is, n, V);
+        // Workers own column blocks of one vector width; each walks every token over its own columns.
+        int L = S.length();
+        long blocks = (D + L - 1) / L;
+        long grain = Math.max(1, GRAIN_ELEMENTS / Math.max(1, n * L));
+        par.forRange(blocks, grain, (start, end) -> {
+            int c0 = (int) (start * L), c1 = (int) Math.min(end * L, D);
+            for (long i = 0; i < n; i++) {
+                long id = is.getAtIndex(I, i);
+                addRow(ds, i * D + c0, ts, id * D + c0, c1 - c0);
+            }
+        });
+    }
+
+    /** ids [S], table [V, D], rows S + [D]. */
+    private static void checkShapes(String op, String rowsName, Tensor rows, Tensor ids, Tensor table) {
+        String tableName = op.equals("embedding") ? "table" : "dTable";
+        if (table.rank() != 2) {
+            throw new ShapeMismatchException(op + ": " + tableName + " must be [V, D] but has shape "
+                    + Arrays.toString(table.shape()));
+        }
+        long[] idShape = ids.shape();
+        long[] expected = Arrays.copyOf(idShape, idShape.length + 1);
+        expected[idShape.length] = table.size(1);
+        if (!Arrays.equals(rows.shape(), expected)) {
+            throw new ShapeMismatchException(op + ": " + rowsName + " must have shape ids + [D] = "
+                    + Arrays.toString(expected) + " but has " + Arrays.toString(rows.shape()) + " (ids "
+                    + Arrays.toString(idShape) + ", " + tableName + " " + Arrays.toString(table.shape()) + ")");
+        }
+    }
+
+    /** Throws for the first id outside [0, V), naming it, its flat position and V. */
+    private static void checkIds(String op, MemorySegment ids, long n, int V) {
+        for (long i = 0; i < n; i++) {
+            int id = ids.getAtIndex(I, i);
+            if (id < 0 || id >= V) {
+                throw new IllegalArgumentException(op + ": id " + id + " at position " + i
+                        + " (flat index into ids) is outside [0, " + V + ") for a table of " + V + " rows");
+            }
+        }
+    }
+
+    /** y[yOff + i] += x[xOff + i] for i < n (element offsets). */
+    private static void addRow(MemorySegment x, long xOff, MemorySegment y, long yOff, int n) {
+        int i = 0;
+        for (int upper = S.loopBound(n); i < upper; i += S.length()) {
+            FloatVector xv = FloatVector.fromMemorySegment(S, x, (xOff + i) * 4, NATIVE);
+            FloatVector yv = FloatVector.fromMemorySegment(S, y, (yOff + i) * 4, NATIVE);
+            yv.add(xv).intoMemorySegment(y, (yOff + i) * 4, NATIVE);
+        }
+        for (; i < n; i++) {
+            y.setAtIndex(F, yOff + i, y.getAtIndex(F, yOff + i) + x.getAtIndex(F, xOff + i));
+        }
+    }
+}

@@ -1,0 +1,347 @@
+package io.leviathan.backend.cpu;
+
+import static io.leviathan.backend.cpu.CpuElementwise.ELEMENT_GRAIN;
+import static io.leviathan.backend.cpu.CpuElementwise.F;
+import static io.leviathan.backend.cpu.CpuElementwise.L;
+import static io.leviathan.backend.cpu.CpuElementwise.NO;
+import static io.leviathan.backend.cpu.CpuElementwise.sumLanes;
+import static io.leviathan.backend.cpu.CpuReductions.checkRowsShape;
+import static io.leviathan.backend.cpu.CpuReductions.rowGrain;
+
+import io.leviathan.tensor.Tensor;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import jdk.incubator.vector.FloatVector;
+
+/**
+ * RMSNorm and LayerNorm over the last dimension, rows of {@code C} elements. The forward saves per-row
+ * statistics; the backward computes {@code dX} row by row in parallel, then {@code dWeight} (and
+ * {@code dBias}) column block by column block, so no two threads write the same gradient element and the
+ * result does not depend on the thread count.
+ */
+final class CpuNorms {
+    private CpuNorms() {}
+
+    private static final ValueLayout.OfFloat F32 = ValueLayout.JAVA_FLOAT_UNALIGNED;
+
+    // ================================================================ RMSNorm: out = x * rstd * w
+    //                                                                   rstd = 1 / sqrt(mean(x^2) + eps)
+
+    static void rmsNorm(Parallel par, Tensor x, Tensor weight, float eps, Tensor out, Tensor rstd) {
+        String op = "rmsNorm";
+        Checks.f32(op, "x", x);
+        Checks.f32(op, "weight", weight);
+        Checks.f32Out(op, "out", out);
+        Checks.f32Out(op, "rstd", rstd);
+        long c = Checks.lastDim(op, "x", x);
+        Checks.shape(op, "weight", weight, c);
+        Checks.sameShape(op, new String[] {"x", "out"}, x, out);
+        checkRowsShape(op, "x", x, "rstd", rstd);
+        MemorySegment sx = x.segment(), sw = weight.segment(), so = out.segment(), sr = rstd.segment();
+        par.forRange(rstd.numel(), rowGrain(c), (r0, r1) -> {
+            for (long r = r0; r < r1; r++) {
+                long off = r * c;
+                double ms = sumSquares(sx, off, c) / c;
+                float rs = (float) (1.0 / Math.sqrt(ms + eps));
+                sr.set(F32, r * 4, rs);
+                scaleByWeight(sx, rs, sw, so, off, c);
+            }
+        });
+    }
+
+    /**
+     * With {@code xhat = x * rstd}: {@code dX += rstd * (dOut*w - xhat * mean(dOut*w*xhat))}, which is
+     * {@code rstd*dOut*w - (rstd^3 * sum(dOut*w*x) / C) * x}; {@code dWeight += sum_rows dOut * xhat}.
+     */
+    static void rmsNormBackward(Parallel par, Tensor dOut, Tensor x, Tensor weight, Tensor rstd,
+                                Tensor dX, Tensor dWeight) {
+        String op = "rmsNormBackward";
+        Checks.f32(op, "dOut", dOut);
+        Checks.f32(op, "x", x);
+        Checks.f32(op, "weight", weight);
+        Checks.f32(op, "rstd", rstd);
+        Checks.f32Out(op, "dX", dX);
+        Checks.f32Out(op, "dWeight", dWeight);
+        long c = Checks.lastDim(op, "x", x);
+        Checks.sameShape(op, new String[] {"dOut", "x", "dX"}, dOut, x, dX);
+        Checks.sameShape(op, new String[] {"weight", "dWeight"}, weight, dWeight);
+        Checks.shape(op, "weight", weight, c);
+        checkRowsShape(op, "x", x, "rstd", rstd);
+        MemorySegment g = dOut.segment(), sx = x.segment(), sw = weight.segment(), sr = rstd.segment();
+        MemorySegment sdx = dX.segment(), sdw = dWeight.segment();
+        long rows = rstd.numel();
+        par.forRange(rows, rowGrain(c), (r0, r1) -> {
+            for (long r = r0; r < r1; r++) {
+                long off = r * c;
+                float rs = sr.get(F32, r * 4);
+                float k = (float) ((double) rs * rs * rs * dotWeighted(g, sw, sx, off, c) / c);
+                rmsNormRowGrad(g, sw, sx, rs, k, sdx, off, c);
+            }
+        });
+        forColumnBlocks(par, rows, c, (c0, c1) -> {
+            for (long r = 0; r < rows; r++) {
+                weightGradRow(g, sx, r * c, 0f, sr.get(F32, r * 4), sdw, null, c0, c1);
+            }
+        });
+    }
+
+    /** {@code sum_c x^2} of one row. */
+    static double sumSquares(MemorySegment x, long off, long n) {
+        FloatVector acc = FloatVector.zero(F);
+        long i = 0;
+        for (; i + L <= n; i += L) {
+            FloatVector v = FloatVector.fromMemorySegment(F, x, (off + i) * 4, NO);
+            acc = v.fma(v, acc);
+        }
+        double s = sumLanes(acc);
+        for (; i < n; i++) {
+            float v = x.get(F32, (off + i) * 4);
+            s += v * v;
+        }
+        return s;
+    }
+
+    /** {@code out = x * s * w} for one row ({@code w} indexed from 0). */
+    static void scaleByWeight(MemorySegment x, float s, MemorySegment w, MemorySegment out, long off, long n) {
+        long i = 0;
+        for (; i + L <= n; i += L) {
+            FloatVector vx = FloatVector.fromMemorySegment(F, x, (off + i) * 4, NO);
+            FloatVector vw = FloatVector.fromMemorySegment(F, w, i * 4, NO);
+            vx.mul(s).mul(vw).intoMemorySegment(out, (off + i) * 4, NO);
+        }
+        for (; i < n; i++) {
+            out.set(F32, (off + i) * 4, x.get(F32, (off + i) * 4) * s * w.get(F32, i * 4));
+        }
+    }
+
+    /** {@code sum_c g*w*x} of one row. */
+    static double dotWeighted(MemorySegment g, MemorySegment w, MemorySegment x, long off, long n) {
+        FloatVector acc = FloatVector.zero(F);
+        long i = 0;
+        for (; i + L <= n; i += L) {
+            FloatVector vg = FloatVector.fromMemorySegment(F, g, (off + i) * 4, NO);
+            FloatVector vw = FloatVector.fromMemorySegment(F, w, i * 4, NO);
+            FloatVector vx = FloatVector.fromMemorySegment(F, x, (off + i) * 4, NO);
+            acc = vg.mul(vw).fma(vx, acc);
+        }
+        double s = sumLanes(acc);
+        for (; i < n; i++) {
+            s += g.get(F32, (off + i) * 4) * w.get(F32, i * 4) * x.get(F32, (off + i) * 4);
+        }
+        return s;
+    }
+
+    /** {@code dX += rs*g*w - k*x} for one row. */
+    static void rmsNormRowGrad(MemorySegment g, MemorySegment w, MemorySegment x, float rs, float k,
+                               MemorySegment dx, long off, long n) {
+        long i = 0;
+        for (; i + L <= n; i += L) {
+            long b = (off + i) * 4;
+            FloatVector vg = FloatVector.fromMemorySegment(F, g, b, NO);
+            FloatVector vw = FloatVector.fromMemorySegment(F, w, i * 4, NO);
+            FloatVector vx = FloatVector.fromMemorySegment(F, x, b, NO);
+            FloatVector vd = FloatVector.fromMemorySegment(F, dx, b, NO);
+            vd.add(vg.mul(vw).mul(rs)).sub(vx.mul(k)).intoMemorySegment(dx, b, NO);
+        }
+        for (; i < n; i++) {
+            long b = (off + i) * 4;
+            dx.set(F32, b, dx.get(F32, b) + g.get(F32, b) * w.get(F32, i * 4) * rs - x.get(F32, b) * k);
+        }
+    }
+
+    // ================================================================ LayerNorm: out = (x - mean) * rstd * w + b
+
+    static void layerNorm(Parallel par, Tensor x, Tensor weight, Tensor bias, float eps, Tensor out,
+                          Tensor mean, Tensor rstd) {
+        String op = "layerNorm";
+        Checks.f32(op, "x", x);
+        Checks.f32(op, "weight", weight);
+        Checks.f32(op, "bias", bias);
+        Checks.f32Out(op, "out", out);
+        Checks.f32Out(op, "mean", mean);
+        Checks.f32Out(op, "rstd", rstd);
+        long c = Checks.lastDim(op, "x", x);
+        Checks.shape(op, "weight", weight, c);
+        Checks.shape(op, "bias", bias, c);
+        Checks.sameShape(op, new String[] {"x", "out"}, x, out);
+        checkRowsShape(op, "x", x, "mean", mean);
+        checkRowsShape(op, "x", x, "rstd", rstd);
+        MemorySegment sx = x.segment(), sw = weight.segment(), sb = bias.segment(), so = out.segment();
+        MemorySegment sm = mean.segment(), sr = rstd.segment();
+        par.forRange(rstd.numel(), rowGrain(c), (r0, r1) -> {
+            for (long r = r0; r < r1; r++) {
+                long off = r * c;
+                float m = (float) (CpuReductions.sumRange(sx, off, off + c) / c);
+                double var = sumSquaredDeviations(sx, m, off, c) / c;
+                float rs = (float) (1.0 / Math.sqrt(var + eps));
+                sm.set(F32, r * 4, m);
+                sr.set(F32, r * 4, rs);
+                normalizeAffine(sx, m, rs, sw, sb, so, off, c);
+            }
+        });
+    }
+
+    /**
+     * With {@code xhat = (x - mean) * rstd} and {@code dn = dOut * w}:
+     * {@code dX += rstd * (dn - mean(dn) - xhat * mean(dn * xhat))}; {@code dWeight += sum_rows dOut * xhat},
+     * {@code dBias += sum_rows dOut}.
+     */
+    static void layerNormBackward(Parallel par, Tensor dOut, Tensor x, Tensor weight, Tensor mean, Tensor rstd,
+                                  Tensor dX, Tensor dWeight, Tensor dBias) {
+        String op = "layerNormBackward";
+        Checks.f32(op, "dOut", dOut);
+        Checks.f32(op, "x", x);
+        Checks.f32(op, "weight", weight);
+        Checks.f32(op, "mean", mean);
+        Checks.f32(op, "rstd", rstd);
+        Checks.f32Out(op, "dX", dX);
+        Checks.f32Out(op, "dWeight", dWeight);
+        Checks.f32Out(op, "dBias", dBias);
+        long c = Checks.lastDim(op, "x", x);
+        Checks.sameShape(op, new String[] {"dOut", "x", "dX"}, dOut, x, dX);
+        Checks.sameShape(op, new String[] {"weight", "dWeight", "dBias"}, weight, dWeight, dBias);
+        Checks.shape(op, "weight", weight, c);
+        checkRowsShape(op, "x", x, "mean", mean);
+        checkRowsShape(op, "x", x, "rstd", rstd);
+        MemorySegment g = dOut.segment(), sx = x.segment(), sw = weight.segment();
+        MemorySegment sm = mean.segment(), sr = rstd.segment();
+        MemorySegment sdx = dX.segment(), sdw = dWeight.segment(), sdb = dBias.segment();
+        long rows = rstd.numel();
+        par.forRange(rows, rowGrain(c), (r0, r1) -> {
+            double[] sums = new double[2];
+            for (long r = r0; r < r1; r++) {
+                long off = r * c;
+                float m = sm.get(F32, r * 4);
+                float rs = sr.get(F32, r * 4);
+                layerNormRowSums(g, sw, sx, m, rs, off, c, sums);
+                float meanDn = (float) (sums[0] / c);
+                float meanDnXhat = (float) (sums[1] / c);
+                layerNormRowGrad(g, sw, sx, m, rs, meanDn, meanDnXhat, sdx, off, c);
+            }
+        });
+        forColumnBlocks(par, rows, c, (c0, c1) -> {
+            for (long r = 0; r < rows; r++) {
+                weightGradRow(g, sx, r * c, sm.get(F32, r * 4), sr.get(F32, r * 4), sdw, sdb, c0, c1);
+            }
+        });
+    }
+
+    /** {@code sum_c (x - m)^2} of one row. */
+    static double sumSquaredDeviations(MemorySegment x, float m, long off, long n) {
+        FloatVector acc = FloatVector.zero(F);
+        long i = 0;
+        for (; i + L <= n; i += L) {
+            FloatVector d = FloatVector.fromMemorySegment(F, x, (off + i) * 4, NO).sub(m);
+            acc = d.fma(d, acc);
+        }
+        double s = sumLanes(acc);
+        for (; i < n; i++) {
+            float d = x.get(F32, (off + i) * 4) - m;
+            s += d * d;
+        }
+        return s;
+    }
+
+    /** {@code out = (x - m) * rs * w + b} for one row. */
+    static void normalizeAffine(MemorySegment x, float m, float rs, MemorySegment w, MemorySegment b,
+                                MemorySegment out, long off, long n) {
+        long i = 0;
+        for (; i + L <= n; i += L) {
+            FloatVector vx = FloatVector.fromMemorySegment(F, x, (off + i) * 4, NO);
+            FloatVector vw = FloatVector.fromMemorySegment(F, w, i * 4, NO);
+            FloatVector vb = FloatVector.fromMemorySegment(F, b, i * 4, NO);
+            vx.sub(m).mul(rs).fma(vw, vb).intoMemorySegment(out, (off + i) * 4, NO);
+        }
+        for (; i < n; i++) {
+            float xhat = (x.get(F32, (off + i) * 4) - m) * rs;
+            out.set(F32, (off + i) * 4, Math.fma(xhat, w.get(F32, i * 4), b.get(F32, i * 4)));
+        }
+    }
+
+    /** {@code sums[0] = sum dn}, {@code sums[1] = sum dn * xhat} over one row, {@code dn = g * w}. */
+    static void layerNormRowSums(MemorySegment g, MemorySegment w, MemorySegment x, float m, float rs,
+                                 long off, long n, double[] sums) {
+        FloatVector acc0 = FloatVector.zero(F);
+        FloatVector acc1 = FloatVector.zero(F);
+        long i = 0;
+        for (; i + L <= n; i += L) {
+            long b = (off + i) * 4;
+            FloatVector dn = FloatVector.fromMemorySegment(F, g, b, NO)
+                    .mul(FloatVector.fromMemorySegment(F, w, i * 4, NO));
+            FloatVector xhat = FloatVector.fromMemorySegment(F, x, b, NO).sub(m).mul(rs);
+            acc0 = acc0.add(dn);
+            acc1 = dn.fma(xhat, acc1);
+        }
+        double s0 = sumLanes(acc0);
+        double s1 = sumLanes(acc1);
+        for (; i < n; i++) {
+            long b = (off + i) * 4;
+            float dn = g.get(F32, b) * w.get(F32, i * 4);
+            s0 += dn;
+            s1 += dn * ((x.get(F32, b) - m) * rs);
+        }
+        sums[0] = s0;
+        sums[1] = s1;
+    }
+
+    /** {@code dX += rs * (g*w - meanDn - xhat * meanDnXhat)} for one row. */
+    static void layerNormRowGrad(MemorySegment g, MemorySegment w, MemorySegment x, float m, float rs,
+                                 float meanDn, float meanDnXhat, MemorySegment dx, long off, long n) {
+        FloatVector vrs = FloatVector.broadcast(F, rs);
+        long i = 0;
+        for (; i + L <= n; i += L) {
+            long b = (off + i) * 4;
+            FloatVector dn = FloatVector.fromMemorySegment(F, g, b, NO)
+                    .mul(FloatVector.fromMemorySegment(F, w, i * 4, NO));
+            FloatVector xhat = FloatVector.fromMemorySegment(F, x, b, NO).sub(m).mul(rs);
+            FloatVector vd = FloatVector.fromMemorySegment(F, dx, b, NO);
+            dn.sub(meanDn).sub(xhat.mul(meanDnXhat)).fma(vrs, vd).intoMemorySegment(dx, b, NO);
+        }
+        for (; i < n; i++) {
+            long b = (off + i) * 4;
+            float dn = g.get(F32, b) * w.get(F32, i * 4);
+            float xhat = (x.get(F32, b) - m) * rs;
+            dx.set(F32, b, Math.fma(dn - meanDn - xhat * meanDnXhat, rs, dx.get(F32, b)));
+        }
+    }
+
+    // ================================================================ shared: weight and bias gradients
+
+    /**
+     * Runs {@code body} over column ranges {@code [c0, c1)} of {@code [0, cols)} whose boundaries are lane
+     * multiples; each range is owned by one thread, which walks every row.
+     */
+    static void forColumnBlocks(Parallel par, long rows, long cols, Parallel.RangeBody body) {
+        long blocks = (cols + L - 1) / L;
+        long grain = Math.max(1, ELEMENT_GRAIN / Math.max(1, rows * L));
+        par.forRange(blocks, grain, (b0, b1) -> body.run(b0 * L, Math.min(b1 * L, cols)));
+    }
+
+    /**
+     * One row's contribution to the parameter gradients over columns {@code [c0, c1)}, with
+     * {@code xhat = (x - m) * rs}: {@code dW += g * xhat}, and {@code dB += g} when {@code dB} is not null.
+     */
+    static void weightGradRow(MemorySegment g, MemorySegment x, long off, float m, float rs,
+                              MemorySegment dw, MemorySegment db, long c0, long c1) {
+        long i = c0;
+        for (; i + L <= c1; i += L) {
+            long b = (off + i) * 4;
+            FloatVector vg = FloatVector.fromMemorySegment(F, g, b, NO);
+            FloatVector xhat = FloatVector.fromMemorySegment(F, x, b, NO).sub(m).mul(rs);
+            FloatVector vdw = FloatVector.fromMemorySegment(F, dw, i * 4, NO);
+            vg.fma(xhat, vdw).intoMemorySegment(dw, i * 4, NO);
+            if (db != null) {
+                FloatVector.fromMemorySegment(F, db, i * 4, NO).add(vg).intoMemorySegment(db, i * 4, NO);
+            }
+        }
+        for (; i < c1; i++) {
+            long b = (off + i) * 4;
+            float gi = g.get(F32, b);
+            float xhat = (x.get(F32, b) - m) * rs;
+            dw.set(F32, i * 4, Math.fma(gi, xhat, dw.get(F32, i * 4)));
+            if (db != null) {
+                db.set(F32, i * 4, db.get(F32, i * 4) + gi);
+            }
+        }
+    }
+}

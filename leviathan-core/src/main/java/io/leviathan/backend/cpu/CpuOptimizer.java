@@ -1,0 +1,133 @@
+package io.leviathan.backend.cpu;
+
+import io.leviathan.backend.AdamWStep;
+import io.leviathan.tensor.Tensor;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.ByteOrder;
+import java.util.List;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorSpecies;
+
+/**
+ * The optimiser's kernels: the global gradient norm (for clipping) and the AdamW update, exactly as
+ * PyTorch's {@code torch.optim.AdamW} computes it.
+ */
+final class CpuOptimizer {
+    private static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;
+    private static final ByteOrder NATIVE = ByteOrder.nativeOrder();
+    private static final ValueLayout.OfFloat F = ValueLayout.JAVA_FLOAT;
+    /** Elements per partial sum of squares: the unit of parallel work and of the deterministic reduction. */
+    private static final int NORM_BLOCK = 1 << 14;
+    /** Elements a float vector accumulator sums before its lanes are added into the double total. */
+    private static final int SPAN = 1 << 10;
+    private static final long ADAMW_GRAIN = 1 << 14;
+
+    private CpuOptimizer() {}
+
+    /** sqrt(sum of x^2 over every element of every tensor), accumulated in double. */
+    static double globalL2Norm(Parallel par, List<Tensor> tensors) {
+        String op = "globalL2Norm";
+        if (tensors == null) {
+            throw new IllegalArgumentException(op + ": tensors is null");
+        }
+        int nt = tensors.size();
+        MemorySegment[] segs = new MemorySegment[nt];
+        long[] firstBlock = new long[nt + 1]; // tensor i owns blocks [firstBlock[i], firstBlock[i + 1])
+        for (int i = 0; i < nt; i++) {
+            Tensor t = Checks.f32(op, "tensors[" + i + "]", tensors.get(i));
+            segs[i] = t.segment();
+            firstBlock[i + 1] = firstBlock[i] + (t.numel() + NORM_BLOCK - 1) / NORM_BLOCK;
+        }
+        double[] partial = new double[Math.toIntExact(firstBlock[nt])];
+        par.forRange(partial.length, 4, (start, end) -> {
+            int ti = 0;
+            for (long blk = start; blk < end; blk++) {
+                while (blk >= firstBlock[ti + 1]) {
+                    ti++;
+                }
+                long n = segs[ti].byteSize() / 4;
+                long from = (blk - firstBlock[ti]) * NORM_BLOCK;
+                partial[(int) blk] = sumOfSquares(segs[ti], from, Math.min(n, from + NORM_BLOCK));
+            }
+        });
+        double total = 0;
+        for (double p : partial) {
+            total += p;
+        }
+        return Math.sqrt(total);
+    }
+
+    /**
+     * One AdamW step, as torch.optim.AdamW: {@code p *= 1 - lr * wd; m = b1 m + (1 - b1) g;
+     * v = b2 v + (1 - b2) g^2; p -= lr / (1 - b1^t) * m / (sqrt(v) / sqrt(1 - b2^t) + eps)}.
+     */
+    static void adamw(Parallel par, Tensor param, Tensor grad, Tensor m, Tensor v, AdamWStep step) {
+        String op = "adamw";
+        Checks.f32Out(op, "param", param);
+        Checks.f32(op, "grad", grad);
+        Checks.f32Out(op, "m", m);
+        Checks.f32Out(op, "v", v);
+        if (step == null) {
+            throw new IllegalArgumentException(op + ": step is null");
+        }
+        Checks.sameShape(op, new String[] {"param", "grad", "m", "v"}, param, grad, m, v);
+        MemorySegment ps = param.segment(), gs = grad.segment(), ms = m.segment(), vs = v.segment();
+        float b1 = step.beta1(), b2 = step.beta2(), eps = step.eps();
+        float decay = (float) (1.0 - (double) step.lr() * step.weightDecay());
+        float stepSize = (float) (step.lr() / (1.0 - Math.pow(b1, step.step())));
+        float bc2Sqrt = (float) Math.sqrt(1.0 - Math.pow(b2, step.step()));
+        par.forRange(param.numel(), ADAMW_GRAIN, (start, end) ->
+                adamwRange(ps, gs, ms, vs, start, end, decay, b1, b2, eps, stepSize, bc2Sqrt));
+    }
+
+    private static void adamwRange(MemorySegment ps, MemorySegment gs, MemorySegment ms, MemorySegment vs,
+                                   long start, long end, float decay, float b1, float b2, float eps,
+                                   float stepSize, float bc2Sqrt) {
+        float c1 = 1 - b1, c2 = 1 - b2;
+        long i = start;
+        for (long upper = start + S.loopBound(end - start); i < upper; i += S.length()) {
+            long off = i * 4;
+            FloatVector g = FloatVector.fromMemorySegment(S, gs, off, NATIVE);
+            FloatVector mv = FloatVector.fromMemorySegment(S, ms, off, NATIVE).mul(b1).add(g.mul(c1));
+            FloatVector vv = FloatVector.fromMemorySegment(S, vs, off, NATIVE).mul(b2).add(g.mul(g).mul(c2));
+            FloatVector denom = vv.sqrt().div(bc2Sqrt).add(eps);
+            FloatVector p = FloatVector.fromMemorySegment(S, ps, off, NATIVE).mul(decay);
+            p = p.sub(mv.div(denom).mul(stepSize));
+            mv.intoMemorySegment(ms, off, NATIVE);
+            vv.intoMemorySegment(vs, off, NATIVE);
+            p.intoMemorySegment(ps, off, NATIVE);
+        }
+        for (; i < end; i++) {
+            float g = gs.getAtIndex(F, i);
+            float mi = ms.getAtIndex(F, i) * b1 + g * c1;
+            float vi = vs.getAtIndex(F, i) * b2 + g * g * c2;
+            float denom = (float) Math.sqrt(vi) / bc2Sqrt + eps;
+            float p = ps.getAtIndex(F, i) * decay - mi / denom * stepSize;
+            ms.setAtIndex(F, i, mi);
+            vs.setAtIndex(F, i, vi);
+            ps.setAtIndex(F, i, p);
+        }
+    }
+
+    /** sum of x[i]^2 for i in [from, to), float lanes within spans of {@link #SPAN}, double across them. */
+    private static double sumOfSquares(MemorySegment x, long from, long to) {
+        double total = 0;
+        long i = from;
+        while (to - i >= S.length()) {
+            long spanEnd = Math.min(to, i + SPAN);
+            FloatVector acc = FloatVector.zero(S);
+            for (long upper = i + S.loopBound(spanEnd - i); i < upper; i += S.length()) {
+                FloatVector v = FloatVector.fromMemorySegment(S, x, i * 4, NATIVE);
+                acc = v.fma(v, acc);
+            }
+            total += acc.reduceLanes(VectorOperators.ADD);
+        }
+        for (; i < to; i++) {
+            double v = x.getAtIndex(F, i);
+            total += v * v;
+        }
+        return total;
+    }
+}

@@ -1,0 +1,160 @@
+package io.leviathan.backend.cpu;
+
+import static io.leviathan.backend.cpu.CpuElementwise.F;
+import static io.leviathan.backend.cpu.CpuElementwise.L;
+import static io.leviathan.backend.cpu.CpuElementwise.NO;
+import static io.leviathan.backend.cpu.CpuReductions.rowGrain;
+
+import io.leviathan.tensor.ShapeMismatchException;
+import io.leviathan.tensor.Tensor;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.util.Arrays;
+import jdk.incubator.vector.FloatVector;
+
+/**
+ * Rotary position embedding, rotate-half convention (Hugging Face LLaMA), on {@code x [B, T, H, Dh]}. With
+ * {@code h = Dh/2} and {@code (c, s)} the cos and sin of {@code t * theta^(-2i/Dh)} from row {@code t} of
+ * the tables, for {@code i < h}:
+ * <pre>
+ *   out[i]     = x[i] * c - x[i+h] * s
+ *   out[i+h]   = x[i+h] * c + x[i] * s
+ * </pre>
+ * The backward is the rotation by the negative angle. Every {@code Dh}-row is independent, so {@code out}
+ * may be {@code x}.
+ */
+final class CpuRope {
+    private CpuRope() {}
+
+    private static final ValueLayout.OfFloat F32 = ValueLayout.JAVA_FLOAT_UNALIGNED;
+
+    static void rope(Parallel par, Tensor x, Tensor cos, Tensor sin, Tensor out) {
+        String op = "rope";
+        Checks.f32(op, "x", x);
+        Checks.f32(op, "cos", cos);
+        Checks.f32(op, "sin", sin);
+        Checks.f32Out(op, "out", out);
+        Checks.sameShape(op, new String[] {"x", "out"}, x, out);
+        checkShapes(op, "x", x, cos, sin);
+        rotateAll(par, x, cos, sin, out, 1f);
+    }
+
+    static void ropeBackward(Parallel par, Tensor dOut, Tensor cos, Tensor sin, Tensor dX) {
+        String op = "ropeBackward";
+        Checks.f32(op, "dOut", dOut);
+        Checks.f32(op, "cos", cos);
+        Checks.f32(op, "sin", sin);
+        Checks.f32Out(op, "dX", dX);
+        Checks.sameShape(op, new String[] {"dOut", "dX"}, dOut, dX);
+        checkShapes(op, "dOut", dOut, cos, sin);
+        rotateAll(par, dOut, cos, sin, dX, -1f);
+    }
+
+    /**
+     * Rotates every {@code Dh}-row of {@code src} by {@code sign} times its angle: {@code sign = 1}
+     * overwrites {@code dst} (forward), {@code sign = -1} accumulates into it (backward).
+     */
+    private static void rotateAll(Parallel par, Tensor src, Tensor cos, Tensor sin, Tensor dst, float sign) {
+        long t = src.size(1);
+        long heads = src.size(2);
+        long dh = src.size(3);
+        long half = dh / 2;
+        MemorySegment sx = src.segment(), sc = cos.segment(), ss = sin.segment(), so = dst.segment();
+        long rows = src.numel() / Math.max(dh, 1);
+        par.forRange(rows, rowGrain(dh), (r0, r1) -> {
+            for (long r = r0; r < r1; r++) {
+                long pos = (r / heads) % t;
+                if (sign > 0) {
+                    rotateRow(sx, sc, ss, so, r * dh, pos * half, half);
+                } else {
+                    rotateRowBackAccumulate(sx, sc, ss, so, r * dh, pos * half, half);
+                }
+            }
+        });
+    }
+
+    /** {@code out[lo] = x[lo]*c - x[hi]*s; out[hi] = x[hi]*c + x[lo]*s} for one row. */
+    static void rotateRow(MemorySegment x, MemorySegment cos, MemorySegment sin, MemorySegment out,
+                          long off, long tab, long half) {
+        long i = 0;
+        for (; i + L <= half; i += L) {
+            long lo = (off + i) * 4, hi = (off + half + i) * 4;
+            FloatVector c = FloatVector.fromMemorySegment(F, cos, (tab + i) * 4, NO);
+            FloatVector s = FloatVector.fromMemorySegment(F, sin, (tab + i) * 4, NO);
+            FloatVector a = FloatVector.fromMemorySegment(F, x, lo, NO);
+            FloatVector b = FloatVector.fromMemorySegment(F, x, hi, NO);
+            a.mul(c).sub(b.mul(s)).intoMemorySegment(out, lo, NO);
+            b.mul(c).add(a.mul(s)).intoMemorySegment(out, hi, NO);
+        }
+        for (; i < half; i++) {
+            long lo = (off + i) * 4, hi = (off + half + i) * 4;
+            float c = cos.get(F32, (tab + i) * 4), s = sin.get(F32, (tab + i) * 4);
+            float a = x.get(F32, lo), b = x.get(F32, hi);
+            out.set(F32, lo, a * c - b * s);
+            out.set(F32, hi, b * c + a * s);
+        }
+    }
+
+    /** {@code dX[lo] += g[lo]*c + g[hi]*s; dX[hi] += g[hi]*c - g[lo]*s} for one row. */
+    static void rotateRowBackAccumulate(MemorySegment g, MemorySegment cos, MemorySegment sin, MemorySegment dx,
+                                        long off, long tab, long half) {
+        long i = 0;
+        for (; i + L <= half; i += L) {
+            long lo = (off + i) * 4, hi = (off + half + i) * 4;
+            FloatVector c = FloatVector.fromMemorySegment(F, cos, (tab + i) * 4, NO);
+            FloatVector s = FloatVector.fromMemorySegment(F, sin, (tab + i) * 4, NO);
+            FloatVector a = FloatVector.fromMemorySegment(F, g, lo, NO);
+            FloatVector b = FloatVector.fromMemorySegment(F, g, hi, NO);
+            FloatVector dlo = FloatVector.fromMemorySegment(F, dx, lo, NO);
+            FloatVector dhi = FloatVector.fromMemorySegment(F, dx, hi, NO);
+            dlo.add(a.mul(c).add(b.mul(s))).intoMemorySegment(dx, lo, NO);
+            dhi.add(b.mul(c).sub(a.mul(s))).intoMemorySegment(dx, hi, NO);
+        }
+        for (; i < half; i++) {
+            long lo = (off + i) * 4, hi = (off + half + i) * 4;
+            float c = cos.get(F32, (tab + i) * 4), s = sin.get(F32, (tab + i) * 4);
+            float a = g.get(F32, lo), b = g.get(F32, hi);
+            dx.set(F32, lo, dx.get(F32, lo) + (a * c + b * s));
+            dx.set(F32, hi, dx.get(F32, hi) + (b * c - a * s));
+        }
+    }
+
+    /** {@code cos[t, i] = cos(t * theta^(-2i/Dh))}, likewise sin, computed in double; {@code Dh = 2 * cols}. */
+    static void ropeTables(float theta, Tensor cos, Tensor sin) {
+        String op = "ropeTables";
+        Checks.f32Out(op, "cos", cos);
+        Checks.f32Out(op, "sin", sin);
+        Checks.sameShape(op, new String[] {"cos", "sin"}, cos, sin);
+        if (cos.rank() != 2) {
+            throw new ShapeMismatchException(op + ": cos and sin must be [maxT, Dh/2] but are "
+                    + Arrays.toString(cos.shape()) + " and " + Arrays.toString(sin.shape()));
+        }
+        if (!(theta > 0) || Float.isInfinite(theta)) {
+            throw new IllegalArgumentException(op + ": theta must be positive and finite, got " + theta);
+        }
+        long maxT = cos.size(0);
+        long half = cos.size(1);
+        double dh = 2.0 * half;
+        MemorySegment sc = cos.segment(), ss = sin.segment();
+        for (long i = 0; i < half; i++) {
+            double invFreq = Math.pow(theta, -2.0 * i / dh);
+            for (long t = 0; t < maxT; t++) {
+                double angle = t * invFreq;
+                sc.set(F32, (t * half + i) * 4, (float) Math.cos(angle));
+                ss.set(F32, (t * half + i) * 4, (float) Math.sin(angle));
+            }
+        }
+    }
+
+    /** {@code x} is {@code [B, T, H, Dh]} with even {@code Dh}; cos and sin are {@code [maxT >= T, Dh/2]}. */
+    private static void checkShapes(String op, String name, Tensor x, Tensor cos, Tensor sin) {
+        boolean ok = x.rank() == 4 && x.size(3) % 2 == 0 && cos.rank() == 2
+                && Arrays.equals(cos.shape(), sin.shape())
+                && cos.size(1) == x.size(3) / 2 && cos.size(0) >= x.size(1);
+        if (!ok) {
+            throw new ShapeMismatchException(op + ": expected " + name + " [B, T, H, Dh] with even Dh and cos, sin "
+                    + "[maxT >= T, Dh/2], but got " + name + Arrays.toString(x.shape()) + ", cos"
+                    + Arrays.toString(cos.shape()) + ", sin" + Arrays.toString(sin.shape()));
+        }
+    }
+}
