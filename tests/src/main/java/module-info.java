@@ -4,4 +4,5 @@
  */
 module io.leviathan.tests {
     requires io.leviathan.core;
+    requires com.fasterxml.jackson.databind;
 }

@@ -195,6 +195,41 @@ public interface Backend extends AutoCloseable {
     double crossEntropy(Tensor logits, Tensor targets, int ignoreIndex, Tensor losses, Tensor dLogits,
                         float gradScale);
 
+    // ---------------------------------------------------------------- Leviathan generator
+
+    /**
+     * Quadratic B-spline basis on a uniform grid of {@code knots} knots {@code g_j = j / (knots - 1)} over
+     * [0, 1], for coordinates {@code t} ({@code [N, d]}; values outside [0, 1] are clamped). With
+     * {@code dist = |t - g_j| * (knots - 1)} a knot's weight is {@code 0.75 - dist^2} for {@code dist < 0.5},
+     * {@code 0.5 * (1.5 - dist)^2} for {@code 0.5 <= dist < 1.5}, else 0, so at most three knots are non-zero.
+     * The basis is stored sparsely: {@code first} (I32 {@code [N, d]}) is the first knot of the three-knot
+     * window (the nearest knot minus one; it may be -1) and {@code weights} ({@code [N, d, 3]}) the weights
+     * of knots {@code first + m}, 0 for a knot outside {@code [0, knots)}. With {@code normalize} the three
+     * weights are divided by their sum.
+     */
+    void splineBasis(Tensor t, int knots, boolean normalize, Tensor first, Tensor weights);
+
+    /** Backward of {@link #splineBasis}: accumulates {@code d weights / d t} into {@code dT}. */
+    void splineBasisBackward(Tensor dWeights, Tensor t, Tensor first, int knots, boolean normalize, Tensor dT);
+
+    /**
+     * Rank-1 separable modes of one generator head. For each row {@code n} and mode {@code r}, the factor of
+     * seed dimension {@code i} is {@code phi[i, r] = sum_m weights[n, i, m] * spline[i, first[n, i] + m, r]}
+     * (knots outside the grid skipped) and {@code modes[n, r] = prod_i phi[i, r]}, defined as
+     * {@code sign * exp(sum_i log(|phi[i, r]| + 1e-9))} with {@code sign} the parity of the negative factors.
+     * Shapes: {@code first} I32 {@code [N, d]}, {@code weights} {@code [N, d, 3]}, {@code spline}
+     * {@code [d, knots, R]}, {@code modes} {@code [N, R]}. The factors are never stored.
+     */
+    void separableModes(Tensor first, Tensor weights, Tensor spline, Tensor modes);
+
+    /**
+     * Backward of {@link #separableModes}, exact for the log-magnitude formula:
+     * {@code d modes / d phi_i = modes * sign(phi_i) / (|phi_i| + 1e-9)}. Accumulates into {@code dWeights}
+     * ({@code [N, d, 3]}) and {@code dSpline} ({@code [d, knots, R]}); {@code modes} is the forward output.
+     */
+    void separableModesBackward(Tensor dModes, Tensor first, Tensor weights, Tensor spline, Tensor modes,
+                                Tensor dWeights, Tensor dSpline);
+
     // ---------------------------------------------------------------- optimisation
 
     /** The L2 norm of all the tensors' elements taken together, accumulated in double. */

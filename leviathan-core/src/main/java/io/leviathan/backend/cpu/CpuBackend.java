@@ -112,6 +112,27 @@ public final class CpuBackend implements Backend {
         return CpuCrossEntropy.crossEntropy(par, logits, targets, ignoreIndex, losses, dLogits, gradScale);
     }
 
+    @Override
+    public void splineBasis(Tensor t, int knots, boolean normalize, Tensor first, Tensor weights) {
+        CpuSplineBasis.splineBasis(par, t, knots, normalize, first, weights);
+    }
+
+    @Override
+    public void splineBasisBackward(Tensor dWeights, Tensor t, Tensor first, int knots, boolean normalize, Tensor dT) {
+        CpuSplineBasis.splineBasisBackward(par, dWeights, t, first, knots, normalize, dT);
+    }
+
+    @Override
+    public void separableModes(Tensor first, Tensor weights, Tensor spline, Tensor modes) {
+        CpuSeparableModes.separableModes(par, first, weights, spline, modes);
+    }
+
+    @Override
+    public void separableModesBackward(Tensor dModes, Tensor first, Tensor weights, Tensor spline, Tensor modes,
+                                       Tensor dWeights, Tensor dSpline) {
+        CpuSeparableModes.separableModesBackward(par, dModes, first, weights, spline, modes, dWeights, dSpline);
+    }
+
     @Override public double globalL2Norm(List<Tensor> tensors) { return CpuOptimizer.globalL2Norm(par, tensors); }
     @Override public void adamw(Tensor param, Tensor grad, Tensor m, Tensor v, AdamWStep step) {
         CpuOptimizer.adamw(par, param, grad, m, v, step);

@@ -1,0 +1,211 @@
+package io.leviathan.backend.cpu;
+
+import io.leviathan.tensor.DType;
+import io.leviathan.tensor.ShapeMismatchException;
+import io.leviathan.tensor.Tensor;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.util.Arrays;
+
+/**
+ * The quadratic B-spline basis of the Leviathan generator, stored sparsely as a three-knot window per
+ * coordinate, and its backward.
+ *
+ * <p>With {@code K} knots on [0, 1] and a coordinate {@code t}, let {@code c = clamp(t, 0, 1) * (K - 1)}
+ * (the position in knot units), {@code jn} the nearest knot (ties up) and {@code x = c - jn} in [-0.5, 0.5).
+ * A knot at distance {@code dist = |c - j|} has weight
+ * <pre>
+ *   B(dist) = 0.75 - dist^2              dist in [0, 0.5)
+ *           = 0.5 * (1.5 - dist)^2       dist in [0.5, 1.5)
+ *           = 0                          otherwise
+ * </pre>
+ * so only knots {@code jn - 1, jn, jn + 1} (the window, {@code first = jn - 1}) can be non-zero, and there
+ * the formula is branch-free in {@code x}:
+ * <pre>
+ *   u0 = 0.5 * (0.5 - x)^2     u1 = 0.75 - x^2     u2 = 0.5 * (0.5 + x)^2
+ * </pre>
+ * A knot outside {@code [0, K)} gets 0. With {@code normalize} the weights are divided by their sum, which is
+ * at least 0.5 (the nearest knot is always on the grid).
+ *
+ * <p>Each coordinate is independent, so both passes split the {@code N * d} coordinates between workers and
+ * give the same bits for any thread count. The work per coordinate is a handful of flops: scalar, in double
+ * ({@code c} is exact in double, so the float weights are the basis of the float {@code t} to within a
+ * rounding, and the backward recomputes exactly the forward's window).
+ */
+final class CpuSplineBasis {
+    private CpuSplineBasis() {}
+
+    private static final ValueLayout.OfFloat F32 = ValueLayout.JAVA_FLOAT_UNALIGNED;
+    private static final ValueLayout.OfInt I32 = ValueLayout.JAVA_INT_UNALIGNED;
+
+    /** Coordinates per parallel chunk (each costs a few dozen flops). */
+    private static final long GRAIN = 1 << 13;
+
+    // ================================================================ forward
+
+    /**
+     * {@code first[n, i]} and {@code weights[n, i, 0..2]} of the sparse basis of {@code t[n, i]} on
+     * {@code knots} knots (at least 2); see the class comment. NaN coordinates give NaN weights.
+     */
+    static void splineBasis(Parallel par, Tensor t, int knots, boolean normalize, Tensor first, Tensor weights) {
+        String op = "splineBasis";
+        Checks.f32(op, "t", t);
+        checkI32Out(op, "first", first);
+        Checks.f32Out(op, "weights", weights);
+        checkKnots(op, knots);
+        checkBasisShapes(op, "t", t, "first", first, "weights", weights);
+        MemorySegment st = t.segment(), sf = first.segment(), sw = weights.segment();
+        double scale = knots - 1;
+        par.forRange(t.numel(), GRAIN, (e0, e1) -> {
+            for (long e = e0; e < e1; e++) {
+                double c = clamp01(st.get(F32, e * 4)) * scale;
+                int jn = nearestKnot(c);
+                double x = c - jn;
+                double u0 = jn >= 1 ? leftWeight(x) : 0;
+                double u1 = 0.75 - x * x;
+                double u2 = jn + 1 < knots ? rightWeight(x) : 0;
+                double scaleW = normalize ? 1 / (u0 + u1 + u2) : 1;
+                sf.set(I32, e * 4, jn - 1);
+                sw.set(F32, e * 12, (float) (u0 * scaleW));
+                sw.set(F32, e * 12 + 4, (float) (u1 * scaleW));
+                sw.set(F32, e * 12 + 8, (float) (u2 * scaleW));
+            }
+        });
+    }
+
+    // ================================================================ backward
+
+    /**
+     * {@code dT[n, i] += sum_m g_m * d weights[n, i, m] / d t[n, i]}, {@code g = dWeights[n, i, :]}. With
+     * {@code u'_m = du_m / dx} ({@code x - 0.5}, {@code -2x}, {@code x + 0.5}; 0 off the grid),
+     * {@code S = sum u} and {@code S' = sum u'}: without normalisation {@code dc = sum g_m u'_m}; with it
+     * {@code dc = (sum g_m u'_m - S' * sum g_m u_m / S) / S}. Then {@code dt = dc * (K - 1)}, and 0 where
+     * {@code t} was clamped (outside [0, 1]). {@code first} must be the forward's window for {@code t}.
+     */
+    static void splineBasisBackward(Parallel par, Tensor dWeights, Tensor t, Tensor first, int knots,
+                                    boolean normalize, Tensor dT) {
+        String op = "splineBasisBackward";
+        Checks.f32(op, "dWeights", dWeights);
+        Checks.f32(op, "t", t);
+        Checks.host(op, "first", first, DType.I32);
+        Checks.f32Out(op, "dT", dT);
+        checkKnots(op, knots);
+        checkBasisShapes(op, "t", t, "first", first, "dWeights", dWeights);
+        Checks.sameShape(op, new String[] {"t", "dT"}, t, dT);
+        MemorySegment g = dWeights.segment(), st = t.segment(), sf = first.segment(), sdt = dT.segment();
+        checkFirst(op, sf, t.numel(), t.size(1), knots);
+        checkWindows(op, st, sf, t.numel(), t.size(1), knots);
+        double scale = knots - 1;
+        par.forRange(t.numel(), GRAIN, (e0, e1) -> {
+            for (long e = e0; e < e1; e++) {
+                float tv = st.get(F32, e * 4);
+                if (tv < 0f || tv > 1f) {
+                    continue; // clamped: the weights do not depend on t here
+                }
+                double c = tv * scale;
+                int jn = sf.get(I32, e * 4) + 1;
+                double dc = windowGrad(c - jn, jn >= 1, jn + 1 < knots, normalize,
+                        g.get(F32, e * 12), g.get(F32, e * 12 + 4), g.get(F32, e * 12 + 8));
+                sdt.set(F32, e * 4, sdt.get(F32, e * 4) + (float) (dc * scale));
+            }
+        });
+    }
+
+    /** {@code sum_m g_m * d w_m / dx} at offset {@code x} from the nearest knot; see {@link #splineBasisBackward}. */
+    static double windowGrad(double x, boolean leftOnGrid, boolean rightOnGrid, boolean normalize,
+                             double g0, double g1, double g2) {
+        double u0 = leftOnGrid ? leftWeight(x) : 0, du0 = leftOnGrid ? x - 0.5 : 0;
+        double u1 = 0.75 - x * x, du1 = -2 * x;
+        double u2 = rightOnGrid ? rightWeight(x) : 0, du2 = rightOnGrid ? x + 0.5 : 0;
+        double gDu = g0 * du0 + g1 * du1 + g2 * du2;
+        if (!normalize) {
+            return gDu;
+        }
+        double sum = u0 + u1 + u2, dSum = du0 + du1 + du2;
+        double gU = g0 * u0 + g1 * u1 + g2 * u2;
+        return (gDu - dSum * gU / sum) / sum;
+    }
+
+    // ================================================================ one coordinate
+
+    /** {@code t} clamped to [0, 1] (NaN stays NaN). */
+    static double clamp01(double t) {
+        return Math.min(Math.max(t, 0), 1);
+    }
+
+    /**
+     * The knot nearest to {@code c >= 0}, ties going up (as {@code floor(c + 0.5)}). {@code c - floor(c)} is
+     * exact, so unlike {@code floor(c + 0.5)} this never rounds into the wrong knot.
+     */
+    static int nearestKnot(double c) {
+        int fl = (int) c; // c >= 0, so truncation is floor
+        return c - fl >= 0.5 ? fl + 1 : fl;
+    }
+
+    /** {@code B(1 + x)}: the weight of the knot left of the nearest, {@code x} in [-0.5, 0.5]. */
+    static double leftWeight(double x) {
+        double a = 0.5 - x;
+        return 0.5 * a * a;
+    }
+
+    /** {@code B(1 - x)}: the weight of the knot right of the nearest, {@code x} in [-0.5, 0.5]. */
+    static double rightWeight(double x) {
+        double a = 0.5 + x;
+        return 0.5 * a * a;
+    }
+
+    // ================================================================ checks
+
+    private static void checkKnots(String op, int knots) {
+        if (knots < 2) {
+            throw new IllegalArgumentException(op + ": knots must be >= 2 (the grid j / (knots - 1)), got " + knots);
+        }
+    }
+
+    /** {@code t} is {@code [N, d]}, {@code first} {@code [N, d]} and {@code w} {@code [N, d, 3]}. */
+    private static void checkBasisShapes(String op, String tName, Tensor t, String fName, Tensor first,
+                                         String wName, Tensor w) {
+        if (t.rank() != 2) {
+            throw new ShapeMismatchException(op + ": " + tName + " must be [N, d] but has shape "
+                    + Arrays.toString(t.shape()));
+        }
+        long n = t.size(0), d = t.size(1);
+        Checks.shape(op, fName, first, n, d);
+        Checks.shape(op, wName, w, n, d, 3);
+    }
+
+    /** A writable host I32 tensor. */
+    static void checkI32Out(String op, String name, Tensor t) {
+        Checks.host(op, name, t, DType.I32);
+        if (t.isReadOnly()) {
+            throw new IllegalArgumentException(op + ": output " + name + " " + t.describe() + " is read-only");
+        }
+    }
+
+    /**
+     * Throws for the first window start outside {@code [-1, knots - 2]}, naming it and its position
+     * {@code [n, i]} in {@code first} ({@code count} elements, rows of {@code d}).
+     */
+    static void checkFirst(String op, MemorySegment first, long count, long d, long knots) {
+        for (long e = 0; e < count; e++) {
+            int f = first.get(I32, e * 4);
+            if (f < -1 || f > knots - 2) {
+                throw new IllegalArgumentException(op + ": first " + f + " at [" + e / d + ", " + e % d
+                        + "] is outside [-1, " + (knots - 2) + "] (the window starts for " + knots + " knots)");
+            }
+        }
+    }
+
+    /** Throws for the first window that is not the one the forward computes for {@code t}. */
+    private static void checkWindows(String op, MemorySegment t, MemorySegment first, long count, long d, int knots) {
+        for (long e = 0; e < count; e++) {
+            float tv = t.get(F32, e * 4);
+            int expected = nearestKnot(clamp01(tv) * (knots - 1)) - 1;
+            int f = first.get(I32, e * 4);
+            if (f != expected) {
+                throw new IllegalArgumentException(op + ": first " + f + " at [" + e / d + ", " + e % d
+                        + "] is not the window of t = " + tv + " on " + knots + " knots (" + expected + ")");
+            }
+        }
+    }
+}

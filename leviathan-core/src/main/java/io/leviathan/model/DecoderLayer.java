@@ -1,0 +1,179 @@
+package io.leviathan.model;
+
+import io.leviathan.backend.Backend;
+import io.leviathan.tensor.DType;
+import io.leviathan.tensor.Tensor;
+import io.leviathan.tensor.TensorArena;
+
+/**
+ * One pre-norm LLaMA decoder block, forward and backward side by side (llm.c style):
+ * <pre>
+ *   h   = rmsNorm(x) * input_layernorm
+ *   q,k = rope(h Wq^T), rope(h Wk^T);  v = h Wv^T          [B, T, H, Dh]
+ *   mid = x + attention(q, k, v) Wo^T
+ *   g   = rmsNorm(mid) * post_attention_layernorm
+ *   out = mid + (silu(g Wg^T) * (g Wu^T)) Wd^T
+ * </pre>
+ * Every activation the backward pass reads is a buffer of this layer, allocated once for {@code [B, T]}; the
+ * gradient buffers are shared by all layers ({@link Scratch}), since the backward pass visits one layer at a
+ * time. Forward overwrites, backward accumulates into the parameter gradients and into {@code dX}.
+ */
+final class DecoderLayer {
+
+    /** Gradient buffers shared by every layer of a model (contents are dead between layer calls). */
+    static final class Scratch {
+        final Tensor dNorm;              // [N, D]  gradient w.r.t. a norm's output
+        final Tensor dAtt;               // [N, D]  gradient w.r.t. the attention output
+        final Tensor dQr, dKr, dV;       // [N, D]  gradients w.r.t. rotated q, rotated k, and v
+        final Tensor dQ, dK;             // [N, D]  gradients w.r.t. q and k before rotation
+        final Tensor dAct, dGate, dUp;   // [N, F]
+        final Tensor dAtt4, dQr4, dKr4, dV4, dQ4, dK4; // [B, T, H, Dh] views
+
+        Scratch(TensorArena arena, ModelConfig c, int batch, int seq) {
+            long n = (long) batch * seq;
+            int d = c.dModel();
+            int f = c.ffnHidden();
+            dNorm = arena.allocate(DType.F32, n, d);
+            dAtt = arena.allocate(DType.F32, n, d);
+            dQr = arena.allocate(DType.F32, n, d);
+            dKr = arena.allocate(DType.F32, n, d);
+            dV = arena.allocate(DType.F32, n, d);
+            dQ = arena.allocate(DType.F32, n, d);
+            dK = arena.allocate(DType.F32, n, d);
+            dAct = arena.allocate(DType.F32, n, f);
+            dGate = arena.allocate(DType.F32, n, f);
+            dUp = arena.allocate(DType.F32, n, f);
+            long[] s4 = {batch, seq, c.heads(), c.headDim()};
+            dAtt4 = dAtt.reshape(s4);
+            dQr4 = dQr.reshape(s4);
+            dKr4 = dKr.reshape(s4);
+            dV4 = dV.reshape(s4);
+            dQ4 = dQ.reshape(s4);
+            dK4 = dK.reshape(s4);
+        }
+    }
+
+    static final double INIT_STD = 0.02;
+
+    private final Backend be;
+    private final float eps;
+    private final Scratch s;
+
+    final Parameter inputNorm, wq, wk, wv, wo, postNorm, wGate, wUp, wDown;
+
+    // Saved activations ([N, D] unless noted).
+    private final Tensor ln1, rstd1;        // input norm output, its reciprocal RMS [N]
+    private final Tensor q, k, v;           // projections; q and k rotated in place
+    private final Tensor att;               // attention output (before Wo)
+    private final Tensor probs;             // [B, H, T, T]
+    private final Tensor mid;               // residual stream after the attention branch
+    private final Tensor ln2, rstd2;        // post-attention norm output, its reciprocal RMS [N]
+    private final Tensor gate, up, act;     // [N, F]; act = silu(gate) * up
+    private final Tensor q4, k4, v4, att4;  // [B, T, H, Dh] views
+
+    DecoderLayer(Backend backend, TensorArena arena, ParameterStore store, ModelConfig c, int index,
+                 int batch, int seq, Scratch scratch) {
+        this.be = backend;
+        this.eps = c.normEps();
+        this.s = scratch;
+        int d = c.dModel();
+        int f = c.ffnHidden();
+        String p = "model.layers." + index + ".";
+        inputNorm = store.create(p + "input_layernorm.weight", false, d);
+        wq = store.create(p + "self_attn.q_proj.weight", true, d, d);
+        wk = store.create(p + "self_attn.k_proj.weight", true, d, d);
+        wv = store.create(p + "self_attn.v_proj.weight", true, d, d);
+        wo = store.create(p + "self_attn.o_proj.weight", true, d, d);
+        postNorm = store.create(p + "post_attention_layernorm.weight", false, d);
+        wGate = store.create(p + "mlp.gate_proj.weight", true, f, d);
+        wUp = store.create(p + "mlp.up_proj.weight", true, f, d);
+        wDown = store.create(p + "mlp.down_proj.weight", true, d, f);
+
+        long n = (long) batch * seq;
+        ln1 = arena.allocate(DType.F32, n, d);
+        rstd1 = arena.allocate(DType.F32, n);
+        q = arena.allocate(DType.F32, n, d);
+        k = arena.allocate(DType.F32, n, d);
+        v = arena.allocate(DType.F32, n, d);
+        att = arena.allocate(DType.F32, n, d);
+        probs = arena.allocate(DType.F32, batch, c.heads(), seq, seq);
+        mid = arena.allocate(DType.F32, n, d);
+        ln2 = arena.allocate(DType.F32, n, d);
+        rstd2 = arena.allocate(DType.F32, n);
+        gate = arena.allocate(DType.F32, n, f);
+        up = arena.allocate(DType.F32, n, f);
+        act = arena.allocate(DType.F32, n, f);
+        long[] s4 = {batch, seq, c.heads(), c.headDim()};
+        q4 = q.reshape(s4);
+        k4 = k.reshape(s4);
+        v4 = v.reshape(s4);
+        att4 = att.reshape(s4);
+    }
+
+    /** Norm gains 1, every linear weight N(0, 0.02^2) from its own named stream. */
+    void initialize(long seed) {
+        Init.constant(inputNorm.value(), 1f);
+        Init.constant(postNorm.value(), 1f);
+        for (Parameter w : new Parameter[] {wq, wk, wv, wo, wGate, wUp, wDown}) {
+            Init.normal(w.value(), seed, w.name(), 0.0, INIT_STD);
+        }
+    }
+
+    /** {@code out = block(x)}; {@code x} and {@code out} are {@code [N, D]} and distinct. */
+    void forward(Tensor x, Tensor cos, Tensor sin, Tensor out) {
+        // ---- attention branch: mid = x + Wo(attention(rope(Wq h), rope(Wk h), Wv h)), h = rmsNorm(x)
+        be.rmsNorm(x, inputNorm.value(), eps, ln1, rstd1);
+        be.matmul(ln1, false, wq.value(), true, q, 1f, 0f);
+        be.matmul(ln1, false, wk.value(), true, k, 1f, 0f);
+        be.matmul(ln1, false, wv.value(), true, v, 1f, 0f);
+        be.rope(q4, cos, sin, q4);
+        be.rope(k4, cos, sin, k4);
+        be.attention(q4, k4, v4, att4, probs);
+        be.copy(x, mid);
+        be.matmul(att, false, wo.value(), true, mid, 1f, 1f);
+        // ---- MLP branch: out = mid + Wd(silu(Wg g) * Wu g), g = rmsNorm(mid)
+        be.rmsNorm(mid, postNorm.value(), eps, ln2, rstd2);
+        be.matmul(ln2, false, wGate.value(), true, gate, 1f, 0f);
+        be.matmul(ln2, false, wUp.value(), true, up, 1f, 0f);
+        be.swiglu(gate, up, act);
+        be.copy(mid, out);
+        be.matmul(act, false, wDown.value(), true, out, 1f, 1f);
+    }
+
+    /**
+     * Backward of {@link #forward}. On entry {@code dX} holds the gradient w.r.t. this block's output; on
+     * return, the gradient w.r.t. its input {@code x} (the residual passes straight through, the branches
+     * add theirs). Parameter gradients accumulate.
+     */
+    void backward(Tensor x, Tensor cos, Tensor sin, Tensor dX) {
+        // ---- MLP branch (dX = d out = d mid's residual part)
+        be.matmul(dX, false, wDown.value(), false, s.dAct, 1f, 0f);        // dAct = dOut Wd
+        be.matmul(dX, true, act, false, wDown.grad(), 1f, 1f);             // dWd += dOut^T act
+        be.fill(s.dGate, 0f);
+        be.fill(s.dUp, 0f);
+        be.swigluBackward(s.dAct, gate, up, s.dGate, s.dUp);
+        be.matmul(s.dGate, false, wGate.value(), false, s.dNorm, 1f, 0f);  // dG = dGate Wg + dUp Wu
+        be.matmul(s.dUp, false, wUp.value(), false, s.dNorm, 1f, 1f);
+        be.matmul(s.dGate, true, ln2, false, wGate.grad(), 1f, 1f);
+        be.matmul(s.dUp, true, ln2, false, wUp.grad(), 1f, 1f);
+        be.rmsNormBackward(s.dNorm, mid, postNorm.value(), rstd2, dX, postNorm.grad()); // dX = d mid
+        // ---- attention branch
+        be.matmul(dX, false, wo.value(), false, s.dAtt, 1f, 0f);           // dAtt = dMid Wo
+        be.matmul(dX, true, att, false, wo.grad(), 1f, 1f);                // dWo += dMid^T att
+        be.fill(s.dQr, 0f);
+        be.fill(s.dKr, 0f);
+        be.fill(s.dV, 0f);
+        be.attentionBackward(s.dAtt4, q4, k4, v4, probs, s.dQr4, s.dKr4, s.dV4);
+        be.fill(s.dQ, 0f);
+        be.fill(s.dK, 0f);
+        be.ropeBackward(s.dQr4, cos, sin, s.dQ4);
+        be.ropeBackward(s.dKr4, cos, sin, s.dK4);
+        be.matmul(s.dQ, false, wq.value(), false, s.dNorm, 1f, 0f);        // dH = dQ Wq + dK Wk + dV Wv
+        be.matmul(s.dK, false, wk.value(), false, s.dNorm, 1f, 1f);
+        be.matmul(s.dV, false, wv.value(), false, s.dNorm, 1f, 1f);
+        be.matmul(s.dQ, true, ln1, false, wq.grad(), 1f, 1f);
+        be.matmul(s.dK, true, ln1, false, wk.grad(), 1f, 1f);
+        be.matmul(s.dV, true, ln1, false, wv.grad(), 1f, 1f);
+        be.rmsNormBackward(s.dNorm, x, inputNorm.value(), rstd1, dX, inputNorm.grad());  // dX = d x
+    }
+}

@@ -1,0 +1,261 @@
+package io.leviathan.model;
+
+import io.leviathan.backend.Backend;
+import io.leviathan.tensor.DType;
+import io.leviathan.tensor.ShapeMismatchException;
+import io.leviathan.tensor.Tensor;
+import io.leviathan.tensor.TensorArena;
+import java.util.Arrays;
+
+/**
+ * A LLaMA-style decoder language model for a fixed batch shape {@code [batch, seq]}, written as explicit
+ * forward and backward passes over buffers allocated once (see {@code docs/design.md}):
+ * <pre>
+ *   x_0     = embed(ids)                      dense table or Leviathan generator    [B, T, D]
+ *   x_{l+1} = DecoderLayer_l(x_l)             pre-norm attention + SwiGLU MLP
+ *   h       = rmsNorm(x_L) * model.norm.weight
+ *   logits  = h W_head^T                      lm_head.weight, or the table when tied [B*T, V]
+ *   loss    = mean cross-entropy over targets != -100
+ * </pre>
+ * Parameter names and layouts are Hugging Face LLaMA's ({@code model.layers.N.self_attn.q_proj.weight},
+ * linear weights {@code (out, in)}), the generator's {@code model.generator.*}; they are created in the
+ * order of the reference files: input stage, layers, final norm, head.
+ *
+ * <p>The model owns an arena (from {@link Backend#newArena()}) holding every parameter, gradient,
+ * activation and gradient buffer; {@link #forward} and {@link #backward} allocate no native memory.
+ * {@link #close()} frees it all. The backend is borrowed, not closed.
+ */
+public final class LlamaModel implements AutoCloseable {
+    /** Targets equal to this are not counted in the loss. */
+    public static final int IGNORE_INDEX = -100;
+    /** The standard deviation of the initial head weights (and every linear weight). */
+    public static final double INIT_STD = 0.02;
+
+    private final Backend be;
+    private final ModelConfig config;
+    private final int batch;
+    private final int seq;
+    private final TensorArena arena;
+    private final ParameterStore store;
+    private final TokenEmbedding embedding;
+    private final DecoderLayer[] layers;
+    private final Parameter finalNorm;
+    private final Parameter head;        // lm_head.weight, or the dense table when tied
+    private final Tensor cos, sin;       // [maxSeq, Dh/2]
+
+    private final Tensor[] resid;        // L + 1 residual-stream states [N, D]; resid[0] is the embedding
+    private final Tensor finalHidden;    // [N, D]
+    private final Tensor finalRstd;      // [N]
+    private final Tensor logits;         // [N, V]
+    private final Tensor dLogits;        // [N, V]
+    private final Tensor dFinal;         // [N, D]
+    private final Tensor dResid;         // [N, D]
+    private final Tensor embedView;      // [B, T, D] view of resid[0]
+    private final Tensor finalView;      // [B, T, D] view of finalHidden
+
+    private Tensor lastIds;              // [N] view of the ids of the last forward
+    private boolean gradientReady;
+
+    /**
+     * Builds the model for inputs of shape {@code [batch, seq]}; weights are zero until {@link #initialize}.
+     *
+     * @throws IllegalArgumentException if {@code seq} exceeds {@code config.maxSeq()} or a size is not positive
+     */
+    public LlamaModel(Backend backend, ModelConfig config, int batch, int seq) {
+        if (batch < 1 || seq < 1) {
+            throw new IllegalArgumentException("batch and seq must be >= 1, got batch " + batch + ", seq " + seq);
+        }
+        if (seq > config.maxSeq()) {
+            throw new IllegalArgumentException("seq " + seq + " exceeds the model's maxSeq " + config.maxSeq());
+        }
+        long n = Math.multiplyExact((long) batch, seq);
+        if (n > Integer.MAX_VALUE) {
+            throw new IllegalArgumentException("batch * seq = " + n + " is too large");
+        }
+        this.be = backend;
+        this.config = config;
+        this.batch = batch;
+        this.seq = seq;
+        this.arena = backend.newArena();
+        try {
+            this.store = new ParameterStore(arena);
+            int d = config.dModel();
+            // The input stage first, so its parameters lead the store as in the reference files.
+            DenseEmbedding dense = null;
+            if (config.family() == Family.LEVIATHAN) {
+                embedding = new LeviathanGenerator(backend, arena, store, config, (int) n);
+            } else {
+                dense = new DenseEmbedding(backend, store, config);
+                embedding = dense;
+            }
+            DecoderLayer.Scratch scratch = new DecoderLayer.Scratch(arena, config, batch, seq);
+            layers = new DecoderLayer[config.layers()];
+            for (int l = 0; l < layers.length; l++) {
+                layers[l] = new DecoderLayer(backend, arena, store, config, l, batch, seq, scratch);
+            }
+            finalNorm = store.create("model.norm.weight", false, d);
+            head = config.tiedHead() ? dense.table() : store.create("lm_head.weight", true, config.vocab(), d);
+
+            cos = arena.allocate(DType.F32, config.maxSeq(), config.headDim() / 2);
+            sin = arena.allocate(DType.F32, config.maxSeq(), config.headDim() / 2);
+            backend.ropeTables(config.ropeTheta(), cos, sin);
+
+            resid = new Tensor[layers.length + 1];
+            for (int l = 0; l < resid.length; l++) {
+                resid[l] = arena.allocate(DType.F32, n, d);
+            }
+            finalHidden = arena.allocate(DType.F32, n, d);
+            finalRstd = arena.allocate(DType.F32, n);
+            logits = arena.allocate(DType.F32, n, config.vocab());
+            dLogits = arena.allocate(DType.F32, n, config.vocab());
+            dFinal = arena.allocate(DType.F32, n, d);
+            dResid = arena.allocate(DType.F32, n, d);
+            embedView = resid[0].reshape(batch, seq, d);
+            finalView = finalHidden.reshape(batch, seq, d);
+        } catch (RuntimeException | Error e) {
+            arena.close();
+            throw e;
+        }
+    }
+
+    /**
+     * Deterministic initialisation from {@code seed}: linear weights and {@code lm_head} N(0, 0.02^2), norm
+     * gains 1, each tensor from its own named stream ({@link Init}); the input stage initialises itself.
+     * Gradients are zeroed.
+     */
+    public void initialize(long seed) {
+        switch (embedding) {
+            case DenseEmbedding d -> d.initialize(seed);
+            case LeviathanGenerator g -> g.initialize(seed);
+            default -> throw new IllegalStateException("unknown input stage " + embedding.getClass().getName());
+        }
+        for (DecoderLayer layer : layers) {
+            layer.initialize(seed);
+        }
+        Init.constant(finalNorm.value(), 1f);
+        if (!config.tiedHead()) {
+            Init.normal(head.value(), seed, head.name(), 0.0, INIT_STD);
+        }
+        store.zeroGrads(be);
+        gradientReady = false;
+    }
+
+    /**
+     * Runs the model on {@code ids} (I32 {@code [batch, seq]}) and, when {@code targets} (I32
+     * {@code [batch, seq]}) is not null, returns the mean cross-entropy over the targets that are not
+     * {@link #IGNORE_INDEX} and prepares {@link #backward}. With null targets only {@link #logits()} is
+     * computed and the result is NaN.
+     */
+    public double forward(Tensor ids, Tensor targets) {
+        return run(ids, targets, true);
+    }
+
+    /** Like {@link #forward} with targets, without preparing a backward pass (for evaluation). */
+    public double evaluate(Tensor ids, Tensor targets) {
+        if (targets == null) {
+            throw new IllegalArgumentException("evaluate needs targets");
+        }
+        return run(ids, targets, false);
+    }
+
+    private double run(Tensor ids, Tensor targets, boolean training) {
+        gradientReady = false;
+        Tensor flatIds = flatten("ids", ids);
+        Tensor flatTargets = targets == null ? null : flatten("targets", targets);
+        embedding.forward(flatIds, resid[0]);
+        for (int l = 0; l < layers.length; l++) {
+            layers[l].forward(resid[l], cos, sin, resid[l + 1]);
+        }
+        be.rmsNorm(resid[layers.length], finalNorm.value(), config.normEps(), finalHidden, finalRstd);
+        be.matmul(finalHidden, false, head.value(), true, logits, 1f, 0f);
+        lastIds = flatIds;
+        if (flatTargets == null) {
+            return Double.NaN;
+        }
+        double loss = be.crossEntropy(logits, flatTargets, IGNORE_INDEX, null, training ? dLogits : null, 1f);
+        gradientReady = training;
+        return loss;
+    }
+
+    /**
+     * Backward pass of the last {@link #forward} with targets: accumulates the gradient of its mean loss
+     * into every parameter's gradient (zero them first with {@code parameters().zeroGrads(backend)}).
+     *
+     * @throws IllegalStateException if there was no forward pass with targets since the last one without
+     */
+    public void backward() {
+        if (!gradientReady) {
+            throw new IllegalStateException("backward needs a forward pass with targets first");
+        }
+        // head: logits = h W^T
+        be.matmul(dLogits, false, head.value(), false, dFinal, 1f, 0f);
+        be.matmul(dLogits, true, finalHidden, false, head.grad(), 1f, 1f);
+        // final norm
+        be.fill(dResid, 0f);
+        be.rmsNormBackward(dFinal, resid[layers.length], finalNorm.value(), finalRstd, dResid, finalNorm.grad());
+        // layers, last to first; dResid carries the residual stream's gradient
+        for (int l = layers.length - 1; l >= 0; l--) {
+            layers[l].backward(resid[l], cos, sin, dResid);
+        }
+        embedding.backward(dResid, lastIds);
+    }
+
+    private Tensor flatten(String what, Tensor t) {
+        if (t.dtype() != DType.I32) {
+            throw new IllegalArgumentException("LlamaModel: " + what + " must be I32, got " + t.dtype());
+        }
+        if (t.rank() != 2 || t.size(0) != batch || t.size(1) != seq) {
+            throw new ShapeMismatchException("LlamaModel: " + what + " must be [" + batch + ", " + seq
+                    + "] but has shape " + Arrays.toString(t.shape()));
+        }
+        return t.reshape((long) batch * seq);
+    }
+
+    /** Every parameter with its gradient, in reference order. */
+    public ParameterStore parameters() {
+        return store;
+    }
+
+    /** The logits of the last forward pass, {@code [batch * seq, V]}. */
+    public Tensor logits() {
+        return logits;
+    }
+
+    /** The input stage's output of the last forward pass, {@code [batch, seq, D]} (reference {@code act.embed_out}). */
+    public Tensor embeddingOutput() {
+        return embedView;
+    }
+
+    /** The hidden state after the final RMSNorm, {@code [batch, seq, D]} (reference {@code act.final_hidden}). */
+    public Tensor finalHidden() {
+        return finalView;
+    }
+
+    /** The input stage: a {@link DenseEmbedding} or a {@link LeviathanGenerator}. */
+    public TokenEmbedding embedding() {
+        return embedding;
+    }
+
+    public ModelConfig config() {
+        return config;
+    }
+
+    public int batch() {
+        return batch;
+    }
+
+    public int seq() {
+        return seq;
+    }
+
+    /** The arena holding every tensor of this model (for optimiser state sized like the parameters). */
+    public TensorArena arena() {
+        return arena;
+    }
+
+    /** Frees every tensor of the model. */
+    @Override
+    public void close() {
+        arena.close();
+    }
+}

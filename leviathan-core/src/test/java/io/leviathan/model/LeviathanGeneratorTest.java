@@ -1,0 +1,369 @@
+package io.leviathan.model;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assertions.fail;
+
+import io.leviathan.backend.Backend;
+import io.leviathan.backend.cpu.CpuBackend;
+import io.leviathan.tensor.DType;
+import io.leviathan.tensor.NativeMemory;
+import io.leviathan.tensor.Tensor;
+import io.leviathan.tensor.TensorArena;
+import java.util.List;
+import java.util.SplittableRandom;
+import java.util.function.Function;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The generator against a double-precision transcription of docs/leviathan.md: forward on random weights,
+ * every parameter's gradient against central finite differences of that transcription, de-duplication
+ * against per-position computation, and the materialised table against forward rows.
+ */
+class LeviathanGeneratorTest {
+
+    static final int V = 30;
+    static final int D = 6;
+
+    static ModelConfig config(boolean shared, boolean normalize) {
+        GeneratorConfig g = new GeneratorConfig(3, 4, 2, 5, 3, shared, normalize, 1e-5f);
+        return new ModelConfig(Family.DENSE, V, D, 1, 1, 8, 1e-5f, 10000f, 8, false, null).asLeviathan(g);
+    }
+
+    /** Random, non-trivial weights: LayerNorm scale and shift perturbed so that nothing is an identity. */
+    static void randomize(ParameterStore store, long seed) {
+        SplittableRandom r = new SplittableRandom(seed);
+        for (Parameter p : store.all()) {
+            float[] v = new float[(int) p.value().numel()];
+            for (int i = 0; i < v.length; i++) {
+                double x = r.nextDouble() * 2 - 1;
+                v[i] = (float) switch (p.name()) {
+                    case "model.generator.ln_weight", "model.generator.spline" -> 1 + 0.3 * x;
+                    case "model.generator.out_proj" -> 0.5 * x;
+                    default -> x;
+                };
+            }
+            p.value().copyFrom(v);
+        }
+    }
+
+    static final int[] IDS = {7, 29, 0, 7, 13, 29, 29, 5, 18, 7};
+
+    @Test
+    void forwardAndEveryParameterGradientMatchTheDoubleReference() {
+        for (boolean shared : new boolean[] {false, true}) {
+            for (boolean normalize : new boolean[] {true, false}) {
+                checkAgainstReference(config(shared, normalize), shared + "/" + normalize);
+            }
+        }
+    }
+
+    private void checkAgainstReference(ModelConfig cfg, String label) {
+        long baseline = NativeMemory.allocatedBytes();
+        try (Backend be = new CpuBackend(2); TensorArena arena = be.newArena()) {
+            ParameterStore store = new ParameterStore(arena);
+            LeviathanGenerator gen = new LeviathanGenerator(be, arena, store, cfg, IDS.length);
+            randomize(store, 42);
+            Tensor ids = arena.ofInts(IDS, IDS.length);
+            Tensor out = arena.allocate(DType.F32, IDS.length, D);
+            gen.forward(ids, out);
+            assertEquals(6, gen.lastUniqueCount(), "distinct ids in the batch");
+
+            List<Parameter> params = store.all();
+            double[] flat = flatten(params);
+            ReferenceGenerator ref = new ReferenceGenerator(cfg, params);
+            double[] expected = ref.forward(flat, IDS);
+            assertClose(label + " forward", expected, out.toFloatArray(), 2e-5);
+
+            float[] r = new float[IDS.length * D];
+            SplittableRandom rnd = new SplittableRandom(3);
+            for (int i = 0; i < r.length; i++) {
+                r[i] = (float) (rnd.nextDouble() * 2 - 1);
+            }
+            Tensor dOut = arena.of(r, IDS.length, D);
+            store.zeroGrads(be);
+            gen.backward(dOut, ids);
+
+            double[] rd = new double[r.length];
+            for (int i = 0; i < r.length; i++) {
+                rd[i] = r[i];
+            }
+            double[] numeric = numericGradient(x -> ref.forward(x, IDS), flat, rd);
+            int offset = 0;
+            for (Parameter p : params) {
+                int n = (int) p.value().numel();
+                double[] expect = new double[n];
+                System.arraycopy(numeric, offset, expect, 0, n);
+                assertClose(label + " grad " + p.name(), expect, p.grad().toFloatArray(), 1e-4);
+                offset += n;
+            }
+        }
+        assertEquals(baseline, NativeMemory.allocatedBytes());
+    }
+
+    @Test
+    void deduplicationEqualsPerPositionComputation() {
+        ModelConfig cfg = config(false, true);
+        try (Backend be = new CpuBackend(2); TensorArena arena = be.newArena()) {
+            ParameterStore a = new ParameterStore(arena);
+            ParameterStore b = new ParameterStore(arena);
+            LeviathanGenerator withDedup = new LeviathanGenerator(be, arena, a, cfg, IDS.length, true);
+            LeviathanGenerator perPosition = new LeviathanGenerator(be, arena, b, cfg, IDS.length, false);
+            randomize(a, 9);
+            randomize(b, 9);
+            Tensor ids = arena.ofInts(IDS, IDS.length);
+            Tensor outA = arena.allocate(DType.F32, IDS.length, D);
+            Tensor outB = arena.allocate(DType.F32, IDS.length, D);
+            withDedup.forward(ids, outA);
+            perPosition.forward(ids, outB);
+            assertEquals(6, withDedup.lastUniqueCount());
+            assertEquals(IDS.length, perPosition.lastUniqueCount());
+            assertClose("dedup forward", toDouble(outB.toFloatArray()), outA.toFloatArray(), 1e-6);
+
+            Tensor dOut = arena.of(randomArray(IDS.length * D, 5), IDS.length, D);
+            a.zeroGrads(be);
+            b.zeroGrads(be);
+            withDedup.backward(dOut, ids);
+            perPosition.backward(dOut, ids);
+            for (int i = 0; i < a.all().size(); i++) {
+                assertClose("dedup grad " + a.all().get(i).name(), toDouble(b.all().get(i).grad().toFloatArray()),
+                        a.all().get(i).grad().toFloatArray(), 1e-5);
+            }
+        }
+    }
+
+    @Test
+    void materializedTableRowsEqualGeneratorOutput() {
+        ModelConfig cfg = config(false, true);
+        try (Backend be = new CpuBackend(2); TensorArena arena = be.newArena()) {
+            ParameterStore store = new ParameterStore(arena);
+            LeviathanGenerator gen = new LeviathanGenerator(be, arena, store, cfg, 7); // V not a multiple of 7
+            gen.initialize(1234);
+            Tensor table = arena.allocate(DType.F32, V, D);
+            gen.materialize(table);
+            int[] some = {29, 3, 3, 17};
+            Tensor out = arena.allocate(DType.F32, some.length, D);
+            gen.forward(arena.ofInts(some, some.length), out);
+            for (int i = 0; i < some.length; i++) {
+                for (int c = 0; c < D; c++) {
+                    assertEquals(table.getFloat(some[i], c), out.getFloat(i, c), 0f, "row " + some[i]);
+                }
+            }
+            // Different ids give different rows.
+            assertTrue(table.getFloat(0, 0) != table.getFloat(1, 0) || table.getFloat(0, 1) != table.getFloat(1, 1));
+        }
+    }
+
+    @Test
+    void initializationIsDeterministicBitForBit() {
+        ModelConfig cfg = config(false, true);
+        try (Backend be = new CpuBackend(1); TensorArena arena = be.newArena()) {
+            ParameterStore a = new ParameterStore(arena);
+            ParameterStore b = new ParameterStore(arena);
+            ParameterStore c = new ParameterStore(arena);
+            new LeviathanGenerator(be, arena, a, cfg, 4).initialize(77);
+            new LeviathanGenerator(be, arena, b, cfg, 4).initialize(77);
+            new LeviathanGenerator(be, arena, c, cfg, 4).initialize(78);
+            boolean anyDiff = false;
+            for (int i = 0; i < a.all().size(); i++) {
+                assertArrayEquals(a.all().get(i).value().toFloatArray(), b.all().get(i).value().toFloatArray());
+                anyDiff |= !java.util.Arrays.equals(a.all().get(i).value().toFloatArray(), c.all().get(i).value().toFloatArray());
+            }
+            assertTrue(anyDiff, "another seed must give other weights");
+        }
+    }
+
+    @Test
+    void badIdsAreRejectedWithPositionAndVocabulary() {
+        ModelConfig cfg = config(false, true);
+        try (Backend be = new CpuBackend(1); TensorArena arena = be.newArena()) {
+            LeviathanGenerator gen = new LeviathanGenerator(be, arena, new ParameterStore(arena), cfg, 4);
+            Tensor out = arena.allocate(DType.F32, 3, D);
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                    () -> gen.forward(arena.ofInts(new int[] {1, 30, 2}, 3), out));
+            assertTrue(e.getMessage().contains("30") && e.getMessage().contains("position 1")
+                    && e.getMessage().contains("[0, 30)"), e.getMessage());
+            assertThrows(IllegalArgumentException.class, () -> gen.forward(arena.ofInts(new int[] {1, 2, 3, 4, 5}, 5),
+                    arena.allocate(DType.F32, 5, D)));
+        }
+    }
+
+    // ---------------------------------------------------------------------------- double reference
+
+    /** docs/leviathan.md steps 1-7 in double precision, dense basis, modes by sign * exp(sum log). */
+    static final class ReferenceGenerator {
+        final int k, base, dSeed, h, kappa, rank, books;
+        final boolean shared, normalize;
+        final double eps;
+        final int oCodebooks, oSeed, oLnW, oLnB, oSpline, oOut;
+
+        ReferenceGenerator(ModelConfig cfg, List<Parameter> params) {
+            GeneratorConfig g = cfg.generator();
+            k = g.digits();
+            base = g.base(cfg.vocab());
+            dSeed = g.seedDim();
+            h = g.heads();
+            kappa = g.knots();
+            rank = g.rank();
+            shared = g.sharedCodebook();
+            books = g.codebooks();
+            normalize = g.normalizeBasis();
+            eps = g.lnEps();
+            int[] offs = new int[params.size()];
+            int o = 0;
+            for (int i = 0; i < params.size(); i++) {
+                offs[i] = o;
+                o += (int) params.get(i).value().numel();
+            }
+            oCodebooks = offs[0];
+            oSeed = offs[1];
+            oLnW = offs[2];
+            oLnB = offs[3];
+            oSpline = offs[4];
+            oOut = offs[5];
+        }
+
+        double[] forward(double[] p, int[] ids) {
+            double[] e = new double[ids.length * D];
+            for (int n = 0; n < ids.length; n++) {
+                int[] dig = new int[k];
+                int id = ids[n];
+                for (int r = k - 1; r >= 0; r--) {
+                    dig[r] = id % base;
+                    id /= base;
+                }
+                double[] z = new double[dSeed];
+                for (int r = 0; r < k; r++) {
+                    int book = shared ? 0 : r;
+                    for (int i = 0; i < dSeed; i++) {
+                        z[i] += p[oCodebooks + (book * base + dig[r]) * dSeed + i];
+                    }
+                }
+                for (int l = 0; l < h; l++) {
+                    double[] u = new double[dSeed];
+                    for (int o = 0; o < dSeed; o++) {
+                        for (int i = 0; i < dSeed; i++) {
+                            u[o] += p[oSeed + (l * dSeed + o) * dSeed + i] * z[i];
+                        }
+                    }
+                    double mean = 0;
+                    for (double v : u) {
+                        mean += v / dSeed;
+                    }
+                    double var = 0;
+                    for (double v : u) {
+                        var += (v - mean) * (v - mean) / dSeed;
+                    }
+                    double[] t = new double[dSeed];
+                    for (int i = 0; i < dSeed; i++) {
+                        double ln = (u[i] - mean) / Math.sqrt(var + eps) * p[oLnW + l * dSeed + i] + p[oLnB + l * dSeed + i];
+                        t[i] = 1 / (1 + Math.exp(-ln / 2));
+                    }
+                    double[] logSum = new double[rank];
+                    int[] negatives = new int[rank];
+                    for (int i = 0; i < dSeed; i++) {
+                        double[] basis = new double[kappa];
+                        double sum = 0;
+                        for (int j = 0; j < kappa; j++) {
+                            double dist = Math.abs(t[i] - (double) j / (kappa - 1)) * (kappa - 1);
+                            basis[j] = dist < 0.5 ? 0.75 - dist * dist : dist < 1.5 ? 0.5 * (1.5 - dist) * (1.5 - dist) : 0;
+                            sum += basis[j];
+                        }
+                        for (int r = 0; r < rank; r++) {
+                            double phi = 0;
+                            for (int j = 0; j < kappa; j++) {
+                                double b = normalize ? basis[j] / sum : basis[j];
+                                phi += b * p[oSpline + ((l * dSeed + i) * kappa + j) * rank + r];
+                            }
+                            logSum[r] += Math.log(Math.abs(phi) + 1e-9);
+                            negatives[r] += phi < 0 ? 1 : 0;
+                        }
+                    }
+                    for (int r = 0; r < rank; r++) {
+                        double m = (negatives[r] % 2 == 0 ? 1 : -1) * Math.exp(logSum[r]);
+                        for (int c = 0; c < D; c++) {
+                            e[n * D + c] += m * p[oOut + (l * rank + r) * D + c];
+                        }
+                    }
+                }
+            }
+            return e;
+        }
+    }
+
+    // ---------------------------------------------------------------------------- helpers
+
+    static double[] numericGradient(Function<double[], double[]> f, double[] x, double[] r) {
+        double[] g = new double[x.length];
+        double[] xp = x.clone();
+        double h = 1e-6;
+        for (int i = 0; i < x.length; i++) {
+            double orig = xp[i];
+            xp[i] = orig + h;
+            double lp = dot(f.apply(xp), r);
+            xp[i] = orig - h;
+            double lm = dot(f.apply(xp), r);
+            xp[i] = orig;
+            g[i] = (lp - lm) / (2 * h);
+        }
+        return g;
+    }
+
+    static double dot(double[] a, double[] b) {
+        double s = 0;
+        for (int i = 0; i < a.length; i++) {
+            s += a[i] * b[i];
+        }
+        return s;
+    }
+
+    static double[] flatten(List<Parameter> params) {
+        int n = 0;
+        for (Parameter p : params) {
+            n += (int) p.value().numel();
+        }
+        double[] flat = new double[n];
+        int o = 0;
+        for (Parameter p : params) {
+            for (float v : p.value().toFloatArray()) {
+                flat[o++] = v;
+            }
+        }
+        return flat;
+    }
+
+    static double[] toDouble(float[] x) {
+        double[] d = new double[x.length];
+        for (int i = 0; i < x.length; i++) {
+            d[i] = x[i];
+        }
+        return d;
+    }
+
+    static float[] randomArray(int n, long seed) {
+        SplittableRandom r = new SplittableRandom(seed);
+        float[] x = new float[n];
+        for (int i = 0; i < n; i++) {
+            x[i] = (float) (r.nextDouble() * 2 - 1);
+        }
+        return x;
+    }
+
+    static void assertClose(String what, double[] expected, float[] actual, double tol) {
+        assertEquals(expected.length, actual.length, what + " length");
+        double scale = 0;
+        for (double v : expected) {
+            scale = Math.max(scale, Math.abs(v));
+        }
+        assertTrue(scale > 0, what + ": reference is all zeros");
+        for (int i = 0; i < expected.length; i++) {
+            double err = Math.abs(actual[i] - expected[i]);
+            if (!(err <= tol * scale)) {
+                fail(String.format("%s: element %d is %.8g, expected %.8g (error %.3g of max %.3g)",
+                        what, i, actual[i], expected[i], err / scale, scale));
+            }
+        }
+    }
+}

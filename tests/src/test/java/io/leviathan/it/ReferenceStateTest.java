@@ -1,0 +1,175 @@
+package io.leviathan.it;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assertions.fail;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.leviathan.backend.AdamWStep;
+import io.leviathan.backend.Backend;
+import io.leviathan.backend.Backends;
+import io.leviathan.io.SafeTensors;
+import io.leviathan.model.Family;
+import io.leviathan.model.GeneratorConfig;
+import io.leviathan.model.LlamaModel;
+import io.leviathan.model.ModelConfig;
+import io.leviathan.model.Parameter;
+import io.leviathan.tensor.DType;
+import io.leviathan.tensor.NativeMemory;
+import io.leviathan.tensor.Tensor;
+import io.leviathan.tensor.TensorArena;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+/**
+ * llm.c's reference-state test: an independent PyTorch implementation of the same model wrote its weights,
+ * a batch, two activations, the loss, every gradient and the losses of five AdamW steps
+ * ({@code shared/reference}); we load the weights, run the batch, and compare everything.
+ */
+class ReferenceStateTest {
+
+    static Path referenceDir() {
+        Path p = Path.of("").toAbsolutePath();
+        for (int i = 0; i < 5 && p != null; i++, p = p.getParent()) {
+            Path cand = p.resolve("shared/reference/reference.json");
+            if (Files.isRegularFile(cand)) {
+                return cand.getParent();
+            }
+            Path sibling = p.resolveSibling("shared").resolve("reference/reference.json");
+            if (Files.isRegularFile(sibling)) {
+                return sibling.getParent();
+            }
+        }
+        return null;
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"dense", "leviathan"})
+    void forwardBackwardAndFiveAdamWStepsMatchPyTorch(String family) throws IOException {
+        Path dir = referenceDir();
+        assumeTrue(dir != null, "reference state not found: expected shared/reference beside the checkout");
+        JsonNode ref = new ObjectMapper().readTree(dir.resolve("reference.json").toFile());
+        JsonNode c = ref.get("config");
+        JsonNode fam = ref.get("families").get(family);
+        int batch = ref.get("batch").get("batch").asInt();
+        int seq = ref.get("batch").get("seq").asInt();
+
+        ModelConfig dense = new ModelConfig(Family.DENSE, c.get("vocab").asInt(), c.get("d_model").asInt(),
+                c.get("n_layers").asInt(), c.get("n_heads").asInt(), c.get("ffn").asInt(),
+                (float) c.get("norm_eps").asDouble(), (float) c.get("rope_theta").asDouble(), seq, false, null);
+        GeneratorConfig g = new GeneratorConfig(c.get("k").asInt(), c.get("d_seed").asInt(), c.get("gen_heads").asInt(),
+                c.get("knots").asInt(), c.get("rank").asInt(), false, true, (float) c.get("norm_eps").asDouble());
+        ModelConfig config = family.equals("dense") ? dense : dense.asLeviathan(g);
+        if (family.equals("leviathan")) {
+            assertEquals(c.get("base").asInt(), g.base(config.vocab()), "digit base");
+        }
+
+        long baseline = NativeMemory.allocatedBytes();
+        try (Backend be = Backends.cpu(2);
+             TensorArena files = new TensorArena();
+             TensorArena state = be.newArena();
+             LlamaModel model = new LlamaModel(be, config, batch, seq)) {
+            SafeTensors init = SafeTensors.open(dir.resolve(family + "_init.safetensors"), files);
+            SafeTensors grads = SafeTensors.open(dir.resolve(family + "_grads.safetensors"), files);
+
+            // Every parameter is in the file with the same shape; nothing in the file is left over.
+            Set<String> fileParams = new HashSet<>(init.names());
+            fileParams.removeIf(n -> n.startsWith("act.") || n.equals("input_ids") || n.equals("target_ids"));
+            Set<String> ours = new HashSet<>();
+            for (Parameter p : model.parameters().all()) {
+                ours.add(p.name());
+                Tensor src = init.get(p.name());
+                assertArrayEquals(src.shape(), p.value().shape(), p.name());
+                p.value().copyFrom(src);
+            }
+            assertEquals(fileParams, ours, "parameter names");
+            assertEquals(fam.get("params").get("total").asLong(), model.parameters().count(), "parameter total");
+
+            // The same tensors are decayed.
+            Set<String> decayed = new HashSet<>();
+            fam.get("params").get("decayed").forEach(n -> decayed.add(n.asText()));
+            for (Parameter p : model.parameters().all()) {
+                assertEquals(decayed.contains(p.name()), p.decay(), "decay flag of " + p.name());
+            }
+
+            Tensor ids = init.get("input_ids");
+            Tensor targets = init.get("target_ids");
+            assertEquals(DType.I32, ids.dtype());
+
+            double loss = model.forward(ids, targets);
+            assertClose("act.embed_out", init.get("act.embed_out"), model.embeddingOutput(), 1e-5);
+            assertClose("act.final_hidden", init.get("act.final_hidden"), model.finalHidden(), 1e-5);
+            double expectLoss = fam.get("loss_initial").asDouble();
+            assertEquals(expectLoss, loss, 1e-5 * expectLoss, "initial loss");
+
+            model.parameters().zeroGrads(be);
+            model.backward();
+            for (Parameter p : model.parameters().all()) {
+                assertClose("grad." + p.name(), grads.get("grad." + p.name()), p.grad(), 1e-4);
+            }
+            assertEquals(fam.get("grad_norms").get(0).asDouble(), be.globalL2Norm(model.parameters().grads()),
+                    1e-4 * fam.get("grad_norms").get(0).asDouble(), "gradient norm");
+
+            // Five AdamW steps on the same batch; the loss after each must match.
+            JsonNode opt = ref.get("optimizer");
+            List<Tensor> ms = new ArrayList<>();
+            List<Tensor> vs = new ArrayList<>();
+            for (Parameter p : model.parameters().all()) {
+                ms.add(state.allocate(DType.F32, p.value().shape()));
+                vs.add(state.allocate(DType.F32, p.value().shape()));
+            }
+            JsonNode losses = fam.get("losses");
+            for (int step = 1; step <= opt.get("steps").asInt(); step++) {
+                AdamWStep hp = new AdamWStep((float) opt.get("lr").asDouble(), (float) opt.get("betas").get(0).asDouble(),
+                        (float) opt.get("betas").get(1).asDouble(), (float) opt.get("eps").asDouble(),
+                        (float) opt.get("weight_decay").asDouble(), step);
+                List<Parameter> ps = model.parameters().all();
+                for (int i = 0; i < ps.size(); i++) {
+                    Parameter p = ps.get(i);
+                    be.adamw(p.value(), p.grad(), ms.get(i), vs.get(i), p.decay() ? hp : hp.withWeightDecay(0f));
+                }
+                double l = model.forward(ids, targets);
+                double expect = losses.get(step).asDouble();
+                assertEquals(expect, l, 1e-4 * expect, "loss after AdamW step " + step);
+                model.parameters().zeroGrads(be);
+                model.backward();
+            }
+        }
+        assertEquals(baseline, NativeMemory.allocatedBytes(), "all native memory returned");
+    }
+
+    /** |ours - ref| <= tol * max|ref| element-wise, naming the worst element. */
+    static void assertClose(String what, Tensor expected, Tensor actual, double tol) {
+        assertArrayEquals(expected.shape(), actual.shape(), what + " shape");
+        float[] e = expected.toFloatArray();
+        float[] a = actual.toFloatArray();
+        double scale = 0;
+        for (float v : e) {
+            scale = Math.max(scale, Math.abs(v));
+        }
+        assertTrue(scale > 0, what + " reference is all zeros");
+        int worst = 0;
+        double worstErr = -1;
+        for (int i = 0; i < e.length; i++) {
+            double err = Math.abs((double) a[i] - e[i]);
+            if (!(err <= worstErr)) {
+                worst = i;
+                worstErr = Double.isNaN(err) ? Double.POSITIVE_INFINITY : err;
+            }
+        }
+        if (worstErr > tol * scale) {
+            fail(String.format("%s: element %d is %.8g, reference %.8g (error %.3g, %.3g of the largest entry %.4g)",
+                    what, worst, a[worst], e[worst], worstErr, worstErr / scale, scale));
+        }
+    }
+}
