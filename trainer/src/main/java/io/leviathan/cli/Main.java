@@ -21,6 +21,7 @@ public final class Main {
         try {
             return switch (args[0]) {
                 case "info" -> InfoCommand.run(rest, out);
+                case "data" -> DataCommand.run(rest, out, err);
                 case "version", "--version" -> {
                     out.println(io.leviathan.Leviathan.version());
                     yield 0;
@@ -47,6 +48,9 @@ public final class Main {
                 commands:
                   info       library version, backends and why any is unavailable, CPU vector width and threads
                   version    the library version
+                  data       prepare a token dataset: data prepare --input PATH... --out DIR [--tokenizer o200k_base|cl100k_base]
+                             [--val-fraction 0.05] [--compact-vocab] [--skip-bad-lines] [--shard-tokens N];
+                             data info DIR; data default [--cache DIR] (the embedded corpus)
                   test       build everything and run every test (launcher command)
                   bench      run the JMH matmul benchmark against OpenBLAS (launcher command)
                 """);
