@@ -1,7 +1,7 @@
 /** The Leviathan trainer and its command-line interface ({@code ./leviathan}). */
 @SuppressWarnings("requires-automatic") // jtokkit and xchart have no module descriptor
 module io.leviathan.trainer {
-    requires io.leviathan.core;
+    requires transitive io.leviathan.core;
     requires jdk.incubator.vector;
     requires java.desktop;
     requires jtokkit;
@@ -11,4 +11,5 @@ module io.leviathan.trainer {
 
     exports io.leviathan.cli;
     exports io.leviathan.data;
+    exports io.leviathan.train;
 }

@@ -55,6 +55,7 @@ public final class LlamaModel implements AutoCloseable {
 
     private Tensor lastIds;              // [N] view of the ids of the last forward
     private boolean gradientReady;
+    private float gradScale = 1f;        // multiplies the loss gradient (1 / micro-batches when accumulating)
 
     /**
      * Builds the model for inputs of shape {@code [batch, seq]}; weights are zero until {@link #initialize}.
@@ -172,7 +173,7 @@ public final class LlamaModel implements AutoCloseable {
         if (flatTargets == null) {
             return Double.NaN;
         }
-        double loss = be.crossEntropy(logits, flatTargets, IGNORE_INDEX, null, training ? dLogits : null, 1f);
+        double loss = be.crossEntropy(logits, flatTargets, IGNORE_INDEX, null, training ? dLogits : null, gradScale);
         gradientReady = training;
         return loss;
     }
@@ -209,6 +210,25 @@ public final class LlamaModel implements AutoCloseable {
                     + "] but has shape " + Arrays.toString(t.shape()));
         }
         return t.reshape((long) batch * seq);
+    }
+
+    /**
+     * Sets the factor the loss gradient is multiplied by in {@link #backward} (default 1). Gradient
+     * accumulation over {@code A} micro-batches sets {@code 1 / A}, so the accumulated gradient is that of
+     * the mean loss over all of them. The loss {@link #forward} returns is not scaled.
+     *
+     * @throws IllegalArgumentException unless {@code scale} is finite and positive
+     */
+    public void setGradScale(float scale) {
+        if (!(scale > 0) || !Float.isFinite(scale)) {
+            throw new IllegalArgumentException("gradient scale must be finite and > 0, got " + scale);
+        }
+        this.gradScale = scale;
+    }
+
+    /** The factor the loss gradient is multiplied by (see {@link #setGradScale}). */
+    public float gradScale() {
+        return gradScale;
     }
 
     /** Every parameter with its gradient, in reference order. */

@@ -21,7 +21,11 @@ public final class Main {
         try {
             return switch (args[0]) {
                 case "info" -> InfoCommand.run(rest, out);
+                case "generate" -> GenerateCommand.run(rest, out, err);
+                case "export" -> ExportCommand.run(rest, out, err);
                 case "data" -> DataCommand.run(rest, out, err);
+                case "train" -> TrainCommand.run(rest, out, err);
+                case "eval" -> EvalCommand.run(rest, out, err);
                 case "version", "--version" -> {
                     out.println(io.leviathan.Leviathan.version());
                     yield 0;
@@ -48,9 +52,19 @@ public final class Main {
                 commands:
                   info       library version, backends and why any is unavailable, CPU vector width and threads
                   version    the library version
+                  generate   sample text from a checkpoint: --checkpoint DIR|FILE --prompt TEXT [--max-tokens N]
+                             [--temperature X] [--top-k K] [--top-p P] [--seed S]
+                  export     write a checkpoint as a Hugging Face LLaMA folder: --checkpoint DIR|FILE --out DIR
+                             [--format hf-llama] [--force]
                   data       prepare a token dataset: data prepare --input PATH... --out DIR [--tokenizer o200k_base|cl100k_base]
                              [--val-fraction 0.05] [--compact-vocab] [--skip-bad-lines] [--shard-tokens N];
                              data info DIR; data default [--cache DIR] (the embedded corpus)
+                  train      train a model; no arguments: the tiny Leviathan model on the embedded corpus for a few
+                             minutes on the CPU. [--config FILE] [--data DIR|FILE] [--model PRESET|FILE]
+                             [--family dense|leviathan] [--steps N] [--batch B] [--seq T] [--accum A] [--lr X]
+                             [--device cpu|cuda] [--out DIR] [--resume DIR|FILE] [--seed S] [--set KEY=VALUE]
+                  eval       loss and perplexity of a checkpoint on a validation split: --checkpoint DIR|FILE
+                             [--data DIR] [--split val|train] [--batches N]
                   test       build everything and run every test (launcher command)
                   bench      run the JMH matmul benchmark against OpenBLAS (launcher command)
                 """);

@@ -153,7 +153,7 @@ final class CpuAttention {
             FloatVector y = FloatVector.fromMemorySegment(S, b, (bOff + i) * 4, NATIVE);
             acc = x.fma(y, acc);
         }
-        float sum = acc.reduceLanes(VectorOperators.ADD);
+        float sum = (float) CpuElementwise.sumLanes(acc); // fixed order: see CpuElementwise.sumLanes
         for (; i < n; i++) {
             sum += a.getAtIndex(F, aOff + i) * b.getAtIndex(F, bOff + i);
         }

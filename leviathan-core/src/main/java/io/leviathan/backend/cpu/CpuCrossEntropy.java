@@ -135,17 +135,24 @@ final class CpuCrossEntropy {
         return max;
     }
 
+    /*
+     * The exponentials use CpuActivations.expOf (a polynomial built from add/mul/fma, with a scalar twin
+     * for the tails) and lane sums in a fixed order: the Vector API's EXP operator and reduceLanes(ADD)
+     * give different bits interpreted and compiled, which would make the loss depend on the JIT state and a
+     * resumed run would not continue bit for bit.
+     */
+
     /** sum_i exp(x[off + i] - max). */
     private static double sumExp(MemorySegment x, long off, int n, float max) {
         FloatVector mv = FloatVector.broadcast(S, max);
-        FloatVector acc = FloatVector.zero(S);
+        double sum = 0;
         int i = 0;
         for (int upper = S.loopBound(n); i < upper; i += S.length()) {
-            acc = acc.add(FloatVector.fromMemorySegment(S, x, (off + i) * 4, NATIVE).sub(mv).lanewise(VectorOperators.EXP));
+            FloatVector e = CpuActivations.expOf(FloatVector.fromMemorySegment(S, x, (off + i) * 4, NATIVE).sub(mv));
+            sum += CpuElementwise.sumLanes(e);
         }
-        double sum = acc.reduceLanes(VectorOperators.ADD);
         for (; i < n; i++) {
-            sum += (float) Math.exp(x.getAtIndex(F, off + i) - max);
+            sum += CpuActivations.expOf(x.getAtIndex(F, off + i) - max);
         }
         return sum;
     }
@@ -153,16 +160,15 @@ final class CpuCrossEntropy {
     /** y[off + i] = exp(x[off + i] - max); returns their sum. */
     private static double expInto(MemorySegment x, long off, int n, float max, MemorySegment y) {
         FloatVector mv = FloatVector.broadcast(S, max);
-        FloatVector acc = FloatVector.zero(S);
+        double sum = 0;
         int i = 0;
         for (int upper = S.loopBound(n); i < upper; i += S.length()) {
-            FloatVector e = FloatVector.fromMemorySegment(S, x, (off + i) * 4, NATIVE).sub(mv).lanewise(VectorOperators.EXP);
+            FloatVector e = CpuActivations.expOf(FloatVector.fromMemorySegment(S, x, (off + i) * 4, NATIVE).sub(mv));
             e.intoMemorySegment(y, (off + i) * 4, NATIVE);
-            acc = acc.add(e);
+            sum += CpuElementwise.sumLanes(e);
         }
-        double sum = acc.reduceLanes(VectorOperators.ADD);
         for (; i < n; i++) {
-            float e = (float) Math.exp(x.getAtIndex(F, off + i) - max);
+            float e = CpuActivations.expOf(x.getAtIndex(F, off + i) - max);
             y.setAtIndex(F, off + i, e);
             sum += e;
         }

@@ -122,7 +122,7 @@ final class CpuOptimizer {
                 FloatVector v = FloatVector.fromMemorySegment(S, x, i * 4, NATIVE);
                 acc = v.fma(v, acc);
             }
-            total += acc.reduceLanes(VectorOperators.ADD);
+            total += CpuElementwise.sumLanes(acc); // fixed order: see CpuElementwise.sumLanes
         }
         for (; i < to; i++) {
             double v = x.getAtIndex(F, i);

@@ -1,0 +1,36 @@
+package io.leviathan.train;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+
+/** Runs {@code ./leviathan} commands in a fresh JVM on this test run's module path. */
+final class Cli {
+    private Cli() {}
+
+    record Result(int status, String output) {}
+
+    static Result run(Path workDir, String... args) throws IOException, InterruptedException {
+        String modulePath = System.getProperty("jdk.module.path");
+        if (modulePath == null) {
+            throw new IllegalStateException("tests must run on the module path (jdk.module.path is not set)");
+        }
+        List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "--add-modules", "jdk.incubator.vector",
+                "--enable-native-access=ALL-UNNAMED,io.leviathan.core,io.leviathan.trainer", "-Xss4m",
+                "-p", modulePath, "-m", "io.leviathan.trainer/io.leviathan.cli.Main"));
+        cmd.addAll(List.of(args));
+        Path log = Files.createTempFile(workDir, "cli", ".log");
+        Process p = new ProcessBuilder(cmd).directory(workDir.toFile()).redirectErrorStream(true)
+                .redirectOutput(log.toFile()).start();
+        if (!p.waitFor(120, TimeUnit.SECONDS)) {
+            p.destroyForcibly();
+            throw new IllegalStateException("./leviathan " + String.join(" ", args) + " did not finish in 120 s");
+        }
+        return new Result(p.exitValue(), Files.readString(log, StandardCharsets.UTF_8));
+    }
+}
