@@ -10,7 +10,6 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.leviathan.tensor.DType;
-import io.leviathan.tensor.NativeMemory;
 import io.leviathan.tensor.ShapeMismatchException;
 import io.leviathan.tensor.Tensor;
 import io.leviathan.tensor.TensorArena;
@@ -18,25 +17,14 @@ import io.leviathan.tensor.TensorClosedException;
 import java.util.Arrays;
 import java.util.SplittableRandom;
 import jdk.incubator.vector.FloatVector;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
 
+@ExtendWith(NativeMemoryCheck.class)
 class CpuActivationsTest {
     private static final long[][] SHAPES = {{1}, {7}, {16}, {33}, {130}, {2, 3, 33}, {5, 17}};
     private static final int[] COLS = {1, 7, 16, 33, 130};
 
-    private long memoryBefore;
-
-    @BeforeEach
-    void recordMemory() {
-        memoryBefore = NativeMemory.allocatedBytes();
-    }
-
-    @AfterEach
-    void memoryBackToBaseline() {
-        assertEquals(memoryBefore, NativeMemory.allocatedBytes(), "native memory accounting back to baseline");
-    }
 
     // ---------------------------------------------------------------- SiLU, sigmoid, SwiGLU
 

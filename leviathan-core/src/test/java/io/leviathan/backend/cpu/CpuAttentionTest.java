@@ -5,27 +5,15 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.leviathan.tensor.DType;
-import io.leviathan.tensor.NativeMemory;
 import io.leviathan.tensor.ShapeMismatchException;
 import io.leviathan.tensor.Tensor;
 import io.leviathan.tensor.TensorArena;
 import io.leviathan.tensor.TensorClosedException;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
 
+@ExtendWith(NativeMemoryCheck.class)
 class CpuAttentionTest {
-    private long baseline;
-
-    @BeforeEach
-    void recordMemory() {
-        baseline = NativeMemory.allocatedBytes();
-    }
-
-    @AfterEach
-    void memoryIsReleased() {
-        assertEquals(baseline, NativeMemory.allocatedBytes(), "native memory leaked");
-    }
 
     /** Naive causal attention in double: returns out [B,T,H,Dh] and, if probs != null, fills probs [B,H,T,T]. */
     static double[] reference(double[] q, double[] k, double[] v, int B, int T, int H, int Dh, double[] probs) {

@@ -7,32 +7,20 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.leviathan.tensor.Bf16;
 import io.leviathan.tensor.DType;
-import io.leviathan.tensor.NativeMemory;
 import io.leviathan.tensor.ShapeMismatchException;
 import io.leviathan.tensor.Tensor;
 import io.leviathan.tensor.TensorArena;
 import io.leviathan.tensor.TensorClosedException;
 import java.lang.foreign.ValueLayout;
 import java.util.SplittableRandom;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
 
+@ExtendWith(NativeMemoryCheck.class)
 class CpuElementwiseTest {
     private static final int[] SIZES = {1, 7, 16, 33, 130};
     private static final long[][] SHAPES = {{1}, {7}, {16}, {33}, {130}, {2, 3, 33}, {5, 17}};
 
-    private long memoryBefore;
-
-    @BeforeEach
-    void recordMemory() {
-        memoryBefore = NativeMemory.allocatedBytes();
-    }
-
-    @AfterEach
-    void memoryBackToBaseline() {
-        assertEquals(memoryBefore, NativeMemory.allocatedBytes(), "native memory accounting back to baseline");
-    }
 
     // ---------------------------------------------------------------- copy and bf16
 

@@ -6,28 +6,16 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.leviathan.tensor.DType;
-import io.leviathan.tensor.NativeMemory;
 import io.leviathan.tensor.ShapeMismatchException;
 import io.leviathan.tensor.Tensor;
 import io.leviathan.tensor.TensorArena;
 import io.leviathan.tensor.TensorClosedException;
 import java.util.Arrays;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
 
+@ExtendWith(NativeMemoryCheck.class)
 class CpuEmbeddingTest {
-    private long baseline;
-
-    @BeforeEach
-    void recordMemory() {
-        baseline = NativeMemory.allocatedBytes();
-    }
-
-    @AfterEach
-    void memoryIsReleased() {
-        assertEquals(baseline, NativeMemory.allocatedBytes(), "native memory leaked");
-    }
 
     /** out[i, :] = table[ids[i], :] in double. */
     static double[] reference(int[] ids, double[] table, int D) {

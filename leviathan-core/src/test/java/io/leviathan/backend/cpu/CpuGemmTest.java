@@ -18,11 +18,13 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
 
 /** {@link CpuGemm} against a double-precision triple loop, its backward against finite differences. */
+@ExtendWith(NativeMemoryCheck.class)
 class CpuGemmTest {
     private static final double RTOL = 1e-5;
     private static final double ATOL = 1e-6;

@@ -7,29 +7,17 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.leviathan.backend.AdamWStep;
 import io.leviathan.tensor.DType;
-import io.leviathan.tensor.NativeMemory;
 import io.leviathan.tensor.ShapeMismatchException;
 import io.leviathan.tensor.Tensor;
 import io.leviathan.tensor.TensorArena;
 import io.leviathan.tensor.TensorClosedException;
 import java.util.ArrayList;
 import java.util.List;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
 
+@ExtendWith(NativeMemoryCheck.class)
 class CpuOptimizerTest {
-    private long baseline;
-
-    @BeforeEach
-    void recordMemory() {
-        baseline = NativeMemory.allocatedBytes();
-    }
-
-    @AfterEach
-    void memoryIsReleased() {
-        assertEquals(baseline, NativeMemory.allocatedBytes(), "native memory leaked");
-    }
 
     // ---------------------------------------------------------------- global L2 norm
 

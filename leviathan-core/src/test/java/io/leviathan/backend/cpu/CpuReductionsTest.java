@@ -8,30 +8,18 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 
 import io.leviathan.tensor.DType;
-import io.leviathan.tensor.NativeMemory;
 import io.leviathan.tensor.ShapeMismatchException;
 import io.leviathan.tensor.Tensor;
 import io.leviathan.tensor.TensorArena;
 import io.leviathan.tensor.TensorClosedException;
 import java.util.Arrays;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
 
+@ExtendWith(NativeMemoryCheck.class)
 class CpuReductionsTest {
     private static final int[] COLS = {1, 7, 16, 33, 130};
 
-    private long memoryBefore;
-
-    @BeforeEach
-    void recordMemory() {
-        memoryBefore = NativeMemory.allocatedBytes();
-    }
-
-    @AfterEach
-    void memoryBackToBaseline() {
-        assertEquals(memoryBefore, NativeMemory.allocatedBytes(), "native memory accounting back to baseline");
-    }
 
     /** Shapes {@code [C]}, {@code [3, C]} and {@code [2, 3, C]} for every C. */
     private static long[][] shapes() {

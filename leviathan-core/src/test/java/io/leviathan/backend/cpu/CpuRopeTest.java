@@ -9,32 +9,20 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 
 import io.leviathan.tensor.DType;
-import io.leviathan.tensor.NativeMemory;
 import io.leviathan.tensor.ShapeMismatchException;
 import io.leviathan.tensor.Tensor;
 import io.leviathan.tensor.TensorArena;
 import io.leviathan.tensor.TensorClosedException;
 import java.util.Arrays;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
 
+@ExtendWith(NativeMemoryCheck.class)
 class CpuRopeTest {
     /** Dh/2 in {1, 7, 16, 33, 130}. */
     private static final int[] HEAD_DIMS = {2, 14, 32, 66, 260};
     private static final float THETA = 10000f;
 
-    private long memoryBefore;
-
-    @BeforeEach
-    void recordMemory() {
-        memoryBefore = NativeMemory.allocatedBytes();
-    }
-
-    @AfterEach
-    void memoryBackToBaseline() {
-        assertEquals(memoryBefore, NativeMemory.allocatedBytes(), "native memory accounting back to baseline");
-    }
 
     @Test
     void tablesMatchDoubleFormula() {

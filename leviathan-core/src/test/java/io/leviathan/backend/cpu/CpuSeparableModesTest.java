@@ -10,29 +10,17 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 
 import io.leviathan.tensor.DType;
-import io.leviathan.tensor.NativeMemory;
 import io.leviathan.tensor.ShapeMismatchException;
 import io.leviathan.tensor.Tensor;
 import io.leviathan.tensor.TensorArena;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
 
+@ExtendWith(NativeMemoryCheck.class)
 class CpuSeparableModesTest {
     private static final int[] MODES = {1, 7, 16, 64};
     private static final double EPS = 1e-9;
 
-    private long memoryBefore;
-
-    @BeforeEach
-    void recordMemory() {
-        memoryBefore = NativeMemory.allocatedBytes();
-    }
-
-    @AfterEach
-    void memoryBackToBaseline() {
-        assertEquals(memoryBefore, NativeMemory.allocatedBytes(), "native memory accounting back to baseline");
-    }
 
     // ---------------------------------------------------------------- forward
 
