@@ -97,7 +97,7 @@ public final class OpenBlas {
 
     private static void requireAvailable() {
         if (LOOKUP == null) {
-            throw new UnsupportedOperationException("OpenBLAS is unavailable: " + REASON);
+            throw new IllegalStateException("OpenBLAS is unavailable: " + REASON);
         }
     }
 
