@@ -1,5 +1,5 @@
 /** The Leviathan trainer and its command-line interface ({@code ./leviathan}). */
-@SuppressWarnings("requires-automatic") // jtokkit and xchart have no module descriptor
+@SuppressWarnings("requires-automatic") // jtokkit, xchart and commons-math3 have no module descriptor
 module io.leviathan.trainer {
     requires transitive io.leviathan.core;
     requires jdk.incubator.vector;
@@ -8,8 +8,10 @@ module io.leviathan.trainer {
     requires com.github.luben.zstd_jni;
     requires org.knowm.xchart;
     requires com.fasterxml.jackson.databind;
+    requires commons.math3;
 
     exports io.leviathan.cli;
     exports io.leviathan.data;
+    exports io.leviathan.study;
     exports io.leviathan.train;
 }

@@ -26,6 +26,8 @@ public final class Main {
                 case "data" -> DataCommand.run(rest, out, err);
                 case "train" -> TrainCommand.run(rest, out, err);
                 case "eval" -> EvalCommand.run(rest, out, err);
+                case "sweep" -> SweepCommand.run(rest, out, err);
+                case "fit" -> FitCommand.run(rest, out, err);
                 case "version", "--version" -> {
                     out.println(io.leviathan.Leviathan.version());
                     yield 0;
@@ -65,6 +67,10 @@ public final class Main {
                              [--device cpu|cuda] [--out DIR] [--resume DIR|FILE] [--seed S] [--set KEY=VALUE]
                   eval       loss and perplexity of a checkpoint on a validation split: --checkpoint DIR|FILE
                              [--data DIR] [--split val|train] [--batches N]
+                  sweep      the scaling-law sweep: dense ladder and Leviathan twins, resumable:
+                             --config FILE [--out DIR] [--device cpu|cuda] (see docs/scaling.md)
+                  fit        fit L(N) = a N^-alpha + b to a sweep's dense runs, Leviathan effective sizes: DIR
+                             [--params total|non-embedding] [--bootstrap B] [--seed S] [--confidence C]
                   test       build everything and run every test (launcher command)
                   bench      run the JMH matmul benchmark against OpenBLAS (launcher command)
                 """);

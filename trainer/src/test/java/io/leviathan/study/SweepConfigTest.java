@@ -1,0 +1,135 @@
+package io.leviathan.study;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.leviathan.model.Family;
+import io.leviathan.model.ModelConfigs;
+import io.leviathan.model.ParameterCount;
+import io.leviathan.train.TrainConfig;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+
+/** Sweep configurations: parsing, refusals, the token budget, and the plan's twins. */
+class SweepConfigTest {
+    static final String LADDER = "\"dense\": [\"tiny\", \"small\", {\"name\": \"d96\", \"model\": {\"family\": \"dense\","
+            + " \"dModel\": 96, \"layers\": 3, \"heads\": 2}}, {\"model\": \"medium\", \"variants\": [\"iso-body\"]}]";
+
+    static SweepConfig parse(String body) {
+        return SweepConfig.parse("{\"data\": \"/tmp/x.jsonl\", " + LADDER + ", " + body + "}", null);
+    }
+
+    @Test
+    void tokenBudgetBecomesSteps() {
+        SweepConfig c = parse("\"tokens\": 100000, \"train\": {\"batch\": 4, \"seq\": 32, \"warmup\": 10, \"seed\": 9}");
+        TrainConfig t = c.baseTrainConfig();
+        assertEquals(782, t.steps(), "ceil(100000 / 128)");
+        assertEquals(9, t.seed());
+        assertEquals(0, t.sampleTokens());
+        assertEquals(0, t.evalEvery());
+        assertEquals("cpu", t.device());
+        assertEquals("cuda", c.withDevice("cuda").baseTrainConfig().device());
+        assertEquals(List.of("tiny", "small", "d96", "medium"), c.dense().stream().map(SweepConfig.Size::name).toList());
+        assertEquals(List.of("iso-body"), c.dense().get(3).variants());
+        assertEquals(List.of("iso-body", "isoparametric"), c.dense().get(0).variants());
+        assertEquals(65_536, c.evalTokens());
+    }
+
+    @Test
+    void refusesBadConfigs() {
+        String[] bad = {
+            "\"tokens\": 1000, \"steps\": 10",                        // both
+            "\"train\": {\"batch\": 2}",                             // neither
+            "\"steps\": 10, \"train\": {\"steps\": 10}",             // reserved key
+            "\"steps\": 10, \"train\": {\"model\": \"tiny\"}",
+            "\"steps\": 10, \"variants\": [\"wide\"]",
+            "\"steps\": 10, \"bogus\": 1",
+            "\"steps\": 10, \"train\": {\"lr\": -1}",
+            "\"steps\": 10, \"train\": {\"warmup\": 20}",
+            "\"steps\": 10, \"generator\": {\"knots\": 2}",
+            "\"steps\": 10, \"valFraction\": 1.5",
+        };
+        for (String b : bad) {
+            assertThrows(IllegalArgumentException.class, () -> parse(b), b);
+        }
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> SweepConfig.parse(
+                "{\"data\": \"x\", \"dense\": [\"tiny\", \"small\", \"medium\"], \"steps\": 5}", null));
+        assertTrue(e.getMessage().contains("at least 4"), e.getMessage());
+        assertThrows(IllegalArgumentException.class, () -> SweepConfig.parse(
+                "{\"data\": \"x\", \"dense\": [\"tiny\", \"tiny\", \"small\", \"medium\"], \"steps\": 5}", null));
+        assertThrows(IllegalArgumentException.class, () -> SweepConfig.parse("{\"data\": \"x\", \"dense\": [\"tiny\","
+                + " \"small\", \"medium\", {\"name\": \"l\", \"model\": {\"preset\": \"tiny\", \"family\": \"leviathan\"}}],"
+                + " \"steps\": 5}", null));
+    }
+
+    @Test
+    void planPairsEveryDenseSizeWithItsTwins() {
+        SweepConfig c = parse("\"steps\": 10, \"maxLayers\": 40");
+        Sweep.Plan p = Sweep.plan(c, 50_000);
+        List<String> names = p.runs().stream().map(Sweep.PlannedRun::name).toList();
+        assertTrue(names.containsAll(List.of("dense-tiny", "leviathan-iso-body-tiny", "dense-medium",
+                "leviathan-iso-body-medium")), names.toString());
+        assertTrue(!names.contains("leviathan-isoparametric-medium"), "medium asks for iso-body only");
+        for (Sweep.PlannedRun r : p.runs()) {
+            assertEquals(50_000, r.model().vocab());
+            if (r.variant().equals("isoparametric")) {
+                Sweep.PlannedRun dense = p.runs().stream().filter(x -> x.name().equals(r.twin())).findFirst().orElseThrow();
+                assertEquals(Family.LEVIATHAN, r.family());
+                assertEquals(ModelConfigs.isoParametric(dense.model(), c.generator()).layers(), r.model().layers());
+                assertTrue(r.note().contains("depth " + r.model().layers()), r.note());
+                double rel = Math.abs(ParameterCount.total(r.model()) - (double) ParameterCount.total(dense.model()))
+                        / ParameterCount.total(dense.model());
+                assertTrue(rel <= ModelConfigs.ISO_TOLERANCE, r.name() + " " + rel);
+            }
+        }
+        // an isoparametric twin deeper than maxLayers is left out, with the reason
+        Sweep.Plan shallow = Sweep.plan(parse("\"steps\": 10, \"maxLayers\": 2"), 50_000);
+        assertTrue(shallow.skipped().stream().anyMatch(s -> s.reason().contains("maxLayers")), shallow.skipped().toString());
+    }
+
+    @Test
+    void relativeDataIsTakenFromTheConfigFolder() throws Exception {
+        Path dir = Files.createTempDirectory("sweep-config");
+        Path data = Files.writeString(dir.resolve("corpus.txt"), "hello\n");
+        Path cfg = dir.resolve("s.json");
+        Files.writeString(cfg, "{\"data\": \"corpus.txt\", " + LADDER + ", \"steps\": 3}");
+        assertEquals(data.toString(), SweepConfig.read(cfg).data());
+    }
+
+    /** docs/sweeps/*.json, found by walking up from the working folder; null when not in a checkout. */
+    static Path docsSweeps() {
+        Path p = Path.of("").toAbsolutePath();
+        for (int i = 0; i < 4 && p != null; i++, p = p.getParent()) {
+            if (Files.isDirectory(p.resolve("docs/sweeps"))) {
+                return p.resolve("docs/sweeps");
+            }
+        }
+        return null;
+    }
+
+    @Test
+    void shippedSweepConfigsParseAndPlan() {
+        Path dir = docsSweeps();
+        org.junit.jupiter.api.Assumptions.assumeTrue(dir != null, "docs/sweeps not found above the working folder");
+        SweepConfig cpu = SweepConfig.read(dir.resolve("cpu-sweep.json"));
+        assertTrue(cpu.compactVocab());
+        assertEquals(0.05, cpu.valFraction());
+        assertEquals("cpu", cpu.device());
+        assertTrue(cpu.dense().size() >= SweepConfig.MIN_SIZES);
+        assertTrue(cpu.data().endsWith("nlp-corpus.jsonl.zst"), cpu.data());
+        Sweep.Plan cp = Sweep.plan(cpu, 51_000);
+        assertTrue(cp.runs().size() >= 8, cp.runs().toString());
+
+        SweepConfig gpu = SweepConfig.read(dir.resolve("gpu-sweep.json"));
+        assertEquals("cuda", gpu.device());
+        assertTrue(!gpu.compactVocab());
+        assertEquals(512, gpu.baseTrainConfig().seq());
+        assertEquals(List.of("paper-60m", "paper-110m", "paper-170m", "paper-240m", "paper-310m", "paper-420m"),
+                gpu.dense().stream().map(SweepConfig.Size::name).toList());
+        Sweep.Plan gp = Sweep.plan(gpu, 200_019);
+        assertEquals(18, gp.runs().size(), "six sizes, each with both twins: " + gp.skipped());
+    }
+}
