@@ -9,6 +9,7 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.leviathan.train.TestData;
 import com.github.luben.zstd.ZstdInputStream;
 import io.leviathan.cli.Main;
 import io.leviathan.model.ModelConfig;
@@ -39,33 +40,11 @@ class SweepTest {
     static final ObjectMapper JSON = new ObjectMapper();
 
     static Path devCorpus() {
-        Path p = Path.of("").toAbsolutePath();
-        for (int i = 0; i < 6 && p != null; i++, p = p.getParent()) {
-            for (Path cand : List.of(p.resolve("shared/data/nlp-corpus.jsonl.zst"),
-                    p.resolveSibling("shared").resolve("data/nlp-corpus.jsonl.zst"))) {
-                if (Files.isRegularFile(cand)) {
-                    return cand;
-                }
-            }
-        }
-        return null;
+        return TestData.devCorpus();
     }
 
     static Path slice(Path corpus, Path dir, int lines) throws IOException {
-        Path out = dir.resolve("slice.jsonl");
-        try (BufferedReader r = new BufferedReader(new InputStreamReader(
-                new ZstdInputStream(Files.newInputStream(corpus)), StandardCharsets.UTF_8));
-             var w = Files.newBufferedWriter(out, StandardCharsets.UTF_8)) {
-            for (int i = 0; i < lines; i++) {
-                String line = r.readLine();
-                if (line == null) {
-                    break;
-                }
-                w.write(line);
-                w.newLine();
-            }
-        }
-        return out;
+        return TestData.devSlice(corpus, dir, lines);
     }
 
     static String model(int d) {

@@ -14,7 +14,7 @@ import java.util.List;
 import java.util.SplittableRandom;
 
 /** Small datasets and models for the trainer's tests. */
-final class TestData {
+public final class TestData {
     private TestData() {}
 
     static final PrintStream QUIET = new PrintStream(PrintStream.nullOutputStream());
@@ -61,7 +61,7 @@ final class TestData {
     }
 
     /** The development corpus ({@code shared/data/nlp-corpus.jsonl.zst}), found by walking up; null if absent. */
-    static Path devCorpus() {
+    public static Path devCorpus() {
         Path p = Path.of("").toAbsolutePath();
         for (int i = 0; i < 6 && p != null; i++, p = p.getParent()) {
             for (Path cand : List.of(p.resolve("shared/data/nlp-corpus.jsonl.zst"),
@@ -75,7 +75,7 @@ final class TestData {
     }
 
     /** The first {@code lines} records of the development corpus as a .jsonl file in {@code dir}. */
-    static Path devSlice(Path corpus, Path dir, int lines) throws IOException {
+    public static Path devSlice(Path corpus, Path dir, int lines) throws IOException {
         Path out = dir.resolve("slice.jsonl");
         try (BufferedReader r = new BufferedReader(new InputStreamReader(
                 new ZstdInputStream(Files.newInputStream(corpus)), StandardCharsets.UTF_8));
