@@ -1,12 +1,9 @@
 package io.leviathan.model;
 
-import com.fasterxml.jackson.core.JsonFactory;
+import io.leviathan.io.JsonConfig;
 import com.fasterxml.jackson.core.JsonProcessingException;
-import com.fasterxml.jackson.core.StreamReadFeature;
-import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.SerializationFeature;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
@@ -14,7 +11,6 @@ import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
@@ -52,10 +48,7 @@ public final class ModelConfigFiles {
     public static final List<String> GENERATOR_KEYS = List.of("digits", "seedDim", "heads", "knots", "rank",
             "sharedCodebook", "normalizeBasis", "lnEps");
 
-    private static final ObjectMapper MAPPER = new ObjectMapper(JsonFactory.builder()
-            .enable(StreamReadFeature.STRICT_DUPLICATE_DETECTION).build())
-            .enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS)
-            .enable(SerializationFeature.INDENT_OUTPUT);
+    private static final ObjectMapper MAPPER = JsonConfig.MAPPER;
 
     /** Reads a configuration file. */
     public static Loaded read(Path file) {
@@ -72,16 +65,7 @@ public final class ModelConfigFiles {
 
     /** Parses a configuration from JSON text; {@code source} names it in error messages. */
     public static Loaded parse(String json, String source) {
-        JsonNode root;
-        try {
-            root = MAPPER.readTree(json);
-        } catch (JsonProcessingException e) {
-            throw new IllegalArgumentException(source + ": not valid JSON: " + e.getOriginalMessage());
-        }
-        if (root == null || !root.isObject()) {
-            throw new IllegalArgumentException(source + ": expected a JSON object with keys " + KEYS);
-        }
-        checkKeys(source, "", root, KEYS);
+        JsonNode root = JsonConfig.parseObject(json, source, KEYS);
 
         String preset = null;
         ModelConfig base = null;
@@ -134,7 +118,7 @@ public final class ModelConfigFiles {
                 throw new IllegalArgumentException(source + ": key 'generator' is only valid for family"
                         + " 'leviathan' (this config is " + name(family) + ")");
             }
-            checkKeys(source, "generator.", g, GENERATOR_KEYS);
+            JsonConfig.checkKeys(source, "generator.", g, GENERATOR_KEYS);
             GeneratorConfig d = base != null && base.generator() != null ? base.generator() : GeneratorConfig.defaults();
             try {
                 generator = new GeneratorConfig(
@@ -233,22 +217,6 @@ public final class ModelConfigFiles {
     /** A float written as the shortest decimal that reads back to it (1e-5f as 1.0E-5, not 9.99999974737875E-6). */
     private static double decimal(float f) {
         return Double.parseDouble(Float.toString(f));
-    }
-
-    private static void checkKeys(String source, String prefix, JsonNode obj, List<String> valid) {
-        List<String> unknown = new ArrayList<>();
-        for (Iterator<String> it = obj.fieldNames(); it.hasNext(); ) {
-            String k = it.next();
-            if (!valid.contains(k)) {
-                unknown.add(prefix + k);
-            }
-        }
-        if (!unknown.isEmpty()) {
-            throw new IllegalArgumentException(source + ": unknown key" + (unknown.size() > 1 ? "s " : " ")
-                    + String.join(", ", unknown.stream().map(k -> "'" + k + "'").toList()) + "; valid keys"
-                    + (prefix.isEmpty() ? "" : " of '" + prefix.substring(0, prefix.length() - 1) + "'")
-                    + ": " + String.join(", ", valid));
-        }
     }
 
     private static boolean present(JsonNode obj, String key) {

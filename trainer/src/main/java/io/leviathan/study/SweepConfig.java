@@ -1,9 +1,6 @@
 package io.leviathan.study;
 
-import com.fasterxml.jackson.core.JsonFactory;
-import com.fasterxml.jackson.core.JsonProcessingException;
-import com.fasterxml.jackson.core.StreamReadFeature;
-import com.fasterxml.jackson.databind.DeserializationFeature;
+import io.leviathan.io.JsonConfig;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
@@ -83,9 +80,7 @@ public record SweepConfig(String name, Path source, String data, String tokenize
     public static final int MIN_SIZES = 4;
 
     private static final Pattern SIZE_NAME = Pattern.compile("[A-Za-z0-9][A-Za-z0-9._-]*");
-    static final ObjectMapper MAPPER = new ObjectMapper(JsonFactory.builder()
-            .enable(StreamReadFeature.STRICT_DUPLICATE_DETECTION).build())
-            .enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS);
+    static final ObjectMapper MAPPER = JsonConfig.MAPPER;
 
     /**
      * One dense size of the ladder.
@@ -113,26 +108,7 @@ public record SweepConfig(String name, Path source, String data, String tokenize
     /** Parses sweep JSON; {@code source} (may be null) names it in messages and anchors relative data paths. */
     public static SweepConfig parse(String json, Path source) {
         String src = source == null ? "sweep config" : source.toString();
-        JsonNode root;
-        try {
-            root = MAPPER.readTree(json);
-        } catch (JsonProcessingException e) {
-            throw new IllegalArgumentException(src + ": not valid JSON: " + e.getOriginalMessage());
-        }
-        if (root == null || !root.isObject()) {
-            throw new IllegalArgumentException(src + ": expected a JSON object with keys " + String.join(", ", KEYS));
-        }
-        List<String> unknown = new ArrayList<>();
-        for (Iterator<String> it = root.fieldNames(); it.hasNext(); ) {
-            String k = it.next();
-            if (!KEYS.contains(k)) {
-                unknown.add("'" + k + "'");
-            }
-        }
-        if (!unknown.isEmpty()) {
-            throw new IllegalArgumentException(src + ": unknown key" + (unknown.size() > 1 ? "s " : " ")
-                    + String.join(", ", unknown) + "; valid keys: " + String.join(", ", KEYS));
-        }
+        JsonNode root = JsonConfig.parseObject(json, src, KEYS);
         String name = optText(src, root, "name", null);
         String data = optText(src, root, "data", null);
         if (data == null || data.isBlank()) {

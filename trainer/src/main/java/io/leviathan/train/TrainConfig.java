@@ -1,12 +1,9 @@
 package io.leviathan.train;
 
-import com.fasterxml.jackson.core.JsonFactory;
+import io.leviathan.io.JsonConfig;
 import com.fasterxml.jackson.core.JsonProcessingException;
-import com.fasterxml.jackson.core.StreamReadFeature;
-import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.leviathan.model.Family;
@@ -20,7 +17,6 @@ import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -74,10 +70,7 @@ public record TrainConfig(JsonNode model, String family, Integer vocab, String d
     static final List<String> TOKENIZERS = List.of("o200k_base", "cl100k_base");
     static final List<String> DEVICES = List.of("cpu", "cuda");
 
-    private static final ObjectMapper MAPPER = new ObjectMapper(JsonFactory.builder()
-            .enable(StreamReadFeature.STRICT_DUPLICATE_DETECTION).build())
-            .enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS)
-            .enable(SerializationFeature.INDENT_OUTPUT);
+    private static final ObjectMapper MAPPER = JsonConfig.MAPPER;
 
     public TrainConfig {
         String src = "train config";
@@ -228,26 +221,7 @@ public record TrainConfig(JsonNode model, String family, Integer vocab, String d
 
     /** This configuration with the keys of the JSON object {@code json} replaced. */
     public TrainConfig merge(String json, String source) {
-        JsonNode root;
-        try {
-            root = MAPPER.readTree(json);
-        } catch (JsonProcessingException e) {
-            throw new IllegalArgumentException(source + ": not valid JSON: " + e.getOriginalMessage());
-        }
-        if (root == null || !root.isObject()) {
-            throw new IllegalArgumentException(source + ": expected a JSON object with keys " + String.join(", ", KEYS));
-        }
-        List<String> unknown = new ArrayList<>();
-        for (Iterator<String> it = root.fieldNames(); it.hasNext(); ) {
-            String k = it.next();
-            if (!KEYS.contains(k)) {
-                unknown.add("'" + k + "'");
-            }
-        }
-        if (!unknown.isEmpty()) {
-            throw new IllegalArgumentException(source + ": unknown key" + (unknown.size() > 1 ? "s " : " ")
-                    + String.join(", ", unknown) + "; valid keys: " + String.join(", ", KEYS));
-        }
+        JsonNode root = JsonConfig.parseObject(json, source, KEYS);
         ObjectNode tree = toTree();
         root.fields().forEachRemaining(e -> tree.set(e.getKey(), e.getValue()));
         return fromTree(tree, source);
