@@ -3,6 +3,7 @@ package io.leviathan.backend;
 import io.leviathan.tensor.Device;
 import io.leviathan.tensor.Tensor;
 import io.leviathan.tensor.TensorArena;
+import java.lang.foreign.MemorySegment;
 import java.util.List;
 
 /**
@@ -23,6 +24,11 @@ import java.util.List;
  *       explicit buffer the caller allocates once, so the training loop allocates nothing per step.</li>
  *   <li>Bad shapes throw {@link io.leviathan.tensor.ShapeMismatchException} naming the operation and every
  *       shape; a wrong dtype or device throws {@link IllegalArgumentException}.</li>
+ *   <li><b>One host boundary.</b> A backend's tensors may live in memory Java cannot address (a GPU's). Data
+ *       crosses between host and device only through {@link #upload}, {@link #download} and
+ *       {@link #synchronize}. Operations are ordered as issued (one stream) and may run after they return;
+ *       only a download or {@link #synchronize} waits for them. Operations that return a Java value
+ *       ({@code double}) are conveniences that download, so a training step uses their tensor forms.</li>
  * </ul>
  */
 public interface Backend extends AutoCloseable {
@@ -38,6 +44,82 @@ public interface Backend extends AutoCloseable {
 
     /** A new arena that allocates memory on this backend's device. */
     TensorArena newArena();
+
+    // ---------------------------------------------------------------- the host boundary
+
+    /**
+     * Copies {@code dst.numel()} floats of {@code src}, from {@code srcOffset}, into the contiguous F32 or
+     * BF16 tensor {@code dst} (BF16 rounds to nearest even). {@code src} may be reused when this returns; the
+     * copy is ordered before later operations.
+     */
+    void upload(float[] src, int srcOffset, Tensor dst);
+
+    /** Copies {@code dst.numel()} ints of {@code src}, from {@code srcOffset}, into the contiguous I32 {@code dst}. */
+    void upload(int[] src, int srcOffset, Tensor dst);
+
+    /**
+     * Copies {@code dst.byteSize()} bytes of host memory {@code src}, laid out as {@code dst}'s dtype, into the
+     * contiguous tensor {@code dst}.
+     */
+    void upload(MemorySegment src, Tensor dst);
+
+    /** {@link #upload(float[], int, Tensor)} of a whole array; its length must equal {@code dst.numel()}. */
+    default void upload(float[] src, Tensor dst) {
+        checkLength("upload", src.length, dst);
+        upload(src, 0, dst);
+    }
+
+    /** {@link #upload(int[], int, Tensor)} of a whole array; its length must equal {@code dst.numel()}. */
+    default void upload(int[] src, Tensor dst) {
+        checkLength("upload", src.length, dst);
+        upload(src, 0, dst);
+    }
+
+    /**
+     * Copies the contiguous F32 or BF16 tensor {@code src} into {@code dst} from {@code dstOffset} (BF16
+     * widened exactly). Waits for the operations that write {@code src}.
+     */
+    void download(Tensor src, float[] dst, int dstOffset);
+
+    /** Copies the contiguous I32 tensor {@code src} into {@code dst} from {@code dstOffset}; waits as above. */
+    void download(Tensor src, int[] dst, int dstOffset);
+
+    /** Copies the bytes of the contiguous tensor {@code src} into host memory {@code dst}; waits as above. */
+    void download(Tensor src, MemorySegment dst);
+
+    /** The elements of the F32 or BF16 tensor {@code src} as floats (allocates the array; not for hot loops). */
+    default float[] downloadFloats(Tensor src) {
+        float[] out = new float[Math.toIntExact(src.numel())];
+        download(src, out, 0);
+        return out;
+    }
+
+    /** The elements of the I32 tensor {@code src} (allocates the array; not for hot loops). */
+    default int[] downloadInts(Tensor src) {
+        int[] out = new int[Math.toIntExact(src.numel())];
+        download(src, out, 0);
+        return out;
+    }
+
+    /** The first element of an F32 tensor (a device scalar such as a loss): one download. */
+    default float downloadScalar(Tensor src) {
+        float[] one = new float[1];
+        download(src.reshape(-1).narrow(0, 0, 1), one, 0);
+        return one[0];
+    }
+
+    /**
+     * Waits until every operation issued so far has finished. Errors that kernels recorded instead of
+     * throwing (the debug checks of a device, or of the strict CPU backend) are thrown here.
+     */
+    void synchronize();
+
+    private static void checkLength(String op, int length, Tensor dst) {
+        if (length != dst.numel()) {
+            throw new io.leviathan.tensor.ShapeMismatchException(op + ": array of " + length + " elements for "
+                    + dst.describe() + " (" + dst.numel() + " elements)");
+        }
+    }
 
     // ---------------------------------------------------------------- data movement and conversion
 

@@ -7,14 +7,26 @@ import java.util.List;
 public final class Backends {
     private Backends() {}
 
+    /**
+     * Set to {@code true} (system property) to make {@link #cpu()} and {@link #cpu(int)} return strict CPU
+     * backends, whose tensors refuse host access as device memory would. The test suites run once plain and
+     * once with it set, so a host access that bypasses the backend's upload and download fails the build.
+     */
+    public static final String STRICT_PROPERTY = "leviathan.cpu.strict";
+
     /** The CPU backend with one worker thread per available core. */
     public static Backend cpu() {
-        return new CpuBackend();
+        return cpu(Runtime.getRuntime().availableProcessors());
     }
 
-    /** The CPU backend with {@code threads} worker threads. */
+    /** The CPU backend with {@code threads} worker threads (strict when {@link #STRICT_PROPERTY} is set). */
     public static Backend cpu(int threads) {
-        return new CpuBackend(threads);
+        return Boolean.getBoolean(STRICT_PROPERTY) ? CpuBackend.strict(threads) : new CpuBackend(threads);
+    }
+
+    /** A strict CPU backend: the CPU's kernels, with arenas that refuse direct host access (see {@link CpuBackend}). */
+    public static Backend strictCpu(int threads) {
+        return CpuBackend.strict(threads);
     }
 
     /**
@@ -26,6 +38,7 @@ public final class Backends {
     public static Backend create(String name) {
         return switch (name) {
             case "cpu" -> cpu();
+            case "cpu-strict" -> strictCpu(Runtime.getRuntime().availableProcessors());
             case "cuda" -> {
                 BackendInfo info = BackendProbe.cuda();
                 throw new IllegalStateException("backend 'cuda' is unavailable: " + info.detail());

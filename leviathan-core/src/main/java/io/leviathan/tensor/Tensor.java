@@ -25,8 +25,15 @@ public final class Tensor {
     private final long[] strides;
     private final DType dtype;
     private final long numel;
+    private final String name;           // for messages; null when unnamed
 
     Tensor(TensorArena owner, MemorySegment base, long offset, DType dtype, long[] shape, long[] strides) {
+        this(owner, base, offset, dtype, shape, strides, null);
+    }
+
+    private Tensor(TensorArena owner, MemorySegment base, long offset, DType dtype, long[] shape, long[] strides,
+                   String name) {
+        this.name = name;
         this.owner = owner;
         this.base = base;
         this.offset = offset;
@@ -113,6 +120,21 @@ public final class Tensor {
         return base.isReadOnly();
     }
 
+    /** The name given by {@link #named}, or null. Views keep the name of the tensor they view. */
+    public String name() {
+        return name;
+    }
+
+    /** The same view under {@code name}, which error messages use (parameters carry their model names). */
+    public Tensor named(String name) {
+        return new Tensor(owner, base, offset, dtype, shape, strides, name);
+    }
+
+    /** True when Java code may read and write the elements directly (see {@link Allocator#hostAccessible()}). */
+    public boolean isHostAccessible() {
+        return owner.hostAccessible();
+    }
+
     /** The arena that owns this tensor's memory. */
     public TensorArena arena() {
         return owner;
@@ -125,14 +147,35 @@ public final class Tensor {
 
     /**
      * The memory of a contiguous tensor, exactly {@link #byteSize()} bytes starting at its first element.
-     * This is the zero-copy bridge to kernels and native libraries.
+     * This is the zero-copy bridge to host code and native libraries that read host memory.
      *
-     * @throws IllegalStateException if the tensor is not contiguous
+     * @throws IllegalStateException if the tensor is not contiguous, or its memory is not host accessible
+     *     (device memory: download it through the backend)
      */
     public MemorySegment segment() {
         checkAlive("segment");
+        requireHost("segment");
+        return contiguousSlice("segment");
+    }
+
+    /**
+     * The memory of a contiguous tensor for a backend's kernels: the host segment, or for device memory a
+     * segment carrying the device address. Only a key the owning allocator grants opens it.
+     *
+     * @throws IllegalStateException if the tensor is not contiguous, or {@code key} does not open its memory
+     */
+    public MemorySegment segment(MemoryKey key) {
+        checkAlive("segment");
+        if (!owner.allocator().grants(key)) {
+            throw new IllegalArgumentException(describe() + " lives on " + owner.allocator().location()
+                    + ", which " + key + " cannot address; the backend that owns it must run this operation");
+        }
+        return contiguousSlice("segment");
+    }
+
+    private MemorySegment contiguousSlice(String op) {
         if (!isContiguous()) {
-            throw new IllegalStateException("segment(): " + this + " is not contiguous; copy it with contiguous(arena) first");
+            throw new IllegalStateException(op + "(): " + this + " is not contiguous; copy it with contiguous(arena) first");
         }
         return base.asSlice(offset * dtype.byteSize(), byteSize());
     }
@@ -183,7 +226,7 @@ public final class Tensor {
         if (!isContiguous()) {
             throw new IllegalStateException("reshape: " + this + " is not contiguous; copy it with contiguous(arena) first");
         }
-        return new Tensor(owner, base, offset, dtype, s, contiguousStrides(s));
+        return new Tensor(owner, base, offset, dtype, s, contiguousStrides(s), name);
     }
 
     /** A view with dimensions {@code d0} and {@code d1} swapped (no copy). */
@@ -197,7 +240,7 @@ public final class Tensor {
         s[b] = shape[a];
         st[a] = strides[b];
         st[b] = strides[a];
-        return new Tensor(owner, base, offset, dtype, s, st);
+        return new Tensor(owner, base, offset, dtype, s, st, name);
     }
 
     /** A view of {@code length} entries of dimension {@code dim} starting at {@code start}. */
@@ -210,7 +253,7 @@ public final class Tensor {
         }
         long[] s = shape.clone();
         s[d] = length;
-        return new Tensor(owner, base, offset + start * strides[d], dtype, s, strides.clone());
+        return new Tensor(owner, base, offset + start * strides[d], dtype, s, strides.clone(), name);
     }
 
     /** Rows {@code [start, end)} of dimension 0. */
@@ -234,7 +277,7 @@ public final class Tensor {
                 st[j++] = strides[i];
             }
         }
-        return new Tensor(owner, base, offset + index * strides[d], dtype, s, st);
+        return new Tensor(owner, base, offset + index * strides[d], dtype, s, st, name);
     }
 
     /** This tensor if contiguous, otherwise a contiguous copy allocated from {@code arena}. */
@@ -408,6 +451,8 @@ public final class Tensor {
 
     /** Sets every byte of a contiguous tensor to zero (0.0 for floating types, 0 for I32). */
     public Tensor zero() {
+        checkAlive("zero");
+        requireHost("zero");
         checkWritable("zero");
         segment().fill((byte) 0);
         return this;
@@ -430,9 +475,9 @@ public final class Tensor {
     }
 
     private void requireHost(String op) {
-        if (device() != Device.CPU) {
-            throw new IllegalStateException(op + ": " + describe() + " lives on " + device()
-                    + "; copy it to host memory first");
+        if (!owner.hostAccessible()) {
+            throw new IllegalStateException(op + ": tensor " + describe() + " lives on "
+                    + owner.allocator().location() + "; download it first (Backend.download)");
         }
     }
 
@@ -485,16 +530,16 @@ public final class Tensor {
         }
     }
 
-    /** A short description: dtype, shape and, for views, strides. */
+    /** A short description: the name when there is one, dtype and shape. */
     public String describe() {
-        return dtype + Arrays.toString(shape);
+        return (name == null ? "" : name + " ") + dtype + Arrays.toString(shape);
     }
 
     @Override
     public String toString() {
         return "Tensor[" + dtype + ", shape=" + Arrays.toString(shape)
                 + (isContiguous() ? "" : ", strides=" + Arrays.toString(strides))
-                + ", " + device() + (owner.isOpen() ? "" : ", closed") + "]";
+                + (name == null ? "" : ", " + name) + ", " + owner.allocator().location() + (owner.isOpen() ? "" : ", closed") + "]";
     }
 
     /** Walks element offsets of a strided view in row-major order without allocating per element. */

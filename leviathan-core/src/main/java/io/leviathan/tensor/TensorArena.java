@@ -29,21 +29,41 @@ public final class TensorArena implements AutoCloseable {
     /** Allocation alignment in bytes: one cache line, and a full 512-bit vector. */
     public static final long ALIGNMENT = 64;
 
-    private final Arena arena;
-    private final Device device;
+    private final Allocator allocator;
+    private final Allocator.Scope scope;
+    private Arena mappings;          // created on the first map(); host arenas only
     private long allocated;
     private long mapped;
     private volatile boolean open = true;
 
-    /** A new arena over host memory. */
+    /** A new arena over host memory that any code may address. */
     public TensorArena() {
-        this.arena = Arena.ofShared();
-        this.device = Device.CPU;
+        this(Allocator.host());
+    }
+
+    /**
+     * A new arena over {@code allocator}'s memory. Backends create their arenas this way
+     * ({@code Backend.newArena()}); tensors of an arena whose allocator is not host accessible refuse
+     * element access from Java and move through the backend's upload and download.
+     */
+    public TensorArena(Allocator allocator) {
+        this.allocator = allocator;
+        this.scope = allocator.open();
     }
 
     /** The device whose memory this arena hands out. */
     public Device device() {
-        return device;
+        return allocator.device();
+    }
+
+    /** The allocator this arena draws from. */
+    public Allocator allocator() {
+        return allocator;
+    }
+
+    /** True when Java code may read and write this arena's tensors directly. */
+    public boolean hostAccessible() {
+        return allocator.hostAccessible();
     }
 
     /** True until {@link #close()}. */
@@ -63,14 +83,17 @@ public final class TensorArena implements AutoCloseable {
         long bytes = Math.multiplyExact(Tensor.numel(shape), dtype.byteSize());
         MemorySegment seg;
         synchronized (this) {
-            seg = arena.allocate(Math.max(bytes, 1), ALIGNMENT); // Arena memory is zeroed
+            seg = scope.allocate(Math.max(bytes, 1), ALIGNMENT).asSlice(0, bytes); // zero-filled
             allocated += bytes;
         }
         NativeMemory.allocated(bytes);
         return new Tensor(this, seg, 0, dtype, shape.clone(), Tensor.contiguousStrides(shape));
     }
 
-    /** A new F32 tensor holding {@code data} in row-major order. */
+    /**
+     * A new F32 tensor holding {@code data} in row-major order (host-accessible arenas only; on a device
+     * arena allocate and use the backend's {@code upload}).
+     */
     public Tensor of(float[] data, long... shape) {
         checkShape("of", shape);
         if (Tensor.numel(shape) != data.length) {
@@ -79,7 +102,7 @@ public final class TensorArena implements AutoCloseable {
         return allocate(DType.F32, shape).copyFrom(data);
     }
 
-    /** A new I32 tensor holding {@code data} in row-major order. */
+    /** A new I32 tensor holding {@code data} in row-major order (host-accessible arenas only). */
     public Tensor ofInts(int[] data, long... shape) {
         checkShape("ofInts", shape);
         if (Tensor.numel(shape) != data.length) {
@@ -100,6 +123,10 @@ public final class TensorArena implements AutoCloseable {
     public Tensor map(Path file, DType dtype, long byteOffset, long... shape) {
         checkOpen("map");
         checkShape("map", shape);
+        if (!allocator.hostAccessible()) {
+            throw new IllegalStateException("map: this arena's memory is on " + allocator.location()
+                    + "; map files in a host arena (new TensorArena()) and upload them through the backend");
+        }
         if (byteOffset < 0) {
             throw new IllegalArgumentException("map: negative byte offset " + byteOffset + " for " + file);
         }
@@ -113,7 +140,10 @@ public final class TensorArena implements AutoCloseable {
             }
             MemorySegment seg;
             synchronized (this) {
-                seg = ch.map(FileChannel.MapMode.READ_ONLY, byteOffset, bytes, arena);
+                if (mappings == null) {
+                    mappings = Arena.ofShared();
+                }
+                seg = ch.map(FileChannel.MapMode.READ_ONLY, byteOffset, bytes, mappings);
                 mapped += bytes;
             }
             NativeMemory.mapped(bytes);
@@ -136,7 +166,10 @@ public final class TensorArena implements AutoCloseable {
                 return;
             }
             open = false;
-            arena.close();
+            scope.close();
+            if (mappings != null) {
+                mappings.close();
+            }
             freed = allocated;
             unmapped = mapped;
             allocated = 0;

@@ -108,7 +108,7 @@ final class CpuActivations {
         Checks.f32(op, "x", x);
         Checks.f32Out(op, "out", out);
         Checks.sameShape(op, new String[] {"x", "out"}, x, out);
-        MemorySegment sx = x.segment(), so = out.segment();
+        MemorySegment sx = x.segment(CpuMemory.KEY), so = out.segment(CpuMemory.KEY);
         forElements(par, x.numel(), (i0, i1) -> siluRange(sx, so, i0, i1));
     }
 
@@ -131,7 +131,7 @@ final class CpuActivations {
         Checks.f32(op, "x", x);
         Checks.f32Out(op, "dX", dX);
         Checks.sameShape(op, new String[] {"dOut", "x", "dX"}, dOut, x, dX);
-        MemorySegment g = dOut.segment(), sx = x.segment(), sdx = dX.segment();
+        MemorySegment g = dOut.segment(CpuMemory.KEY), sx = x.segment(CpuMemory.KEY), sdx = dX.segment(CpuMemory.KEY);
         forElements(par, x.numel(), (i0, i1) -> siluGradRange(g, sx, sdx, i0, i1));
     }
 
@@ -158,7 +158,7 @@ final class CpuActivations {
         Checks.f32(op, "x", x);
         Checks.f32Out(op, "out", out);
         Checks.sameShape(op, new String[] {"x", "out"}, x, out);
-        MemorySegment sx = x.segment(), so = out.segment();
+        MemorySegment sx = x.segment(CpuMemory.KEY), so = out.segment(CpuMemory.KEY);
         forElements(par, x.numel(), (i0, i1) -> sigmoidRange(sx, so, i0, i1));
     }
 
@@ -179,7 +179,7 @@ final class CpuActivations {
         Checks.f32(op, "y", y);
         Checks.f32Out(op, "dX", dX);
         Checks.sameShape(op, new String[] {"dOut", "y", "dX"}, dOut, y, dX);
-        MemorySegment g = dOut.segment(), sy = y.segment(), sdx = dX.segment();
+        MemorySegment g = dOut.segment(CpuMemory.KEY), sy = y.segment(CpuMemory.KEY), sdx = dX.segment(CpuMemory.KEY);
         forElements(par, y.numel(), (i0, i1) -> sigmoidGradRange(g, sy, sdx, i0, i1));
     }
 
@@ -205,7 +205,7 @@ final class CpuActivations {
         Checks.f32(op, "up", up);
         Checks.f32Out(op, "out", out);
         Checks.sameShape(op, new String[] {"gate", "up", "out"}, gate, up, out);
-        MemorySegment sg = gate.segment(), su = up.segment(), so = out.segment();
+        MemorySegment sg = gate.segment(CpuMemory.KEY), su = up.segment(CpuMemory.KEY), so = out.segment(CpuMemory.KEY);
         forElements(par, gate.numel(), (i0, i1) -> swigluRange(sg, su, so, i0, i1));
     }
 
@@ -234,8 +234,8 @@ final class CpuActivations {
         Checks.f32Out(op, "dGate", dGate);
         Checks.f32Out(op, "dUp", dUp);
         Checks.sameShape(op, new String[] {"dOut", "gate", "up", "dGate", "dUp"}, dOut, gate, up, dGate, dUp);
-        MemorySegment g = dOut.segment(), sg = gate.segment(), su = up.segment();
-        MemorySegment sdg = dGate.segment(), sdu = dUp.segment();
+        MemorySegment g = dOut.segment(CpuMemory.KEY), sg = gate.segment(CpuMemory.KEY), su = up.segment(CpuMemory.KEY);
+        MemorySegment sdg = dGate.segment(CpuMemory.KEY), sdu = dUp.segment(CpuMemory.KEY);
         forElements(par, gate.numel(), (i0, i1) -> swigluGradRange(g, sg, su, sdg, sdu, i0, i1));
     }
 
@@ -274,7 +274,7 @@ final class CpuActivations {
         if (c == 0) {
             return;
         }
-        MemorySegment sx = x.segment(), so = out.segment();
+        MemorySegment sx = x.segment(CpuMemory.KEY), so = out.segment(CpuMemory.KEY);
         par.forRange(x.numel() / c, rowGrain(c), (r0, r1) -> {
             for (long r = r0; r < r1; r++) {
                 softmaxRow(sx, so, r * c, c);
@@ -331,7 +331,7 @@ final class CpuActivations {
         if (c == 0) {
             return;
         }
-        MemorySegment g = dOut.segment(), sy = y.segment(), sdx = dX.segment();
+        MemorySegment g = dOut.segment(CpuMemory.KEY), sy = y.segment(CpuMemory.KEY), sdx = dX.segment(CpuMemory.KEY);
         par.forRange(y.numel() / c, rowGrain(c), (r0, r1) -> {
             for (long r = r0; r < r1; r++) {
                 long off = r * c;

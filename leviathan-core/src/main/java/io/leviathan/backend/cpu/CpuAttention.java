@@ -36,7 +36,7 @@ final class CpuAttention {
         checkShapes(op, new String[] {"q", "k", "v", "out"}, q, k, v, out);
         int B = (int) q.size(0), T = (int) q.size(1), H = (int) q.size(2), Dh = (int) q.size(3);
         Checks.shape(op, "probs", probs, B, H, T, T);
-        MemorySegment qs = q.segment(), ks = k.segment(), vs = v.segment(), os = out.segment(), ps = probs.segment();
+        MemorySegment qs = q.segment(CpuMemory.KEY), ks = k.segment(CpuMemory.KEY), vs = v.segment(CpuMemory.KEY), os = out.segment(CpuMemory.KEY), ps = probs.segment(CpuMemory.KEY);
         float scale = (float) (1.0 / Math.sqrt(Dh));
         par.forRange((long) B * H, 1, (start, end) -> {
             for (long bh = start; bh < end; bh++) {
@@ -91,8 +91,8 @@ final class CpuAttention {
         checkShapes(op, new String[] {"dOut", "q", "k", "v", "dQ", "dK", "dV"}, dOut, q, k, v, dQ, dK, dV);
         int B = (int) q.size(0), T = (int) q.size(1), H = (int) q.size(2), Dh = (int) q.size(3);
         Checks.shape(op, "probs", probs, B, H, T, T);
-        MemorySegment dos = dOut.segment(), qs = q.segment(), ks = k.segment(), vs = v.segment(),
-                ps = probs.segment(), dqs = dQ.segment(), dks = dK.segment(), dvs = dV.segment();
+        MemorySegment dos = dOut.segment(CpuMemory.KEY), qs = q.segment(CpuMemory.KEY), ks = k.segment(CpuMemory.KEY), vs = v.segment(CpuMemory.KEY),
+                ps = probs.segment(CpuMemory.KEY), dqs = dQ.segment(CpuMemory.KEY), dks = dK.segment(CpuMemory.KEY), dvs = dV.segment(CpuMemory.KEY);
         float scale = (float) (1.0 / Math.sqrt(Dh));
         par.forRange((long) B * H, 1, (start, end) -> {
             float[] dp = scratch(T);

@@ -2,17 +2,24 @@ package io.leviathan.backend.cpu;
 
 import io.leviathan.backend.AdamWStep;
 import io.leviathan.backend.Backend;
+import io.leviathan.tensor.Allocator;
 import io.leviathan.tensor.Device;
 import io.leviathan.tensor.Tensor;
 import io.leviathan.tensor.TensorArena;
+import java.lang.foreign.MemorySegment;
 import java.util.List;
 
 /**
  * The pure-Java CPU backend: Vector API kernels on a thread pool sized to the cores. Each operation lives in
  * a small kernel class named for what it computes; this class only routes to them.
+ *
+ * <p>A <b>strict</b> backend ({@link #strict(int)}) computes exactly the same, but its arenas refuse element
+ * access from Java as a GPU's memory would: code above the backend must move data through
+ * {@link #upload}/{@link #download}, so the test suites run on it prove that a device backend can slot in.
  */
 public final class CpuBackend implements Backend {
     private final Parallel par;
+    private final Allocator allocator;
 
     /** A backend using every available core. */
     public CpuBackend() {
@@ -21,13 +28,36 @@ public final class CpuBackend implements Backend {
 
     /** A backend using {@code threads} worker threads. */
     public CpuBackend(int threads) {
-        this.par = new Parallel(threads);
+        this(threads, false);
     }
 
-    @Override public String name() { return "cpu"; }
+    private CpuBackend(int threads, boolean strict) {
+        this.par = new Parallel(threads);
+        this.allocator = strict ? CpuMemory.strictAllocator() : Allocator.host();
+    }
+
+    /** A strict backend using {@code threads} worker threads: its tensors refuse direct host access. */
+    public static CpuBackend strict(int threads) {
+        return new CpuBackend(threads, true);
+    }
+
+    /** True when this backend's arenas refuse direct host access. */
+    public boolean isStrict() {
+        return !allocator.hostAccessible();
+    }
+
+    @Override public String name() { return isStrict() ? "cpu-strict" : "cpu"; }
     @Override public Device device() { return Device.CPU; }
     @Override public int threads() { return par.threads(); }
-    @Override public TensorArena newArena() { return new TensorArena(); }
+    @Override public TensorArena newArena() { return new TensorArena(allocator); }
+
+    @Override public void upload(float[] src, int srcOffset, Tensor dst) { CpuTransfer.upload(src, srcOffset, dst); }
+    @Override public void upload(int[] src, int srcOffset, Tensor dst) { CpuTransfer.upload(src, srcOffset, dst); }
+    @Override public void upload(MemorySegment src, Tensor dst) { CpuTransfer.upload(src, dst); }
+    @Override public void download(Tensor src, float[] dst, int dstOffset) { CpuTransfer.download(src, dst, dstOffset); }
+    @Override public void download(Tensor src, int[] dst, int dstOffset) { CpuTransfer.download(src, dst, dstOffset); }
+    @Override public void download(Tensor src, MemorySegment dst) { CpuTransfer.download(src, dst); }
+    @Override public void synchronize() { /* kernels run to completion before returning */ }
 
     @Override public void copy(Tensor src, Tensor dst) { CpuElementwise.copy(par, src, dst); }
     @Override public void fill(Tensor t, float value) { CpuElementwise.fill(par, t, value); }
@@ -140,5 +170,7 @@ public final class CpuBackend implements Backend {
 
     @Override public void close() { par.close(); }
 
-    @Override public String toString() { return "CpuBackend[threads=" + par.threads() + "]"; }
+    @Override public String toString() {
+        return "CpuBackend[threads=" + par.threads() + (isStrict() ? ", strict" : "") + "]";
+    }
 }

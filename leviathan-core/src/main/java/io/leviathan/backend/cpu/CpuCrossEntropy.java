@@ -49,9 +49,9 @@ final class CpuCrossEntropy {
             Checks.f32Out(op, "dLogits", dLogits);
             Checks.sameShape(op, new String[] {"logits", "dLogits"}, logits, dLogits);
         }
-        MemorySegment xs = logits.segment(), ts = targets.segment();
-        MemorySegment ls = losses == null ? null : losses.segment();
-        MemorySegment gs = dLogits == null ? null : dLogits.segment();
+        MemorySegment xs = logits.segment(CpuMemory.KEY), ts = targets.segment(CpuMemory.KEY);
+        MemorySegment ls = losses == null ? null : losses.segment(CpuMemory.KEY);
+        MemorySegment gs = dLogits == null ? null : dLogits.segment(CpuMemory.KEY);
         long counted = countTargets(op, ts, n, V, ignoreIndex);
         float gradPerRow = counted == 0 ? 0f : (float) ((double) gradScale / counted);
 

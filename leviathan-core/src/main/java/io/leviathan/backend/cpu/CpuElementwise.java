@@ -69,8 +69,8 @@ final class CpuElementwise {
             throw new IllegalArgumentException(op + ": cannot convert src " + src.describe() + " to dst "
                     + dst.describe() + " (only F32 and BF16 convert into each other)");
         }
-        MemorySegment s = src.segment();
-        MemorySegment d = dst.segment();
+        MemorySegment s = src.segment(CpuMemory.KEY);
+        MemorySegment d = dst.segment(CpuMemory.KEY);
         long n = src.numel();
         if (from == to) {
             if (s.address() == d.address()) {
@@ -120,7 +120,7 @@ final class CpuElementwise {
         String op = "fill";
         anyHost(op, "t", t);
         writable(op, "t", t);
-        MemorySegment seg = t.segment();
+        MemorySegment seg = t.segment(CpuMemory.KEY);
         switch (t.dtype()) {
             case F32 -> forElements(par, t.numel(), (i0, i1) -> fillF32(seg, value, i0, i1));
             case BF16 -> {
@@ -154,7 +154,7 @@ final class CpuElementwise {
         Checks.f32(op, "b", b);
         Checks.f32Out(op, "out", out);
         Checks.sameShape(op, new String[] {"a", "b", "out"}, a, b, out);
-        MemorySegment sa = a.segment(), sb = b.segment(), so = out.segment();
+        MemorySegment sa = a.segment(CpuMemory.KEY), sb = b.segment(CpuMemory.KEY), so = out.segment(CpuMemory.KEY);
         forElements(par, a.numel(), (i0, i1) -> addRange(sa, sb, so, i0, i1));
     }
 
@@ -178,7 +178,7 @@ final class CpuElementwise {
         Checks.f32(op, "b", b);
         Checks.f32Out(op, "out", out);
         Checks.sameShape(op, new String[] {"a", "b", "out"}, a, b, out);
-        MemorySegment sa = a.segment(), sb = b.segment(), so = out.segment();
+        MemorySegment sa = a.segment(CpuMemory.KEY), sb = b.segment(CpuMemory.KEY), so = out.segment(CpuMemory.KEY);
         forElements(par, a.numel(), (i0, i1) -> mulRange(sa, sb, so, i0, i1));
     }
 
@@ -208,13 +208,13 @@ final class CpuElementwise {
             Checks.f32Out(op, "dB", dB);
             Checks.sameShape(op, new String[] {"dOut", "dB"}, dOut, dB);
         }
-        MemorySegment g = dOut.segment();
+        MemorySegment g = dOut.segment(CpuMemory.KEY);
         if (dA != null) {
-            MemorySegment sb = b.segment(), sda = dA.segment();
+            MemorySegment sb = b.segment(CpuMemory.KEY), sda = dA.segment(CpuMemory.KEY);
             forElements(par, dOut.numel(), (i0, i1) -> addProductRange(g, sb, sda, i0, i1));
         }
         if (dB != null) {
-            MemorySegment sa = a.segment(), sdb = dB.segment();
+            MemorySegment sa = a.segment(CpuMemory.KEY), sdb = dB.segment(CpuMemory.KEY);
             forElements(par, dOut.numel(), (i0, i1) -> addProductRange(g, sa, sdb, i0, i1));
         }
     }
@@ -240,7 +240,7 @@ final class CpuElementwise {
         Checks.f32(op, "a", a);
         Checks.f32Out(op, "out", out);
         Checks.sameShape(op, new String[] {"a", "out"}, a, out);
-        MemorySegment sa = a.segment(), so = out.segment();
+        MemorySegment sa = a.segment(CpuMemory.KEY), so = out.segment(CpuMemory.KEY);
         forElements(par, a.numel(), (i0, i1) -> scaleRange(sa, s, so, i0, i1));
     }
 
@@ -261,7 +261,7 @@ final class CpuElementwise {
         Checks.f32(op, "x", x);
         Checks.f32Out(op, "y", y);
         Checks.sameShape(op, new String[] {"x", "y"}, x, y);
-        MemorySegment sx = x.segment(), sy = y.segment();
+        MemorySegment sx = x.segment(CpuMemory.KEY), sy = y.segment(CpuMemory.KEY);
         forElements(par, x.numel(), (i0, i1) -> axpyRange(alpha, sx, sy, i0, i1));
     }
 

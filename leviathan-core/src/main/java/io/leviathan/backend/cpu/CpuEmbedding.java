@@ -34,7 +34,7 @@ final class CpuEmbedding {
         checkShapes(op, "out", out, ids, table);
         long n = ids.numel();
         int V = (int) table.size(0), D = (int) table.size(1);
-        MemorySegment is = ids.segment(), ts = table.segment(), os = out.segment();
+        MemorySegment is = ids.segment(CpuMemory.KEY), ts = table.segment(CpuMemory.KEY), os = out.segment(CpuMemory.KEY);
         checkIds(op, is, n, V);
         long bytes = (long) D * 4;
         par.forRange(n, Math.max(1, GRAIN_ELEMENTS / Math.max(D, 1)), (start, end) -> {
@@ -54,7 +54,7 @@ final class CpuEmbedding {
         checkShapes(op, "dOut", dOut, ids, dTable);
         long n = ids.numel();
         int V = (int) dTable.size(0), D = (int) dTable.size(1);
-        MemorySegment is = ids.segment(), ds = dOut.segment(), ts = dTable.segment();
+        MemorySegment is = ids.segment(CpuMemory.KEY), ds = dOut.segment(CpuMemory.KEY), ts = dTable.segment(CpuMemory.KEY);
         checkIds(op, is, n, V);
         // Workers own column blocks of one vector width; each walks every token over its own columns.
         int L = S.length();

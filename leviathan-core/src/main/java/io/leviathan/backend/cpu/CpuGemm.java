@@ -132,9 +132,9 @@ final class CpuGemm {
         if (m > Integer.MAX_VALUE || n > Integer.MAX_VALUE || ka > Integer.MAX_VALUE) {
             throw shapeError(a, transA, b, transB, c, "a matrix dimension exceeds " + Integer.MAX_VALUE);
         }
-        MemorySegment as = a.segment();
-        MemorySegment bs = b.segment();
-        MemorySegment cs = c.segment();
+        MemorySegment as = a.segment(CpuMemory.KEY);
+        MemorySegment bs = b.segment(CpuMemory.KEY);
+        MemorySegment cs = c.segment(CpuMemory.KEY);
         if (overlaps(cs, as) || overlaps(cs, bs)) {
             throw new IllegalArgumentException(op + ": output c " + c.describe()
                     + " overlaps an input (a " + a.describe() + ", b " + b.describe() + ")");

@@ -37,7 +37,7 @@ final class CpuNorms {
         Checks.shape(op, "weight", weight, c);
         Checks.sameShape(op, new String[] {"x", "out"}, x, out);
         checkRowsShape(op, "x", x, "rstd", rstd);
-        MemorySegment sx = x.segment(), sw = weight.segment(), so = out.segment(), sr = rstd.segment();
+        MemorySegment sx = x.segment(CpuMemory.KEY), sw = weight.segment(CpuMemory.KEY), so = out.segment(CpuMemory.KEY), sr = rstd.segment(CpuMemory.KEY);
         par.forRange(rstd.numel(), rowGrain(c), (r0, r1) -> {
             for (long r = r0; r < r1; r++) {
                 long off = r * c;
@@ -67,8 +67,8 @@ final class CpuNorms {
         Checks.sameShape(op, new String[] {"weight", "dWeight"}, weight, dWeight);
         Checks.shape(op, "weight", weight, c);
         checkRowsShape(op, "x", x, "rstd", rstd);
-        MemorySegment g = dOut.segment(), sx = x.segment(), sw = weight.segment(), sr = rstd.segment();
-        MemorySegment sdx = dX.segment(), sdw = dWeight.segment();
+        MemorySegment g = dOut.segment(CpuMemory.KEY), sx = x.segment(CpuMemory.KEY), sw = weight.segment(CpuMemory.KEY), sr = rstd.segment(CpuMemory.KEY);
+        MemorySegment sdx = dX.segment(CpuMemory.KEY), sdw = dWeight.segment(CpuMemory.KEY);
         long rows = rstd.numel();
         par.forRange(rows, rowGrain(c), (r0, r1) -> {
             for (long r = r0; r < r1; r++) {
@@ -166,8 +166,8 @@ final class CpuNorms {
         Checks.sameShape(op, new String[] {"x", "out"}, x, out);
         checkRowsShape(op, "x", x, "mean", mean);
         checkRowsShape(op, "x", x, "rstd", rstd);
-        MemorySegment sx = x.segment(), sw = weight.segment(), sb = bias.segment(), so = out.segment();
-        MemorySegment sm = mean.segment(), sr = rstd.segment();
+        MemorySegment sx = x.segment(CpuMemory.KEY), sw = weight.segment(CpuMemory.KEY), sb = bias.segment(CpuMemory.KEY), so = out.segment(CpuMemory.KEY);
+        MemorySegment sm = mean.segment(CpuMemory.KEY), sr = rstd.segment(CpuMemory.KEY);
         par.forRange(rstd.numel(), rowGrain(c), (r0, r1) -> {
             for (long r = r0; r < r1; r++) {
                 long off = r * c;
@@ -203,9 +203,9 @@ final class CpuNorms {
         Checks.shape(op, "weight", weight, c);
         checkRowsShape(op, "x", x, "mean", mean);
         checkRowsShape(op, "x", x, "rstd", rstd);
-        MemorySegment g = dOut.segment(), sx = x.segment(), sw = weight.segment();
-        MemorySegment sm = mean.segment(), sr = rstd.segment();
-        MemorySegment sdx = dX.segment(), sdw = dWeight.segment(), sdb = dBias.segment();
+        MemorySegment g = dOut.segment(CpuMemory.KEY), sx = x.segment(CpuMemory.KEY), sw = weight.segment(CpuMemory.KEY);
+        MemorySegment sm = mean.segment(CpuMemory.KEY), sr = rstd.segment(CpuMemory.KEY);
+        MemorySegment sdx = dX.segment(CpuMemory.KEY), sdw = dWeight.segment(CpuMemory.KEY), sdb = dBias.segment(CpuMemory.KEY);
         long rows = rstd.numel();
         par.forRange(rows, rowGrain(c), (r0, r1) -> {
             double[] sums = new double[2];

@@ -37,7 +37,7 @@ final class CpuOptimizer {
         long[] firstBlock = new long[nt + 1]; // tensor i owns blocks [firstBlock[i], firstBlock[i + 1])
         for (int i = 0; i < nt; i++) {
             Tensor t = Checks.f32(op, "tensors[" + i + "]", tensors.get(i));
-            segs[i] = t.segment();
+            segs[i] = t.segment(CpuMemory.KEY);
             firstBlock[i + 1] = firstBlock[i] + (t.numel() + NORM_BLOCK - 1) / NORM_BLOCK;
         }
         double[] partial = new double[Math.toIntExact(firstBlock[nt])];
@@ -73,7 +73,7 @@ final class CpuOptimizer {
             throw new IllegalArgumentException(op + ": step is null");
         }
         Checks.sameShape(op, new String[] {"param", "grad", "m", "v"}, param, grad, m, v);
-        MemorySegment ps = param.segment(), gs = grad.segment(), ms = m.segment(), vs = v.segment();
+        MemorySegment ps = param.segment(CpuMemory.KEY), gs = grad.segment(CpuMemory.KEY), ms = m.segment(CpuMemory.KEY), vs = v.segment(CpuMemory.KEY);
         float b1 = step.beta1(), b2 = step.beta2(), eps = step.eps();
         float decay = (float) (1.0 - (double) step.lr() * step.weightDecay());
         float stepSize = (float) (step.lr() / (1.0 - Math.pow(b1, step.step())));

@@ -89,7 +89,7 @@ final class CpuReductions {
         Checks.f32Out(op, "out", out);
         long c = Checks.lastDim(op, "x", x);
         checkRowsShape(op, "x", x, "out", out);
-        MemorySegment sx = x.segment(), so = out.segment();
+        MemorySegment sx = x.segment(CpuMemory.KEY), so = out.segment(CpuMemory.KEY);
         par.forRange(out.numel(), rowGrain(c), (r0, r1) -> {
             for (long r = r0; r < r1; r++) {
                 double s = sumRange(sx, r * c, r * c + c);
@@ -104,7 +104,7 @@ final class CpuReductions {
         Checks.f32Out(op, "dX", dX);
         long c = Checks.lastDim(op, "dX", dX);
         checkRowsShape(op, "dX", dX, "dOut", dOut);
-        MemorySegment g = dOut.segment(), sdx = dX.segment();
+        MemorySegment g = dOut.segment(CpuMemory.KEY), sdx = dX.segment(CpuMemory.KEY);
         par.forRange(dOut.numel(), rowGrain(c), (r0, r1) -> {
             for (long r = r0; r < r1; r++) {
                 float v = g.get(F32, r * 4);
@@ -137,7 +137,7 @@ final class CpuReductions {
 
     /** Fixed blocks of {@link #SUM_BLOCK} elements, summed in parallel, then their sums added in order. */
     private static double sumAll(Parallel par, Tensor x) {
-        MemorySegment sx = x.segment();
+        MemorySegment sx = x.segment(CpuMemory.KEY);
         long n = x.numel();
         if (n <= SUM_BLOCK) {
             return sumRange(sx, 0, n);

@@ -59,7 +59,7 @@ final class CpuRope {
         long heads = src.size(2);
         long dh = src.size(3);
         long half = dh / 2;
-        MemorySegment sx = src.segment(), sc = cos.segment(), ss = sin.segment(), so = dst.segment();
+        MemorySegment sx = src.segment(CpuMemory.KEY), sc = cos.segment(CpuMemory.KEY), ss = sin.segment(CpuMemory.KEY), so = dst.segment(CpuMemory.KEY);
         long rows = src.numel() / Math.max(dh, 1);
         par.forRange(rows, rowGrain(dh), (r0, r1) -> {
             for (long r = r0; r < r1; r++) {
@@ -135,7 +135,7 @@ final class CpuRope {
         long maxT = cos.size(0);
         long half = cos.size(1);
         double dh = 2.0 * half;
-        MemorySegment sc = cos.segment(), ss = sin.segment();
+        MemorySegment sc = cos.segment(CpuMemory.KEY), ss = sin.segment(CpuMemory.KEY);
         for (long i = 0; i < half; i++) {
             double invFreq = Math.pow(theta, -2.0 * i / dh);
             for (long t = 0; t < maxT; t++) {

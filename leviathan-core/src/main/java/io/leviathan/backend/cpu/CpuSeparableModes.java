@@ -57,7 +57,7 @@ final class CpuSeparableModes {
         Checks.f32(op, "spline", spline);
         Checks.f32Out(op, "modes", modes);
         Dims s = checkShapes(op, first, weights, spline, "modes", modes);
-        MemorySegment sf = first.segment(), sw = weights.segment(), ss = spline.segment(), so = modes.segment();
+        MemorySegment sf = first.segment(CpuMemory.KEY), sw = weights.segment(CpuMemory.KEY), ss = spline.segment(CpuMemory.KEY), so = modes.segment(CpuMemory.KEY);
         CpuSplineBasis.checkFirst(op, sf, s.n * s.d, s.d, s.knots);
         int r = (int) s.r;
         par.forRange(s.n, Math.max(1, ELEMENT_GRAIN / Math.max(1, s.d * s.r)), (n0, n1) -> {
@@ -109,8 +109,8 @@ final class CpuSeparableModes {
         Checks.sameShape(op, new String[] {"modes", "dModes"}, modes, dModes);
         Checks.sameShape(op, new String[] {"weights", "dWeights"}, weights, dWeights);
         Checks.sameShape(op, new String[] {"spline", "dSpline"}, spline, dSpline);
-        MemorySegment g = dModes.segment(), sf = first.segment(), sw = weights.segment(), ss = spline.segment();
-        MemorySegment so = modes.segment(), sdw = dWeights.segment(), sds = dSpline.segment();
+        MemorySegment g = dModes.segment(CpuMemory.KEY), sf = first.segment(CpuMemory.KEY), sw = weights.segment(CpuMemory.KEY), ss = spline.segment(CpuMemory.KEY);
+        MemorySegment so = modes.segment(CpuMemory.KEY), sdw = dWeights.segment(CpuMemory.KEY), sds = dSpline.segment(CpuMemory.KEY);
         CpuSplineBasis.checkFirst(op, sf, s.n * s.d, s.d, s.knots);
         int r = (int) s.r;
         par.forRange(s.d, Math.max(1, ELEMENT_GRAIN / Math.max(1, s.n * s.r)), (i0, i1) -> {

@@ -54,7 +54,7 @@ final class CpuSplineBasis {
         Checks.f32Out(op, "weights", weights);
         checkKnots(op, knots);
         checkBasisShapes(op, "t", t, "first", first, "weights", weights);
-        MemorySegment st = t.segment(), sf = first.segment(), sw = weights.segment();
+        MemorySegment st = t.segment(CpuMemory.KEY), sf = first.segment(CpuMemory.KEY), sw = weights.segment(CpuMemory.KEY);
         double scale = knots - 1;
         par.forRange(t.numel(), GRAIN, (e0, e1) -> {
             for (long e = e0; e < e1; e++) {
@@ -92,7 +92,7 @@ final class CpuSplineBasis {
         checkKnots(op, knots);
         checkBasisShapes(op, "t", t, "first", first, "dWeights", dWeights);
         Checks.sameShape(op, new String[] {"t", "dT"}, t, dT);
-        MemorySegment g = dWeights.segment(), st = t.segment(), sf = first.segment(), sdt = dT.segment();
+        MemorySegment g = dWeights.segment(CpuMemory.KEY), st = t.segment(CpuMemory.KEY), sf = first.segment(CpuMemory.KEY), sdt = dT.segment(CpuMemory.KEY);
         checkFirst(op, sf, t.numel(), t.size(1), knots);
         checkWindows(op, st, sf, t.numel(), t.size(1), knots);
         double scale = knots - 1;
