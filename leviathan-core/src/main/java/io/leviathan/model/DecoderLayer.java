@@ -112,10 +112,10 @@ final class DecoderLayer {
 
     /** Norm gains 1, every linear weight N(0, 0.02^2) from its own named stream. */
     void initialize(long seed) {
-        Init.constant(inputNorm.value(), 1f);
-        Init.constant(postNorm.value(), 1f);
+        Init.constant(be, inputNorm.value(), 1f);
+        Init.constant(be, postNorm.value(), 1f);
         for (Parameter w : new Parameter[] {wq, wk, wv, wo, wGate, wUp, wDown}) {
-            Init.normal(w.value(), seed, w.name(), 0.0, INIT_STD);
+            Init.normal(be, w.value(), seed, w.name(), 0.0, INIT_STD);
         }
     }
 

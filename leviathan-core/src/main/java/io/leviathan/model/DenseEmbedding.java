@@ -28,7 +28,7 @@ public final class DenseEmbedding implements TokenEmbedding {
 
     /** Draws the table from N(0, 0.02^2) with the stream of {@link Init} for its name. */
     public void initialize(long seed) {
-        Init.normal(table.value(), seed, WEIGHT, 0.0, INIT_STD);
+        Init.normal(be, table.value(), seed, WEIGHT, 0.0, INIT_STD);
     }
 
     /** The table and its gradient. */

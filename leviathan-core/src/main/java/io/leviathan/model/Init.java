@@ -1,5 +1,6 @@
 package io.leviathan.model;
 
+import io.leviathan.backend.Backend;
 import io.leviathan.tensor.Tensor;
 import java.nio.charset.StandardCharsets;
 import java.util.SplittableRandom;
@@ -21,8 +22,8 @@ public final class Init {
         return new SplittableRandom(seed * 0x9E3779B97F4A7C15L ^ h);
     }
 
-    /** Fills {@code t} with {@code mean + std * N(0, 1)} drawn from {@link #stream}. */
-    public static void normal(Tensor t, long seed, String name, double mean, double std) {
+    /** Fills {@code t} (on {@code be}'s device) with {@code mean + std * N(0, 1)} drawn from {@link #stream}. */
+    public static void normal(Backend be, Tensor t, long seed, String name, double mean, double std) {
         SplittableRandom r = stream(seed, name);
         float[] v = new float[Math.toIntExact(t.numel())];
         for (int i = 0; i < v.length; i += 2) {
@@ -35,11 +36,11 @@ public final class Init {
                 v[i + 1] = (float) (mean + std * rad * StrictMath.sin(2 * Math.PI * u2));
             }
         }
-        t.copyFrom(v);
+        be.upload(v, t);
     }
 
     /** Fills {@code t} with {@code value}. */
-    public static void constant(Tensor t, float value) {
-        t.fill(value);
+    public static void constant(Backend be, Tensor t, float value) {
+        be.fill(t, value);
     }
 }

@@ -153,12 +153,12 @@ public final class LeviathanGenerator implements TokenEmbedding {
      * N(0, (0.02/sqrt(h))^2).
      */
     public void initialize(long seed) {
-        Init.normal(codebooks.value(), seed, codebooks.name(), 0, 1);
-        Init.normal(seedProj.value(), seed, seedProj.name(), 0, 1 / Math.sqrt(dSeed));
-        Init.constant(lnWeight.value(), 1f);
-        Init.constant(lnBias.value(), 0f);
-        Init.normal(spline.value(), seed, spline.name(), 1, 0.1);
-        Init.normal(outProj.value(), seed, outProj.name(), 0, 0.02 / Math.sqrt(heads));
+        Init.normal(be, codebooks.value(), seed, codebooks.name(), 0, 1);
+        Init.normal(be, seedProj.value(), seed, seedProj.name(), 0, 1 / Math.sqrt(dSeed));
+        Init.constant(be, lnWeight.value(), 1f);
+        Init.constant(be, lnBias.value(), 0f);
+        Init.normal(be, spline.value(), seed, spline.name(), 1, 0.1);
+        Init.normal(be, outProj.value(), seed, outProj.name(), 0, 0.02 / Math.sqrt(heads));
     }
 
     /** The base b of the digit coordinates (the smallest b with b^k >= V). */

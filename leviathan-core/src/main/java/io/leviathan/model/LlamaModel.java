@@ -133,9 +133,9 @@ public final class LlamaModel implements AutoCloseable {
         for (DecoderLayer layer : layers) {
             layer.initialize(seed);
         }
-        Init.constant(finalNorm.value(), 1f);
+        Init.constant(be, finalNorm.value(), 1f);
         if (!config.tiedHead()) {
-            Init.normal(head.value(), seed, head.name(), 0.0, INIT_STD);
+            Init.normal(be, head.value(), seed, head.name(), 0.0, INIT_STD);
         }
         store.zeroGrads(be);
         gradientReady = false;
@@ -258,6 +258,11 @@ public final class LlamaModel implements AutoCloseable {
 
     public ModelConfig config() {
         return config;
+    }
+
+    /** The backend this model runs on (borrowed; the model does not close it). */
+    public Backend backend() {
+        return be;
     }
 
     public int batch() {

@@ -199,11 +199,11 @@ class LlamaModelTest {
     private static void randomise(LlamaModel m, long seed) {
         for (Parameter p : m.parameters().all()) {
             if (p.name().endsWith("norm.weight")) {
-                Init.normal(p.value(), seed, p.name(), 1.0, 0.2);
+                Init.normal(m.backend(), p.value(), seed, p.name(), 1.0, 0.2);
             } else if (p.name().equals(DenseEmbedding.WEIGHT)) {
-                Init.normal(p.value(), seed, p.name(), 0.0, 1.0);
+                Init.normal(m.backend(), p.value(), seed, p.name(), 0.0, 1.0);
             } else {
-                Init.normal(p.value(), seed, p.name(), 0.0, 0.4);
+                Init.normal(m.backend(), p.value(), seed, p.name(), 0.0, 0.4);
             }
         }
     }
