@@ -172,11 +172,21 @@ public interface Backend extends AutoCloseable {
     /** Backward of {@link #meanLastDim}: {@code dX[r, c] += dOut[r] / C}. */
     void meanLastDimBackward(Tensor dOut, Tensor dX);
 
-    /** The sum of every element, accumulated in double precision. */
-    double sum(Tensor x);
+    /** {@code out[0] = sum of every element of x}, accumulated in double precision; {@code out} is F32. */
+    void sum(Tensor x, Tensor out);
 
-    /** The mean of every element, accumulated in double precision. */
-    double mean(Tensor x);
+    /** {@code out[0] = mean of every element of x}, accumulated in double precision; {@code out} is F32. */
+    void mean(Tensor x, Tensor out);
+
+    /** The sum of every element as a Java value: {@link #sum(Tensor, Tensor)} and a download (waits). */
+    default double sum(Tensor x) {
+        return reduceToHost(out -> sum(x, out));
+    }
+
+    /** The mean of every element as a Java value: {@link #mean(Tensor, Tensor)} and a download (waits). */
+    default double mean(Tensor x) {
+        return reduceToHost(out -> mean(x, out));
+    }
 
     // ---------------------------------------------------------------- normalisation
 
@@ -273,9 +283,21 @@ public interface Backend extends AutoCloseable {
      * not null it is <b>overwritten</b> with the gradient of that mean times {@code gradScale}:
      * {@code (softmax - onehot) * gradScale / counted}. {@code losses}, when not null, receives each
      * position's loss (0 where ignored). A target outside {@code [0, V)} that is not ignored throws.
+     * This form downloads the loss (it waits); a training step uses the form with a loss tensor.
      */
-    double crossEntropy(Tensor logits, Tensor targets, int ignoreIndex, Tensor losses, Tensor dLogits,
-                        float gradScale);
+    default double crossEntropy(Tensor logits, Tensor targets, int ignoreIndex, Tensor losses, Tensor dLogits,
+                                float gradScale) {
+        return reduceToHost(out -> crossEntropy(logits, targets, ignoreIndex, losses, dLogits, gradScale, out));
+    }
+
+    /**
+     * {@link #crossEntropy(Tensor, Tensor, int, Tensor, Tensor, float)} that stays on the device: the mean
+     * loss is <b>added</b> to {@code lossSum[0]} (F32, one element), so the loss of several micro-batches
+     * accumulates without a download. {@code dLogits} may be {@code logits} itself: the gradient then
+     * overwrites the logits in place and the model needs one {@code [N, V]} buffer instead of two.
+     */
+    void crossEntropy(Tensor logits, Tensor targets, int ignoreIndex, Tensor losses, Tensor dLogits,
+                      float gradScale, Tensor lossSum);
 
     // ---------------------------------------------------------------- Leviathan generator
 
@@ -314,8 +336,13 @@ public interface Backend extends AutoCloseable {
 
     // ---------------------------------------------------------------- optimisation
 
-    /** The L2 norm of all the tensors' elements taken together, accumulated in double. */
-    double globalL2Norm(List<Tensor> tensors);
+    /** {@code out[0] =} the L2 norm of all the tensors' elements taken together, accumulated in double. */
+    void globalL2Norm(List<Tensor> tensors, Tensor out);
+
+    /** The global L2 norm as a Java value: {@link #globalL2Norm(List, Tensor)} and a download (waits). */
+    default double globalL2Norm(List<Tensor> tensors) {
+        return reduceToHost(out -> globalL2Norm(tensors, out));
+    }
 
     /**
      * One AdamW update of {@code param} from {@code grad}, with first and second moments {@code m} and
@@ -323,6 +350,26 @@ public interface Backend extends AutoCloseable {
      * {@code p -= lr * mHat / (sqrt(vHat) + eps)} with bias-corrected moments for step {@code step} (from 1).
      */
     void adamw(Tensor param, Tensor grad, Tensor m, Tensor v, AdamWStep step);
+
+    /**
+     * One AdamW update over flat buffers (every parameter of a model in one call), with global-norm clipping
+     * decided on the device: with {@code norm = gradNorm[0]} (from {@link #globalL2Norm(List, Tensor)}), the
+     * gradient is read as {@code g * clip / (norm + 1e-6)} when {@code clipNorm > 0} and {@code norm > clipNorm},
+     * else as {@code g} ({@code grad} itself is not modified). Elements {@code [0, decayedCount)} take the
+     * step's weight decay, the rest none (the parameter store puts decayed parameters first). When the norm
+     * is not finite nothing is updated: the caller learns it from the norm it downloads.
+     */
+    void adamw(Tensor param, Tensor grad, Tensor m, Tensor v, AdamWStep step, long decayedCount, Tensor gradNorm,
+               float clipNorm);
+
+    /** Runs {@code op} into a one-element scratch tensor and downloads it: the Java-valued conveniences. */
+    private double reduceToHost(java.util.function.Consumer<Tensor> op) {
+        try (TensorArena scratch = newArena()) {
+            Tensor out = scratch.allocate(io.leviathan.tensor.DType.F32, 1);
+            op.accept(out);
+            return downloadScalar(out);
+        }
+    }
 
     /** Releases the backend's threads and device resources. */
     @Override

@@ -46,8 +46,10 @@ public final class LlamaModel implements AutoCloseable {
     private final Tensor[] resid;        // L + 1 residual-stream states [N, D]; resid[0] is the embedding
     private final Tensor finalHidden;    // [N, D]
     private final Tensor finalRstd;      // [N]
-    private final Tensor logits;         // [N, V]
-    private final Tensor dLogits;        // [N, V]
+    private final Tensor logits;         // [N, V]; after a training forward, the loss gradient (in place)
+    private final Tensor idsBuf;         // I32 [B, T]: ids uploaded from host arrays
+    private final Tensor targetsBuf;     // I32 [B, T]
+    private final Tensor batchLoss;      // [1]: the loss of one forward, for the Java-valued forms
     private final Tensor dFinal;         // [N, D]
     private final Tensor dResid;         // [N, D]
     private final Tensor embedView;      // [B, T, D] view of resid[0]
@@ -97,6 +99,7 @@ public final class LlamaModel implements AutoCloseable {
             finalNorm = store.create("model.norm.weight", false, d);
             head = config.tiedHead() ? dense.table() : store.create("lm_head.weight", true, config.vocab(), d);
 
+            store.allocate(); // every parameter is declared: one flat buffer each for values and gradients
             cos = arena.allocate(DType.F32, config.maxSeq(), config.headDim() / 2);
             sin = arena.allocate(DType.F32, config.maxSeq(), config.headDim() / 2);
             backend.ropeTables(config.ropeTheta(), cos, sin);
@@ -107,8 +110,10 @@ public final class LlamaModel implements AutoCloseable {
             }
             finalHidden = arena.allocate(DType.F32, n, d);
             finalRstd = arena.allocate(DType.F32, n);
-            logits = arena.allocate(DType.F32, n, config.vocab());
-            dLogits = arena.allocate(DType.F32, n, config.vocab());
+            logits = arena.allocate(DType.F32, n, config.vocab()).named("logits");
+            idsBuf = arena.allocate(DType.I32, batch, seq).named("ids");
+            targetsBuf = arena.allocate(DType.I32, batch, seq).named("targets");
+            batchLoss = arena.allocate(DType.F32, 1).named("loss");
             dFinal = arena.allocate(DType.F32, n, d);
             dResid = arena.allocate(DType.F32, n, d);
             embedView = resid[0].reshape(batch, seq, d);
@@ -145,10 +150,11 @@ public final class LlamaModel implements AutoCloseable {
      * Runs the model on {@code ids} (I32 {@code [batch, seq]}) and, when {@code targets} (I32
      * {@code [batch, seq]}) is not null, returns the mean cross-entropy over the targets that are not
      * {@link #IGNORE_INDEX} and prepares {@link #backward}. With null targets only {@link #logits()} is
-     * computed and the result is NaN.
+     * computed and the result is NaN. Returning the loss waits for the device; a training loop uses
+     * {@link #accumulateLoss} instead.
      */
     public double forward(Tensor ids, Tensor targets) {
-        return run(ids, targets, true);
+        return runToHost(ids, null, targets, true);
     }
 
     /** Like {@link #forward} with targets, without preparing a backward pass (for evaluation). */
@@ -156,10 +162,71 @@ public final class LlamaModel implements AutoCloseable {
         if (targets == null) {
             throw new IllegalArgumentException("evaluate needs targets");
         }
-        return run(ids, targets, false);
+        return runToHost(ids, null, targets, false);
     }
 
-    private double run(Tensor ids, Tensor targets, boolean training) {
+    /**
+     * The training forward pass without waiting for the device: uploads {@code ids} and {@code targets}
+     * (host arrays of {@code batch * seq} ids, row-major), runs the model, <b>adds</b> the mean loss to
+     * {@code lossSum[0]} (an F32 tensor of this backend) and prepares {@link #backward}. The ids are checked
+     * here, on the host, so no kernel needs to.
+     */
+    public void accumulateLoss(int[] ids, int[] targets, Tensor lossSum) {
+        if (lossSum == null) {
+            throw new IllegalArgumentException("accumulateLoss needs a loss tensor");
+        }
+        uploadBatch(ids, targets);
+        run(idsBuf, ids, targetsBuf, true, lossSum);
+    }
+
+    /** {@link #evaluate(Tensor, Tensor)} of host arrays ({@code batch * seq} ids each); waits for the loss. */
+    public double evaluate(int[] ids, int[] targets) {
+        uploadBatch(ids, targets);
+        return runToHost(idsBuf, ids, targetsBuf, false);
+    }
+
+    /** Computes {@link #logits()} for host ids ({@code batch * seq}); no loss, nothing downloaded. */
+    public void forwardLogits(int[] ids) {
+        uploadBatch(ids, null);
+        run(idsBuf, ids, null, false, null);
+    }
+
+    private void uploadBatch(int[] ids, int[] targets) {
+        int n = batch * seq;
+        int vocab = config.vocab();
+        checkIds("ids", ids, n, vocab, false);
+        be.upload(ids, idsBuf);
+        if (targets != null) {
+            checkIds("targets", targets, n, vocab, true);
+            be.upload(targets, targetsBuf);
+        }
+    }
+
+    private static void checkIds(String what, int[] a, int n, int vocab, boolean ignorable) {
+        if (a == null || a.length != n) {
+            throw new IllegalArgumentException("LlamaModel: " + what + " must hold batch * seq = " + n + " ids, got "
+                    + (a == null ? "null" : a.length));
+        }
+        for (int i = 0; i < n; i++) {
+            int id = a[i];
+            if ((id < 0 || id >= vocab) && !(ignorable && id == IGNORE_INDEX)) {
+                throw new IllegalArgumentException("LlamaModel: " + what + " id " + id + " at position " + i
+                        + " is outside the vocabulary [0, " + vocab + ")");
+            }
+        }
+    }
+
+    private double runToHost(Tensor ids, int[] hostIds, Tensor targets, boolean training) {
+        if (targets == null) {
+            run(ids, hostIds, null, training, null);
+            return Double.NaN;
+        }
+        be.fill(batchLoss, 0f);
+        run(ids, hostIds, targets, training, batchLoss);
+        return be.downloadScalar(batchLoss);
+    }
+
+    private void run(Tensor ids, int[] hostIds, Tensor targets, boolean training, Tensor lossSum) {
         gradientReady = false;
         Tensor flatIds = flatten("ids", ids);
         Tensor flatTargets = targets == null ? null : flatten("targets", targets);
@@ -171,11 +238,11 @@ public final class LlamaModel implements AutoCloseable {
         be.matmul(finalHidden, false, head.value(), true, logits, 1f, 0f);
         lastIds = flatIds;
         if (flatTargets == null) {
-            return Double.NaN;
+            return;
         }
-        double loss = be.crossEntropy(logits, flatTargets, IGNORE_INDEX, null, training ? dLogits : null, gradScale);
+        // Training overwrites the logits with their gradient: one [N, V] buffer, not two.
+        be.crossEntropy(logits, flatTargets, IGNORE_INDEX, null, training ? logits : null, gradScale, lossSum);
         gradientReady = training;
-        return loss;
     }
 
     /**
@@ -188,9 +255,9 @@ public final class LlamaModel implements AutoCloseable {
         if (!gradientReady) {
             throw new IllegalStateException("backward needs a forward pass with targets first");
         }
-        // head: logits = h W^T
-        be.matmul(dLogits, false, head.value(), false, dFinal, 1f, 0f);
-        be.matmul(dLogits, true, finalHidden, false, head.grad(), 1f, 1f);
+        // head: logits = h W^T (the logits buffer holds dLogits now)
+        be.matmul(logits, false, head.value(), false, dFinal, 1f, 0f);
+        be.matmul(logits, true, finalHidden, false, head.grad(), 1f, 1f);
         // final norm
         be.fill(dResid, 0f);
         be.rmsNormBackward(dFinal, resid[layers.length], finalNorm.value(), finalRstd, dResid, finalNorm.grad());
@@ -236,7 +303,10 @@ public final class LlamaModel implements AutoCloseable {
         return store;
     }
 
-    /** The logits of the last forward pass, {@code [batch * seq, V]}. */
+    /**
+     * The logits of the last forward pass, {@code [batch * seq, V]}. After a training forward (one that
+     * prepares {@link #backward}) this buffer holds the loss gradient instead: it is overwritten in place.
+     */
     public Tensor logits() {
         return logits;
     }

@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.leviathan.backend.Backend;
 import io.leviathan.backend.Backends;
+import io.leviathan.backend.HostTensors;
 import io.leviathan.data.Tokenizer;
 import io.leviathan.data.VocabularyMap;
 import io.leviathan.io.SafeTensors;
@@ -163,9 +164,23 @@ public final class HfLlamaExport {
 
     /** Exports a training checkpoint (folder or file); {@code force} replaces a non-empty {@code outDir}. */
     public static void export(Path checkpoint, Path outDir, boolean force) {
+        export(checkpoint, outDir, force, "cpu");
+    }
+
+    /**
+     * Exports a training checkpoint, running a Leviathan generator on the backend named {@code device}
+     * ({@code cpu}, {@code cuda}; see {@code Backends.create}).
+     */
+    public static void export(Path checkpoint, Path outDir, boolean force, String device) {
         checkTarget(outDir, force);
         withSource(checkpoint, src -> {
-            export(src, outDir, force);
+            if (src.config().family() == Family.LEVIATHAN) {
+                try (Backend be = Backends.create(device)) {
+                    export(be, src, outDir, force);
+                }
+            } else {
+                export(null, src, outDir, force);
+            }
             return null;
         });
     }
@@ -196,18 +211,9 @@ public final class HfLlamaExport {
         for (Parameter p : model.parameters().all()) {
             w.put(p.name(), p.value());
         }
-        export(new Source(model.config(), w, tokenizer, map), outDir, force);
-    }
-
-    /** Exports {@code src}; a Leviathan generator is materialised on a CPU backend of its own. */
-    public static void export(Source src, Path outDir, boolean force) {
-        checkTarget(outDir, force);
-        if (src.config().family() == Family.LEVIATHAN) {
-            try (Backend be = Backends.cpu()) {
-                export(be, src, outDir, force);
-            }
-        } else {
-            export(null, src, outDir, force);
+        try (TensorArena staging = new TensorArena()) { // device weights come to the host through the backend
+            Backend be = model.backend();
+            export(be, new Source(model.config(), HostTensors.of(be, w, staging), tokenizer, map), outDir, force);
         }
     }
 
@@ -415,9 +421,11 @@ public final class HfLlamaExport {
             ParameterStore store = new ParameterStore(genArena);
             LeviathanGenerator gen = new LeviathanGenerator(be, genArena, store, c, Math.min(c.vocab(), 4096));
             for (Parameter p : store.all()) {
-                be.copy(weight(weights, p.name(), p.value().shape()), p.value());
+                be.upload(f32(weight(weights, p.name(), p.shape()), arena).segment(), p.value());
             }
-            gen.materialize(table);
+            Tensor onDevice = genArena.allocate(DType.F32, c.vocab(), c.dModel());
+            gen.materialize(onDevice);
+            be.download(onDevice, table.segment());
         }
         return table;
     }

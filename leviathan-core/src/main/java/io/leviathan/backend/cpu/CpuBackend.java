@@ -79,8 +79,8 @@ public final class CpuBackend implements Backend {
     @Override public void sumLastDimBackward(Tensor dOut, Tensor dX) { CpuReductions.sumLastDimBackward(par, dOut, dX); }
     @Override public void meanLastDim(Tensor x, Tensor out) { CpuReductions.meanLastDim(par, x, out); }
     @Override public void meanLastDimBackward(Tensor dOut, Tensor dX) { CpuReductions.meanLastDimBackward(par, dOut, dX); }
-    @Override public double sum(Tensor x) { return CpuReductions.sum(par, x); }
-    @Override public double mean(Tensor x) { return CpuReductions.mean(par, x); }
+    @Override public void sum(Tensor x, Tensor out) { CpuScalars.set("sum", out, CpuReductions.sum(par, x)); }
+    @Override public void mean(Tensor x, Tensor out) { CpuScalars.set("mean", out, CpuReductions.mean(par, x)); }
 
     @Override
     public void rmsNorm(Tensor x, Tensor weight, float eps, Tensor out, Tensor rstd) {
@@ -137,9 +137,11 @@ public final class CpuBackend implements Backend {
     }
 
     @Override
-    public double crossEntropy(Tensor logits, Tensor targets, int ignoreIndex, Tensor losses, Tensor dLogits,
-                               float gradScale) {
-        return CpuCrossEntropy.crossEntropy(par, logits, targets, ignoreIndex, losses, dLogits, gradScale);
+    public void crossEntropy(Tensor logits, Tensor targets, int ignoreIndex, Tensor losses, Tensor dLogits,
+                             float gradScale, Tensor lossSum) {
+        CpuScalars.check("crossEntropy", "lossSum", lossSum);
+        double loss = CpuCrossEntropy.crossEntropy(par, logits, targets, ignoreIndex, losses, dLogits, gradScale);
+        CpuScalars.add(lossSum, loss);
     }
 
     @Override
@@ -163,9 +165,17 @@ public final class CpuBackend implements Backend {
         CpuSeparableModes.separableModesBackward(par, dModes, first, weights, spline, modes, dWeights, dSpline);
     }
 
-    @Override public double globalL2Norm(List<Tensor> tensors) { return CpuOptimizer.globalL2Norm(par, tensors); }
+    @Override public void globalL2Norm(List<Tensor> tensors, Tensor out) {
+        CpuScalars.set("globalL2Norm", out, CpuOptimizer.globalL2Norm(par, tensors));
+    }
     @Override public void adamw(Tensor param, Tensor grad, Tensor m, Tensor v, AdamWStep step) {
         CpuOptimizer.adamw(par, param, grad, m, v, step);
+    }
+
+    @Override
+    public void adamw(Tensor param, Tensor grad, Tensor m, Tensor v, AdamWStep step, long decayedCount,
+                      Tensor gradNorm, float clipNorm) {
+        CpuOptimizer.adamwFlat(par, param, grad, m, v, step, decayedCount, gradNorm, clipNorm);
     }
 
     @Override public void close() { par.close(); }
