@@ -1,5 +1,6 @@
 package io.leviathan.backend.cpu;
 
+import io.leviathan.backend.KernelDataException;
 import io.leviathan.tensor.DType;
 import io.leviathan.tensor.ShapeMismatchException;
 import io.leviathan.tensor.Tensor;
@@ -104,7 +105,7 @@ final class CpuCrossEntropy {
                 continue;
             }
             if (t < 0 || t >= V) {
-                throw new IllegalArgumentException(op + ": target " + t + " at position " + r + " is outside [0, "
+                throw new KernelDataException(op + ": target " + t + " at position " + r + " is outside [0, "
                         + V + ") for a vocabulary of " + V + " (ignoreIndex " + ignoreIndex + ")");
             }
             counted++;

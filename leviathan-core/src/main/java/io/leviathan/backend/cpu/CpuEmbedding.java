@@ -1,5 +1,6 @@
 package io.leviathan.backend.cpu;
 
+import io.leviathan.backend.KernelDataException;
 import io.leviathan.tensor.DType;
 import io.leviathan.tensor.ShapeMismatchException;
 import io.leviathan.tensor.Tensor;
@@ -91,7 +92,7 @@ final class CpuEmbedding {
         for (long i = 0; i < n; i++) {
             int id = ids.getAtIndex(I, i);
             if (id < 0 || id >= V) {
-                throw new IllegalArgumentException(op + ": id " + id + " at position " + i
+                throw new KernelDataException(op + ": id " + id + " at position " + i
                         + " (flat index into ids) is outside [0, " + V + ") for a table of " + V + " rows");
             }
         }
