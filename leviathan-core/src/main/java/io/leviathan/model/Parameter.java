@@ -15,6 +15,7 @@ public final class Parameter {
     private final boolean decay;
     private Tensor value;
     private Tensor grad;
+    private Tensor compute;      // null when it is the value itself
 
     Parameter(ParameterStore store, String name, long[] shape, boolean decay) {
         this.store = store;
@@ -43,6 +44,15 @@ public final class Parameter {
         return grad;
     }
 
+    /**
+     * The weights as matrix multiplications read them: {@link #value()} under fp32, its bf16 copy under a
+     * bf16 {@link Precision} (current after {@link ParameterStore#refreshCompute}).
+     */
+    public Tensor compute() {
+        store.allocate();
+        return compute == null ? value : compute;
+    }
+
     /** Whether decoupled weight decay applies. */
     public boolean decay() {
         return decay;
@@ -62,9 +72,10 @@ public final class Parameter {
         return n;
     }
 
-    void bind(Tensor value, Tensor grad) {
+    void bind(Tensor value, Tensor grad, Tensor compute) {
         this.value = value;
         this.grad = grad;
+        this.compute = compute;
     }
 
     @Override

@@ -21,20 +21,38 @@ import java.util.Map;
  * takes), each in creation order and starting on a 16-element (64-byte) boundary; the gaps stay zero. The
  * buffers are allocated from the arena on the first access of any parameter's tensors, after which no
  * parameter can be added.
+ *
+ * <p>Under a {@link Precision} that casts (bf16), a fourth flat buffer holds the compute copy of every
+ * weight in that dtype ({@link Parameter#compute()}), refreshed from the fp32 master weights by
+ * {@link #refreshCompute} in one conversion.
  */
 public final class ParameterStore {
     /** Each parameter's first element is aligned to this many elements (one 512-bit vector). */
     static final long ALIGN = 16;
 
     private final TensorArena arena;
+    private final Precision precision;
     private final Map<String, Parameter> byName = new LinkedHashMap<>();
     private final Map<Parameter, Long> offsets = new IdentityHashMap<>();
     private Tensor values;
     private Tensor grads;
+    private Tensor compute;          // the bf16 copy under a casting precision; else the values
     private long decayedCount;
 
+    /** An fp32 store. */
     public ParameterStore(TensorArena arena) {
+        this(arena, Precision.FP32);
+    }
+
+    /** A store whose weights also have compute copies in {@code precision}'s compute dtype. */
+    public ParameterStore(TensorArena arena, Precision precision) {
         this.arena = arena;
+        this.precision = precision;
+    }
+
+    /** The precision policy of this store. */
+    public Precision precision() {
+        return precision;
     }
 
     /**
@@ -78,8 +96,21 @@ public final class ParameterStore {
         }
         values = arena.allocate(DType.F32, offset).named("parameters");
         grads = arena.allocate(DType.F32, offset).named("gradients");
+        compute = precision.casts() ? arena.allocate(precision.compute(), offset).named("compute weights") : values;
         for (Parameter p : byName.values()) {
-            p.bind(view(values, p).named(p.name()), view(grads, p).named("grad of " + p.name()));
+            Tensor c = compute == values ? null : view(compute, p).named(p.name() + " (" + precision.label() + ")");
+            p.bind(view(values, p).named(p.name()), view(grads, p).named("grad of " + p.name()), c);
+        }
+    }
+
+    /**
+     * Brings the compute copies up to date with the master weights: one F32-to-compute-dtype conversion of
+     * the whole buffer (rounding to nearest even). Nothing to do under fp32.
+     */
+    public void refreshCompute(Backend backend) {
+        allocate();
+        if (compute != values) {
+            backend.copy(values, compute);
         }
     }
 
@@ -97,7 +128,7 @@ public final class ParameterStore {
         if (off == null) {
             throw new IllegalArgumentException("parameter " + p.name() + " is not in this store");
         }
-        if (flat.rank() != 1 || flat.numel() != values.numel()) {
+        if (flat.rank() != 1 || flat.numel() != values.numel()) { // any dtype: moments, compute copies
             throw new IllegalArgumentException("view: " + flat.describe() + " is not a flat buffer of "
                     + values.numel() + " elements");
         }
