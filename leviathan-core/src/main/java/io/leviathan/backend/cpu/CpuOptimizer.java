@@ -1,6 +1,7 @@
 package io.leviathan.backend.cpu;
 
 import io.leviathan.backend.AdamWStep;
+import io.leviathan.tensor.ShapeMismatchException;
 import io.leviathan.tensor.Tensor;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
@@ -105,7 +106,7 @@ final class CpuOptimizer {
             throw new IllegalArgumentException(op + ": decayedCount " + decayedCount + " outside [0, " + n + "]");
         }
         if (gradNorm.numel() < 1) {
-            throw new IllegalArgumentException(op + ": gradNorm " + gradNorm.describe() + " is empty");
+            throw new ShapeMismatchException(op + ": gradNorm " + gradNorm.describe() + " is empty");
         }
         if (!(clipNorm >= 0) || !Float.isFinite(clipNorm)) {
             throw new IllegalArgumentException(op + ": clipNorm must be finite and >= 0, got " + clipNorm);
