@@ -201,11 +201,16 @@ public interface Backend extends AutoCloseable {
 
     /**
      * LayerNorm over the last dimension: {@code out = (x - mean) * rstd * weight + bias}, with the biased
-     * variance. Saves {@code mean} and {@code rstd} per row.
+     * variance. Saves {@code mean} and {@code rstd} per row. {@code weight} and {@code bias} are {@code [C]},
+     * shared by every row, or, grouped, {@code [G, C]} for {@code x [G, M, C]}: the rows of group {@code g}
+     * use row {@code g} of each (one gain and shift per head, all heads in one call).
      */
     void layerNorm(Tensor x, Tensor weight, Tensor bias, float eps, Tensor out, Tensor mean, Tensor rstd);
 
-    /** Backward of {@link #layerNorm}: accumulates into {@code dX}, {@code dWeight} and {@code dBias}. */
+    /**
+     * Backward of {@link #layerNorm}: accumulates into {@code dX}, {@code dWeight} and {@code dBias}, which
+     * have {@code weight}'s shape ({@code [C]} or, grouped, {@code [G, C]}: each group's rows into its row).
+     */
     void layerNormBackward(Tensor dOut, Tensor x, Tensor weight, Tensor mean, Tensor rstd,
                            Tensor dX, Tensor dWeight, Tensor dBias);
 
@@ -323,6 +328,10 @@ public interface Backend extends AutoCloseable {
      * {@code sign * exp(sum_i log(|phi[i, r]| + 1e-9))} with {@code sign} the parity of the negative factors.
      * Shapes: {@code first} I32 {@code [N, d]}, {@code weights} {@code [N, d, 3]}, {@code spline}
      * {@code [d, knots, R]}, {@code modes} {@code [N, R]}. The factors are never stored.
+     *
+     * <p>Grouped form, {@code G} heads in one call: {@code first} I32 {@code [G, N, d]}, {@code weights}
+     * {@code [G, N, d, 3]}, {@code spline} {@code [G, d, knots, R]} (head {@code g}'s rows use its spline) and
+     * {@code modes} {@code [N, G, R]}, so that row {@code n}'s modes of every head are one {@code G * R} vector.
      */
     void separableModes(Tensor first, Tensor weights, Tensor spline, Tensor modes);
 
@@ -330,6 +339,8 @@ public interface Backend extends AutoCloseable {
      * Backward of {@link #separableModes}, exact for the log-magnitude formula:
      * {@code d modes / d phi_i = modes * sign(phi_i) / (|phi_i| + 1e-9)}. Accumulates into {@code dWeights}
      * ({@code [N, d, 3]}) and {@code dSpline} ({@code [d, knots, R]}); {@code modes} is the forward output.
+     * The grouped form takes the grouped shapes ({@code dModes} like {@code modes}, {@code [N, G, R]};
+     * {@code dWeights} like {@code weights}; {@code dSpline} like {@code spline}).
      */
     void separableModesBackward(Tensor dModes, Tensor first, Tensor weights, Tensor spline, Tensor modes,
                                 Tensor dWeights, Tensor dSpline);

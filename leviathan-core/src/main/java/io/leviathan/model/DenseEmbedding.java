@@ -36,8 +36,9 @@ public final class DenseEmbedding implements TokenEmbedding {
         return table;
     }
 
+    /** Gathers the table's rows; {@code hostIds} is not needed and ignored. */
     @Override
-    public void forward(Tensor ids, Tensor out) {
+    public void forward(Tensor ids, int[] hostIds, Tensor out) {
         be.embedding(ids, table.value(), out);
     }
 

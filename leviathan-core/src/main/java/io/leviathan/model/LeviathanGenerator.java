@@ -2,12 +2,9 @@ package io.leviathan.model;
 
 import io.leviathan.backend.Backend;
 import io.leviathan.tensor.DType;
-import io.leviathan.tensor.Device;
 import io.leviathan.tensor.ShapeMismatchException;
 import io.leviathan.tensor.Tensor;
 import io.leviathan.tensor.TensorArena;
-import java.lang.foreign.MemorySegment;
-import java.lang.foreign.ValueLayout;
 import java.util.Arrays;
 
 /**
@@ -22,11 +19,29 @@ import java.util.Arrays;
  * e = sum_l M_l W_out,l                                                            [D]
  * </pre>
  *
- * Within a batch the generator runs once per distinct token id and the rows are gathered back; the
- * backward pass scatter-adds into the distinct rows first. All buffers are allocated once, for at most
- * {@code maxTokens} tokens per call.
+ * <h2>One call per step over all heads</h2>
+ * With {@code Nb} rows (below) the heads run together: {@code u [h, Nb, d] = z W_seed^T} is one batched
+ * matmul, then one grouped LayerNorm ({@code ln_weight}, {@code ln_bias} {@code [h, d]}), one scale and
+ * sigmoid, one spline basis and one grouped separable-modes call, which writes the modes as
+ * {@code [Nb, h, R]}; the aggregation is then a single matmul {@code e = M [Nb, h*R] x W_out [h*R, D]}. The
+ * backward pass mirrors each call.
+ *
+ * <h2>Distinct ids, padded to a bucket</h2>
+ * Within a batch the generator runs once per distinct token id and the rows are gathered back; the backward
+ * pass scatter-adds into the distinct rows first. De-duplication (sort, unique, inverse) and the digits are
+ * computed on the host from the ids and uploaded; the generator never reads or writes a tensor from Java, so
+ * it runs unchanged on a device backend. The {@code nu} distinct ids are padded to a bucket
+ * {@code Nb = }{@link #bucket}{@code (nu, maxTokens)} with copies of id 0, so the shapes of every call
+ * repeat from step to step (what a captured device graph needs). Padding rows are computed but never
+ * gathered, and their gradient rows are zero, so the results equal the unpadded computation.
+ *
+ * <p>All buffers are allocated once, for at most {@code maxTokens} tokens per call, and viewed at the
+ * bucket's size on each call.
  */
 public final class LeviathanGenerator implements TokenEmbedding {
+    /** The id whose rows fill a bucket past the distinct ids: any valid id would do. */
+    static final int PAD_ID = 0;
+
     private final Backend be;
     private final ModelConfig config;
     private final GeneratorConfig g;
@@ -38,6 +53,7 @@ public final class LeviathanGenerator implements TokenEmbedding {
     private final int rank;
     private final int knots;
     private final boolean dedup;
+    private final boolean padToBucket;
 
     private final Parameter codebooks;  // [codebooks, base, d_seed]
     private final Parameter seedProj;   // [h, d_seed (out), d_seed (in)]
@@ -47,38 +63,39 @@ public final class LeviathanGenerator implements TokenEmbedding {
     private final Parameter outProj;    // [h, R, D]
 
     // Host-side bookkeeping for de-duplication (reused every call).
-    private final int[] idScratch;
-    private final int[] uniqueScratch;
-    private final int[] inverseScratch;
-    private final int[] digitScratch;
-    private int lastUnique;
+    private final int[] idScratch;       // the ids, downloaded when the caller has no host copy
+    private final int[] uniqueScratch;   // distinct ids, sorted, then PAD_ID up to the bucket
+    private final int[] inverseScratch;  // position -> row of its distinct id
+    private final int[] digitScratch;    // [k, Nb]: digit r of row i at r * Nb + i
+    private final int[] rangeScratch;    // consecutive ids for materialize
     private int lastCount;
+    private int lastUnique;
+    private int lastBucket;
 
-    // Forward state, saved for the backward pass.
-    private final Tensor inverse;   // I32 [maxTokens]: position -> row of its distinct id
-    private final Tensor digits;    // I32 [k, maxTokens]
-    private final Tensor z;         // [maxTokens, d_seed]
-    private final Tensor u;         // [h, maxTokens, d_seed]  pre-LayerNorm
-    private final Tensor lnMean;    // [h, maxTokens]
-    private final Tensor lnRstd;    // [h, maxTokens]
-    private final Tensor t;         // [h, maxTokens, d_seed]  coordinates in (0, 1)
-    private final Tensor first;     // I32 [h, maxTokens, d_seed]
-    private final Tensor weights;   // [h, maxTokens, d_seed, 3]
-    private final Tensor modes;     // [h, maxTokens, R]
-    private final Tensor eUnique;   // [maxTokens, D]
-
-    // Scratch (forward temporaries and backward gradients), shared by the heads in turn.
-    private final Tensor gathered;  // [maxTokens, d_seed]
-    private final Tensor lnOut;     // [maxTokens, d_seed]
-    private final Tensor dEUnique;  // [maxTokens, D]
-    private final Tensor dModes;    // [maxTokens, R]
-    private final Tensor dWeights;  // [maxTokens, d_seed, 3]
-    private final Tensor dT;        // [maxTokens, d_seed]
-    private final Tensor dHalf;     // [maxTokens, d_seed]
-    private final Tensor dLnOut;    // [maxTokens, d_seed]
-    private final Tensor dU;        // [maxTokens, d_seed]
-    private final Tensor dZ;        // [maxTokens, d_seed]
-    private final Tensor materializeIds; // I32 [maxTokens]
+    // Buffers, each allocated flat for maxTokens rows and viewed at the bucket's shape (see Rows).
+    private final Tensor inverse;   // I32 [N]: position -> row of its distinct id
+    private final Tensor digits;    // I32 [k, Nb]
+    private final Tensor rangeIds;  // I32 [maxTokens], materialize's ids
+    private final Tensor ones;      // [h], all 1: sums over heads as a matmul
+    // forward state, saved for the backward pass
+    private final Tensor z;         // [Nb, d_seed]
+    private final Tensor u;         // [h, Nb, d_seed]  pre-LayerNorm
+    private final Tensor lnMean;    // [h, Nb]
+    private final Tensor lnRstd;    // [h, Nb]
+    private final Tensor t;         // [h, Nb, d_seed]  coordinates in (0, 1)
+    private final Tensor first;     // I32 [h, Nb, d_seed]
+    private final Tensor weights;   // [h, Nb, d_seed, 3]
+    private final Tensor modes;     // [Nb, h, R]
+    private final Tensor eUnique;   // [Nb, D]
+    // forward temporaries, reused as backward scratch
+    private final Tensor seedRow;   // [Nb, d_seed]  one codebook's rows
+    private final Tensor lnOut;     // [h, Nb, d_seed]  LayerNorm output; backward: dT, then dU
+    // backward
+    private final Tensor dEUnique;  // [Nb, D]
+    private final Tensor dModes;    // [Nb, h, R]
+    private final Tensor dWeights;  // [h, Nb, d_seed, 3]
+    private final Tensor dCoord;    // [h, Nb, d_seed]  d(LayerNorm output), then each head's dZ
+    private final Tensor dZ;        // [Nb, d_seed]
 
     /** A generator with de-duplication on. */
     public LeviathanGenerator(Backend backend, TensorArena arena, ParameterStore store, ModelConfig config, int maxTokens) {
@@ -90,6 +107,12 @@ public final class LeviathanGenerator implements TokenEmbedding {
      */
     public LeviathanGenerator(Backend backend, TensorArena arena, ParameterStore store, ModelConfig config,
                               int maxTokens, boolean dedup) {
+        this(backend, arena, store, config, maxTokens, dedup, true);
+    }
+
+    /** @param padToBucket pad the distinct ids to {@link #bucket} rows (on) or not (tests compare the two) */
+    LeviathanGenerator(Backend backend, TensorArena arena, ParameterStore store, ModelConfig config,
+                       int maxTokens, boolean dedup, boolean padToBucket) {
         if (config.family() != Family.LEVIATHAN) {
             throw new IllegalArgumentException("LeviathanGenerator needs a leviathan config, got " + config.family());
         }
@@ -107,6 +130,7 @@ public final class LeviathanGenerator implements TokenEmbedding {
         this.rank = g.rank();
         this.knots = g.knots();
         this.dedup = dedup;
+        this.padToBucket = padToBucket;
         int d = config.dModel();
         int k = g.digits();
 
@@ -121,30 +145,31 @@ public final class LeviathanGenerator implements TokenEmbedding {
         uniqueScratch = new int[maxTokens];
         inverseScratch = new int[maxTokens];
         digitScratch = new int[k * maxTokens];
+        rangeScratch = new int[maxTokens];
 
-        inverse = arena.allocate(DType.I32, maxTokens);
-        digits = arena.allocate(DType.I32, k, maxTokens);
-        z = arena.allocate(DType.F32, maxTokens, dSeed);
-        u = arena.allocate(DType.F32, heads, maxTokens, dSeed);
-        lnMean = arena.allocate(DType.F32, heads, maxTokens);
-        lnRstd = arena.allocate(DType.F32, heads, maxTokens);
-        t = arena.allocate(DType.F32, heads, maxTokens, dSeed);
-        first = arena.allocate(DType.I32, heads, maxTokens, dSeed);
-        weights = arena.allocate(DType.F32, heads, maxTokens, dSeed, 3);
-        modes = arena.allocate(DType.F32, heads, maxTokens, rank);
-        eUnique = arena.allocate(DType.F32, maxTokens, d);
+        long rows = maxTokens;
+        inverse = arena.allocate(DType.I32, rows);
+        digits = arena.allocate(DType.I32, k * rows);
+        rangeIds = arena.allocate(DType.I32, rows);
+        ones = arena.allocate(DType.F32, heads);
+        be.fill(ones, 1f);
+        z = arena.allocate(DType.F32, rows * dSeed);
+        u = arena.allocate(DType.F32, heads * rows * dSeed);
+        lnMean = arena.allocate(DType.F32, heads * rows);
+        lnRstd = arena.allocate(DType.F32, heads * rows);
+        t = arena.allocate(DType.F32, heads * rows * dSeed);
+        first = arena.allocate(DType.I32, heads * rows * dSeed);
+        weights = arena.allocate(DType.F32, heads * rows * dSeed * 3);
+        modes = arena.allocate(DType.F32, rows * heads * rank);
+        eUnique = arena.allocate(DType.F32, rows * d);
 
-        gathered = arena.allocate(DType.F32, maxTokens, dSeed);
-        lnOut = arena.allocate(DType.F32, maxTokens, dSeed);
-        dEUnique = arena.allocate(DType.F32, maxTokens, d);
-        dModes = arena.allocate(DType.F32, maxTokens, rank);
-        dWeights = arena.allocate(DType.F32, maxTokens, dSeed, 3);
-        dT = arena.allocate(DType.F32, maxTokens, dSeed);
-        dHalf = arena.allocate(DType.F32, maxTokens, dSeed);
-        dLnOut = arena.allocate(DType.F32, maxTokens, dSeed);
-        dU = arena.allocate(DType.F32, maxTokens, dSeed);
-        dZ = arena.allocate(DType.F32, maxTokens, dSeed);
-        materializeIds = arena.allocate(DType.I32, maxTokens);
+        seedRow = arena.allocate(DType.F32, rows * dSeed);
+        lnOut = arena.allocate(DType.F32, heads * rows * dSeed);
+        dEUnique = arena.allocate(DType.F32, rows * d);
+        dModes = arena.allocate(DType.F32, rows * heads * rank);
+        dWeights = arena.allocate(DType.F32, heads * rows * dSeed * 3);
+        dCoord = arena.allocate(DType.F32, heads * rows * dSeed);
+        dZ = arena.allocate(DType.F32, rows * dSeed);
     }
 
     /**
@@ -171,49 +196,80 @@ public final class LeviathanGenerator implements TokenEmbedding {
         return lastUnique;
     }
 
+    /** The rows the last {@link #forward} call computed: its distinct ids padded to {@link #bucket}. */
+    public int lastBucket() {
+        return lastBucket;
+    }
+
+    /**
+     * The padded row count for {@code distinct} ids: rounded up to a multiple of
+     * {@code max(16, 2^(floor(log2 distinct) - 3))}, at most {@code maxTokens}. Fewer than 16 padding rows,
+     * or under 12.5 % of the rows for larger counts, and few distinct values, so that batches of similar
+     * size share their shapes.
+     */
+    public static int bucket(int distinct, int maxTokens) {
+        if (distinct < 1 || distinct > maxTokens) {
+            throw new IllegalArgumentException("bucket: distinct ids " + distinct + " outside [1, " + maxTokens + "]");
+        }
+        long step = Math.max(16, Integer.highestOneBit(distinct) >> 3);
+        long padded = (distinct + step - 1) / step * step;
+        return (int) Math.min(padded, maxTokens);
+    }
+
     // ------------------------------------------------------------------------------------------ forward
 
+    /**
+     * {@inheritDoc}
+     *
+     * <p>Without {@code hostIds} the ids are downloaded first, which waits for the device to finish the work
+     * issued so far; a caller that has the ids on the host (its data loader does) passes them.
+     *
+     * @throws IllegalArgumentException for an id outside {@code [0, V)}, naming the id and its position
+     */
     @Override
-    public void forward(Tensor ids, Tensor out) {
+    public void forward(Tensor ids, int[] hostIds, Tensor out) {
         int n = checkCall("forward", ids, out);
-        int nu = deduplicate(ids, n);
-        writeDigits(nu);
+        int[] idsOnHost = hostIds;
+        if (idsOnHost == null) {
+            be.download(ids, idScratch, 0);
+            idsOnHost = idScratch;
+        } else if (idsOnHost.length < n) {
+            throw new IllegalArgumentException("generator forward: hostIds holds " + idsOnHost.length
+                    + " ids for " + ids.describe());
+        }
+        int nu = deduplicate(idsOnHost, n);
+        int nb = padToBucket ? bucket(nu, maxTokens) : nu;
+        Arrays.fill(uniqueScratch, nu, nb, PAD_ID);
+        writeDigits(nb);
+        be.upload(inverseScratch, 0, inverse.narrow(0, 0, n));
+        lastCount = n;
+        lastUnique = nu;
+        lastBucket = nb;
+        Rows r = new Rows(nb);
 
         // Seed: z = sum over digits of the selected codebook rows.
-        Tensor zu = rows(z, nu);
-        for (int r = 0; r < g.digits(); r++) {
-            Tensor ids_r = digits.select(0, r).narrow(0, 0, nu);
-            if (r == 0) {
-                be.embedding(ids_r, codebook(codebooks.value(), r), zu);
+        for (int digit = 0; digit < g.digits(); digit++) {
+            Tensor digitIds = r.digits.select(0, digit);
+            if (digit == 0) {
+                be.embedding(digitIds, codebook(codebooks.value(), digit), r.z);
             } else {
-                Tensor tmp = rows(gathered, nu);
-                be.embedding(ids_r, codebook(codebooks.value(), r), tmp);
-                be.add(zu, tmp, zu);
+                be.embedding(digitIds, codebook(codebooks.value(), digit), r.seedRow);
+                be.add(r.z, r.seedRow, r.z);
             }
         }
 
-        Tensor eu = rows(eUnique, nu);
-        for (int l = 0; l < heads; l++) {
-            Tensor ul = rows(u.select(0, l), nu);
-            Tensor tl = rows(t.select(0, l), nu);
-            Tensor fl = rows(first.select(0, l), nu);
-            Tensor wl = rows(weights.select(0, l), nu);
-            Tensor ml = rows(modes.select(0, l), nu);
-            Tensor lnOutU = rows(lnOut, nu);
-            // u = W_seed,l z ; coordinates t = sigmoid(LayerNorm(u) / 2)
-            be.matmul(zu, false, seedProj.value().select(0, l), true, ul, 1f, 0f);
-            be.layerNorm(ul, lnWeight.value().select(0, l), lnBias.value().select(0, l), g.lnEps(), lnOutU,
-                    rows(lnMean.select(0, l), nu), rows(lnRstd.select(0, l), nu));
-            be.scale(lnOutU, 0.5f, tl);
-            be.sigmoid(tl, tl);
-            // sparse B-spline basis, then the rank-1 modes
-            be.splineBasis(tl, knots, g.normalizeBasis(), fl, wl);
-            be.separableModes(fl, wl, spline.value().select(0, l), ml);
-            // e += M_l W_out,l
-            be.matmul(ml, false, outProj.value().select(0, l), false, eu, 1f, l == 0 ? 0f : 1f);
-        }
+        // Every head at once: u[l] = z W_seed,l^T; coordinates t = sigmoid(LayerNorm_l(u[l]) / 2).
+        be.matmul(r.z, false, seedProj.value(), true, r.u, 1f, 0f);
+        be.layerNorm(r.u, lnWeight.value(), lnBias.value(), g.lnEps(), r.lnOut, r.lnMean, r.lnRstd);
+        be.scale(r.lnOut, 0.5f, r.t);
+        be.sigmoid(r.t, r.t);
+        // Sparse B-spline basis of every coordinate, then each head's rank-1 modes, as M [Nb, h, R].
+        be.splineBasis(r.tRows, knots, g.normalizeBasis(), r.firstRows, r.weightRows);
+        be.separableModes(r.first, r.weights, spline.value(), r.modes);
+        // e = sum_l M_l W_out,l = M [Nb, h*R] x W_out [h*R, D]
+        be.matmul(r.modesFlat, false, outProjFlat(outProj.value()), false, r.e, 1f, 0f);
 
-        be.embedding(inverse.narrow(0, 0, n), eu, rows(out, n));
+        be.embedding(inverse.narrow(0, 0, n), r.e, rows(out, n));
     }
 
     // ------------------------------------------------------------------------------------------ backward
@@ -224,50 +280,37 @@ public final class LeviathanGenerator implements TokenEmbedding {
         if (n != lastCount) {
             throw new IllegalStateException("generator backward: " + n + " ids, but the last forward saw " + lastCount);
         }
-        int nu = lastUnique;
-        Tensor zu = rows(z, nu);
+        Rows r = new Rows(lastBucket);
 
-        // Scatter the per-position gradient into the distinct rows.
-        Tensor dEu = rows(dEUnique, nu);
-        be.fill(dEu, 0f);
-        be.embeddingBackward(rows(dOut, n), inverse.narrow(0, 0, n), dEu);
+        // Scatter the per-position gradient into the distinct rows (padding rows stay zero).
+        be.fill(r.dE, 0f);
+        be.embeddingBackward(rows(dOut, n), inverse.narrow(0, 0, n), r.dE);
 
-        Tensor dZu = rows(dZ, nu);
-        for (int l = 0; l < heads; l++) {
-            Tensor ul = rows(u.select(0, l), nu);
-            Tensor tl = rows(t.select(0, l), nu);
-            Tensor fl = rows(first.select(0, l), nu);
-            Tensor wl = rows(weights.select(0, l), nu);
-            Tensor ml = rows(modes.select(0, l), nu);
+        // e = M [Nb, h*R] x W_out [h*R, D]
+        be.matmul(r.dE, false, outProjFlat(outProj.value()), true, r.dModesFlat, 1f, 0f);
+        be.matmul(r.modesFlat, true, r.dE, false, outProjFlat(outProj.grad()), 1f, 1f);
+        // modes and basis
+        be.fill(r.dWeights, 0f);
+        be.separableModesBackward(r.dModes, r.first, r.weights, spline.value(), r.modes, r.dWeights, spline.grad());
+        Tensor dT = r.lnOut; // the LayerNorm output is not needed any more
+        be.fill(dT, 0f);
+        be.splineBasisBackward(r.dWeightRows, r.tRows, r.firstRows, knots, g.normalizeBasis(), dT.reshape(-1, dSeed));
+        // t = sigmoid(LayerNorm(u) / 2)
+        Tensor dLn = r.dCoord;
+        be.fill(dLn, 0f);
+        be.sigmoidBackward(dT, r.t, dLn);
+        be.scale(dLn, 0.5f, dLn);
+        Tensor dU = r.lnOut;
+        be.fill(dU, 0f);
+        be.layerNormBackward(dLn, r.u, lnWeight.value(), r.lnMean, r.lnRstd, dU, lnWeight.grad(), lnBias.grad());
+        // u[l] = z W_seed,l^T: dW_seed,l += dU[l]^T z; dz = sum_l dU[l] W_seed,l (per head, then summed)
+        be.matmul(dU, true, r.z, false, seedProj.grad(), 1f, 1f);
+        Tensor dZPerHead = r.dCoord; // dLn is not needed any more
+        be.matmul(dU, false, seedProj.value(), false, dZPerHead, 1f, 0f);
+        be.matmul(ones.reshape(1, heads), false, dZPerHead.reshape(heads, -1), false, r.dZ.reshape(1, -1), 1f, 0f);
 
-            // e += M_l W_out,l
-            Tensor dM = rows(dModes, nu);
-            be.matmul(dEu, false, outProj.value().select(0, l), true, dM, 1f, 0f);
-            be.matmul(ml, true, dEu, false, outProj.grad().select(0, l), 1f, 1f);
-            // modes and basis
-            Tensor dW = rows(dWeights, nu);
-            be.fill(dW, 0f);
-            be.separableModesBackward(dM, fl, wl, spline.value().select(0, l), ml, dW, spline.grad().select(0, l));
-            Tensor dTl = rows(dT, nu);
-            be.fill(dTl, 0f);
-            be.splineBasisBackward(dW, tl, fl, knots, g.normalizeBasis(), dTl);
-            // t = sigmoid(LayerNorm(u) / 2)
-            Tensor dH = rows(dHalf, nu);
-            be.fill(dH, 0f);
-            be.sigmoidBackward(dTl, tl, dH);
-            Tensor dLn = rows(dLnOut, nu);
-            be.scale(dH, 0.5f, dLn);
-            Tensor dUl = rows(dU, nu);
-            be.fill(dUl, 0f);
-            be.layerNormBackward(dLn, ul, lnWeight.value().select(0, l), rows(lnMean.select(0, l), nu),
-                    rows(lnRstd.select(0, l), nu), dUl, lnWeight.grad().select(0, l), lnBias.grad().select(0, l));
-            // u = W_seed,l z
-            be.matmul(dUl, true, zu, false, seedProj.grad().select(0, l), 1f, 1f);
-            be.matmul(dUl, false, seedProj.value().select(0, l), false, dZu, 1f, l == 0 ? 0f : 1f);
-        }
-
-        for (int r = 0; r < g.digits(); r++) {
-            be.embeddingBackward(dZu, digits.select(0, r).narrow(0, 0, nu), codebook(codebooks.grad(), r));
+        for (int digit = 0; digit < g.digits(); digit++) {
+            be.embeddingBackward(r.dZ, r.digits.select(0, digit), codebook(codebooks.grad(), digit));
         }
     }
 
@@ -286,21 +329,69 @@ public final class LeviathanGenerator implements TokenEmbedding {
         }
         for (int start = 0; start < vocab; start += maxTokens) {
             int n = Math.min(maxTokens, vocab - start);
-            MemorySegment seg = materializeIds.segment();
             for (int i = 0; i < n; i++) {
-                seg.setAtIndex(ValueLayout.JAVA_INT, i, start + i);
+                rangeScratch[i] = start + i;
             }
-            forward(materializeIds.narrow(0, 0, n), table.narrow(0, start, n));
+            Tensor ids = rangeIds.narrow(0, 0, n);
+            be.upload(rangeScratch, 0, ids);
+            forward(ids, rangeScratch, table.narrow(0, start, n));
         }
     }
 
     // ------------------------------------------------------------------------------------------ helpers
 
+    /** The buffers viewed at {@code nb} rows, in the shapes the calls above take. */
+    private final class Rows {
+        final Tensor digits, z, seedRow, u, lnOut, lnMean, lnRstd, t, first, weights, modes, e;
+        final Tensor tRows, firstRows, weightRows, modesFlat;
+        final Tensor dE, dModes, dModesFlat, dWeights, dWeightRows, dCoord, dZ;
+
+        Rows(int nb) {
+            int d = config.dModel();
+            digits = view(LeviathanGenerator.this.digits, g.digits(), nb);
+            z = view(LeviathanGenerator.this.z, nb, dSeed);
+            seedRow = view(LeviathanGenerator.this.seedRow, nb, dSeed);
+            u = view(LeviathanGenerator.this.u, heads, nb, dSeed);
+            lnOut = view(LeviathanGenerator.this.lnOut, heads, nb, dSeed);
+            lnMean = view(LeviathanGenerator.this.lnMean, heads, nb);
+            lnRstd = view(LeviathanGenerator.this.lnRstd, heads, nb);
+            t = view(LeviathanGenerator.this.t, heads, nb, dSeed);
+            first = view(LeviathanGenerator.this.first, heads, nb, dSeed);
+            weights = view(LeviathanGenerator.this.weights, heads, nb, dSeed, 3);
+            modes = view(LeviathanGenerator.this.modes, nb, heads, rank);
+            e = view(eUnique, nb, d);
+            // the spline basis treats every head's rows alike: [h * Nb, d_seed]
+            tRows = t.reshape((long) heads * nb, dSeed);
+            firstRows = first.reshape((long) heads * nb, dSeed);
+            weightRows = weights.reshape((long) heads * nb, dSeed, 3);
+            modesFlat = modes.reshape(nb, (long) heads * rank);
+
+            dE = view(dEUnique, nb, d);
+            dModes = view(LeviathanGenerator.this.dModes, nb, heads, rank);
+            dModesFlat = dModes.reshape(nb, (long) heads * rank);
+            dWeights = view(LeviathanGenerator.this.dWeights, heads, nb, dSeed, 3);
+            dWeightRows = dWeights.reshape((long) heads * nb, dSeed, 3);
+            dCoord = view(LeviathanGenerator.this.dCoord, heads, nb, dSeed);
+            dZ = view(LeviathanGenerator.this.dZ, nb, dSeed);
+        }
+    }
+
+    /** The first elements of the flat buffer {@code flat}, as a contiguous tensor of {@code shape}. */
+    private static Tensor view(Tensor flat, long... shape) {
+        long n = 1;
+        for (long s : shape) {
+            n *= s;
+        }
+        return flat.narrow(0, 0, n).reshape(shape);
+    }
+
+    /** {@code out_proj} (or its gradient) {@code [h, R, D]} as the one matrix {@code [h*R, D]}. */
+    private Tensor outProjFlat(Tensor w) {
+        return w.reshape((long) heads * rank, config.dModel());
+    }
+
     private int checkCall(String op, Tensor ids, Tensor rowsTensor) {
         ids.requireDType("generator " + op, DType.I32);
-        if (ids.device() != Device.CPU) {
-            throw new IllegalArgumentException("generator " + op + ": token ids must be in host memory");
-        }
         long n = ids.numel();
         if (ids.rank() != 1 || n > maxTokens || n < 1) {
             throw new ShapeMismatchException("generator " + op + ": ids must be [N] with 1 <= N <= " + maxTokens
@@ -313,56 +404,49 @@ public final class LeviathanGenerator implements TokenEmbedding {
         return (int) n;
     }
 
-    /** Fills {@link #inverse} and {@link #uniqueScratch}; returns the number of distinct ids. */
-    private int deduplicate(Tensor ids, int n) {
-        MemorySegment.copy(ids.segment(), ValueLayout.JAVA_INT, 0, idScratch, 0, n);
+    /**
+     * Checks the ids and fills {@link #uniqueScratch} (sorted distinct ids, or the ids themselves without
+     * de-duplication) and {@link #inverseScratch}; returns the number of rows to generate.
+     */
+    private int deduplicate(int[] ids, int n) {
         for (int i = 0; i < n; i++) {
-            int id = idScratch[i];
+            int id = ids[i];
             if (id < 0 || id >= vocab) {
                 throw new IllegalArgumentException("generator: token id " + id + " at position " + i
                         + " is outside the vocabulary [0, " + vocab + ")");
             }
         }
-        int nu;
-        if (dedup) {
-            System.arraycopy(idScratch, 0, uniqueScratch, 0, n);
-            Arrays.sort(uniqueScratch, 0, n);
-            nu = 0;
-            for (int i = 0; i < n; i++) {
-                if (nu == 0 || uniqueScratch[nu - 1] != uniqueScratch[i]) {
-                    uniqueScratch[nu++] = uniqueScratch[i];
-                }
-            }
-            for (int i = 0; i < n; i++) {
-                inverseScratch[i] = Arrays.binarySearch(uniqueScratch, 0, nu, idScratch[i]);
-            }
-        } else {
-            System.arraycopy(idScratch, 0, uniqueScratch, 0, n);
+        System.arraycopy(ids, 0, uniqueScratch, 0, n);
+        if (!dedup) {
             for (int i = 0; i < n; i++) {
                 inverseScratch[i] = i;
             }
-            nu = n;
+            return n;
         }
-        MemorySegment.copy(inverseScratch, 0, inverse.segment(), ValueLayout.JAVA_INT, 0, n);
-        lastUnique = nu;
-        lastCount = n;
+        Arrays.sort(uniqueScratch, 0, n);
+        int nu = 0;
+        for (int i = 0; i < n; i++) {
+            if (nu == 0 || uniqueScratch[nu - 1] != uniqueScratch[i]) {
+                uniqueScratch[nu++] = uniqueScratch[i];
+            }
+        }
+        for (int i = 0; i < n; i++) {
+            inverseScratch[i] = Arrays.binarySearch(uniqueScratch, 0, nu, ids[i]);
+        }
         return nu;
     }
 
-    /** Writes digit r of each distinct id (most significant first) into row r of {@link #digits}. */
-    private void writeDigits(int nu) {
+    /** Uploads digit r of each of the {@code nb} rows' ids (most significant first) as row r of {@code [k, Nb]}. */
+    private void writeDigits(int nb) {
         int k = g.digits();
-        for (int i = 0; i < nu; i++) {
+        for (int i = 0; i < nb; i++) {
             int id = uniqueScratch[i];
             for (int r = k - 1; r >= 0; r--) {
-                digitScratch[r * maxTokens + i] = id % base;
+                digitScratch[r * nb + i] = id % base;
                 id /= base;
             }
         }
-        MemorySegment seg = digits.segment();
-        for (int r = 0; r < k; r++) {
-            MemorySegment.copy(digitScratch, r * maxTokens, seg, ValueLayout.JAVA_INT, (long) r * maxTokens * 4, nu);
-        }
+        be.upload(digitScratch, 0, digits.narrow(0, 0, (long) k * nb));
     }
 
     private Tensor codebook(Tensor books, int digit) {

@@ -8,8 +8,14 @@ import io.leviathan.tensor.Tensor;
  */
 public interface TokenEmbedding {
 
-    /** Writes the embedding of each id in {@code ids} (I32 {@code [N]}) into {@code out} ({@code [N, D]}). */
-    void forward(Tensor ids, Tensor out);
+    /**
+     * Writes the embedding of each id in {@code ids} (I32 {@code [N]}, on the backend's device) into
+     * {@code out} ({@code [N, D]}). {@code hostIds}, when not null, holds the same ids on the host (at least
+     * {@code N} of them; the data loader has them): a stage that needs the ids in Java (the Leviathan
+     * generator de-duplicates them) uses those; when it is null such a stage downloads {@code ids}, which
+     * waits for the device. A table lookup ignores it.
+     */
+    void forward(Tensor ids, int[] hostIds, Tensor out);
 
     /**
      * Accumulates into this stage's parameter gradients, given {@code dOut} for the ids of the last

@@ -12,6 +12,7 @@ import io.leviathan.tensor.DType;
 import io.leviathan.tensor.NativeMemory;
 import io.leviathan.tensor.Tensor;
 import io.leviathan.tensor.TensorArena;
+import java.util.Arrays;
 import java.util.List;
 import java.util.SplittableRandom;
 import java.util.function.Function;
@@ -20,7 +21,10 @@ import org.junit.jupiter.api.Test;
 /**
  * The generator against a double-precision transcription of docs/leviathan.md: forward on random weights,
  * every parameter's gradient against central finite differences of that transcription, de-duplication
- * against per-position computation, and the materialised table against forward rows.
+ * against per-position computation, padding to a bucket against no padding, and the materialised table
+ * against forward rows. Every test runs on the plain CPU backend and on the strict one, whose tensors refuse
+ * access from Java: the generator moves data only through the backend, and the tests read results only by
+ * downloading them.
  */
 class LeviathanGeneratorTest {
 
@@ -32,8 +36,13 @@ class LeviathanGeneratorTest {
         return new ModelConfig(Family.DENSE, V, D, 1, 1, 8, 1e-5f, 10000f, 8, false, null).asLeviathan(g);
     }
 
+    /** The backends every test runs on: the plain CPU backend and the strict one (no host access). */
+    static List<Backend> backends() {
+        return List.of(new CpuBackend(2), CpuBackend.strict(2));
+    }
+
     /** Random, non-trivial weights: LayerNorm scale and shift perturbed so that nothing is an identity. */
-    static void randomize(ParameterStore store, long seed) {
+    static void randomize(Backend be, ParameterStore store, long seed) {
         SplittableRandom r = new SplittableRandom(seed);
         for (Parameter p : store.all()) {
             float[] v = new float[(int) p.value().numel()];
@@ -45,58 +54,71 @@ class LeviathanGeneratorTest {
                     default -> x;
                 };
             }
-            p.value().copyFrom(v);
+            be.upload(v, p.value());
         }
+    }
+
+    /** A new I32 tensor holding {@code ids}, uploaded through the backend. */
+    static Tensor ids(Backend be, TensorArena arena, int... ids) {
+        Tensor t = arena.allocate(DType.I32, ids.length);
+        be.upload(ids, t);
+        return t;
+    }
+
+    /** A new F32 tensor holding {@code values}, uploaded through the backend. */
+    static Tensor floats(Backend be, TensorArena arena, float[] values, long... shape) {
+        Tensor t = arena.allocate(DType.F32, shape);
+        be.upload(values, t);
+        return t;
     }
 
     static final int[] IDS = {7, 29, 0, 7, 13, 29, 29, 5, 18, 7};
 
     @Test
     void forwardAndEveryParameterGradientMatchTheDoubleReference() {
-        for (boolean shared : new boolean[] {false, true}) {
-            for (boolean normalize : new boolean[] {true, false}) {
-                checkAgainstReference(config(shared, normalize), shared + "/" + normalize);
+        for (Backend be : backends()) {
+            try (be) {
+                for (boolean shared : new boolean[] {false, true}) {
+                    for (boolean normalize : new boolean[] {true, false}) {
+                        // the ids from the host on one pass, downloaded by the generator on the other
+                        checkAgainstReference(be, config(shared, normalize), shared ? IDS : null,
+                                be.name() + " shared=" + shared + " normalize=" + normalize);
+                    }
+                }
             }
         }
     }
 
-    private void checkAgainstReference(ModelConfig cfg, String label) {
+    private void checkAgainstReference(Backend be, ModelConfig cfg, int[] hostIds, String label) {
         long baseline = NativeMemory.allocatedBytes();
-        try (Backend be = new CpuBackend(2); TensorArena arena = be.newArena()) {
+        try (TensorArena arena = be.newArena()) {
             ParameterStore store = new ParameterStore(arena);
             LeviathanGenerator gen = new LeviathanGenerator(be, arena, store, cfg, IDS.length);
-            randomize(store, 42);
-            Tensor ids = arena.ofInts(IDS, IDS.length);
+            randomize(be, store, 42);
+            Tensor ids = ids(be, arena, IDS);
             Tensor out = arena.allocate(DType.F32, IDS.length, D);
-            gen.forward(ids, out);
+            gen.forward(ids, hostIds, out);
             assertEquals(6, gen.lastUniqueCount(), "distinct ids in the batch");
+            assertEquals(IDS.length, gen.lastBucket(), "6 distinct ids pad to 16 rows, capped at maxTokens");
 
             List<Parameter> params = store.all();
-            double[] flat = flatten(params);
+            double[] flat = flatten(be, params);
             ReferenceGenerator ref = new ReferenceGenerator(cfg, params);
             double[] expected = ref.forward(flat, IDS);
-            assertClose(label + " forward", expected, out.toFloatArray(), 2e-5);
+            assertClose(label + " forward", expected, be.downloadFloats(out), 2e-5);
 
-            float[] r = new float[IDS.length * D];
-            SplittableRandom rnd = new SplittableRandom(3);
-            for (int i = 0; i < r.length; i++) {
-                r[i] = (float) (rnd.nextDouble() * 2 - 1);
-            }
-            Tensor dOut = arena.of(r, IDS.length, D);
+            float[] r = randomArray(IDS.length * D, 3);
+            Tensor dOut = floats(be, arena, r, IDS.length, D);
             store.zeroGrads(be);
             gen.backward(dOut, ids);
 
-            double[] rd = new double[r.length];
-            for (int i = 0; i < r.length; i++) {
-                rd[i] = r[i];
-            }
-            double[] numeric = numericGradient(x -> ref.forward(x, IDS), flat, rd);
+            double[] numeric = numericGradient(x -> ref.forward(x, IDS), flat, toDouble(r));
             int offset = 0;
             for (Parameter p : params) {
                 int n = (int) p.value().numel();
                 double[] expect = new double[n];
                 System.arraycopy(numeric, offset, expect, 0, n);
-                assertClose(label + " grad " + p.name(), expect, p.grad().toFloatArray(), 1e-4);
+                assertClose(label + " grad " + p.name(), expect, be.downloadFloats(p.grad()), 1e-4);
                 offset += n;
             }
         }
@@ -106,30 +128,126 @@ class LeviathanGeneratorTest {
     @Test
     void deduplicationEqualsPerPositionComputation() {
         ModelConfig cfg = config(false, true);
-        try (Backend be = new CpuBackend(2); TensorArena arena = be.newArena()) {
-            ParameterStore a = new ParameterStore(arena);
-            ParameterStore b = new ParameterStore(arena);
-            LeviathanGenerator withDedup = new LeviathanGenerator(be, arena, a, cfg, IDS.length, true);
-            LeviathanGenerator perPosition = new LeviathanGenerator(be, arena, b, cfg, IDS.length, false);
-            randomize(a, 9);
-            randomize(b, 9);
-            Tensor ids = arena.ofInts(IDS, IDS.length);
-            Tensor outA = arena.allocate(DType.F32, IDS.length, D);
-            Tensor outB = arena.allocate(DType.F32, IDS.length, D);
-            withDedup.forward(ids, outA);
-            perPosition.forward(ids, outB);
-            assertEquals(6, withDedup.lastUniqueCount());
-            assertEquals(IDS.length, perPosition.lastUniqueCount());
-            assertClose("dedup forward", toDouble(outB.toFloatArray()), outA.toFloatArray(), 1e-6);
+        for (Backend be : backends()) {
+            try (be; TensorArena arena = be.newArena()) {
+                ParameterStore a = new ParameterStore(arena);
+                ParameterStore b = new ParameterStore(arena);
+                LeviathanGenerator withDedup = new LeviathanGenerator(be, arena, a, cfg, IDS.length, true);
+                LeviathanGenerator perPosition = new LeviathanGenerator(be, arena, b, cfg, IDS.length, false);
+                randomize(be, a, 9);
+                randomize(be, b, 9);
+                Tensor ids = ids(be, arena, IDS);
+                Tensor outA = arena.allocate(DType.F32, IDS.length, D);
+                Tensor outB = arena.allocate(DType.F32, IDS.length, D);
+                withDedup.forward(ids, IDS, outA);
+                perPosition.forward(ids, null, outB);
+                assertEquals(6, withDedup.lastUniqueCount());
+                assertEquals(IDS.length, perPosition.lastUniqueCount());
+                assertClose(be.name() + " dedup forward", toDouble(be.downloadFloats(outB)), be.downloadFloats(outA), 1e-6);
 
-            Tensor dOut = arena.of(randomArray(IDS.length * D, 5), IDS.length, D);
-            a.zeroGrads(be);
-            b.zeroGrads(be);
-            withDedup.backward(dOut, ids);
-            perPosition.backward(dOut, ids);
-            for (int i = 0; i < a.all().size(); i++) {
-                assertClose("dedup grad " + a.all().get(i).name(), toDouble(b.all().get(i).grad().toFloatArray()),
-                        a.all().get(i).grad().toFloatArray(), 1e-5);
+                Tensor dOut = floats(be, arena, randomArray(IDS.length * D, 5), IDS.length, D);
+                a.zeroGrads(be);
+                b.zeroGrads(be);
+                withDedup.backward(dOut, ids);
+                perPosition.backward(dOut, ids);
+                for (int i = 0; i < a.all().size(); i++) {
+                    assertClose(be.name() + " dedup grad " + a.all().get(i).name(),
+                            toDouble(be.downloadFloats(b.all().get(i).grad())),
+                            be.downloadFloats(a.all().get(i).grad()), 1e-5);
+                }
+            }
+        }
+    }
+
+    @Test
+    void paddingToTheBucketChangesNoResultBit() {
+        // 300 positions over 150 ids (each twice): 150 distinct pad to 160 rows; without de-duplication the
+        // 300 positions pad to 320.
+        ModelConfig cfg = new ModelConfig(Family.DENSE, 1000, D, 1, 1, 8, 1e-5f, 10000f, 8, false, null)
+                .asLeviathan(new GeneratorConfig(3, 4, 2, 5, 3, false, true, 1e-5f));
+        int[] batch = new int[300];
+        SplittableRandom rnd = new SplittableRandom(17);
+        for (int i = 0; i < 150; i++) {
+            batch[i] = batch[299 - i] = 6 * i + rnd.nextInt(6);
+        }
+        for (boolean dedup : new boolean[] {true, false}) {
+            for (Backend be : backends()) {
+                try (be; TensorArena arena = be.newArena()) {
+                    ParameterStore a = new ParameterStore(arena);
+                    ParameterStore b = new ParameterStore(arena);
+                    LeviathanGenerator padded = new LeviathanGenerator(be, arena, a, cfg, 400, dedup, true);
+                    LeviathanGenerator unpadded = new LeviathanGenerator(be, arena, b, cfg, 400, dedup, false);
+                    randomize(be, a, 11);
+                    randomize(be, b, 11);
+                    Tensor ids = ids(be, arena, batch);
+                    Tensor outA = arena.allocate(DType.F32, batch.length, D);
+                    Tensor outB = arena.allocate(DType.F32, batch.length, D);
+                    padded.forward(ids, batch, outA);
+                    unpadded.forward(ids, batch, outB);
+                    String what = be.name() + " dedup=" + dedup;
+                    assertEquals(dedup ? 150 : 300, padded.lastUniqueCount(), what);
+                    assertEquals(dedup ? 160 : 320, padded.lastBucket(), what + " padded rows");
+                    assertEquals(dedup ? 150 : 300, unpadded.lastBucket(), what + " unpadded rows");
+                    assertArrayEquals(be.downloadFloats(outB), be.downloadFloats(outA), what + " embeddings");
+
+                    Tensor dOut = floats(be, arena, randomArray(batch.length * D, 12), batch.length, D);
+                    a.zeroGrads(be);
+                    b.zeroGrads(be);
+                    padded.backward(dOut, ids);
+                    unpadded.backward(dOut, ids);
+                    for (int i = 0; i < a.all().size(); i++) {
+                        float[] ga = be.downloadFloats(a.all().get(i).grad());
+                        assertArrayEquals(be.downloadFloats(b.all().get(i).grad()), ga,
+                                what + " grad " + a.all().get(i).name());
+                        assertTrue(maxAbs(ga) > 0, what + " grad " + a.all().get(i).name() + " is not all zero");
+                    }
+                }
+            }
+        }
+    }
+
+    @Test
+    void bucketsWasteLittleAndRepeat() {
+        int maxTokens = 8192;
+        int previous = 0;
+        java.util.Set<Integer> distinct = new java.util.TreeSet<>();
+        for (int nu = 1; nu <= 4096; nu++) {
+            int nb = LeviathanGenerator.bucket(nu, maxTokens);
+            assertTrue(nb >= nu && nb >= previous, "bucket(" + nu + ") = " + nb + " after " + previous);
+            assertTrue(nb - nu < Math.max(16, nu / 8.0), "bucket(" + nu + ") = " + nb + " wastes too much");
+            distinct.add(nb);
+            previous = nb;
+        }
+        // 16, 32, ..., 256 (step 16), then 8 more buckets per doubling up to 4096
+        assertEquals(16 + 4 * 8, distinct.size(), "bucket sizes " + distinct);
+        assertEquals(16, LeviathanGenerator.bucket(1, maxTokens));
+        assertEquals(1024, LeviathanGenerator.bucket(1000, maxTokens));
+        assertEquals(1152, LeviathanGenerator.bucket(1025, maxTokens));
+        assertEquals(10, LeviathanGenerator.bucket(6, 10), "capped at maxTokens");
+        assertThrows(IllegalArgumentException.class, () -> LeviathanGenerator.bucket(11, 10));
+
+        // Batches of text-like ids (Zipf over 5000 ids) land in a few buckets, so shapes repeat step after step.
+        ModelConfig cfg = new ModelConfig(Family.DENSE, 5000, D, 1, 1, 8, 1e-5f, 10000f, 8, false, null)
+                .asLeviathan(new GeneratorConfig(3, 4, 2, 5, 3, false, true, 1e-5f));
+        for (Backend be : backends()) {
+            try (be; TensorArena arena = be.newArena()) {
+                LeviathanGenerator gen = new LeviathanGenerator(be, arena, new ParameterStore(arena), cfg, 512);
+                gen.initialize(5);
+                Tensor ids = arena.allocate(DType.I32, 512);
+                Tensor out = arena.allocate(DType.F32, 512, D);
+                java.util.Set<Integer> buckets = new java.util.TreeSet<>();
+                java.util.Set<Integer> uniques = new java.util.TreeSet<>();
+                for (int step = 0; step < 12; step++) {
+                    int[] batch = zipfIds(512, 5000, 1.1, 100 + step);
+                    be.upload(batch, ids);
+                    gen.forward(ids, step % 2 == 0 ? batch : null, out);
+                    assertEquals(LeviathanGenerator.bucket(gen.lastUniqueCount(), 512), gen.lastBucket());
+                    buckets.add(gen.lastBucket());
+                    uniques.add(gen.lastUniqueCount());
+                }
+                // about 220 distinct ids per batch, spread over some 25 values, fall into at most 3 buckets of 16
+                assertTrue(uniques.size() >= 8, "the batches differ: " + uniques);
+                assertTrue(buckets.size() <= 3, be.name() + ": distinct counts " + uniques + " gave buckets " + buckets);
             }
         }
     }
@@ -137,29 +255,33 @@ class LeviathanGeneratorTest {
     @Test
     void materializedTableRowsEqualGeneratorOutput() {
         ModelConfig cfg = config(false, true);
-        try (Backend be = new CpuBackend(2); TensorArena arena = be.newArena()) {
-            ParameterStore store = new ParameterStore(arena);
-            LeviathanGenerator gen = new LeviathanGenerator(be, arena, store, cfg, 7); // V not a multiple of 7
-            gen.initialize(1234);
-            Tensor table = arena.allocate(DType.F32, V, D);
-            gen.materialize(table);
-            int[] some = {29, 3, 3, 17};
-            Tensor out = arena.allocate(DType.F32, some.length, D);
-            gen.forward(arena.ofInts(some, some.length), out);
-            for (int i = 0; i < some.length; i++) {
-                for (int c = 0; c < D; c++) {
-                    assertEquals(table.getFloat(some[i], c), out.getFloat(i, c), 0f, "row " + some[i]);
+        for (Backend be : backends()) {
+            try (be; TensorArena arena = be.newArena()) {
+                ParameterStore store = new ParameterStore(arena);
+                LeviathanGenerator gen = new LeviathanGenerator(be, arena, store, cfg, 7); // V not a multiple of 7
+                gen.initialize(1234);
+                Tensor table = arena.allocate(DType.F32, V, D);
+                gen.materialize(table);
+                int[] some = {29, 3, 3, 17};
+                Tensor out = arena.allocate(DType.F32, some.length, D);
+                gen.forward(ids(be, arena, some), null, out);
+                float[] rows = be.downloadFloats(out);
+                float[] t = be.downloadFloats(table);
+                for (int i = 0; i < some.length; i++) {
+                    for (int c = 0; c < D; c++) {
+                        assertEquals(t[some[i] * D + c], rows[i * D + c], 0f, be.name() + " row " + some[i]);
+                    }
                 }
+                // Different ids give different rows.
+                assertTrue(t[0] != t[D] || t[1] != t[D + 1]);
             }
-            // Different ids give different rows.
-            assertTrue(table.getFloat(0, 0) != table.getFloat(1, 0) || table.getFloat(0, 1) != table.getFloat(1, 1));
         }
     }
 
     @Test
     void initializationIsDeterministicBitForBit() {
         ModelConfig cfg = config(false, true);
-        try (Backend be = new CpuBackend(1); TensorArena arena = be.newArena()) {
+        try (Backend be = CpuBackend.strict(1); TensorArena arena = be.newArena()) {
             ParameterStore a = new ParameterStore(arena);
             ParameterStore b = new ParameterStore(arena);
             ParameterStore c = new ParameterStore(arena);
@@ -168,8 +290,9 @@ class LeviathanGeneratorTest {
             new LeviathanGenerator(be, arena, c, cfg, 4).initialize(78);
             boolean anyDiff = false;
             for (int i = 0; i < a.all().size(); i++) {
-                assertArrayEquals(a.all().get(i).value().toFloatArray(), b.all().get(i).value().toFloatArray());
-                anyDiff |= !java.util.Arrays.equals(a.all().get(i).value().toFloatArray(), c.all().get(i).value().toFloatArray());
+                float[] va = be.downloadFloats(a.all().get(i).value());
+                assertArrayEquals(va, be.downloadFloats(b.all().get(i).value()));
+                anyDiff |= !Arrays.equals(va, be.downloadFloats(c.all().get(i).value()));
             }
             assertTrue(anyDiff, "another seed must give other weights");
         }
@@ -178,15 +301,23 @@ class LeviathanGeneratorTest {
     @Test
     void badIdsAreRejectedWithPositionAndVocabulary() {
         ModelConfig cfg = config(false, true);
-        try (Backend be = new CpuBackend(1); TensorArena arena = be.newArena()) {
-            LeviathanGenerator gen = new LeviathanGenerator(be, arena, new ParameterStore(arena), cfg, 4);
-            Tensor out = arena.allocate(DType.F32, 3, D);
-            IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
-                    () -> gen.forward(arena.ofInts(new int[] {1, 30, 2}, 3), out));
-            assertTrue(e.getMessage().contains("30") && e.getMessage().contains("position 1")
-                    && e.getMessage().contains("[0, 30)"), e.getMessage());
-            assertThrows(IllegalArgumentException.class, () -> gen.forward(arena.ofInts(new int[] {1, 2, 3, 4, 5}, 5),
-                    arena.allocate(DType.F32, 5, D)));
+        for (Backend be : backends()) {
+            try (be; TensorArena arena = be.newArena()) {
+                LeviathanGenerator gen = new LeviathanGenerator(be, arena, new ParameterStore(arena), cfg, 4);
+                Tensor out = arena.allocate(DType.F32, 3, D);
+                int[] bad = {1, 30, 2};
+                for (int[] hostIds : new int[][] {bad, null}) {
+                    IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                            () -> gen.forward(ids(be, arena, bad), hostIds, out));
+                    assertTrue(e.getMessage().contains("30") && e.getMessage().contains("position 1")
+                            && e.getMessage().contains("[0, 30)"), e.getMessage());
+                }
+                IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                        () -> gen.forward(ids(be, arena, 1, 2, 3), new int[] {1, 2}, out));
+                assertTrue(e.getMessage().contains("hostIds"), e.getMessage());
+                assertThrows(IllegalArgumentException.class, () -> gen.forward(ids(be, arena, 1, 2, 3, 4, 5), null,
+                        arena.allocate(DType.F32, 5, D)));
+            }
         }
     }
 
@@ -319,7 +450,7 @@ class LeviathanGeneratorTest {
         return s;
     }
 
-    static double[] flatten(List<Parameter> params) {
+    static double[] flatten(Backend be, List<Parameter> params) {
         int n = 0;
         for (Parameter p : params) {
             n += (int) p.value().numel();
@@ -327,11 +458,47 @@ class LeviathanGeneratorTest {
         double[] flat = new double[n];
         int o = 0;
         for (Parameter p : params) {
-            for (float v : p.value().toFloatArray()) {
+            for (float v : be.downloadFloats(p.value())) {
                 flat[o++] = v;
             }
         }
         return flat;
+    }
+
+    static double maxAbs(float[] x) {
+        double m = 0;
+        for (float v : x) {
+            m = Math.max(m, Math.abs(v));
+        }
+        return m;
+    }
+
+    /** {@code n} ids with P(rank r) proportional to 1 / r^s over {@code vocab} ranks, ranks shuffled onto ids. */
+    static int[] zipfIds(int n, int vocab, double s, long seed) {
+        double[] cdf = new double[vocab];
+        double sum = 0;
+        for (int r = 0; r < vocab; r++) {
+            sum += 1.0 / Math.pow(r + 1, s);
+            cdf[r] = sum;
+        }
+        SplittableRandom rnd = new SplittableRandom(seed);
+        int[] perm = new int[vocab];
+        for (int i = 0; i < vocab; i++) {
+            perm[i] = i;
+        }
+        for (int i = vocab - 1; i > 0; i--) {
+            int j = rnd.nextInt(i + 1);
+            int t = perm[i];
+            perm[i] = perm[j];
+            perm[j] = t;
+        }
+        int[] ids = new int[n];
+        for (int i = 0; i < n; i++) {
+            double u = rnd.nextDouble() * sum;
+            int lo = Arrays.binarySearch(cdf, u);
+            ids[i] = perm[Math.min(vocab - 1, lo >= 0 ? lo : -lo - 1)];
+        }
+        return ids;
     }
 
     static double[] toDouble(float[] x) {

@@ -8,16 +8,20 @@ import static io.leviathan.backend.cpu.CpuElementwise.sumLanes;
 import static io.leviathan.backend.cpu.CpuReductions.checkRowsShape;
 import static io.leviathan.backend.cpu.CpuReductions.rowGrain;
 
+import io.leviathan.tensor.ShapeMismatchException;
 import io.leviathan.tensor.Tensor;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
+import java.util.Arrays;
 import jdk.incubator.vector.FloatVector;
 
 /**
  * RMSNorm and LayerNorm over the last dimension, rows of {@code C} elements. The forward saves per-row
  * statistics; the backward computes {@code dX} row by row in parallel, then {@code dWeight} (and
  * {@code dBias}) column block by column block, so no two threads write the same gradient element and the
- * result does not depend on the thread count.
+ * result does not depend on the thread count. LayerNorm also has a grouped form: {@code x [G, M, C]} with a
+ * gain and shift {@code [G, C]}, one row of them per group (the Leviathan generator's heads); its parameter
+ * gradients are split by (group, column block).
  */
 final class CpuNorms {
     private CpuNorms() {}
@@ -161,22 +165,25 @@ final class CpuNorms {
         Checks.f32Out(op, "mean", mean);
         Checks.f32Out(op, "rstd", rstd);
         long c = Checks.lastDim(op, "x", x);
-        Checks.shape(op, "weight", weight, c);
-        Checks.shape(op, "bias", bias, c);
+        long groups = affineGroups(op, x, c, weight);
+        Checks.shape(op, "bias", bias, weight.shape());
         Checks.sameShape(op, new String[] {"x", "out"}, x, out);
         checkRowsShape(op, "x", x, "mean", mean);
         checkRowsShape(op, "x", x, "rstd", rstd);
         MemorySegment sx = x.segment(CpuMemory.KEY), sw = weight.segment(CpuMemory.KEY), sb = bias.segment(CpuMemory.KEY), so = out.segment(CpuMemory.KEY);
         MemorySegment sm = mean.segment(CpuMemory.KEY), sr = rstd.segment(CpuMemory.KEY);
-        par.forRange(rstd.numel(), rowGrain(c), (r0, r1) -> {
+        long rows = rstd.numel();
+        long rowsPerGroup = groups == 0 ? 0 : rows / groups;
+        par.forRange(rows, rowGrain(c), (r0, r1) -> {
             for (long r = r0; r < r1; r++) {
                 long off = r * c;
+                long wOff = r / rowsPerGroup * c;
                 float m = (float) (CpuReductions.sumRange(sx, off, off + c) / c);
                 double var = sumSquaredDeviations(sx, m, off, c) / c;
                 float rs = (float) (1.0 / Math.sqrt(var + eps));
                 sm.set(F32, r * 4, m);
                 sr.set(F32, r * 4, rs);
-                normalizeAffine(sx, m, rs, sw, sb, so, off, c);
+                normalizeAffine(sx, m, rs, sw, sb, wOff, so, off, c);
             }
         });
     }
@@ -200,30 +207,51 @@ final class CpuNorms {
         long c = Checks.lastDim(op, "x", x);
         Checks.sameShape(op, new String[] {"dOut", "x", "dX"}, dOut, x, dX);
         Checks.sameShape(op, new String[] {"weight", "dWeight", "dBias"}, weight, dWeight, dBias);
-        Checks.shape(op, "weight", weight, c);
+        long groups = affineGroups(op, x, c, weight);
         checkRowsShape(op, "x", x, "mean", mean);
         checkRowsShape(op, "x", x, "rstd", rstd);
         MemorySegment g = dOut.segment(CpuMemory.KEY), sx = x.segment(CpuMemory.KEY), sw = weight.segment(CpuMemory.KEY);
         MemorySegment sm = mean.segment(CpuMemory.KEY), sr = rstd.segment(CpuMemory.KEY);
         MemorySegment sdx = dX.segment(CpuMemory.KEY), sdw = dWeight.segment(CpuMemory.KEY), sdb = dBias.segment(CpuMemory.KEY);
         long rows = rstd.numel();
+        long rowsPerGroup = groups == 0 ? 0 : rows / groups;
         par.forRange(rows, rowGrain(c), (r0, r1) -> {
             double[] sums = new double[2];
             for (long r = r0; r < r1; r++) {
                 long off = r * c;
+                long wOff = r / rowsPerGroup * c;
                 float m = sm.get(F32, r * 4);
                 float rs = sr.get(F32, r * 4);
-                layerNormRowSums(g, sw, sx, m, rs, off, c, sums);
+                layerNormRowSums(g, sw, wOff, sx, m, rs, off, c, sums);
                 float meanDn = (float) (sums[0] / c);
                 float meanDnXhat = (float) (sums[1] / c);
-                layerNormRowGrad(g, sw, sx, m, rs, meanDn, meanDnXhat, sdx, off, c);
+                layerNormRowGrad(g, sw, wOff, sx, m, rs, meanDn, meanDnXhat, sdx, off, c);
             }
         });
-        forColumnBlocks(par, rows, c, (c0, c1) -> {
-            for (long r = 0; r < rows; r++) {
-                weightGradRow(g, sx, r * c, sm.get(F32, r * 4), sr.get(F32, r * 4), sdw, sdb, c0, c1);
+        forGroupColumnBlocks(par, groups, rowsPerGroup, c, (grp, c0, c1) -> {
+            // This group's gain and shift gradients: one row of [G, C].
+            MemorySegment dw = sdw.asSlice(grp * c * 4, c * 4), db = sdb.asSlice(grp * c * 4, c * 4);
+            for (long r = grp * rowsPerGroup; r < (grp + 1) * rowsPerGroup; r++) {
+                weightGradRow(g, sx, r * c, sm.get(F32, r * 4), sr.get(F32, r * 4), dw, db, c0, c1);
             }
         });
+    }
+
+    /**
+     * The number of groups {@code G} of LayerNorm's gain and shift: 1 when {@code weight} is {@code [C]}
+     * (shared by every row), {@code G} when it is {@code [G, C]} and {@code x} is {@code [G, M, C]} (group
+     * {@code g}'s rows use row {@code g}). Throws for any other shape, naming both.
+     */
+    static long affineGroups(String op, Tensor x, long c, Tensor weight) {
+        if (weight.rank() == 2 && x.rank() == 3 && weight.size(0) == x.size(0) && weight.size(1) == c) {
+            return weight.size(0);
+        }
+        if (weight.rank() != 1) {
+            throw new ShapeMismatchException(op + ": weight " + Arrays.toString(weight.shape()) + " must be [" + c
+                    + "], or [G, " + c + "] for x [G, M, " + c + "], but x is " + Arrays.toString(x.shape()));
+        }
+        Checks.shape(op, "weight", weight, c);
+        return 1;
     }
 
     /** {@code sum_c (x - m)^2} of one row. */
@@ -242,24 +270,27 @@ final class CpuNorms {
         return s;
     }
 
-    /** {@code out = (x - m) * rs * w + b} for one row. */
-    static void normalizeAffine(MemorySegment x, float m, float rs, MemorySegment w, MemorySegment b,
+    /** {@code out = (x - m) * rs * w + b} for one row; {@code w} and {@code b} start at element {@code wOff}. */
+    static void normalizeAffine(MemorySegment x, float m, float rs, MemorySegment w, MemorySegment b, long wOff,
                                 MemorySegment out, long off, long n) {
         long i = 0;
         for (; i + L <= n; i += L) {
             FloatVector vx = FloatVector.fromMemorySegment(F, x, (off + i) * 4, NO);
-            FloatVector vw = FloatVector.fromMemorySegment(F, w, i * 4, NO);
-            FloatVector vb = FloatVector.fromMemorySegment(F, b, i * 4, NO);
+            FloatVector vw = FloatVector.fromMemorySegment(F, w, (wOff + i) * 4, NO);
+            FloatVector vb = FloatVector.fromMemorySegment(F, b, (wOff + i) * 4, NO);
             vx.sub(m).mul(rs).fma(vw, vb).intoMemorySegment(out, (off + i) * 4, NO);
         }
         for (; i < n; i++) {
             float xhat = (x.get(F32, (off + i) * 4) - m) * rs;
-            out.set(F32, (off + i) * 4, Math.fma(xhat, w.get(F32, i * 4), b.get(F32, i * 4)));
+            out.set(F32, (off + i) * 4, Math.fma(xhat, w.get(F32, (wOff + i) * 4), b.get(F32, (wOff + i) * 4)));
         }
     }
 
-    /** {@code sums[0] = sum dn}, {@code sums[1] = sum dn * xhat} over one row, {@code dn = g * w}. */
-    static void layerNormRowSums(MemorySegment g, MemorySegment w, MemorySegment x, float m, float rs,
+    /**
+     * {@code sums[0] = sum dn}, {@code sums[1] = sum dn * xhat} over one row, {@code dn = g * w} ({@code w}
+     * from element {@code wOff}).
+     */
+    static void layerNormRowSums(MemorySegment g, MemorySegment w, long wOff, MemorySegment x, float m, float rs,
                                  long off, long n, double[] sums) {
         FloatVector acc0 = FloatVector.zero(F);
         FloatVector acc1 = FloatVector.zero(F);
@@ -267,7 +298,7 @@ final class CpuNorms {
         for (; i + L <= n; i += L) {
             long b = (off + i) * 4;
             FloatVector dn = FloatVector.fromMemorySegment(F, g, b, NO)
-                    .mul(FloatVector.fromMemorySegment(F, w, i * 4, NO));
+                    .mul(FloatVector.fromMemorySegment(F, w, (wOff + i) * 4, NO));
             FloatVector xhat = FloatVector.fromMemorySegment(F, x, b, NO).sub(m).mul(rs);
             acc0 = acc0.add(dn);
             acc1 = dn.fma(xhat, acc1);
@@ -276,7 +307,7 @@ final class CpuNorms {
         double s1 = sumLanes(acc1);
         for (; i < n; i++) {
             long b = (off + i) * 4;
-            float dn = g.get(F32, b) * w.get(F32, i * 4);
+            float dn = g.get(F32, b) * w.get(F32, (wOff + i) * 4);
             s0 += dn;
             s1 += dn * ((x.get(F32, b) - m) * rs);
         }
@@ -284,22 +315,22 @@ final class CpuNorms {
         sums[1] = s1;
     }
 
-    /** {@code dX += rs * (g*w - meanDn - xhat * meanDnXhat)} for one row. */
-    static void layerNormRowGrad(MemorySegment g, MemorySegment w, MemorySegment x, float m, float rs,
+    /** {@code dX += rs * (g*w - meanDn - xhat * meanDnXhat)} for one row ({@code w} from element {@code wOff}). */
+    static void layerNormRowGrad(MemorySegment g, MemorySegment w, long wOff, MemorySegment x, float m, float rs,
                                  float meanDn, float meanDnXhat, MemorySegment dx, long off, long n) {
         FloatVector vrs = FloatVector.broadcast(F, rs);
         long i = 0;
         for (; i + L <= n; i += L) {
             long b = (off + i) * 4;
             FloatVector dn = FloatVector.fromMemorySegment(F, g, b, NO)
-                    .mul(FloatVector.fromMemorySegment(F, w, i * 4, NO));
+                    .mul(FloatVector.fromMemorySegment(F, w, (wOff + i) * 4, NO));
             FloatVector xhat = FloatVector.fromMemorySegment(F, x, b, NO).sub(m).mul(rs);
             FloatVector vd = FloatVector.fromMemorySegment(F, dx, b, NO);
             dn.sub(meanDn).sub(xhat.mul(meanDnXhat)).fma(vrs, vd).intoMemorySegment(dx, b, NO);
         }
         for (; i < n; i++) {
             long b = (off + i) * 4;
-            float dn = g.get(F32, b) * w.get(F32, i * 4);
+            float dn = g.get(F32, b) * w.get(F32, (wOff + i) * 4);
             float xhat = (x.get(F32, b) - m) * rs;
             dx.set(F32, b, Math.fma(dn - meanDn - xhat * meanDnXhat, rs, dx.get(F32, b)));
         }
@@ -312,9 +343,33 @@ final class CpuNorms {
      * multiples; each range is owned by one thread, which walks every row.
      */
     static void forColumnBlocks(Parallel par, long rows, long cols, Parallel.RangeBody body) {
+        forGroupColumnBlocks(par, 1, rows, cols, (group, c0, c1) -> body.run(c0, c1));
+    }
+
+    /** A body over columns {@code [c0, c1)} of one group's parameter row. */
+    @FunctionalInterface
+    interface GroupColumnBody {
+        void run(long group, long c0, long c1);
+    }
+
+    /**
+     * {@link #forColumnBlocks} for {@code groups} parameter rows, each with its own {@code rowsPerGroup} rows
+     * of input: the (group, column block) pairs are split between threads, each pair owned by one thread,
+     * which walks that group's rows in order.
+     */
+    static void forGroupColumnBlocks(Parallel par, long groups, long rowsPerGroup, long cols, GroupColumnBody body) {
         long blocks = (cols + L - 1) / L;
-        long grain = Math.max(1, ELEMENT_GRAIN / Math.max(1, rows * L));
-        par.forRange(blocks, grain, (b0, b1) -> body.run(b0 * L, Math.min(b1 * L, cols)));
+        long grain = Math.max(1, ELEMENT_GRAIN / Math.max(1, rowsPerGroup * L));
+        par.forRange(groups * blocks, grain, (t0, t1) -> {
+            long t = t0;
+            while (t < t1) {
+                long group = t / blocks;
+                long b0 = t % blocks;
+                long b1 = Math.min(blocks, b0 + (t1 - t)); // stop at the end of this group's row
+                body.run(group, b0 * L, Math.min(b1 * L, cols));
+                t += b1 - b0;
+            }
+        });
     }
 
     /**

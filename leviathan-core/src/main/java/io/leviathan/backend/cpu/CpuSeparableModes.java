@@ -37,6 +37,12 @@ import jdk.incubator.vector.VectorOperators;
  * and backward the same factors. The forward splits rows between workers; the backward splits seed
  * dimensions, so each worker owns {@code dSpline[i]} and {@code dWeights[:, i, :]} for its {@code i}: no
  * races, and the same bits for any thread count. Scratch is per worker, on the heap.
+ *
+ * <p>The grouped form runs {@code G} heads in one call: {@code first [G, N, d]}, {@code weights [G, N, d, 3]}
+ * and {@code spline [G, d, K, R]} per head, and {@code modes [N, G, R]}, so that the heads' modes of a row
+ * are one contiguous {@code G * R} vector (the input of the output projection). The ungrouped form is the
+ * grouped one with {@code G = 1}. The forward splits the {@code G * N} (head, row) pairs, the backward the
+ * {@code G * d} (head, seed dimension) pairs.
  */
 final class CpuSeparableModes {
     private CpuSeparableModes() {}
@@ -49,7 +55,10 @@ final class CpuSeparableModes {
 
     // ================================================================ forward
 
-    /** {@code modes[n, r] = prod_i f_i[n, r]}; see the class comment. Shapes as in {@code Backend}. */
+    /**
+     * {@code modes[n, g, r] = prod_i f_i[n, r]} of head {@code g}; see the class comment. Shapes as in
+     * {@code Backend}: ungrouped, or grouped with {@code first [G, N, d]}.
+     */
     static void separableModes(Parallel par, Tensor first, Tensor weights, Tensor spline, Tensor modes) {
         String op = "separableModes";
         Checks.host(op, "first", first, DType.I32);
@@ -58,19 +67,20 @@ final class CpuSeparableModes {
         Checks.f32Out(op, "modes", modes);
         Dims s = checkShapes(op, first, weights, spline, "modes", modes);
         MemorySegment sf = first.segment(CpuMemory.KEY), sw = weights.segment(CpuMemory.KEY), ss = spline.segment(CpuMemory.KEY), so = modes.segment(CpuMemory.KEY);
-        CpuSplineBasis.checkFirst(op, sf, s.n * s.d, s.d, s.knots);
+        checkFirst(op, sf, s);
         int r = (int) s.r;
-        par.forRange(s.n, Math.max(1, ELEMENT_GRAIN / Math.max(1, s.d * s.r)), (n0, n1) -> {
+        par.forRange(s.groups * s.n, Math.max(1, ELEMENT_GRAIN / Math.max(1, s.d * s.r)), (p0, p1) -> {
             float[] acc = new float[r];
             long[] rows = new long[3];
             float[] wt = new float[3];
-            for (long n = n0; n < n1; n++) {
+            for (long p = p0; p < p1; p++) { // p = g * N + n: row n of head g
+                long g = p / s.n, n = p % s.n;
                 Arrays.fill(acc, 1f);
                 for (long i = 0; i < s.d; i++) {
-                    window(s, sf, sw, n, i, rows, wt);
+                    window(s, sf, sw, g, p, i, rows, wt);
                     multiplyFactor(ss, rows, wt, acc);
                 }
-                MemorySegment.copy(acc, 0, so, F32, n * s.r * 4, r);
+                MemorySegment.copy(acc, 0, so, F32, s.modesRow(n, g) * 4, r);
             }
         });
     }
@@ -93,7 +103,8 @@ final class CpuSeparableModes {
     /**
      * With {@code dphi_i[r] = dModes[n, r] * modes[n, r] * sign(phi_i) / (|phi_i| + EPS)}:
      * {@code dWeights[n, i, m] += sum_r dphi_i[r] * spline[i, first + m, r]} and
-     * {@code dSpline[i, first + m, r] += w[n, i, m] * dphi_i[r]}, for the knots of the window on the grid.
+     * {@code dSpline[i, first + m, r] += w[n, i, m] * dphi_i[r]}, for the knots of the window on the grid
+     * (per head {@code g} in the grouped form, with {@code dModes[n, g, r]} and {@code modes[n, g, r]}).
      */
     static void separableModesBackward(Parallel par, Tensor dModes, Tensor first, Tensor weights, Tensor spline,
                                        Tensor modes, Tensor dWeights, Tensor dSpline) {
@@ -111,17 +122,19 @@ final class CpuSeparableModes {
         Checks.sameShape(op, new String[] {"spline", "dSpline"}, spline, dSpline);
         MemorySegment g = dModes.segment(CpuMemory.KEY), sf = first.segment(CpuMemory.KEY), sw = weights.segment(CpuMemory.KEY), ss = spline.segment(CpuMemory.KEY);
         MemorySegment so = modes.segment(CpuMemory.KEY), sdw = dWeights.segment(CpuMemory.KEY), sds = dSpline.segment(CpuMemory.KEY);
-        CpuSplineBasis.checkFirst(op, sf, s.n * s.d, s.d, s.knots);
+        checkFirst(op, sf, s);
         int r = (int) s.r;
-        par.forRange(s.d, Math.max(1, ELEMENT_GRAIN / Math.max(1, s.n * s.r)), (i0, i1) -> {
+        par.forRange(s.groups * s.d, Math.max(1, ELEMENT_GRAIN / Math.max(1, s.n * s.r)), (q0, q1) -> {
             float[] dphi = new float[r];
             long[] rows = new long[3];
             float[] wt = new float[3];
-            for (long i = i0; i < i1; i++) {
+            for (long q = q0; q < q1; q++) { // q = h * d + i: seed dimension i of head h
+                long h = q / s.d, i = q % s.d;
                 for (long n = 0; n < s.n; n++) {
-                    int f = window(s, sf, sw, n, i, rows, wt);
-                    factorGrad(ss, rows, wt, g, so, n * s.r, dphi);
-                    long e = n * s.d + i;
+                    long p = h * s.n + n;
+                    int f = window(s, sf, sw, h, p, i, rows, wt);
+                    factorGrad(ss, rows, wt, g, so, s.modesRow(n, h), dphi);
+                    long e = p * s.d + i;
                     for (int m = 0; m < 3; m++) {
                         if (f + m >= 0 && f + m < s.knots) {
                             float dw = knotGrad(ss, sds, rows[m], dphi, wt[m]);
@@ -175,13 +188,14 @@ final class CpuSeparableModes {
     // ================================================================ the window and its factor
 
     /**
-     * The window of element {@code [n, i]}: spline row offsets (in elements) and weights of knots
-     * {@code first + m}; a knot off the grid gets the middle row and weight 0. Returns {@code first}.
+     * The window of element {@code [p, i]} ({@code p = g * N + n}, row {@code n} of head {@code g}): offsets
+     * (in elements) of the rows of head {@code g}'s spline, and weights, of knots {@code first + m}; a knot off
+     * the grid gets the middle row and weight 0. Returns {@code first}.
      */
-    static int window(Dims s, MemorySegment first, MemorySegment w, long n, long i, long[] rows, float[] wt) {
-        long e = n * s.d + i;
+    static int window(Dims s, MemorySegment first, MemorySegment w, long g, long p, long i, long[] rows, float[] wt) {
+        long e = p * s.d + i;
         int f = first.get(I32, e * 4);
-        long mid = (i * s.knots + f + 1) * s.r;
+        long mid = ((g * s.d + i) * s.knots + f + 1) * s.r;
         boolean left = f >= 0, right = f + 2 < s.knots;
         rows[0] = left ? mid - s.r : mid;
         rows[1] = mid;
@@ -221,27 +235,56 @@ final class CpuSeparableModes {
 
     // ================================================================ shapes
 
-    /** Rows {@code n}, seed dimensions {@code d}, knots and modes {@code r}. */
-    record Dims(long n, long d, long knots, long r) {}
+    /** Groups (heads) {@code groups}, rows {@code n}, seed dimensions {@code d}, knots and modes {@code r}. */
+    record Dims(long groups, long n, long d, long knots, long r) {
+        /** The element offset of {@code modes[n, g, :]} ({@code [N, G, R]}; {@code [N, R]} when ungrouped). */
+        long modesRow(long row, long group) {
+            return (row * groups + group) * r;
+        }
+    }
 
-    /** first {@code [N, d]}, weights {@code [N, d, 3]}, spline {@code [d, K, R]}, modes {@code [N, R]}. */
+    /**
+     * Ungrouped: first {@code [N, d]}, weights {@code [N, d, 3]}, spline {@code [d, K, R]}, modes {@code [N, R]}.
+     * Grouped: first {@code [G, N, d]}, weights {@code [G, N, d, 3]}, spline {@code [G, d, K, R]}, modes
+     * {@code [N, G, R]}.
+     */
     private static Dims checkShapes(String op, Tensor first, Tensor weights, Tensor spline, String modesName,
                                     Tensor modes) {
-        if (first.rank() != 2) {
-            throw new ShapeMismatchException(op + ": first must be [N, d] but has shape "
+        boolean grouped = first.rank() == 3;
+        if (first.rank() != 2 && !grouped) {
+            throw new ShapeMismatchException(op + ": first must be [N, d], or [G, N, d] for G heads, but has shape "
                     + Arrays.toString(first.shape()));
         }
-        if (spline.rank() != 3) {
-            throw new ShapeMismatchException(op + ": spline must be [d, knots, R] but has shape "
-                    + Arrays.toString(spline.shape()));
+        if (spline.rank() != (grouped ? 4 : 3)) {
+            throw new ShapeMismatchException(op + ": spline must be " + (grouped ? "[G, d, knots, R]" : "[d, knots, R]")
+                    + " for first " + Arrays.toString(first.shape()) + " but has shape " + Arrays.toString(spline.shape()));
         }
-        long n = first.size(0), d = first.size(1), knots = spline.size(1), r = spline.size(2);
-        Checks.shape(op, "weights", weights, n, d, 3);
-        if (spline.size(0) != d) {
+        long groups = grouped ? first.size(0) : 1;
+        long n = first.size(-2), d = first.size(-1), knots = spline.size(-2), r = spline.size(-1);
+        if (grouped) {
+            Checks.shape(op, "weights", weights, groups, n, d, 3);
+        } else {
+            Checks.shape(op, "weights", weights, n, d, 3);
+        }
+        if (spline.size(-3) != d || (grouped && spline.size(0) != groups)) {
             throw new ShapeMismatchException(op + ": spline " + Arrays.toString(spline.shape())
-                    + " must have d = " + d + " rows, as first " + Arrays.toString(first.shape()));
+                    + (grouped ? " must be [" + groups + ", " + d + ", knots, R]" : " must have d = " + d + " rows")
+                    + ", as first " + Arrays.toString(first.shape()));
         }
-        Checks.shape(op, modesName, modes, n, r);
-        return new Dims(n, d, knots, r);
+        if (grouped) {
+            Checks.shape(op, modesName, modes, n, groups, r);
+        } else {
+            Checks.shape(op, modesName, modes, n, r);
+        }
+        return new Dims(groups, n, d, knots, r);
+    }
+
+    /** Every window start on the grid (per head, so a message names the head as well as [n, i]). */
+    private static void checkFirst(String op, MemorySegment first, Dims s) {
+        long perGroup = s.n * s.d * 4;
+        for (long g = 0; g < s.groups; g++) {
+            CpuSplineBasis.checkFirst(s.groups == 1 ? op : op + " (head " + g + ")",
+                    first.asSlice(g * perGroup, perGroup), s.n * s.d, s.d, s.knots);
+        }
     }
 }

@@ -148,6 +148,145 @@ class CpuNormsTest {
         }
     }
 
+    // ---------------------------------------------------------------- grouped LayerNorm: a gain and shift per group
+
+    /** Grouped shapes {@code [G, M, C]}: vector bodies and scalar tails, a single row per group. */
+    private static final int[][] GROUPED = {{3, 5, 7}, {2, 9, 33}, {4, 1, 16}, {2, 3, 130}};
+
+    @Test
+    void groupedLayerNormEqualsOneCallPerGroup() {
+        try (TensorArena arena = new TensorArena(); CpuBackend be = new CpuBackend(2)) {
+            for (int[] s : GROUPED) {
+                int groups = s[0], m = s[1], c = s[2], n = groups * m * c;
+                float[] x = TestData.normal(n + 30, n, 2);
+                float[] w = TestData.uniform(n + 31, groups * c, 1.5);
+                float[] b = TestData.uniform(n + 32, groups * c, 1);
+                float[] g = TestData.normal(n + 33, n, 1);
+                float[] gx0 = TestData.uniform(n + 34, n, 0.5);
+                float[] gw0 = TestData.uniform(n + 35, groups * c, 0.5);
+                float[] gb0 = TestData.uniform(n + 36, groups * c, 0.5);
+
+                Tensor tx = arena.of(x, groups, m, c), tw = arena.of(w, groups, c);
+                Tensor out = arena.allocate(DType.F32, groups, m, c);
+                Tensor mean = arena.allocate(DType.F32, groups, m), rstd = arena.allocate(DType.F32, groups, m);
+                be.layerNorm(tx, tw, arena.of(b, groups, c), EPS, out, mean, rstd);
+                Tensor dX = arena.of(gx0, groups, m, c), dW = arena.of(gw0, groups, c), dB = arena.of(gb0, groups, c);
+                be.layerNormBackward(arena.of(g, groups, m, c), tx, tw, mean, rstd, dX, dW, dB);
+
+                float[][] perGroup = new float[6][]; // out, mean, rstd, dX, dWeight, dBias, groups concatenated
+                for (int q = 0; q < perGroup.length; q++) {
+                    perGroup[q] = new float[0];
+                }
+                for (int k = 0; k < groups; k++) {
+                    int x0 = k * m * c, w0 = k * c;
+                    Tensor gx = arena.of(Arrays.copyOfRange(x, x0, x0 + m * c), m, c);
+                    Tensor gw = arena.of(Arrays.copyOfRange(w, w0, w0 + c), c);
+                    Tensor gOut = arena.allocate(DType.F32, m, c);
+                    Tensor gMean = arena.allocate(DType.F32, m), gRstd = arena.allocate(DType.F32, m);
+                    be.layerNorm(gx, gw, arena.of(Arrays.copyOfRange(b, w0, w0 + c), c), EPS, gOut, gMean, gRstd);
+                    Tensor gdX = arena.of(Arrays.copyOfRange(gx0, x0, x0 + m * c), m, c);
+                    Tensor gdW = arena.of(Arrays.copyOfRange(gw0, w0, w0 + c), c);
+                    Tensor gdB = arena.of(Arrays.copyOfRange(gb0, w0, w0 + c), c);
+                    be.layerNormBackward(arena.of(Arrays.copyOfRange(g, x0, x0 + m * c), m, c), gx, gw, gMean, gRstd,
+                            gdX, gdW, gdB);
+                    float[][] parts = {gOut.toFloatArray(), gMean.toFloatArray(), gRstd.toFloatArray(),
+                            gdX.toFloatArray(), gdW.toFloatArray(), gdB.toFloatArray()};
+                    for (int q = 0; q < parts.length; q++) {
+                        perGroup[q] = concat(perGroup[q], parts[q]);
+                    }
+                }
+                String what = "grouped layerNorm " + Arrays.toString(s);
+                assertArrayEquals(perGroup[0], out.toFloatArray(), what + " out");
+                assertArrayEquals(perGroup[1], mean.toFloatArray(), what + " mean");
+                assertArrayEquals(perGroup[2], rstd.toFloatArray(), what + " rstd");
+                assertArrayEquals(perGroup[3], dX.toFloatArray(), what + " dX");
+                assertArrayEquals(perGroup[4], dW.toFloatArray(), what + " dWeight");
+                assertArrayEquals(perGroup[5], dB.toFloatArray(), what + " dBias");
+            }
+        }
+    }
+
+    @Test
+    void groupedLayerNormMatchesReferenceAndFiniteDifferences() {
+        try (TensorArena arena = new TensorArena(); CpuBackend be = new CpuBackend(2)) {
+            for (int[] s : new int[][] {{3, 4, 7}, {2, 3, 33}}) {
+                int groups = s[0], m = s[1], c = s[2], n = groups * m * c;
+                float[] x = TestData.normal(n + 40, n, 2);
+                float[] w = TestData.uniform(n + 41, groups * c, 1.5);
+                float[] b = TestData.uniform(n + 42, groups * c, 1);
+                float[] r = TestData.normal(n + 43, n, 1);
+                float[] gx0 = TestData.uniform(n + 44, n, 0.5);
+                float[] gw0 = TestData.uniform(n + 45, groups * c, 0.5);
+                float[] gb0 = TestData.uniform(n + 46, groups * c, 0.5);
+                Tensor tx = arena.of(x, groups, m, c), tw = arena.of(w, groups, c);
+                Tensor out = arena.allocate(DType.F32, groups, m, c);
+                Tensor mean = arena.allocate(DType.F32, groups, m), rstd = arena.allocate(DType.F32, groups, m);
+                be.layerNorm(tx, tw, arena.of(b, groups, c), EPS, out, mean, rstd);
+                Tensor dX = arena.of(gx0, groups, m, c), dW = arena.of(gw0, groups, c), dB = arena.of(gb0, groups, c);
+                be.layerNormBackward(arena.of(r, groups, m, c), tx, tw, mean, rstd, dX, dW, dB);
+
+                double[] dx = TestData.toDouble(x), dw = TestData.toDouble(w), db = TestData.toDouble(b);
+                double[] dr = TestData.toDouble(r);
+                int rows = m * c;
+                String what = "grouped layerNorm " + Arrays.toString(s);
+                Approx.assertClose(what + " out", groupedLayerNorm(dx, dw, db, rows, c), out.toFloatArray(), 1e-5, 0);
+                assertAccumulated(what + " dX", gx0,
+                        GradCheck.numeric(v -> groupedLayerNorm(v, dw, db, rows, c), dx, dr), dX.toFloatArray());
+                assertAccumulated(what + " dWeight", gw0,
+                        GradCheck.numeric(v -> groupedLayerNorm(dx, v, db, rows, c), dw, dr), dW.toFloatArray());
+                assertAccumulated(what + " dBias", gb0,
+                        GradCheck.numeric(v -> groupedLayerNorm(dx, dw, v, rows, c), db, dr), dB.toFloatArray());
+            }
+        }
+    }
+
+    @Test
+    void groupedLayerNormShapeErrorsNameTheOpAndShapes() {
+        try (CpuBackend be = new CpuBackend(2); TensorArena arena = new TensorArena()) {
+            Tensor x = arena.allocate(DType.F32, 2, 4, 7), out = arena.allocate(DType.F32, 2, 4, 7);
+            Tensor w = arena.allocate(DType.F32, 2, 7), w3 = arena.allocate(DType.F32, 3, 7);
+            Tensor w1 = arena.allocate(DType.F32, 7), rows = arena.allocate(DType.F32, 2, 4);
+            assertMessage(assertThrows(ShapeMismatchException.class, () -> be.layerNorm(x, w3, w3, EPS, out, rows, rows)),
+                    "layerNorm", "weight", "[3, 7]", "[2, 4, 7]");
+            assertMessage(assertThrows(ShapeMismatchException.class, () -> be.layerNorm(x, w, w1, EPS, out, rows, rows)),
+                    "layerNorm", "bias", "[2, 7]", "[7]");
+            Tensor x2 = arena.allocate(DType.F32, 4, 7);
+            assertMessage(assertThrows(ShapeMismatchException.class,
+                    () -> be.layerNorm(x2, w, w, EPS, x2, arena.allocate(DType.F32, 4), arena.allocate(DType.F32, 4))),
+                    "layerNorm", "weight", "[2, 7]", "[4, 7]");
+            assertMessage(assertThrows(ShapeMismatchException.class,
+                    () -> be.layerNormBackward(out, x, w, rows, rows, out, w, w1)),
+                    "layerNormBackward", "[2, 7]", "[7]");
+            assertMessage(assertThrows(ShapeMismatchException.class,
+                    () -> be.layerNormBackward(out, x, w3, rows, rows, out, w3, w3)),
+                    "layerNormBackward", "weight", "[3, 7]", "[2, 4, 7]");
+        }
+    }
+
+    @Test
+    void groupedLayerNormIsIndependentOfThreadCount() {
+        int groups = 8, m = 300, c = 130, n = groups * m * c;
+        float[] x = TestData.normal(5, n, 2);
+        float[] w = TestData.uniform(6, groups * c, 1.5);
+        float[] b = TestData.uniform(7, groups * c, 1);
+        float[] g = TestData.normal(8, n, 1);
+        float[][] results = new float[2][];
+        for (int threads = 1; threads <= 2; threads++) {
+            try (TensorArena arena = new TensorArena(); CpuBackend be = new CpuBackend(threads)) {
+                Tensor tx = arena.of(x, groups, m, c), tw = arena.of(w, groups, c);
+                Tensor out = arena.allocate(DType.F32, groups, m, c);
+                Tensor mean = arena.allocate(DType.F32, groups, m), rstd = arena.allocate(DType.F32, groups, m);
+                be.layerNorm(tx, tw, arena.of(b, groups, c), EPS, out, mean, rstd);
+                Tensor dX = arena.allocate(DType.F32, groups, m, c);
+                Tensor dW = arena.allocate(DType.F32, groups, c), dB = arena.allocate(DType.F32, groups, c);
+                be.layerNormBackward(arena.of(g, groups, m, c), tx, tw, mean, rstd, dX, dW, dB);
+                results[threads - 1] = concat(out.toFloatArray(), mean.toFloatArray(), rstd.toFloatArray(),
+                        dX.toFloatArray(), dW.toFloatArray(), dB.toFloatArray());
+            }
+        }
+        assertArrayEquals(results[0], results[1]);
+    }
+
     // ---------------------------------------------------------------- errors and threads
 
     @Test
@@ -260,6 +399,18 @@ class CpuNormsTest {
             var[r] = 1 / Math.sqrt(var[r] + EPS);
         }
         return var;
+    }
+
+    /** LayerNorm of rows of {@code c}; the {@code elementsPerGroup} elements of group g use row g of w and b. */
+    static double[] groupedLayerNorm(double[] x, double[] w, double[] b, int elementsPerGroup, int c) {
+        double[] m = meanRows(x, c);
+        double[] rs = layerRstd(x, c);
+        double[] o = new double[x.length];
+        for (int i = 0; i < x.length; i++) {
+            int p = i / elementsPerGroup * c + i % c;
+            o[i] = (x[i] - m[i / c]) * rs[i / c] * w[p] + b[p];
+        }
+        return o;
     }
 
     static double[] layerNorm(double[] x, double[] w, double[] b, int c) {

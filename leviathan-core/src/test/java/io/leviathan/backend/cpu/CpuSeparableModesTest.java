@@ -13,6 +13,7 @@ import io.leviathan.tensor.DType;
 import io.leviathan.tensor.ShapeMismatchException;
 import io.leviathan.tensor.Tensor;
 import io.leviathan.tensor.TensorArena;
+import java.util.Arrays;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 
@@ -135,6 +136,177 @@ class CpuSeparableModesTest {
                 }
             }
         }
+    }
+
+    // ---------------------------------------------------------------- grouped form: G heads in one call
+
+    /**
+     * The grouped inputs of {@code heads} heads: {@code first [G, N, d]} and {@code weights [G, N, d, 3]} of
+     * random coordinates, and a spline {@code [G, d, K, R]} with some negative columns.
+     */
+    private record Heads(Tensor first, Tensor weights, float[] spline) {}
+
+    private static Heads heads(TensorArena arena, CpuBackend be, long seed, int heads, int n, int d, int knots, int r) {
+        float[] t = CpuSplineBasisTest.coordinates(seed, heads * n * d, knots);
+        Tensor first = arena.allocate(DType.I32, heads * n, d), weights = arena.allocate(DType.F32, heads * n, d, 3);
+        be.splineBasis(arena.of(t, heads * n, d), knots, true, first, weights);
+        float[] spline = concat();
+        for (int g = 0; g < heads; g++) {
+            float[] sg = initSpline(seed + 1 + g, d, knots, r);
+            for (int q = g; q < r; q += 3) {
+                setColumn(sg, d, knots, r, g % d, q, -1f); // some negative factors, different per head
+            }
+            spline = concat(spline, sg);
+        }
+        return new Heads(first.reshape(heads, n, d), weights.reshape(heads, n, d, 3), spline);
+    }
+
+    @Test
+    void groupedEqualsOneCallPerHead() {
+        try (TensorArena arena = new TensorArena(); CpuBackend be = new CpuBackend(2)) {
+            for (int[] c : new int[][] {{3, 9, 5, 4, 19}, {2, 1, 6, 32, 16}, {4, 7, 3, 3, 1}}) {
+                int heads = c[0], n = c[1], d = c[2], knots = c[3], r = c[4];
+                Heads h = heads(arena, be, heads + 10L * n + 100L * r, heads, n, d, knots, r);
+                Tensor spline = arena.of(h.spline, heads, d, knots, r);
+                Tensor modes = arena.of(TestData.uniform(1, n * heads * r, 1), n, heads, r);
+                be.separableModes(h.first, h.weights, spline, modes);
+                float[] g = TestData.normal(2, n * heads * r, 1);
+                float[] gw0 = TestData.uniform(3, heads * n * d * 3, 0.5);
+                float[] gs0 = TestData.uniform(4, heads * d * knots * r, 0.5);
+                Tensor dW = arena.of(gw0, heads, n, d, 3), dS = arena.of(gs0, heads, d, knots, r);
+                be.separableModesBackward(arena.of(g, n, heads, r), h.first, h.weights, spline, modes, dW, dS);
+
+                float[] m = modes.toFloatArray(), dw = dW.toFloatArray(), ds = dS.toFloatArray();
+                String what = "grouped separableModes " + Arrays.toString(c);
+                for (int k = 0; k < heads; k++) {
+                    Tensor first = h.first.select(0, k), weights = h.weights.select(0, k);
+                    int so = k * d * knots * r, wo = k * n * d * 3;
+                    Tensor sk = arena.of(Arrays.copyOfRange(h.spline, so, so + d * knots * r), d, knots, r);
+                    Tensor mk = arena.allocate(DType.F32, n, r);
+                    be.separableModes(first, weights, sk, mk);
+                    Tensor dWk = arena.of(Arrays.copyOfRange(gw0, wo, wo + n * d * 3), n, d, 3);
+                    Tensor dSk = arena.of(Arrays.copyOfRange(gs0, so, so + d * knots * r), d, knots, r);
+                    be.separableModesBackward(arena.of(headRows(g, n, heads, r, k), n, r), first, weights, sk, mk,
+                            dWk, dSk);
+                    assertArrayEquals(mk.toFloatArray(), headRows(m, n, heads, r, k), what + " modes of head " + k);
+                    assertArrayEquals(dWk.toFloatArray(), Arrays.copyOfRange(dw, wo, wo + n * d * 3),
+                            what + " dWeights of head " + k);
+                    assertArrayEquals(dSk.toFloatArray(), Arrays.copyOfRange(ds, so, so + d * knots * r),
+                            what + " dSpline of head " + k);
+                }
+            }
+        }
+    }
+
+    @Test
+    void groupedBackwardMatchesFiniteDifferences() {
+        int heads = 3, n = 4, d = 3, knots = 5, r = 7;
+        try (TensorArena arena = new TensorArena(); CpuBackend be = new CpuBackend(2)) {
+            Heads h = heads(arena, be, 21, heads, n, d, knots, r);
+            Tensor spline = arena.of(h.spline, heads, d, knots, r);
+            Tensor modes = arena.allocate(DType.F32, n, heads, r);
+            be.separableModes(h.first, h.weights, spline, modes);
+            float[] g = TestData.normal(22, n * heads * r, 1);
+            float[] gw0 = TestData.uniform(23, heads * n * d * 3, 0.5);
+            float[] gs0 = TestData.uniform(24, heads * d * knots * r, 0.5);
+            Tensor dW = arena.of(gw0, heads, n, d, 3), dS = arena.of(gs0, heads, d, knots, r);
+            be.separableModesBackward(arena.of(g, n, heads, r), h.first, h.weights, spline, modes, dW, dS);
+
+            int[] f = h.first.toIntArray();
+            double[] w = TestData.toDouble(h.weights.toFloatArray()), sp = TestData.toDouble(h.spline);
+            double[] dg = TestData.toDouble(g);
+            Approx.assertClose("grouped separableModes forward", groupedWindowModes(f, w, sp, heads, n, d, knots, r),
+                    modes.toFloatArray(), 1e-5, 0);
+            assertAccumulated("grouped separableModesBackward dWeights", gw0,
+                    GradCheck.numeric(v -> groupedWindowModes(f, v, sp, heads, n, d, knots, r), w, dg),
+                    dW.toFloatArray());
+            assertAccumulated("grouped separableModesBackward dSpline", gs0,
+                    GradCheck.numeric(v -> groupedWindowModes(f, w, v, heads, n, d, knots, r), sp, dg),
+                    dS.toFloatArray());
+        }
+    }
+
+    @Test
+    void groupedShapeErrorsNameTheOpAndShapes() {
+        try (CpuBackend be = new CpuBackend(2); TensorArena arena = new TensorArena()) {
+            int heads = 2, n = 4, d = 6, knots = 8, r = 16;
+            Tensor first = arena.allocate(DType.I32, heads, n, d);
+            Tensor weights = arena.allocate(DType.F32, heads, n, d, 3);
+            Tensor spline = arena.allocate(DType.F32, heads, d, knots, r);
+            Tensor modes = arena.allocate(DType.F32, n, heads, r);
+            assertMessage(assertThrows(ShapeMismatchException.class,
+                    () -> be.separableModes(first, weights, spline, arena.allocate(DType.F32, heads, n, r))),
+                    "separableModes", "modes", "[4, 2, 16]", "[2, 4, 16]");
+            assertMessage(assertThrows(ShapeMismatchException.class,
+                    () -> be.separableModes(first, weights, arena.allocate(DType.F32, d, knots, r), modes)),
+                    "separableModes", "spline", "[G, d, knots, R]", "[2, 4, 6]", "[6, 8, 16]");
+            assertMessage(assertThrows(ShapeMismatchException.class,
+                    () -> be.separableModes(first, weights, arena.allocate(DType.F32, heads + 1, d, knots, r), modes)),
+                    "separableModes", "spline", "[3, 6, 8, 16]", "[2, 4, 6]");
+            assertMessage(assertThrows(ShapeMismatchException.class,
+                    () -> be.separableModes(first, arena.allocate(DType.F32, n, d, 3), spline, modes)),
+                    "separableModes", "weights", "[2, 4, 6, 3]", "[4, 6, 3]");
+            assertMessage(assertThrows(ShapeMismatchException.class,
+                    () -> be.separableModes(arena.allocate(DType.I32, 1, heads, n, d), weights, spline, modes)),
+                    "separableModes", "first", "[1, 2, 4, 6]");
+            assertMessage(assertThrows(ShapeMismatchException.class,
+                    () -> be.separableModesBackward(arena.allocate(DType.F32, n, r), first, weights, spline, modes,
+                            weights, spline)),
+                    "separableModesBackward", "dModes", "[4, 2, 16]", "[4, 16]");
+            assertMessage(assertThrows(ShapeMismatchException.class,
+                    () -> be.separableModesBackward(modes, first, weights, spline, modes, weights,
+                            arena.allocate(DType.F32, d, knots, r))),
+                    "separableModesBackward", "dSpline", "[2, 6, 8, 16]", "[6, 8, 16]");
+            Tensor bad = arena.allocate(DType.I32, heads, n, d);
+            bad.setInt(knots - 1, 1, 2, 3);
+            assertMessage(assertThrows(IllegalArgumentException.class,
+                    () -> be.separableModes(bad, weights, spline, modes)),
+                    "separableModes (head 1)", "first 7", "[2, 3]", "[-1, 6]");
+        }
+    }
+
+    @Test
+    void groupedIsIndependentOfThreadCount() {
+        int heads = 4, n = 64, d = 128, knots = 32, r = 71;
+        float[] g = TestData.normal(30, n * heads * r, 1);
+        float[][] results = new float[2][];
+        for (int threads = 1; threads <= 2; threads++) {
+            try (TensorArena arena = new TensorArena(); CpuBackend be = new CpuBackend(threads)) {
+                Heads h = heads(arena, be, 31, heads, n, d, knots, r);
+                Tensor spline = arena.of(h.spline, heads, d, knots, r);
+                Tensor modes = arena.allocate(DType.F32, n, heads, r);
+                be.separableModes(h.first, h.weights, spline, modes);
+                Tensor dW = arena.allocate(DType.F32, heads, n, d, 3), dS = arena.allocate(DType.F32, heads, d, knots, r);
+                be.separableModesBackward(arena.of(g, n, heads, r), h.first, h.weights, spline, modes, dW, dS);
+                results[threads - 1] = concat(modes.toFloatArray(), dW.toFloatArray(), dS.toFloatArray());
+            }
+        }
+        assertArrayEquals(results[0], results[1]);
+    }
+
+    /** Head {@code k}'s rows {@code x[:, k, :]} of an {@code [N, G, R]} array, as {@code [N, R]}. */
+    static float[] headRows(float[] x, int n, int heads, int r, int k) {
+        float[] out = new float[n * r];
+        for (int row = 0; row < n; row++) {
+            System.arraycopy(x, (row * heads + k) * r, out, row * r, r);
+        }
+        return out;
+    }
+
+    /** Grouped modes {@code [N, G, R]} of the sparse windows, each head on its own spline (double). */
+    static double[] groupedWindowModes(int[] first, double[] w, double[] spline, int heads, int n, int d, int knots,
+                                       int r) {
+        double[] out = new double[n * heads * r];
+        for (int k = 0; k < heads; k++) {
+            int fo = k * n * d, so = k * d * knots * r;
+            double[] mk = windowModes(Arrays.copyOfRange(first, fo, fo + n * d),
+                    Arrays.copyOfRange(w, fo * 3, (fo + n * d) * 3),
+                    Arrays.copyOfRange(spline, so, so + d * knots * r), n, d, knots, r);
+            for (int row = 0; row < n; row++) {
+                System.arraycopy(mk, row * r, out, (row * heads + k) * r, r);
+            }
+        }
+        return out;
     }
 
     // ---------------------------------------------------------------- errors and threads
