@@ -7,7 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 
 import io.leviathan.backend.Backend;
-import io.leviathan.backend.cpu.CpuBackend;
+import io.leviathan.backend.Backends;
 import io.leviathan.tensor.DType;
 import io.leviathan.tensor.NativeMemory;
 import io.leviathan.tensor.Tensor;
@@ -33,7 +33,7 @@ class LeviathanGeneratorTest {
     }
 
     /** Random, non-trivial weights: LayerNorm scale and shift perturbed so that nothing is an identity. */
-    static void randomize(ParameterStore store, long seed) {
+    static void randomize(Backend be, ParameterStore store, long seed) {
         SplittableRandom r = new SplittableRandom(seed);
         for (Parameter p : store.all()) {
             float[] v = new float[(int) p.value().numel()];
@@ -45,7 +45,7 @@ class LeviathanGeneratorTest {
                     default -> x;
                 };
             }
-            p.value().copyFrom(v);
+            be.upload(v, p.value());
         }
     }
 
@@ -62,27 +62,27 @@ class LeviathanGeneratorTest {
 
     private void checkAgainstReference(ModelConfig cfg, String label) {
         long baseline = NativeMemory.allocatedBytes();
-        try (Backend be = new CpuBackend(2); TensorArena arena = be.newArena()) {
+        try (Backend be = Backends.cpu(2); TensorArena arena = be.newArena()) {
             ParameterStore store = new ParameterStore(arena);
             LeviathanGenerator gen = new LeviathanGenerator(be, arena, store, cfg, IDS.length);
-            randomize(store, 42);
-            Tensor ids = arena.ofInts(IDS, IDS.length);
+            randomize(be, store, 42);
+            Tensor ids = ints(be, arena, IDS, IDS.length);
             Tensor out = arena.allocate(DType.F32, IDS.length, D);
             gen.forward(ids, out);
             assertEquals(6, gen.lastUniqueCount(), "distinct ids in the batch");
 
             List<Parameter> params = store.all();
-            double[] flat = flatten(params);
+            double[] flat = flatten(be, params);
             ReferenceGenerator ref = new ReferenceGenerator(cfg, params);
             double[] expected = ref.forward(flat, IDS);
-            assertClose(label + " forward", expected, out.toFloatArray(), 2e-5);
+            assertClose(label + " forward", expected, be.downloadFloats(out), 2e-5);
 
             float[] r = new float[IDS.length * D];
             SplittableRandom rnd = new SplittableRandom(3);
             for (int i = 0; i < r.length; i++) {
                 r[i] = (float) (rnd.nextDouble() * 2 - 1);
             }
-            Tensor dOut = arena.of(r, IDS.length, D);
+            Tensor dOut = floats(be, arena, r, IDS.length, D);
             store.zeroGrads(be);
             gen.backward(dOut, ids);
 
@@ -96,7 +96,7 @@ class LeviathanGeneratorTest {
                 int n = (int) p.value().numel();
                 double[] expect = new double[n];
                 System.arraycopy(numeric, offset, expect, 0, n);
-                assertClose(label + " grad " + p.name(), expect, p.grad().toFloatArray(), 1e-4);
+                assertClose(label + " grad " + p.name(), expect, be.downloadFloats(p.grad()), 1e-4);
                 offset += n;
             }
         }
@@ -106,30 +106,30 @@ class LeviathanGeneratorTest {
     @Test
     void deduplicationEqualsPerPositionComputation() {
         ModelConfig cfg = config(false, true);
-        try (Backend be = new CpuBackend(2); TensorArena arena = be.newArena()) {
+        try (Backend be = Backends.cpu(2); TensorArena arena = be.newArena()) {
             ParameterStore a = new ParameterStore(arena);
             ParameterStore b = new ParameterStore(arena);
             LeviathanGenerator withDedup = new LeviathanGenerator(be, arena, a, cfg, IDS.length, true);
             LeviathanGenerator perPosition = new LeviathanGenerator(be, arena, b, cfg, IDS.length, false);
-            randomize(a, 9);
-            randomize(b, 9);
-            Tensor ids = arena.ofInts(IDS, IDS.length);
+            randomize(be, a, 9);
+            randomize(be, b, 9);
+            Tensor ids = ints(be, arena, IDS, IDS.length);
             Tensor outA = arena.allocate(DType.F32, IDS.length, D);
             Tensor outB = arena.allocate(DType.F32, IDS.length, D);
             withDedup.forward(ids, outA);
             perPosition.forward(ids, outB);
             assertEquals(6, withDedup.lastUniqueCount());
             assertEquals(IDS.length, perPosition.lastUniqueCount());
-            assertClose("dedup forward", toDouble(outB.toFloatArray()), outA.toFloatArray(), 1e-6);
+            assertClose("dedup forward", toDouble(be.downloadFloats(outB)), be.downloadFloats(outA), 1e-6);
 
-            Tensor dOut = arena.of(randomArray(IDS.length * D, 5), IDS.length, D);
+            Tensor dOut = floats(be, arena, randomArray(IDS.length * D, 5), IDS.length, D);
             a.zeroGrads(be);
             b.zeroGrads(be);
             withDedup.backward(dOut, ids);
             perPosition.backward(dOut, ids);
             for (int i = 0; i < a.all().size(); i++) {
-                assertClose("dedup grad " + a.all().get(i).name(), toDouble(b.all().get(i).grad().toFloatArray()),
-                        a.all().get(i).grad().toFloatArray(), 1e-5);
+                assertClose("dedup grad " + a.all().get(i).name(), toDouble(be.downloadFloats(b.all().get(i).grad())),
+                        be.downloadFloats(a.all().get(i).grad()), 1e-5);
             }
         }
     }
@@ -137,7 +137,7 @@ class LeviathanGeneratorTest {
     @Test
     void materializedTableRowsEqualGeneratorOutput() {
         ModelConfig cfg = config(false, true);
-        try (Backend be = new CpuBackend(2); TensorArena arena = be.newArena()) {
+        try (Backend be = Backends.cpu(2); TensorArena arena = be.newArena()) {
             ParameterStore store = new ParameterStore(arena);
             LeviathanGenerator gen = new LeviathanGenerator(be, arena, store, cfg, 7); // V not a multiple of 7
             gen.initialize(1234);
@@ -145,21 +145,23 @@ class LeviathanGeneratorTest {
             gen.materialize(table);
             int[] some = {29, 3, 3, 17};
             Tensor out = arena.allocate(DType.F32, some.length, D);
-            gen.forward(arena.ofInts(some, some.length), out);
+            gen.forward(ints(be, arena, some, some.length), out);
+            float[] rows = be.downloadFloats(table);   // [V, D] row-major
+            float[] got = be.downloadFloats(out);      // [some.length, D]
             for (int i = 0; i < some.length; i++) {
                 for (int c = 0; c < D; c++) {
-                    assertEquals(table.getFloat(some[i], c), out.getFloat(i, c), 0f, "row " + some[i]);
+                    assertEquals(rows[some[i] * D + c], got[i * D + c], 0f, "row " + some[i]);
                 }
             }
             // Different ids give different rows.
-            assertTrue(table.getFloat(0, 0) != table.getFloat(1, 0) || table.getFloat(0, 1) != table.getFloat(1, 1));
+            assertTrue(rows[0] != rows[D] || rows[1] != rows[D + 1]);
         }
     }
 
     @Test
     void initializationIsDeterministicBitForBit() {
         ModelConfig cfg = config(false, true);
-        try (Backend be = new CpuBackend(1); TensorArena arena = be.newArena()) {
+        try (Backend be = Backends.cpu(1); TensorArena arena = be.newArena()) {
             ParameterStore a = new ParameterStore(arena);
             ParameterStore b = new ParameterStore(arena);
             ParameterStore c = new ParameterStore(arena);
@@ -168,8 +170,9 @@ class LeviathanGeneratorTest {
             new LeviathanGenerator(be, arena, c, cfg, 4).initialize(78);
             boolean anyDiff = false;
             for (int i = 0; i < a.all().size(); i++) {
-                assertArrayEquals(a.all().get(i).value().toFloatArray(), b.all().get(i).value().toFloatArray());
-                anyDiff |= !java.util.Arrays.equals(a.all().get(i).value().toFloatArray(), c.all().get(i).value().toFloatArray());
+                assertArrayEquals(be.downloadFloats(a.all().get(i).value()), be.downloadFloats(b.all().get(i).value()));
+                anyDiff |= !java.util.Arrays.equals(be.downloadFloats(a.all().get(i).value()),
+                        be.downloadFloats(c.all().get(i).value()));
             }
             assertTrue(anyDiff, "another seed must give other weights");
         }
@@ -178,14 +181,14 @@ class LeviathanGeneratorTest {
     @Test
     void badIdsAreRejectedWithPositionAndVocabulary() {
         ModelConfig cfg = config(false, true);
-        try (Backend be = new CpuBackend(1); TensorArena arena = be.newArena()) {
+        try (Backend be = Backends.cpu(1); TensorArena arena = be.newArena()) {
             LeviathanGenerator gen = new LeviathanGenerator(be, arena, new ParameterStore(arena), cfg, 4);
             Tensor out = arena.allocate(DType.F32, 3, D);
             IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
-                    () -> gen.forward(arena.ofInts(new int[] {1, 30, 2}, 3), out));
+                    () -> gen.forward(ints(be, arena, new int[] {1, 30, 2}, 3), out));
             assertTrue(e.getMessage().contains("30") && e.getMessage().contains("position 1")
                     && e.getMessage().contains("[0, 30)"), e.getMessage());
-            assertThrows(IllegalArgumentException.class, () -> gen.forward(arena.ofInts(new int[] {1, 2, 3, 4, 5}, 5),
+            assertThrows(IllegalArgumentException.class, () -> gen.forward(ints(be, arena, new int[] {1, 2, 3, 4, 5}, 5),
                     arena.allocate(DType.F32, 5, D)));
         }
     }
@@ -319,7 +322,7 @@ class LeviathanGeneratorTest {
         return s;
     }
 
-    static double[] flatten(List<Parameter> params) {
+    static double[] flatten(Backend be, List<Parameter> params) {
         int n = 0;
         for (Parameter p : params) {
             n += (int) p.value().numel();
@@ -327,11 +330,25 @@ class LeviathanGeneratorTest {
         double[] flat = new double[n];
         int o = 0;
         for (Parameter p : params) {
-            for (float v : p.value().toFloatArray()) {
+            for (float v : be.downloadFloats(p.value())) {
                 flat[o++] = v;
             }
         }
         return flat;
+    }
+
+    /** A new I32 tensor of {@code arena} holding {@code data}, uploaded through {@code be}. */
+    static Tensor ints(Backend be, TensorArena arena, int[] data, long... shape) {
+        Tensor t = arena.allocate(DType.I32, shape);
+        be.upload(data, t);
+        return t;
+    }
+
+    /** A new F32 tensor of {@code arena} holding {@code data}, uploaded through {@code be}. */
+    static Tensor floats(Backend be, TensorArena arena, float[] data, long... shape) {
+        Tensor t = arena.allocate(DType.F32, shape);
+        be.upload(data, t);
+        return t;
     }
 
     static double[] toDouble(float[] x) {
