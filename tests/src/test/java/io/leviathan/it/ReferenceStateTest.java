@@ -90,7 +90,7 @@ class ReferenceStateTest {
                 ours.add(p.name());
                 Tensor src = init.get(p.name());
                 assertArrayEquals(src.shape(), p.value().shape(), p.name());
-                p.value().copyFrom(src);
+                be.upload(src.toFloatArray(), p.value()); // the file is host memory; the model's may not be
             }
             assertEquals(fileParams, ours, "parameter names");
             assertEquals(fam.get("params").get("total").asLong(), model.parameters().count(), "parameter total");
@@ -102,20 +102,24 @@ class ReferenceStateTest {
                 assertEquals(decayed.contains(p.name()), p.decay(), "decay flag of " + p.name());
             }
 
-            Tensor ids = init.get("input_ids");
-            Tensor targets = init.get("target_ids");
-            assertEquals(DType.I32, ids.dtype());
+            Tensor fileIds = init.get("input_ids");
+            Tensor fileTargets = init.get("target_ids");
+            assertEquals(DType.I32, fileIds.dtype());
+            Tensor ids = state.allocate(DType.I32, fileIds.shape());
+            Tensor targets = state.allocate(DType.I32, fileTargets.shape());
+            be.upload(fileIds.toIntArray(), ids);
+            be.upload(fileTargets.toIntArray(), targets);
 
             double loss = model.forward(ids, targets);
-            assertClose("act.embed_out", init.get("act.embed_out"), model.embeddingOutput(), 1e-5);
-            assertClose("act.final_hidden", init.get("act.final_hidden"), model.finalHidden(), 1e-5);
+            assertClose(be, "act.embed_out", init.get("act.embed_out"), model.embeddingOutput(), 1e-5);
+            assertClose(be, "act.final_hidden", init.get("act.final_hidden"), model.finalHidden(), 1e-5);
             double expectLoss = fam.get("loss_initial").asDouble();
             assertEquals(expectLoss, loss, 1e-5 * expectLoss, "initial loss");
 
             model.parameters().zeroGrads(be);
             model.backward();
             for (Parameter p : model.parameters().all()) {
-                assertClose("grad." + p.name(), grads.get("grad." + p.name()), p.grad(), 1e-4);
+                assertClose(be, "grad." + p.name(), grads.get("grad." + p.name()), p.grad(), 1e-4);
             }
             assertEquals(fam.get("grad_norms").get(0).asDouble(), be.globalL2Norm(model.parameters().grads()),
                     1e-4 * fam.get("grad_norms").get(0).asDouble(), "gradient norm");
@@ -148,11 +152,11 @@ class ReferenceStateTest {
         assertEquals(baseline, NativeMemory.allocatedBytes(), "all native memory returned");
     }
 
-    /** |ours - ref| <= tol * max|ref| element-wise, naming the worst element. */
-    static void assertClose(String what, Tensor expected, Tensor actual, double tol) {
+    /** |ours - ref| <= tol * max|ref| element-wise, naming the worst element; {@code actual} is downloaded through {@code be}. */
+    static void assertClose(Backend be, String what, Tensor expected, Tensor actual, double tol) {
         assertArrayEquals(expected.shape(), actual.shape(), what + " shape");
         float[] e = expected.toFloatArray();
-        float[] a = actual.toFloatArray();
+        float[] a = be.downloadFloats(actual);
         double scale = 0;
         for (float v : e) {
             scale = Math.max(scale, Math.abs(v));

@@ -59,8 +59,8 @@ class TrainerTest {
              AdamW oh = new AdamW(be, half.parameters(), AdamWConfig.defaults())) {
             whole.initialize(1);
             half.initialize(1);
-            Tensor wi = io.ofInts(in, 2 * b, seq);
-            Tensor wt = io.ofInts(tg, 2 * b, seq);
+            Tensor wi = ints(be, io, in, 2 * b, seq);
+            Tensor wt = ints(be, io, tg, 2 * b, seq);
             whole.parameters().zeroGrads(be);
             double lossWhole = whole.forward(wi, wt);
             whole.backward();
@@ -69,23 +69,23 @@ class TrainerTest {
             half.parameters().zeroGrads(be);
             double lossHalves = 0;
             for (int k = 0; k < 2; k++) {
-                Tensor hi = io.ofInts(java.util.Arrays.copyOfRange(in, k * b * seq, (k + 1) * b * seq), b, seq);
-                Tensor ht = io.ofInts(java.util.Arrays.copyOfRange(tg, k * b * seq, (k + 1) * b * seq), b, seq);
+                Tensor hi = ints(be, io, java.util.Arrays.copyOfRange(in, k * b * seq, (k + 1) * b * seq), b, seq);
+                Tensor ht = ints(be, io, java.util.Arrays.copyOfRange(tg, k * b * seq, (k + 1) * b * seq), b, seq);
                 lossHalves += half.forward(hi, ht) / 2;
                 half.backward();
             }
             assertEquals(lossWhole, lossHalves, 1e-6 * lossWhole);
             double scale = 0;
             for (Parameter p : whole.parameters().all()) {
-                for (float g : p.grad().toFloatArray()) {
+                for (float g : be.downloadFloats(p.grad())) {
                     scale = Math.max(scale, Math.abs(g));
                 }
             }
             List<Parameter> pw = whole.parameters().all();
             List<Parameter> ph = half.parameters().all();
             for (int i = 0; i < pw.size(); i++) {
-                float[] gw = pw.get(i).grad().toFloatArray();
-                float[] gh = ph.get(i).grad().toFloatArray();
+                float[] gw = be.downloadFloats(pw.get(i).grad());
+                float[] gh = be.downloadFloats(ph.get(i).grad());
                 for (int j = 0; j < gw.length; j++) {
                     assertEquals(gw[j], gh[j], 1e-5 * scale, pw.get(i).name() + "[" + j + "]");
                 }
@@ -94,14 +94,21 @@ class TrainerTest {
             double nh = oh.step(1e-3f, 1f);
             assertEquals(nw, nh, 1e-5 * nw);
             for (int i = 0; i < pw.size(); i++) {
-                float[] a = pw.get(i).value().toFloatArray();
-                float[] h = ph.get(i).value().toFloatArray();
+                float[] a = be.downloadFloats(pw.get(i).value());
+                float[] h = be.downloadFloats(ph.get(i).value());
                 for (int j = 0; j < a.length; j++) {
                     // an Adam step moves each weight by ~lr; the two differ only through rounding of g
                     assertEquals(a[j], h[j], 2e-5, pw.get(i).name() + "[" + j + "]");
                 }
             }
         }
+    }
+
+    /** A new I32 tensor of {@code arena} (a backend arena) holding {@code data}, uploaded through {@code be}. */
+    private static Tensor ints(Backend be, TensorArena arena, int[] data, long... shape) {
+        Tensor t = arena.allocate(DType.I32, shape);
+        be.upload(data, t);
+        return t;
     }
 
     /** The trainer's own accumulation: accum 2 x batch 2 vs accum 1 x batch 4 see the same tokens. */
@@ -115,7 +122,7 @@ class TrainerTest {
                     .with("batch", k == 0 ? "4" : "2").with("accum", k == 0 ? "1" : "2");
             try (Trainer t = Trainer.create(cfg, null, TestData.QUIET, false)) {
                 losses[k] = t.trainStep();
-                weights[k] = t.model().parameters().all().get(1).value().toFloatArray();
+                weights[k] = t.model().backend().downloadFloats(t.model().parameters().all().get(1).value());
             }
         }
         // the sampler draws windows in order, so 2 x 2 windows are the 4 windows of the single batch
