@@ -230,7 +230,7 @@ public final class LlamaModel implements AutoCloseable {
         gradientReady = false;
         Tensor flatIds = flatten("ids", ids);
         Tensor flatTargets = targets == null ? null : flatten("targets", targets);
-        embedding.forward(flatIds, null, resid[0]);
+        embedding.forward(flatIds, hostIds, resid[0]); // host ids let the generator plan without a download
         for (int l = 0; l < layers.length; l++) {
             layers[l].forward(resid[l], cos, sin, resid[l + 1]);
         }

@@ -9,6 +9,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.leviathan.backend.AdamWStep;
 import io.leviathan.backend.Backend;
 import io.leviathan.backend.Backends;
+import io.leviathan.backend.KernelDataException;
 import io.leviathan.tensor.DType;
 import io.leviathan.tensor.NativeMemory;
 import io.leviathan.tensor.ShapeMismatchException;
@@ -428,7 +429,15 @@ class LlamaModelTest {
             assertThrows(ShapeMismatchException.class, () -> m.forward(ints(io, new int[] {1, 2, 3}, 1, 3), null));
             assertThrows(IllegalArgumentException.class, () -> m.forward(io.allocate(DType.F32, 2, 3), null));
             Tensor bad = ints(io, new int[] {1, 2, 3, 4, 5, 11}, 2, 3);
-            assertThrows(RuntimeException.class, () -> m.forward(bad, null));
+            // On the CPU the embedding throws; a device (and the strict backend) reports it at the next sync.
+            assertThrows(KernelDataException.class, () -> {
+                m.forward(bad, null);
+                be.synchronize();
+            });
+            // Host arrays are checked on the host, before anything is issued.
+            IllegalArgumentException hostCheck = assertThrows(IllegalArgumentException.class,
+                    () -> m.forwardLogits(new int[] {1, 2, 3, 4, 5, 11}));
+            assertTrue(hostCheck.getMessage().contains("id 11 at position 5"), hostCheck.getMessage());
         }
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
                 () -> new LlamaModel(be, tinyDense(), 1, 17));

@@ -123,7 +123,7 @@ public final class HfLlamaExport {
             LlamaModel m = new LlamaModel(be, config, batch, seq);
             try {
                 for (Parameter p : m.parameters().all()) {
-                    be.copy(weight(weights, p.name(), p.value().shape()), p.value());
+                    uploadWeight(be, weight(weights, p.name(), p.shape()), p.value());
                 }
                 return m;
             } catch (RuntimeException | Error e) {
@@ -365,8 +365,7 @@ public final class HfLlamaExport {
             SafeTensors st = SafeTensors.open(dir.resolve(WEIGHTS_FILE), mapped);
             ParameterStore params = model.parameters();
             for (Parameter p : params.all()) {
-                Tensor src = weight(asMap(st), p.name(), p.value().shape());
-                be.copy(src.dtype() == DType.F32 ? src : f32(src, mapped), p.value());
+                uploadWeight(be, weight(asMap(st), p.name(), p.shape()), p.value());
             }
             List<String> unknown = new ArrayList<>();
             for (String name : st.names()) {
@@ -421,7 +420,7 @@ public final class HfLlamaExport {
             ParameterStore store = new ParameterStore(genArena);
             LeviathanGenerator gen = new LeviathanGenerator(be, genArena, store, c, Math.min(c.vocab(), 4096));
             for (Parameter p : store.all()) {
-                be.upload(f32(weight(weights, p.name(), p.shape()), arena).segment(), p.value());
+                uploadWeight(be, weight(weights, p.name(), p.shape()), p.value());
             }
             Tensor onDevice = genArena.allocate(DType.F32, c.vocab(), c.dModel());
             gen.materialize(onDevice);
@@ -443,6 +442,18 @@ public final class HfLlamaExport {
             throw new IllegalArgumentException("export: weight '" + name + "' is I32, expected F32 or BF16");
         }
         return t;
+    }
+
+    /** Copies a host weight (F32 or BF16, e.g. a mapped file) into a parameter on {@code be}'s device, as F32. */
+    static void uploadWeight(Backend be, Tensor hostSrc, Tensor dst) {
+        if (hostSrc.dtype() == DType.F32 && hostSrc.isContiguous()) {
+            be.upload(hostSrc.segment(), dst);
+            return;
+        }
+        try (TensorArena scratch = new TensorArena()) {
+            Tensor f = scratch.allocate(DType.F32, hostSrc.shape()).copyFrom(hostSrc);
+            be.upload(f.segment(), dst);
+        }
     }
 
     private static Tensor f32(Tensor t, TensorArena arena) {
