@@ -66,7 +66,6 @@ final class CpuAttention {
     private static final ByteOrder NATIVE = ByteOrder.nativeOrder();
     private static final ValueLayout.OfFloat F32 = ValueLayout.JAVA_FLOAT;
     private static final ValueLayout.OfShort BF16 = ValueLayout.JAVA_SHORT_UNALIGNED;
-    private static final FloatVector MINUS_INF = FloatVector.broadcast(S, Float.NEGATIVE_INFINITY);
 
     /** Per-worker arrays, reused across calls; they only grow. */
     private static final ThreadLocal<Workspace> WORKSPACE = ThreadLocal.withInitial(Workspace::new);
@@ -145,7 +144,8 @@ final class CpuAttention {
      */
     private static float onlineSoftmaxRow(float[] s, int off, int visible, float scale, float[] rowMax,
                                           float[] rowSums, int r) {
-        FloatVector maxV = MINUS_INF;
+        // (a local broadcast, not a static FloatVector: C2 boxes a loop value that starts as a constant object)
+        FloatVector maxV = FloatVector.broadcast(S, Float.NEGATIVE_INFINITY);
         for (int c = 0; c < visible; c += L) {
             maxV = maxV.max(visibleScores(s, off, c, visible, scale));
         }
@@ -169,7 +169,7 @@ final class CpuAttention {
     /** {@code s[off + c + lane] * scale}, or -inf for the lanes at or past {@code visible}. */
     private static FloatVector visibleScores(float[] s, int off, int c, int visible, float scale) {
         FloatVector x = FloatVector.fromArray(S, s, off + c).mul(scale);
-        return c + L <= visible ? x : MINUS_INF.blend(x, S.indexInRange(c, visible));
+        return c + L <= visible ? x : FloatVector.broadcast(S, Float.NEGATIVE_INFINITY).blend(x, S.indexInRange(c, visible));
     }
 
     // ---------------------------------------------------------------- backward
