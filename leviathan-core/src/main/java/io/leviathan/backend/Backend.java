@@ -260,14 +260,24 @@ public interface Backend extends AutoCloseable {
 
     /**
      * Causal multi-head scaled-dot-product attention. {@code q}, {@code k}, {@code v} and {@code out} are
-     * {@code [B, T, H, Dh]} (the layout a projection's output reshapes to); scores are scaled by
-     * {@code 1/sqrt(Dh)} and position {@code t} attends to positions {@code <= t}. The attention
-     * probabilities are saved in {@code probs}, {@code [B, H, T, T]}, for the backward pass.
+     * {@code [B, T, H, Dh]} (the layout a projection's output reshapes to), all F32 or all BF16; the
+     * arithmetic is F32 and a BF16 {@code out} is rounded to nearest even. Scores are
+     * {@code s_ij = q_i . k_j / sqrt(Dh)} and position {@code i} attends to positions {@code j <= i}. The only
+     * state saved for the backward pass is {@code lse}, {@code [B, H, T]} F32: per query row the natural log
+     * of {@code sum_{j <= i} exp(s_ij)}; the {@code [T, T]} probabilities are never stored.
      */
-    void attention(Tensor q, Tensor k, Tensor v, Tensor out, Tensor probs);
+    void attention(Tensor q, Tensor k, Tensor v, Tensor out, Tensor lse);
 
-    /** Backward of {@link #attention}: accumulates into {@code dQ}, {@code dK} and {@code dV}. */
-    void attentionBackward(Tensor dOut, Tensor q, Tensor k, Tensor v, Tensor probs,
+    /**
+     * Backward of {@link #attention}, recomputing the scores from {@code q}, {@code k} and {@code lse}
+     * (flash-attention 2): {@code D_i = rowsum(dOut_i * out_i)}, {@code P = exp(S - lse)},
+     * {@code dV += P^T dOut}, {@code dP = dOut V^T}, {@code dS = P * (dP - D)},
+     * {@code dQ += dS K / sqrt(Dh)}, {@code dK += dS^T Q / sqrt(Dh)}. {@code q}, {@code k}, {@code v} and
+     * {@code out} (the forward output) are as in {@link #attention}; {@code dOut} is F32 or BF16;
+     * {@code lse}, {@code dQ}, {@code dK} and {@code dV} are F32. Accumulates into {@code dQ}, {@code dK}
+     * and {@code dV}.
+     */
+    void attentionBackward(Tensor dOut, Tensor q, Tensor k, Tensor v, Tensor out, Tensor lse,
                            Tensor dQ, Tensor dK, Tensor dV);
 
     // ---------------------------------------------------------------- embedding and loss

@@ -65,7 +65,7 @@ final class DecoderLayer {
     private final Tensor ln1, rstd1;        // input norm output, its reciprocal RMS [N]
     private final Tensor q, k, v;           // projections; q and k rotated in place
     private final Tensor att;               // attention output (before Wo)
-    private final Tensor probs;             // [B, H, T, T]
+    private final Tensor lse;               // [B, H, T] log-sum-exp of each attention row
     private final Tensor mid;               // residual stream after the attention branch
     private final Tensor ln2, rstd2;        // post-attention norm output, its reciprocal RMS [N]
     private final Tensor gate, up, act;     // [N, F]; act = silu(gate) * up
@@ -96,7 +96,7 @@ final class DecoderLayer {
         k = arena.allocate(DType.F32, n, d);
         v = arena.allocate(DType.F32, n, d);
         att = arena.allocate(DType.F32, n, d);
-        probs = arena.allocate(DType.F32, batch, c.heads(), seq, seq);
+        lse = arena.allocate(DType.F32, batch, c.heads(), seq);
         mid = arena.allocate(DType.F32, n, d);
         ln2 = arena.allocate(DType.F32, n, d);
         rstd2 = arena.allocate(DType.F32, n);
@@ -128,7 +128,7 @@ final class DecoderLayer {
         be.matmul(ln1, false, wv.value(), true, v, 1f, 0f);
         be.rope(q4, cos, sin, q4);
         be.rope(k4, cos, sin, k4);
-        be.attention(q4, k4, v4, att4, probs);
+        be.attention(q4, k4, v4, att4, lse);
         be.copy(x, mid);
         be.matmul(att, false, wo.value(), true, mid, 1f, 1f);
         // ---- MLP branch: out = mid + Wd(silu(Wg g) * Wu g), g = rmsNorm(mid)
@@ -163,7 +163,7 @@ final class DecoderLayer {
         be.fill(s.dQr, 0f);
         be.fill(s.dKr, 0f);
         be.fill(s.dV, 0f);
-        be.attentionBackward(s.dAtt4, q4, k4, v4, probs, s.dQr4, s.dKr4, s.dV4);
+        be.attentionBackward(s.dAtt4, q4, k4, v4, att4, lse, s.dQr4, s.dKr4, s.dV4);
         be.fill(s.dQ, 0f);
         be.fill(s.dK, 0f);
         be.ropeBackward(s.dQr4, cos, sin, s.dQ4);

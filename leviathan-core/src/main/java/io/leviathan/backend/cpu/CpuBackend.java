@@ -143,14 +143,14 @@ public final class CpuBackend implements Backend {
     @Override public void softmaxBackward(Tensor dOut, Tensor y, Tensor dX) { CpuActivations.softmaxBackward(par, dOut, y, dX); }
 
     @Override
-    public void attention(Tensor q, Tensor k, Tensor v, Tensor out, Tensor probs) {
-        CpuAttention.attention(par, q, k, v, out, probs);
+    public void attention(Tensor q, Tensor k, Tensor v, Tensor out, Tensor lse) {
+        CpuAttention.attention(par, q, k, v, out, lse);
     }
 
     @Override
-    public void attentionBackward(Tensor dOut, Tensor q, Tensor k, Tensor v, Tensor probs,
+    public void attentionBackward(Tensor dOut, Tensor q, Tensor k, Tensor v, Tensor out, Tensor lse,
                                   Tensor dQ, Tensor dK, Tensor dV) {
-        CpuAttention.attentionBackward(par, dOut, q, k, v, probs, dQ, dK, dV);
+        CpuAttention.attentionBackward(par, dOut, q, k, v, out, lse, dQ, dK, dV);
     }
 
     @Override public void embedding(Tensor ids, Tensor table, Tensor out) {
