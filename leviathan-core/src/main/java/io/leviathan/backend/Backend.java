@@ -20,7 +20,7 @@ import java.util.List;
  *   <li>Forward operations overwrite their outputs. Backward operations <b>accumulate</b> ({@code +=}) into
  *       the gradient tensors they are given, as in llm.c, so a tensor used twice (a residual branch, a tied
  *       weight) collects both contributions; zero gradients before each step.</li>
- *   <li>Saved state needed by a backward pass (normalisation statistics, attention probabilities) is an
+ *   <li>Saved state needed by a backward pass (normalisation statistics, attention log-sum-exps) is an
  *       explicit buffer the caller allocates once, so the training loop allocates nothing per step.</li>
  *   <li>Bad shapes throw {@link io.leviathan.tensor.ShapeMismatchException} naming the operation and every
  *       shape; a wrong dtype or device throws {@link IllegalArgumentException}.</li>

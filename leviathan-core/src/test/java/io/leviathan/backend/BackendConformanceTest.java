@@ -813,12 +813,48 @@ abstract class BackendConformanceTest {
     }
 
     // ================================================================ attention
-    //
-    // Attention is being rewritten (flash-style, saving a log-sum-exp per row instead of the probabilities),
-    // so it is not covered yet. When it lands, add one method here in the same shape as the others:
-    //     @Test void attention() { for shapes [B, T, H, Dh] with T, Dh in 1, 7, 17, 33, 130: forward against a
-    //     naive causal Reference.attention, backward (dQ, dK, dV pre-filled) against finite differences of it }
-    // with Reference.attention / attentionBackward under the "attention" heading of Reference.
+
+    @Test
+    void attention() {
+        int[][] shapes = {{1, 1, 1, 8}, {2, 7, 3, 8}, {1, 17, 2, 24}, {2, 33, 2, 16}, {1, 130, 2, 64}};
+        for (int[] sh : shapes) {
+            int B = sh[0], T = sh[1], H = sh[2], Dh = sh[3], n = B * T * H * Dh;
+            String what = "attention " + Arrays.toString(sh);
+            float[] q = normal(n, 1), k = normal(n, 1), v = normal(n, 1), dOut = normal(n, 1);
+            float[] dQ0 = normal(n, 1), dK0 = normal(n, 1), dV0 = normal(n, 1);
+            Tensor qt = f32(q, B, T, H, Dh), kt = f32(k, B, T, H, Dh), vt = f32(v, B, T, H, Dh);
+            Tensor out = filled(Float.NaN, B, T, H, Dh), lse = filled(Float.NaN, B, H, T);
+            be.attention(qt, kt, vt, out, lse);
+            double[] ref = Reference.attention(d(q), d(k), d(v), B, T, H, Dh);
+            assertClose(what + " out", Arrays.copyOfRange(ref, 0, n), be.downloadFloats(out), TRANSCENDENTAL);
+            assertClose(what + " lse", Arrays.copyOfRange(ref, n, ref.length), be.downloadFloats(lse), TRANSCENDENTAL);
+            // Backward against the reference's analytic backward, itself checked by finite differences.
+            Tensor dQ = f32(dQ0, B, T, H, Dh), dK = f32(dK0, B, T, H, Dh), dV = f32(dV0, B, T, H, Dh);
+            be.attentionBackward(f32(dOut, B, T, H, Dh), qt, kt, vt, out, lse, dQ, dK, dV);
+            double[] refGrad = Reference.attentionBackward(d(dOut), d(q), d(k), d(v), B, T, H, Dh);
+            float[][] got = {be.downloadFloats(dQ), be.downloadFloats(dK), be.downloadFloats(dV)};
+            float[][] pre = {dQ0, dK0, dV0};
+            String[] names = {"dQ", "dK", "dV"};
+            for (int which = 0; which < 3; which++) {
+                final int w = which;
+                double[][] in = {d(q), d(k), d(v)};
+                double[] analytic = Arrays.copyOfRange(refGrad, w * n, (w + 1) * n);
+                if (T <= 17) { // the finite differences cost O(n * T^2 * Dh)
+                    checkGradient(what + " " + names[w], x -> {
+                        double[][] args = {in[0], in[1], in[2]};
+                        args[w] = x;
+                        return Arrays.copyOfRange(Reference.attention(args[0], args[1], args[2], B, T, H, Dh), 0, n);
+                    }, in[w], d(dOut), analytic);
+                }
+                assertAccumulated(what + " " + names[w], pre[w], analytic, got[w], TRANSCENDENTAL);
+            }
+        }
+        Tensor x = f32(2, 5, 2, 8);
+        assertShapeError("attention", () -> be.attention(x, x, x, f32(2, 5, 2, 8), f32(2, 5, 2)));
+        assertShapeError("attention", () -> be.attention(x, f32(2, 4, 2, 8), x, f32(2, 5, 2, 8), f32(2, 2, 5)));
+        assertDtypeError("attention", () -> be.attention(x, x, x, f32(2, 5, 2, 8), bf16(2, 2, 5)));
+    }
+
 
     // ================================================================ embedding and loss
 

@@ -395,7 +395,99 @@ final class Reference {
     }
 
     // ================================================================ attention
-    // (the naive causal attention and its backward go here when the flash-style operation lands)
+
+    /**
+     * Causal attention over {@code [B, T, H, Dh]} (row-major) with scores scaled by 1/sqrt(Dh). Returns
+     * {@code out} followed by {@code lse} ({@code [B, H, T]}: the log of each row's softmax denominator).
+     */
+    static double[] attention(double[] q, double[] k, double[] v, int B, int T, int H, int Dh) {
+        double[] out = new double[B * T * H * Dh + B * H * T];
+        int lseAt = B * T * H * Dh;
+        double scale = 1 / Math.sqrt(Dh);
+        for (int b = 0; b < B; b++) {
+            for (int h = 0; h < H; h++) {
+                for (int i = 0; i < T; i++) {
+                    double[] s = new double[i + 1];
+                    double max = Double.NEGATIVE_INFINITY;
+                    for (int j = 0; j <= i; j++) {
+                        double dot = 0;
+                        for (int e = 0; e < Dh; e++) {
+                            dot += q[at(b, i, h, e, T, H, Dh)] * k[at(b, j, h, e, T, H, Dh)];
+                        }
+                        s[j] = dot * scale;
+                        max = Math.max(max, s[j]);
+                    }
+                    double sum = 0;
+                    for (int j = 0; j <= i; j++) {
+                        s[j] = Math.exp(s[j] - max);
+                        sum += s[j];
+                    }
+                    for (int e = 0; e < Dh; e++) {
+                        double acc = 0;
+                        for (int j = 0; j <= i; j++) {
+                            acc += s[j] / sum * v[at(b, j, h, e, T, H, Dh)];
+                        }
+                        out[at(b, i, h, e, T, H, Dh)] = acc;
+                    }
+                    out[lseAt + (b * H + h) * T + i] = max + Math.log(sum);
+                }
+            }
+        }
+        return out;
+    }
+
+    /**
+     * The analytic backward of {@link #attention}'s {@code out} for output gradient {@code dOut}: returns
+     * {@code dQ}, {@code dK} and {@code dV} concatenated ({@code [B, T, H, Dh]} each).
+     */
+    static double[] attentionBackward(double[] dOut, double[] q, double[] k, double[] v, int B, int T, int H, int Dh) {
+        int n = B * T * H * Dh;
+        double[] g = new double[3 * n];
+        double scale = 1 / Math.sqrt(Dh);
+        for (int b = 0; b < B; b++) {
+            for (int h = 0; h < H; h++) {
+                for (int i = 0; i < T; i++) {
+                    double[] p = new double[i + 1];
+                    double max = Double.NEGATIVE_INFINITY;
+                    for (int j = 0; j <= i; j++) {
+                        double dot = 0;
+                        for (int e = 0; e < Dh; e++) {
+                            dot += q[at(b, i, h, e, T, H, Dh)] * k[at(b, j, h, e, T, H, Dh)];
+                        }
+                        p[j] = dot * scale;
+                        max = Math.max(max, p[j]);
+                    }
+                    double sum = 0;
+                    for (int j = 0; j <= i; j++) {
+                        p[j] = Math.exp(p[j] - max);
+                        sum += p[j];
+                    }
+                    double[] dp = new double[i + 1];
+                    double rowDot = 0;
+                    for (int j = 0; j <= i; j++) {
+                        p[j] /= sum;
+                        for (int e = 0; e < Dh; e++) {
+                            dp[j] += dOut[at(b, i, h, e, T, H, Dh)] * v[at(b, j, h, e, T, H, Dh)];
+                            g[2 * n + at(b, j, h, e, T, H, Dh)] += p[j] * dOut[at(b, i, h, e, T, H, Dh)];
+                        }
+                        rowDot += p[j] * dp[j];
+                    }
+                    for (int j = 0; j <= i; j++) {
+                        double ds = p[j] * (dp[j] - rowDot) * scale;
+                        for (int e = 0; e < Dh; e++) {
+                            g[at(b, i, h, e, T, H, Dh)] += ds * k[at(b, j, h, e, T, H, Dh)];
+                            g[n + at(b, j, h, e, T, H, Dh)] += ds * q[at(b, i, h, e, T, H, Dh)];
+                        }
+                    }
+                }
+            }
+        }
+        return g;
+    }
+
+    private static int at(int b, int t, int h, int e, int T, int H, int Dh) {
+        return ((b * T + t) * H + h) * Dh + e;
+    }
 
     // ================================================================ embedding and loss
 
