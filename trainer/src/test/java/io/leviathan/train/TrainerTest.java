@@ -4,7 +4,6 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -326,8 +325,7 @@ class TrainerTest {
     /** A tiny model trained for a few dozen steps on a slice of the development corpus: validation loss falls. */
     @Test
     void validationLossFallsOnTheDevelopmentCorpus(@TempDir Path tmp) throws IOException {
-        Path corpus = TestData.devCorpus();
-        assumeTrue(corpus != null, "development corpus shared/data/nlp-corpus.jsonl.zst not found: skipped");
+        Path corpus = SharedFixture.require(TestData.devCorpus(), "the development corpus data/nlp-corpus.jsonl.zst");
         Path slice = TestData.devSlice(corpus, tmp, 3000);
         TrainConfig cfg = TestData.config(TestData.DENSE, slice, tmp.resolve("run"), 40)
                 .with("batch", "4").with("seq", "32").with("lr", "0.01").with("evalEvery", "20").with("evalBatches", "8");
