@@ -135,7 +135,15 @@ public interface Backend extends AutoCloseable {
      * General matrix multiply {@code c = alpha * op(a) · op(b) + beta * c}, where {@code op(x)} is {@code x}
      * or its transpose over the last two dimensions. Rank 2, or rank 3 with a leading batch dimension
      * shared by {@code a}, {@code b} and {@code c}; a rank-2 operand is broadcast over the batch.
-     * {@code beta = 0} ignores what {@code c} held (even NaN). A linear layer with weight {@code W (out, in)}
+     * {@code beta = 0} ignores what {@code c} held (even NaN).
+     *
+     * <p>Dtypes: {@code a} and {@code b} are each, independently, F32 or BF16; {@code c} is F32. The
+     * arithmetic is F32 throughout: BF16 elements are widened exactly to F32, the products of BF16 values
+     * are exact in F32, and sums accumulate in F32, so a BF16 operand gives what an F32 operand holding
+     * the same (BF16-representable) values gives. Any other dtype (I32), or a {@code c} that is not F32,
+     * is an {@link IllegalArgumentException} naming the operation, the operand and its dtype.
+     *
+     * <p>A linear layer with weight {@code W (out, in)}
      * is {@code matmul(x, false, W, true, y, 1, 0)}; its backward is
      * {@code matmul(dy, false, W, false, dx, 1, 1)} and {@code matmul(dy, true, x, false, dW, 1, 1)}.
      */

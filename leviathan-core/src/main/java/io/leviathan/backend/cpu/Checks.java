@@ -34,6 +34,14 @@ final class Checks {
         return host(op, name, t, DType.F32);
     }
 
+    /** A live, contiguous host tensor that is F32 or BF16 (operands that kernels widen to F32 as they read). */
+    static Tensor f32OrBf16(String op, String name, Tensor t) {
+        if (t != null && t.dtype() != DType.F32 && t.dtype() != DType.BF16) {
+            throw new IllegalArgumentException(op + ": " + name + " must be F32 or BF16 but is " + t.describe());
+        }
+        return host(op, name, t, t == null ? DType.F32 : t.dtype());
+    }
+
     /** A writable host F32 tensor (outputs and gradients). */
     static Tensor f32Out(String op, String name, Tensor t) {
         f32(op, name, t);
