@@ -33,6 +33,7 @@ public final class LlamaModel implements AutoCloseable {
 
     private final Backend be;
     private final ModelConfig config;
+    private final Precision precision;
     private final int batch;
     private final int seq;
     private final TensorArena arena;
@@ -45,6 +46,7 @@ public final class LlamaModel implements AutoCloseable {
 
     private final Tensor[] resid;        // L + 1 residual-stream states [N, D]; resid[0] is the embedding
     private final Tensor finalHidden;    // [N, D]
+    private final Tensor finalHiddenC;   // [N, D] in the compute dtype: the head's input (finalHidden under fp32)
     private final Tensor finalRstd;      // [N]
     private final Tensor logits;         // [N, V]; after a training forward, the loss gradient (in place)
     private final Tensor idsBuf;         // I32 [B, T]: ids uploaded from host arrays
@@ -65,6 +67,15 @@ public final class LlamaModel implements AutoCloseable {
      * @throws IllegalArgumentException if {@code seq} exceeds {@code config.maxSeq()} or a size is not positive
      */
     public LlamaModel(Backend backend, ModelConfig config, int batch, int seq) {
+        this(backend, config, batch, seq, Precision.FP32);
+    }
+
+    /**
+     * Builds the model under a {@link Precision} policy: with {@link Precision#BF16} the matrix
+     * multiplications and attention read bf16 weight copies and bf16 activations (fp32 accumulation), while
+     * master weights, gradients and the loss stay fp32.
+     */
+    public LlamaModel(Backend backend, ModelConfig config, int batch, int seq, Precision precision) {
         if (batch < 1 || seq < 1) {
             throw new IllegalArgumentException("batch and seq must be >= 1, got batch " + batch + ", seq " + seq);
         }
@@ -81,7 +92,8 @@ public final class LlamaModel implements AutoCloseable {
         this.seq = seq;
         this.arena = backend.newArena();
         try {
-            this.store = new ParameterStore(arena);
+            this.precision = precision;
+            this.store = new ParameterStore(arena, precision);
             int d = config.dModel();
             // The input stage first, so its parameters lead the store as in the reference files.
             DenseEmbedding dense = null;
@@ -91,7 +103,7 @@ public final class LlamaModel implements AutoCloseable {
                 dense = new DenseEmbedding(backend, store, config);
                 embedding = dense;
             }
-            DecoderLayer.Scratch scratch = new DecoderLayer.Scratch(arena, config, batch, seq);
+            DecoderLayer.Scratch scratch = new DecoderLayer.Scratch(arena, config, batch, seq, precision);
             layers = new DecoderLayer[config.layers()];
             for (int l = 0; l < layers.length; l++) {
                 layers[l] = new DecoderLayer(backend, arena, store, config, l, batch, seq, scratch);
@@ -109,6 +121,7 @@ public final class LlamaModel implements AutoCloseable {
                 resid[l] = arena.allocate(DType.F32, n, d);
             }
             finalHidden = arena.allocate(DType.F32, n, d);
+            finalHiddenC = precision.casts() ? arena.allocate(precision.compute(), n, d) : finalHidden;
             finalRstd = arena.allocate(DType.F32, n);
             logits = arena.allocate(DType.F32, n, config.vocab()).named("logits");
             idsBuf = arena.allocate(DType.I32, batch, seq).named("ids");
@@ -228,6 +241,7 @@ public final class LlamaModel implements AutoCloseable {
 
     private void run(Tensor ids, int[] hostIds, Tensor targets, boolean training, Tensor lossSum) {
         gradientReady = false;
+        store.refreshCompute(be); // bf16 weight copies from the fp32 master weights (one conversion; none under fp32)
         Tensor flatIds = flatten("ids", ids);
         Tensor flatTargets = targets == null ? null : flatten("targets", targets);
         embedding.forward(flatIds, hostIds, resid[0]); // host ids let the generator plan without a download
@@ -235,7 +249,10 @@ public final class LlamaModel implements AutoCloseable {
             layers[l].forward(resid[l], cos, sin, resid[l + 1]);
         }
         be.rmsNorm(resid[layers.length], finalNorm.value(), config.normEps(), finalHidden, finalRstd);
-        be.matmul(finalHidden, false, head.value(), true, logits, 1f, 0f);
+        if (finalHiddenC != finalHidden) {
+            be.copy(finalHidden, finalHiddenC);
+        }
+        be.matmul(finalHiddenC, false, head.compute(), true, logits, 1f, 0f);
         lastIds = flatIds;
         if (flatTargets == null) {
             return;
@@ -256,8 +273,8 @@ public final class LlamaModel implements AutoCloseable {
             throw new IllegalStateException("backward needs a forward pass with targets first");
         }
         // head: logits = h W^T (the logits buffer holds dLogits now)
-        be.matmul(logits, false, head.value(), false, dFinal, 1f, 0f);
-        be.matmul(logits, true, finalHidden, false, head.grad(), 1f, 1f);
+        be.matmul(logits, false, head.compute(), false, dFinal, 1f, 0f);
+        be.matmul(logits, true, finalHiddenC, false, head.grad(), 1f, 1f);
         // final norm
         be.fill(dResid, 0f);
         be.rmsNormBackward(dFinal, resid[layers.length], finalNorm.value(), finalRstd, dResid, finalNorm.grad());
@@ -328,6 +345,11 @@ public final class LlamaModel implements AutoCloseable {
 
     public ModelConfig config() {
         return config;
+    }
+
+    /** The precision policy this model was built with. */
+    public Precision precision() {
+        return precision;
     }
 
     /** The backend this model runs on (borrowed; the model does not close it). */

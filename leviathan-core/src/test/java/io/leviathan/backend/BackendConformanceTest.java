@@ -355,8 +355,49 @@ abstract class BackendConformanceTest {
         assertShapeError("matmul", () -> be.matmul(a, false, b, true, f32(7, 17), 1, 0));
         assertShapeError("matmul", () -> be.matmul(a, false, b, false, f32(7, 34), 1, 0));
         assertShapeError("matmul", () -> be.matmul(a.reshape(119), false, b, false, f32(7, 33), 1, 0));
-        assertDtypeError("matmul", () -> be.matmul(bf16(7, 17), false, b, false,
-                f32(7, 33), 1, 0));
+        assertDtypeError("matmul", () -> be.matmul(i32(7, 17), false, b, false, f32(7, 33), 1, 0));
+        assertDtypeError("matmul", () -> be.matmul(a, false, b, false, bf16(7, 33), 1, 0)); // c is F32
+    }
+
+    /** BF16 operands (either or both) give the fp32 product of their bf16 values: fp32 arithmetic throughout. */
+    @Test
+    void matmulBf16Operands() {
+        int[][] shapes = {{1, 1, 1}, {7, 17, 33}, {33, 130, 7}, {130, 7, 17}};
+        for (int[] sh : shapes) {
+            int m = sh[0], k = sh[1], n = sh[2];
+            for (int mode = 1; mode < 4; mode++) { // 1: a bf16, 2: b bf16, 3: both
+                for (boolean transA : new boolean[] {false, true}) {
+                    for (boolean transB : new boolean[] {false, true}) {
+                        float[] a = normal(m * k, 1), b = normal(k * n, 1);
+                        float[] aR = (mode & 1) != 0 ? roundToBf16(a) : a, bR = (mode & 2) != 0 ? roundToBf16(b) : b;
+                        Tensor at = operand(a, (mode & 1) != 0, transA ? new long[] {k, m} : new long[] {m, k});
+                        Tensor bt = operand(b, (mode & 2) != 0, transB ? new long[] {n, k} : new long[] {k, n});
+                        Tensor c = filled(Float.NaN, m, n);
+                        be.matmul(at, transA, bt, transB, c, 1f, 0f);
+                        assertClose("matmul bf16 mode " + mode + " " + Arrays.toString(sh) + " tA=" + transA + " tB=" + transB,
+                                Reference.matmul(1, false, false, transA, transB, m, n, k, 1f, d(aR), d(bR), 0f, new double[m * n]),
+                                be.downloadFloats(c), GEMM);
+                    }
+                }
+            }
+        }
+    }
+
+    private Tensor operand(float[] values, boolean bf16, long[] shape) {
+        if (!bf16) {
+            return f32(values, shape);
+        }
+        Tensor t = arena.allocate(DType.BF16, shape);
+        be.upload(values, t);
+        return t;
+    }
+
+    private static float[] roundToBf16(float[] x) {
+        float[] r = new float[x.length];
+        for (int i = 0; i < x.length; i++) {
+            r[i] = io.leviathan.tensor.Bf16.toFloat(io.leviathan.tensor.Bf16.fromFloat(x[i]));
+        }
+        return r;
     }
 
     @Test

@@ -214,7 +214,7 @@ public final class Trainer implements AutoCloseable {
             }
 
             // ---- model, optimizer, samplers
-            LlamaModel model = new LlamaModel(be, mc, cfg.batch(), cfg.seq());
+            LlamaModel model = new LlamaModel(be, mc, cfg.batch(), cfg.seq(), cfg.precisionPolicy());
             opened.add(model);
             model.initialize(cfg.seed());
             model.setGradScale(1f / cfg.accum());

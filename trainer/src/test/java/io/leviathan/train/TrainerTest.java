@@ -322,6 +322,48 @@ class TrainerTest {
 
     // ------------------------------------------------------------------ end to end
 
+    /**
+     * The bf16 precision policy trains like fp32: from the same seed on the same batches, the per-step
+     * training loss of a bf16 run stays within {@link #BF16_LOSS_TOLERANCE} nats of the fp32 run's over 60 steps,
+     * and both learn. bf16 rounding (relative error up to 2^-9) perturbs each step a little and the two runs
+     * drift apart slowly, so the bound is on the absolute difference of the curves, not on bit equality.
+     */
+    @Test
+    void bf16LossCurveTracksFp32(@TempDir Path tmp) throws IOException {
+        Path corpus = SharedFixture.require(TestData.devCorpus(), "the development corpus data/nlp-corpus.jsonl.zst");
+        Path slice = TestData.devSlice(corpus, tmp, 3000);
+        double[][] curves = new double[2][];
+        String[] precisions = {"fp32", "bf16"};
+        for (int r = 0; r < 2; r++) {
+            TrainConfig cfg = TestData.config(TestData.DENSE, slice, tmp.resolve(precisions[r]), 60)
+                    .with("batch", "4").with("seq", "32").with("lr", "0.01").with("precision", precisions[r]);
+            try (Trainer t = Trainer.create(cfg, null, TestData.QUIET, false)) {
+                assertEquals(precisions[r], t.model().precision().label());
+                t.run();
+            }
+            curves[r] = Files.readAllLines(tmp.resolve(precisions[r]).resolve("metrics.jsonl"), StandardCharsets.UTF_8)
+                    .stream().filter(l -> l.startsWith("{\"step\"") && l.contains("\"loss\""))
+                    .mapToDouble(l -> Double.parseDouble(l.replaceAll(".*\"loss\":([-0-9.Ee]+).*", "$1"))).toArray();
+        }
+        assertEquals(60, curves[0].length);
+        assertEquals(60, curves[1].length);
+        double worst = 0;
+        StringBuilder table = new StringBuilder("step fp32 bf16\n");
+        for (int i = 0; i < 60; i++) {
+            worst = Math.max(worst, Math.abs(curves[1][i] - curves[0][i]));
+            if (i % 10 == 9 || i == 0) {
+                table.append(String.format(java.util.Locale.ROOT, "%d %.4f %.4f%n", i + 1, curves[0][i], curves[1][i]));
+            }
+        }
+        System.out.print("[TrainerTest] bf16 vs fp32 loss, worst |difference| " + worst + "\n" + table);
+        assertTrue(worst <= BF16_LOSS_TOLERANCE, "bf16 loss curve left fp32's by " + worst + " nats\n" + table);
+        assertTrue(curves[1][59] < curves[1][0] - 1, "bf16 learns: " + curves[1][0] + " -> " + curves[1][59]);
+        assertTrue(Math.abs(curves[1][0] - curves[0][0]) < 0.01, "same start: " + curves[0][0] + " vs " + curves[1][0]);
+    }
+
+    /** Nats: the largest per-step distance allowed between the bf16 and fp32 training-loss curves. */
+    static final double BF16_LOSS_TOLERANCE = 0.1;
+
     /** A tiny model trained for a few dozen steps on a slice of the development corpus: validation loss falls. */
     @Test
     void validationLossFallsOnTheDevelopmentCorpus(@TempDir Path tmp) throws IOException {
