@@ -1,5 +1,6 @@
 package io.leviathan.backend.cpu;
 
+import io.leviathan.backend.OpChecks;
 import io.leviathan.tensor.Bf16;
 import io.leviathan.tensor.DType;
 import io.leviathan.tensor.ShapeMismatchException;
@@ -83,7 +84,7 @@ final class CpuAttention {
         String[] names = {"q", "k", "v", "out"};
         DType type = sameFloatType(op, names, q, k, v, out);
         writable(op, "out", out);
-        Checks.f32Out(op, "lse", lse);
+        OpChecks.f32Out(op, "lse", lse);
         checkShapes(op, names, q, k, v, out);
         int B = (int) q.size(0), T = (int) q.size(1), H = (int) q.size(2), Dh = (int) q.size(3);
         checkLse(op, lse, q);
@@ -183,10 +184,10 @@ final class CpuAttention {
         String op = "attentionBackward";
         DType type = sameFloatType(op, new String[] {"q", "k", "v", "out"}, q, k, v, out);
         DType gradType = sameFloatType(op, new String[] {"dOut"}, dOut);
-        Checks.f32(op, "lse", lse);
-        Checks.f32Out(op, "dQ", dQ);
-        Checks.f32Out(op, "dK", dK);
-        Checks.f32Out(op, "dV", dV);
+        OpChecks.f32(op, "lse", lse);
+        OpChecks.f32Out(op, "dQ", dQ);
+        OpChecks.f32Out(op, "dK", dK);
+        OpChecks.f32Out(op, "dV", dV);
         checkShapes(op, new String[] {"dOut", "q", "k", "v", "out", "dQ", "dK", "dV"}, dOut, q, k, v, out, dQ, dK, dV);
         int B = (int) q.size(0), T = (int) q.size(1), H = (int) q.size(2), Dh = (int) q.size(3);
         checkLse(op, lse, q);
@@ -517,7 +518,7 @@ final class CpuAttention {
                             + names[0] + " " + ts[0].describe() + " (all F32 or all BF16)");
                 }
             }
-            Checks.host(op, names[i], t, t == null ? DType.F32 : t.dtype());
+            OpChecks.tensor(op, names[i], t, t == null ? DType.F32 : t.dtype());
             type = t.dtype();
         }
         return type;
@@ -534,7 +535,7 @@ final class CpuAttention {
             throw new ShapeMismatchException(op + ": " + names[0] + " must be [B, T, H, Dh] but has shape "
                     + Arrays.toString(ts[0].shape()));
         }
-        Checks.sameShape(op, names, ts);
+        OpChecks.sameShape(op, names, ts);
     }
 
     /** {@code lse} must be {@code [B, H, T]} for {@code q [B, T, H, Dh]}. */

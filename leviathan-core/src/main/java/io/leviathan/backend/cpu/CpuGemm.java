@@ -1,5 +1,6 @@
 package io.leviathan.backend.cpu;
 
+import io.leviathan.backend.OpChecks;
 import io.leviathan.tensor.DType;
 import io.leviathan.tensor.ShapeMismatchException;
 import io.leviathan.tensor.Tensor;
@@ -119,9 +120,9 @@ final class CpuGemm {
     static void matmul(Parallel par, Tensor a, boolean transA, Tensor b, boolean transB, Tensor c,
                        float alpha, float beta) {
         final String op = "matmul";
-        Checks.f32OrBf16(op, "a", a);
-        Checks.f32OrBf16(op, "b", b);
-        Checks.f32Out(op, "c", c);
+        OpChecks.f32OrBf16(op, "a", a);
+        OpChecks.f32OrBf16(op, "b", b);
+        OpChecks.f32Out(op, "c", c);
         int ra = a.rank();
         int rb = b.rank();
         int rc = c.rank();

@@ -1,6 +1,7 @@
 package io.leviathan.backend.cpu;
 
 import io.leviathan.backend.AdamWStep;
+import io.leviathan.backend.OpChecks;
 import io.leviathan.tensor.ShapeMismatchException;
 import io.leviathan.tensor.Tensor;
 import java.lang.foreign.MemorySegment;
@@ -39,7 +40,7 @@ final class CpuOptimizer {
         MemorySegment[] segs = new MemorySegment[nt];
         long[] firstBlock = new long[nt + 1]; // tensor i owns blocks [firstBlock[i], firstBlock[i + 1])
         for (int i = 0; i < nt; i++) {
-            Tensor t = Checks.f32(op, "tensors[" + i + "]", tensors.get(i));
+            Tensor t = OpChecks.f32(op, "tensors[" + i + "]", tensors.get(i));
             segs[i] = t.segment(CpuMemory.KEY);
             firstBlock[i + 1] = firstBlock[i] + (t.numel() + NORM_BLOCK - 1) / NORM_BLOCK;
         }
@@ -68,14 +69,14 @@ final class CpuOptimizer {
      */
     static void adamw(Parallel par, Tensor param, Tensor grad, Tensor m, Tensor v, AdamWStep step) {
         String op = "adamw";
-        Checks.f32Out(op, "param", param);
-        Checks.f32(op, "grad", grad);
-        Checks.f32Out(op, "m", m);
-        Checks.f32Out(op, "v", v);
+        OpChecks.f32Out(op, "param", param);
+        OpChecks.f32(op, "grad", grad);
+        OpChecks.f32Out(op, "m", m);
+        OpChecks.f32Out(op, "v", v);
         if (step == null) {
             throw new IllegalArgumentException(op + ": step is null");
         }
-        Checks.sameShape(op, new String[] {"param", "grad", "m", "v"}, param, grad, m, v);
+        OpChecks.sameShape(op, new String[] {"param", "grad", "m", "v"}, param, grad, m, v);
         MemorySegment ps = param.segment(CpuMemory.KEY), gs = grad.segment(CpuMemory.KEY), ms = m.segment(CpuMemory.KEY), vs = v.segment(CpuMemory.KEY);
         float b1 = step.beta1(), b2 = step.beta2(), eps = step.eps();
         float decay = (float) (1.0 - (double) step.lr() * step.weightDecay());
@@ -92,15 +93,15 @@ final class CpuOptimizer {
     static void adamwFlat(Parallel par, Tensor param, Tensor grad, Tensor m, Tensor v, AdamWStep step,
                           long decayedCount, Tensor gradNorm, float clipNorm) {
         String op = "adamw";
-        Checks.f32Out(op, "param", param);
-        Checks.f32(op, "grad", grad);
-        Checks.f32Out(op, "m", m);
-        Checks.f32Out(op, "v", v);
-        Checks.f32(op, "gradNorm", gradNorm);
+        OpChecks.f32Out(op, "param", param);
+        OpChecks.f32(op, "grad", grad);
+        OpChecks.f32Out(op, "m", m);
+        OpChecks.f32Out(op, "v", v);
+        OpChecks.f32(op, "gradNorm", gradNorm);
         if (step == null) {
             throw new IllegalArgumentException(op + ": step is null");
         }
-        Checks.sameShape(op, new String[] {"param", "grad", "m", "v"}, param, grad, m, v);
+        OpChecks.sameShape(op, new String[] {"param", "grad", "m", "v"}, param, grad, m, v);
         long n = param.numel();
         if (decayedCount < 0 || decayedCount > n) {
             throw new IllegalArgumentException(op + ": decayedCount " + decayedCount + " outside [0, " + n + "]");

@@ -1,5 +1,6 @@
 package io.leviathan.backend.cpu;
 
+import io.leviathan.backend.OpChecks;
 import io.leviathan.tensor.ShapeMismatchException;
 import io.leviathan.tensor.Tensor;
 import java.lang.foreign.MemorySegment;
@@ -27,14 +28,14 @@ final class ProbsAttentionControl {
     /** out[b,t,h] = sum_{s<=t} softmax_s(q[b,t,h] . k[b,s,h] / sqrt(Dh)) v[b,s,h]; probs[b,h,t,s] saved. */
     static void attention(Parallel par, Tensor q, Tensor k, Tensor v, Tensor out, Tensor probs) {
         String op = "attention";
-        Checks.f32(op, "q", q);
-        Checks.f32(op, "k", k);
-        Checks.f32(op, "v", v);
-        Checks.f32Out(op, "out", out);
-        Checks.f32Out(op, "probs", probs);
+        OpChecks.f32(op, "q", q);
+        OpChecks.f32(op, "k", k);
+        OpChecks.f32(op, "v", v);
+        OpChecks.f32Out(op, "out", out);
+        OpChecks.f32Out(op, "probs", probs);
         checkShapes(op, new String[] {"q", "k", "v", "out"}, q, k, v, out);
         int B = (int) q.size(0), T = (int) q.size(1), H = (int) q.size(2), Dh = (int) q.size(3);
-        Checks.shape(op, "probs", probs, B, H, T, T);
+        OpChecks.shape(op, "probs", probs, B, H, T, T);
         MemorySegment qs = q.segment(CpuMemory.KEY), ks = k.segment(CpuMemory.KEY), vs = v.segment(CpuMemory.KEY), os = out.segment(CpuMemory.KEY), ps = probs.segment(CpuMemory.KEY);
         float scale = (float) (1.0 / Math.sqrt(Dh));
         par.forRange((long) B * H, 1, (start, end) -> {
@@ -79,17 +80,17 @@ final class ProbsAttentionControl {
     static void attentionBackward(Parallel par, Tensor dOut, Tensor q, Tensor k, Tensor v, Tensor probs,
                                   Tensor dQ, Tensor dK, Tensor dV) {
         String op = "attentionBackward";
-        Checks.f32(op, "dOut", dOut);
-        Checks.f32(op, "q", q);
-        Checks.f32(op, "k", k);
-        Checks.f32(op, "v", v);
-        Checks.f32(op, "probs", probs);
-        Checks.f32Out(op, "dQ", dQ);
-        Checks.f32Out(op, "dK", dK);
-        Checks.f32Out(op, "dV", dV);
+        OpChecks.f32(op, "dOut", dOut);
+        OpChecks.f32(op, "q", q);
+        OpChecks.f32(op, "k", k);
+        OpChecks.f32(op, "v", v);
+        OpChecks.f32(op, "probs", probs);
+        OpChecks.f32Out(op, "dQ", dQ);
+        OpChecks.f32Out(op, "dK", dK);
+        OpChecks.f32Out(op, "dV", dV);
         checkShapes(op, new String[] {"dOut", "q", "k", "v", "dQ", "dK", "dV"}, dOut, q, k, v, dQ, dK, dV);
         int B = (int) q.size(0), T = (int) q.size(1), H = (int) q.size(2), Dh = (int) q.size(3);
-        Checks.shape(op, "probs", probs, B, H, T, T);
+        OpChecks.shape(op, "probs", probs, B, H, T, T);
         MemorySegment dos = dOut.segment(CpuMemory.KEY), qs = q.segment(CpuMemory.KEY), ks = k.segment(CpuMemory.KEY), vs = v.segment(CpuMemory.KEY),
                 ps = probs.segment(CpuMemory.KEY), dqs = dQ.segment(CpuMemory.KEY), dks = dK.segment(CpuMemory.KEY), dvs = dV.segment(CpuMemory.KEY);
         float scale = (float) (1.0 / Math.sqrt(Dh));
@@ -126,7 +127,7 @@ final class ProbsAttentionControl {
             throw new ShapeMismatchException(op + ": " + names[0] + " must be [B, T, H, Dh] but has shape "
                     + Arrays.toString(ts[0].shape()));
         }
-        Checks.sameShape(op, names, ts);
+        OpChecks.sameShape(op, names, ts);
     }
 
     /** The element index of head {@code h} of token {@code t} in batch {@code b} of a [B, T, H, Dh] tensor. */
