@@ -270,7 +270,8 @@ public final class Parallel implements AutoCloseable {
         }
 
         void workerLoop(Worker self) {
-            int seen = (int) ((long) CTL.getVolatile(this) >>> 32);
+            // Epoch 0 is the idle state before the first job; a worker that starts late still joins job 1.
+            int seen = 0;
             while (!closed) {
                 if (epochOf() == seen) {
                     waitForJob(self, seen);
