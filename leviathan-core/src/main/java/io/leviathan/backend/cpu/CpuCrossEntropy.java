@@ -29,6 +29,17 @@ final class CpuCrossEntropy {
 
     private CpuCrossEntropy() {}
 
+    /** Per-block loss sums, grown on demand and reused by every call on the calling thread. */
+    private static final ThreadLocal<double[][]> BLOCK_LOSS = ThreadLocal.withInitial(() -> new double[][] {new double[0]});
+
+    private static double[] blockLossScratch(int blocks) {
+        double[][] holder = BLOCK_LOSS.get();
+        if (holder[0].length < blocks) {
+            holder[0] = new double[blocks];
+        }
+        return holder[0];
+    }
+
     /**
      * The mean loss over the positions whose target is not {@code ignoreIndex} (0 if none). {@code targets}
      * and {@code losses} are {@code [N]} or logits' shape without its last dimension. {@code dLogits}, when
@@ -57,8 +68,9 @@ final class CpuCrossEntropy {
         long counted = countTargets(op, ts, n, V, ignoreIndex);
         float gradPerRow = counted == 0 ? 0f : (float) ((double) gradScale / counted);
 
-        double[] blockLoss = new double[(int) ((n + BLOCK_ROWS - 1) / BLOCK_ROWS)];
-        par.forRange(blockLoss.length, Math.max(1, 4096 / Math.max(1, (long) V * BLOCK_ROWS)), (start, end) -> {
+        int blocks = (int) ((n + BLOCK_ROWS - 1) / BLOCK_ROWS);
+        double[] blockLoss = blockLossScratch(blocks);
+        par.forRange(blocks, Math.max(1, 4096 / Math.max(1, (long) V * BLOCK_ROWS)), (start, end) -> {
             for (long blk = start; blk < end; blk++) {
                 double acc = 0;
                 for (long r = blk * BLOCK_ROWS, rEnd = Math.min(n, r + BLOCK_ROWS); r < rEnd; r++) {
@@ -91,8 +103,8 @@ final class CpuCrossEntropy {
             }
         });
         double total = 0;
-        for (double b : blockLoss) {
-            total += b;
+        for (int b = 0; b < blocks; b++) {
+            total += blockLoss[b];
         }
         return counted == 0 ? 0.0 : total / counted;
     }

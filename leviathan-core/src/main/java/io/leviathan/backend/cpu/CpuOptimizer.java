@@ -3,6 +3,7 @@ package io.leviathan.backend.cpu;
 import io.leviathan.backend.AdamWStep;
 import io.leviathan.backend.OpChecks;
 import io.leviathan.tensor.ShapeMismatchException;
+import io.leviathan.tensor.DType;
 import io.leviathan.tensor.Tensor;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
@@ -30,6 +31,30 @@ final class CpuOptimizer {
 
     private CpuOptimizer() {}
 
+    /** globalL2Norm's per-tensor tables and per-block partial sums, grown on demand and reused per thread. */
+    private static final class NormScratch {
+        MemorySegment[] segs = new MemorySegment[0];
+        long[] firstBlock = new long[1];
+        double[] partial = new double[0];
+
+        NormScratch fit(int tensors) {
+            if (segs.length < tensors) {
+                segs = new MemorySegment[tensors];
+                firstBlock = new long[tensors + 1];
+            }
+            return this;
+        }
+
+        double[] partial(int blocks) {
+            if (partial.length < blocks) {
+                partial = new double[blocks];
+            }
+            return partial;
+        }
+    }
+
+    private static final ThreadLocal<NormScratch> NORM_SCRATCH = ThreadLocal.withInitial(NormScratch::new);
+
     /** sqrt(sum of x^2 over every element of every tensor), accumulated in double. */
     static double globalL2Norm(Parallel par, List<Tensor> tensors) {
         String op = "globalL2Norm";
@@ -37,28 +62,39 @@ final class CpuOptimizer {
             throw new IllegalArgumentException(op + ": tensors is null");
         }
         int nt = tensors.size();
-        MemorySegment[] segs = new MemorySegment[nt];
-        long[] firstBlock = new long[nt + 1]; // tensor i owns blocks [firstBlock[i], firstBlock[i + 1])
+        NormScratch scratch = NORM_SCRATCH.get().fit(nt);
+        MemorySegment[] segs = scratch.segs;
+        long[] firstBlock = scratch.firstBlock; // tensor i owns blocks [firstBlock[i], firstBlock[i + 1])
+        firstBlock[0] = 0;
         for (int i = 0; i < nt; i++) {
-            Tensor t = OpChecks.f32(op, "tensors[" + i + "]", tensors.get(i));
+            Tensor t = tensors.get(i);
+            if (t == null || t.dtype() != DType.F32 || !t.isContiguous()) {
+                OpChecks.f32(op, "tensors[" + i + "]", t); // throws; the name is built only for the message
+            }
+            t.checkAlive(op);
             segs[i] = t.segment(CpuMemory.KEY);
             firstBlock[i + 1] = firstBlock[i] + (t.numel() + NORM_BLOCK - 1) / NORM_BLOCK;
         }
-        double[] partial = new double[Math.toIntExact(firstBlock[nt])];
-        par.forRange(partial.length, 4, (start, end) -> {
-            int ti = 0;
-            for (long blk = start; blk < end; blk++) {
-                while (blk >= firstBlock[ti + 1]) {
-                    ti++;
+        int blocks = Math.toIntExact(firstBlock[nt]);
+        double[] partial = scratch.partial(blocks);
+        try {
+            par.forRange(blocks, 4, (start, end) -> {
+                int ti = 0;
+                for (long blk = start; blk < end; blk++) {
+                    while (blk >= firstBlock[ti + 1]) {
+                        ti++;
+                    }
+                    long n = segs[ti].byteSize() / 4;
+                    long from = (blk - firstBlock[ti]) * NORM_BLOCK;
+                    partial[(int) blk] = sumOfSquares(segs[ti], from, Math.min(n, from + NORM_BLOCK));
                 }
-                long n = segs[ti].byteSize() / 4;
-                long from = (blk - firstBlock[ti]) * NORM_BLOCK;
-                partial[(int) blk] = sumOfSquares(segs[ti], from, Math.min(n, from + NORM_BLOCK));
-            }
-        });
+            });
+        } finally {
+            java.util.Arrays.fill(segs, 0, nt, null); // do not keep the tensors' memory reachable
+        }
         double total = 0;
-        for (double p : partial) {
-            total += p;
+        for (int i = 0; i < blocks; i++) {
+            total += partial[i];
         }
         return Math.sqrt(total);
     }
