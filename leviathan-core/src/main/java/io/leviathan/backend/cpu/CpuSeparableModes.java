@@ -199,9 +199,9 @@ final class CpuSeparableModes {
 
     /**
      * {@link #factorGrad} and {@link #knotGrad} of a window whose three knots are on the grid, in one pass over
-     * the {@code modes} modes with {@code dphi} in registers ({@code gm} row at offset {@code o}): {@code dSpline[rows[m] + r] += wt[m] * dphi[r]} and
-     * {@code dw[m] = sum_r dphi[r] * spline[rows[m] + r]}. The same operations in the same order per knot, so
-     * the same bits as the two-pass form.
+     * the {@code modes} modes with {@code dphi} in registers ({@code gm}'s row at offset {@code o}):
+     * {@code dSpline[rows[m] + r] += wt[m] * dphi[r]} and {@code dw[m] = sum_r dphi[r] * spline[rows[m] + r]}.
+     * The same operations in the same order per knot, so the same bits as the two-pass form.
      */
     static void windowGrad(MemorySegment spline, MemorySegment dSpline, long[] rows, float[] wt, float[] gm, int o,
                            int modes, float[] dw) {
