@@ -24,7 +24,10 @@ import org.openjdk.jmh.annotations.TearDown;
  * per multiply; {@link #gflops} converts it, and {@link MatmulReport} runs the whole grid and prints GFLOP/s.
  *
  * <p>The {@code trans} parameter ({@code nn}, {@code nt}, {@code tn}, {@code tt}) transposes A and/or B as
- * stored; the default {@code nn} stores both untransposed. For {@code impl=openblas}, OpenBLAS's kernel
+ * stored; the default {@code nn} stores both untransposed. The {@code dtype} parameter stores A and B as
+ * {@code f32} (the default), {@code bf16} (both), {@code bf16xf32} (A only) or {@code f32xbf16} (B only);
+ * C is F32 and the arithmetic F32 in every case. OpenBLAS's sgemm takes F32 only, so {@code impl=openblas}
+ * with a BF16 operand fails its setup and is skipped. For {@code impl=openblas}, OpenBLAS's kernel
  * family follows {@code OPENBLAS_CORETYPE} in the environment (the forked JVM inherits it); when the library
  * is missing the setup fails with the reason, and only that parameter combination is skipped.
  */
@@ -46,6 +49,10 @@ public class MatmulBenchmark {
     @Param({"nn"})
     public String trans;
 
+    /** Storage of A and B: {@code f32}, {@code bf16} (both), {@code bf16xf32} (A only), {@code f32xbf16} (B only). */
+    @Param({"f32"})
+    public String dtype;
+
     private TensorArena arena;
     private CpuBackend backend;
     private Tensor a;
@@ -66,12 +73,18 @@ public class MatmulBenchmark {
         n = mkn[2];
         transA = trans.charAt(0) == 't';
         transB = trans.charAt(1) == 't';
+        DType[] types = parseDTypes(dtype);
         openblas = switch (impl) {
             case "leviathan" -> false;
             case "openblas" -> true;
             default -> throw new IllegalArgumentException("impl must be leviathan or openblas, got " + impl);
         };
         if (openblas) {
+            if (types[0] != DType.F32 || types[1] != DType.F32) {
+                String why = "OpenBLAS sgemm takes F32 only, skipping impl=openblas dtype=" + dtype;
+                System.out.println(why);
+                throw new IllegalStateException(why);
+            }
             if (!OpenBlas.isAvailable()) {
                 String why = "OpenBLAS unavailable, skipping impl=openblas: " + OpenBlas.unavailableReason().orElse("?");
                 System.out.println(why);
@@ -84,8 +97,8 @@ public class MatmulBenchmark {
             backend = new CpuBackend(threads);
         }
         arena = new TensorArena();
-        a = random(arena, 1, transA ? new long[] {k, m} : new long[] {m, k});
-        b = random(arena, 2, transB ? new long[] {n, k} : new long[] {k, n});
+        a = random(arena, 1, types[0], transA ? new long[] {k, m} : new long[] {m, k});
+        b = random(arena, 2, types[1], transB ? new long[] {n, k} : new long[] {k, n});
         c = arena.allocate(DType.F32, m, n);
     }
 
@@ -121,14 +134,25 @@ public class MatmulBenchmark {
         return new int[] {Integer.parseInt(p[0]), Integer.parseInt(p[1]), Integer.parseInt(p[2])};
     }
 
+    /** The dtypes of A and B for a {@code dtype} parameter value. */
+    public static DType[] parseDTypes(String dtype) {
+        return switch (dtype) {
+            case "f32" -> new DType[] {DType.F32, DType.F32};
+            case "bf16" -> new DType[] {DType.BF16, DType.BF16};
+            case "bf16xf32" -> new DType[] {DType.BF16, DType.F32};
+            case "f32xbf16" -> new DType[] {DType.F32, DType.BF16};
+            default -> throw new IllegalArgumentException("dtype must be f32, bf16, bf16xf32 or f32xbf16, got " + dtype);
+        };
+    }
+
     /** GFLOP/s of one {@code MxKxN} multiply ({@code 2*M*N*K} flops) taking {@code msPerOp} milliseconds. */
     public static double gflops(String shape, double msPerOp) {
         int[] s = parseShape(shape);
         return 2.0 * s[0] * s[1] * s[2] / (msPerOp * 1e6);
     }
 
-    private static Tensor random(TensorArena arena, long seed, long[] shape) {
-        Tensor t = arena.allocate(DType.F32, shape);
+    private static Tensor random(TensorArena arena, long seed, DType type, long[] shape) {
+        Tensor t = arena.allocate(type, shape);
         SplittableRandom r = new SplittableRandom(seed);
         float[] x = new float[Math.toIntExact(t.numel())];
         for (int i = 0; i < x.length; i++) {

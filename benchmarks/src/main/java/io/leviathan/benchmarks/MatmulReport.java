@@ -35,6 +35,7 @@ import org.openjdk.jmh.runner.options.TimeValue;
  *   --threads 1,2      thread counts (default 1,2)
  *   --impl a,b         leviathan and/or openblas (default both)
  *   --trans nn         storage of A and B: nn, nt, tn, tt (default nn)
+ *   --dtype f32        dtypes of A and B: f32, bf16, bf16xf32, f32xbf16 (default f32; OpenBLAS runs f32 only)
  *   --warmup N / --iterations N   iteration counts (1 s each; default 3 and 5)
  *   --out FILE.md      also write the table as Markdown
  * </pre>
@@ -53,6 +54,7 @@ public final class MatmulReport {
         String[] threads = {"1", "2"};
         List<String> impls = new ArrayList<>(List.of("leviathan", "openblas"));
         String[] trans = {"nn"};
+        String[] dtypes = {"f32"};
         int warmup = 3;
         int iterations = 5;
         boolean quick = false;
@@ -65,12 +67,14 @@ public final class MatmulReport {
                 case "--threads" -> threads = value(args, ++i, arg).split(",");
                 case "--impl" -> impls = new ArrayList<>(List.of(value(args, ++i, arg).split(",")));
                 case "--trans" -> trans = value(args, ++i, arg).split(",");
+                case "--dtype" -> dtypes = value(args, ++i, arg).split(",");
                 case "--warmup" -> warmup = Integer.parseInt(value(args, ++i, arg));
                 case "--iterations" -> iterations = Integer.parseInt(value(args, ++i, arg));
                 case "--out" -> out = Path.of(value(args, ++i, arg));
                 case "-h", "--help" -> {
                     System.out.println("usage: MatmulReport [--quick] [--shapes MxKxN,...] [--threads 1,2] "
-                            + "[--impl leviathan,openblas] [--trans nn] [--warmup N] [--iterations N] [--out FILE.md]");
+                            + "[--impl leviathan,openblas] [--trans nn] [--dtype f32,bf16] [--warmup N] [--iterations N] "
+                            + "[--out FILE.md]");
                     return;
                 }
                 default -> throw new IllegalArgumentException("unknown option " + arg + " (try --help)");
@@ -95,6 +99,9 @@ public final class MatmulReport {
                 impls.remove("openblas");
             }
         }
+        for (String d : dtypes) {
+            MatmulBenchmark.parseDTypes(d); // fail early on a typo
+        }
         if (impls.isEmpty()) {
             throw new IllegalArgumentException("nothing to run: no implementation left");
         }
@@ -110,22 +117,25 @@ public final class MatmulReport {
                 .param("threads", threads)
                 .param("impl", impls.toArray(String[]::new))
                 .param("trans", trans)
+                .param("dtype", dtypes)
                 .jvmArgsAppend("--add-modules=jdk.incubator.vector", "--enable-native-access=ALL-UNNAMED")
                 .shouldFailOnError(false);
         Collection<RunResult> results = new Runner(opts.build()).run();
 
-        // (shape, trans, threads) -> impl -> ms/op
+        // (shape, trans, dtype, threads) -> impl -> ms/op
         Map<String, Map<String, double[]>> rows = new LinkedHashMap<>();
         for (String s : shapes) {
             for (String t : trans) {
-                for (String th : threads) {
-                    rows.put(key(s, t, th), new LinkedHashMap<>());
+                for (String d : dtypes) {
+                    for (String th : threads) {
+                        rows.put(key(s, t, d, th), new LinkedHashMap<>());
+                    }
                 }
             }
         }
         for (RunResult r : results) {
             var p = r.getParams();
-            String k = key(p.getParam("shape"), p.getParam("trans"), p.getParam("threads"));
+            String k = key(p.getParam("shape"), p.getParam("trans"), p.getParam("dtype"), p.getParam("threads"));
             var score = r.getPrimaryResult();
             rows.computeIfAbsent(k, x -> new LinkedHashMap<>())
                     .put(p.getParam("impl"), new double[] {score.getScore(), score.getScoreError()});
@@ -141,17 +151,19 @@ public final class MatmulReport {
         md.append("- OpenBLAS core: ").append(core).append(" (OPENBLAS_CORETYPE=")
                 .append(coreType == null ? "unset" : coreType).append(")\n");
         md.append("- JMH: 1 fork, ").append(warmup).append(" x 1 s warmup, ").append(iterations)
-                .append(" x 1 s measurement; C = A · B, F32, row-major; GFLOP/s = 2·M·N·K / time\n\n");
-        String header = "| shape (MxKxN) | trans | threads | leviathan GFLOP/s | openblas GFLOP/s (" + core + ") | ratio |";
+                .append(" x 1 s measurement; C = A · B, row-major, F32 C and arithmetic (dtype: of A and B);"
+                        + " GFLOP/s = 2·M·N·K / time\n\n");
+        String header = "| shape (MxKxN) | trans | dtype | threads | leviathan GFLOP/s | openblas GFLOP/s (" + core
+                + ") | ratio |";
         md.append(header).append('\n');
-        md.append("|---|---|---:|---:|---:|---:|\n");
+        md.append("|---|---|---|---:|---:|---:|---:|\n");
         for (Map.Entry<String, Map<String, double[]>> e : rows.entrySet()) {
             String[] k = e.getKey().split("\\|");
             double[] lev = e.getValue().get("leviathan");
             double[] blas = e.getValue().get("openblas");
             double gl = lev == null ? Double.NaN : MatmulBenchmark.gflops(k[0], lev[0]);
             double gb = blas == null ? Double.NaN : MatmulBenchmark.gflops(k[0], blas[0]);
-            md.append("| ").append(k[0]).append(" | ").append(k[1]).append(" | ").append(k[2])
+            md.append("| ").append(k[0]).append(" | ").append(k[1]).append(" | ").append(k[2]).append(" | ").append(k[3])
                     .append(" | ").append(fmt(gl, lev, k[0])).append(" | ").append(fmt(gb, blas, k[0]))
                     .append(" | ").append(Double.isNaN(gl) || Double.isNaN(gb) ? "n/a"
                             : String.format(Locale.ROOT, "%.2f", gl / gb))
@@ -168,8 +180,8 @@ public final class MatmulReport {
         }
     }
 
-    private static String key(String shape, String trans, String threads) {
-        return shape + "|" + trans + "|" + threads;
+    private static String key(String shape, String trans, String dtype, String threads) {
+        return shape + "|" + trans + "|" + dtype + "|" + threads;
     }
 
     /** GFLOP/s with the JMH error bound converted to GFLOP/s (the score is time, so the bound is skewed). */

@@ -20,7 +20,7 @@ import java.util.List;
  *   <li>Forward operations overwrite their outputs. Backward operations <b>accumulate</b> ({@code +=}) into
  *       the gradient tensors they are given, as in llm.c, so a tensor used twice (a residual branch, a tied
  *       weight) collects both contributions; zero gradients before each step.</li>
- *   <li>Saved state needed by a backward pass (normalisation statistics, attention probabilities) is an
+ *   <li>Saved state needed by a backward pass (normalisation statistics, attention log-sum-exps) is an
  *       explicit buffer the caller allocates once, so the training loop allocates nothing per step.</li>
  *   <li>Bad shapes throw {@link io.leviathan.tensor.ShapeMismatchException} naming the operation and every
  *       shape; a wrong dtype or device throws {@link IllegalArgumentException}.</li>
@@ -135,7 +135,15 @@ public interface Backend extends AutoCloseable {
      * General matrix multiply {@code c = alpha * op(a) · op(b) + beta * c}, where {@code op(x)} is {@code x}
      * or its transpose over the last two dimensions. Rank 2, or rank 3 with a leading batch dimension
      * shared by {@code a}, {@code b} and {@code c}; a rank-2 operand is broadcast over the batch.
-     * {@code beta = 0} ignores what {@code c} held (even NaN). A linear layer with weight {@code W (out, in)}
+     * {@code beta = 0} ignores what {@code c} held (even NaN).
+     *
+     * <p>Dtypes: {@code a} and {@code b} are each, independently, F32 or BF16; {@code c} is F32. The
+     * arithmetic is F32 throughout: BF16 elements are widened exactly to F32, the products of BF16 values
+     * are exact in F32, and sums accumulate in F32, so a BF16 operand gives what an F32 operand holding
+     * the same (BF16-representable) values gives. Any other dtype (I32), or a {@code c} that is not F32,
+     * is an {@link IllegalArgumentException} naming the operation, the operand and its dtype.
+     *
+     * <p>A linear layer with weight {@code W (out, in)}
      * is {@code matmul(x, false, W, true, y, 1, 0)}; its backward is
      * {@code matmul(dy, false, W, false, dx, 1, 1)} and {@code matmul(dy, true, x, false, dW, 1, 1)}.
      */
@@ -172,11 +180,21 @@ public interface Backend extends AutoCloseable {
     /** Backward of {@link #meanLastDim}: {@code dX[r, c] += dOut[r] / C}. */
     void meanLastDimBackward(Tensor dOut, Tensor dX);
 
-    /** The sum of every element, accumulated in double precision. */
-    double sum(Tensor x);
+    /** {@code out[0] = sum of every element of x}, accumulated in double precision; {@code out} is F32. */
+    void sum(Tensor x, Tensor out);
 
-    /** The mean of every element, accumulated in double precision. */
-    double mean(Tensor x);
+    /** {@code out[0] = mean of every element of x}, accumulated in double precision; {@code out} is F32. */
+    void mean(Tensor x, Tensor out);
+
+    /** The sum of every element as a Java value: {@link #sum(Tensor, Tensor)} and a download (waits). */
+    default double sum(Tensor x) {
+        return reduceToHost(out -> sum(x, out));
+    }
+
+    /** The mean of every element as a Java value: {@link #mean(Tensor, Tensor)} and a download (waits). */
+    default double mean(Tensor x) {
+        return reduceToHost(out -> mean(x, out));
+    }
 
     // ---------------------------------------------------------------- normalisation
 
@@ -250,14 +268,24 @@ public interface Backend extends AutoCloseable {
 
     /**
      * Causal multi-head scaled-dot-product attention. {@code q}, {@code k}, {@code v} and {@code out} are
-     * {@code [B, T, H, Dh]} (the layout a projection's output reshapes to); scores are scaled by
-     * {@code 1/sqrt(Dh)} and position {@code t} attends to positions {@code <= t}. The attention
-     * probabilities are saved in {@code probs}, {@code [B, H, T, T]}, for the backward pass.
+     * {@code [B, T, H, Dh]} (the layout a projection's output reshapes to), all F32 or all BF16; the
+     * arithmetic is F32 and a BF16 {@code out} is rounded to nearest even. Scores are
+     * {@code s_ij = q_i . k_j / sqrt(Dh)} and position {@code i} attends to positions {@code j <= i}. The only
+     * state saved for the backward pass is {@code lse}, {@code [B, H, T]} F32: per query row the natural log
+     * of {@code sum_{j <= i} exp(s_ij)}; the {@code [T, T]} probabilities are never stored.
      */
-    void attention(Tensor q, Tensor k, Tensor v, Tensor out, Tensor probs);
+    void attention(Tensor q, Tensor k, Tensor v, Tensor out, Tensor lse);
 
-    /** Backward of {@link #attention}: accumulates into {@code dQ}, {@code dK} and {@code dV}. */
-    void attentionBackward(Tensor dOut, Tensor q, Tensor k, Tensor v, Tensor probs,
+    /**
+     * Backward of {@link #attention}, recomputing the scores from {@code q}, {@code k} and {@code lse}
+     * (flash-attention 2): {@code D_i = rowsum(dOut_i * out_i)}, {@code P = exp(S - lse)},
+     * {@code dV += P^T dOut}, {@code dP = dOut V^T}, {@code dS = P * (dP - D)},
+     * {@code dQ += dS K / sqrt(Dh)}, {@code dK += dS^T Q / sqrt(Dh)}. {@code q}, {@code k}, {@code v} and
+     * {@code out} (the forward output) are as in {@link #attention}; {@code dOut} is F32 or BF16;
+     * {@code lse}, {@code dQ}, {@code dK} and {@code dV} are F32. Accumulates into {@code dQ}, {@code dK}
+     * and {@code dV}.
+     */
+    void attentionBackward(Tensor dOut, Tensor q, Tensor k, Tensor v, Tensor out, Tensor lse,
                            Tensor dQ, Tensor dK, Tensor dV);
 
     // ---------------------------------------------------------------- embedding and loss
@@ -278,9 +306,21 @@ public interface Backend extends AutoCloseable {
      * not null it is <b>overwritten</b> with the gradient of that mean times {@code gradScale}:
      * {@code (softmax - onehot) * gradScale / counted}. {@code losses}, when not null, receives each
      * position's loss (0 where ignored). A target outside {@code [0, V)} that is not ignored throws.
+     * This form downloads the loss (it waits); a training step uses the form with a loss tensor.
      */
-    double crossEntropy(Tensor logits, Tensor targets, int ignoreIndex, Tensor losses, Tensor dLogits,
-                        float gradScale);
+    default double crossEntropy(Tensor logits, Tensor targets, int ignoreIndex, Tensor losses, Tensor dLogits,
+                                float gradScale) {
+        return reduceToHost(out -> crossEntropy(logits, targets, ignoreIndex, losses, dLogits, gradScale, out));
+    }
+
+    /**
+     * {@link #crossEntropy(Tensor, Tensor, int, Tensor, Tensor, float)} that stays on the device: the mean
+     * loss is <b>added</b> to {@code lossSum[0]} (F32, one element), so the loss of several micro-batches
+     * accumulates without a download. {@code dLogits} may be {@code logits} itself: the gradient then
+     * overwrites the logits in place and the model needs one {@code [N, V]} buffer instead of two.
+     */
+    void crossEntropy(Tensor logits, Tensor targets, int ignoreIndex, Tensor losses, Tensor dLogits,
+                      float gradScale, Tensor lossSum);
 
     // ---------------------------------------------------------------- Leviathan generator
 
@@ -325,8 +365,13 @@ public interface Backend extends AutoCloseable {
 
     // ---------------------------------------------------------------- optimisation
 
-    /** The L2 norm of all the tensors' elements taken together, accumulated in double. */
-    double globalL2Norm(List<Tensor> tensors);
+    /** {@code out[0] =} the L2 norm of all the tensors' elements taken together, accumulated in double. */
+    void globalL2Norm(List<Tensor> tensors, Tensor out);
+
+    /** The global L2 norm as a Java value: {@link #globalL2Norm(List, Tensor)} and a download (waits). */
+    default double globalL2Norm(List<Tensor> tensors) {
+        return reduceToHost(out -> globalL2Norm(tensors, out));
+    }
 
     /**
      * One AdamW update of {@code param} from {@code grad}, with first and second moments {@code m} and
@@ -334,6 +379,26 @@ public interface Backend extends AutoCloseable {
      * {@code p -= lr * mHat / (sqrt(vHat) + eps)} with bias-corrected moments for step {@code step} (from 1).
      */
     void adamw(Tensor param, Tensor grad, Tensor m, Tensor v, AdamWStep step);
+
+    /**
+     * One AdamW update over flat buffers (every parameter of a model in one call), with global-norm clipping
+     * decided on the device: with {@code norm = gradNorm[0]} (from {@link #globalL2Norm(List, Tensor)}), the
+     * gradient is read as {@code g * clip / (norm + 1e-6)} when {@code clipNorm > 0} and {@code norm > clipNorm},
+     * else as {@code g} ({@code grad} itself is not modified). Elements {@code [0, decayedCount)} take the
+     * step's weight decay, the rest none (the parameter store puts decayed parameters first). When the norm
+     * is not finite nothing is updated: the caller learns it from the norm it downloads.
+     */
+    void adamw(Tensor param, Tensor grad, Tensor m, Tensor v, AdamWStep step, long decayedCount, Tensor gradNorm,
+               float clipNorm);
+
+    /** Runs {@code op} into a one-element scratch tensor and downloads it: the Java-valued conveniences. */
+    private double reduceToHost(java.util.function.Consumer<Tensor> op) {
+        try (TensorArena scratch = newArena()) {
+            Tensor out = scratch.allocate(io.leviathan.tensor.DType.F32, 1);
+            op.accept(out);
+            return downloadScalar(out);
+        }
+    }
 
     /** Releases the backend's threads and device resources. */
     @Override

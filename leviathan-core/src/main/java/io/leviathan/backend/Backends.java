@@ -21,12 +21,16 @@ public final class Backends {
 
     /** The CPU backend with {@code threads} worker threads (strict when {@link #STRICT_PROPERTY} is set). */
     public static Backend cpu(int threads) {
-        return Boolean.getBoolean(STRICT_PROPERTY) ? CpuBackend.strict(threads) : new CpuBackend(threads);
+        return Boolean.getBoolean(STRICT_PROPERTY) ? strictCpu(threads) : new CpuBackend(threads);
     }
 
-    /** A strict CPU backend: the CPU's kernels, with arenas that refuse direct host access (see {@link CpuBackend}). */
+    /**
+     * A strict CPU backend: the CPU's kernels, with arenas that refuse direct host access (see
+     * {@link CpuBackend#strict}), behind a guard that refuses host tensors as operation arguments. Together
+     * they hold code above the backend to what a GPU backend allows.
+     */
     public static Backend strictCpu(int threads) {
-        return CpuBackend.strict(threads);
+        return DeviceOnlyGuard.wrap(CpuBackend.strict(threads));
     }
 
     /**

@@ -24,25 +24,36 @@ final class DecoderLayer {
     static final class Scratch {
         final Tensor dNorm;              // [N, D]  gradient w.r.t. a norm's output
         final Tensor dAtt;               // [N, D]  gradient w.r.t. the attention output
+        final Tensor dQkv;               // [5, N, D]: dQr, dKr, dV, dQ, dK, zeroed by one fill
         final Tensor dQr, dKr, dV;       // [N, D]  gradients w.r.t. rotated q, rotated k, and v
         final Tensor dQ, dK;             // [N, D]  gradients w.r.t. q and k before rotation
+        final Tensor dGateUp;            // [2, N, F]: dGate, dUp, zeroed by one fill
         final Tensor dAct, dGate, dUp;   // [N, F]
         final Tensor dAtt4, dQr4, dKr4, dV4, dQ4, dK4; // [B, T, H, Dh] views
+        // Under a casting precision: fp32 results before they are rounded into the saved bf16 activations.
+        final Tensor norm32;             // [N, D]
+        final Tensor q32, k32, v32;      // [N, D]
+        final Tensor act32;              // [N, F]
+        final Tensor q32v4, k32v4;       // [B, T, H, Dh] views
 
-        Scratch(TensorArena arena, ModelConfig c, int batch, int seq) {
+        Scratch(TensorArena arena, ModelConfig c, int batch, int seq, Precision precision) {
             long n = (long) batch * seq;
             int d = c.dModel();
             int f = c.ffnHidden();
             dNorm = arena.allocate(DType.F32, n, d);
             dAtt = arena.allocate(DType.F32, n, d);
-            dQr = arena.allocate(DType.F32, n, d);
-            dKr = arena.allocate(DType.F32, n, d);
-            dV = arena.allocate(DType.F32, n, d);
-            dQ = arena.allocate(DType.F32, n, d);
-            dK = arena.allocate(DType.F32, n, d);
+            // The backward ops accumulate into these, so they are zeroed before use: contiguous groups make
+            // that one fill each instead of one per buffer (fewer backend calls, fewer kernel launches).
+            dQkv = arena.allocate(DType.F32, 5, n, d);
+            dQr = dQkv.select(0, 0);
+            dKr = dQkv.select(0, 1);
+            dV = dQkv.select(0, 2);
+            dQ = dQkv.select(0, 3);
+            dK = dQkv.select(0, 4);
             dAct = arena.allocate(DType.F32, n, f);
-            dGate = arena.allocate(DType.F32, n, f);
-            dUp = arena.allocate(DType.F32, n, f);
+            dGateUp = arena.allocate(DType.F32, 2, n, f);
+            dGate = dGateUp.select(0, 0);
+            dUp = dGateUp.select(0, 1);
             long[] s4 = {batch, seq, c.heads(), c.headDim()};
             dAtt4 = dAtt.reshape(s4);
             dQr4 = dQr.reshape(s4);
@@ -50,6 +61,17 @@ final class DecoderLayer {
             dV4 = dV.reshape(s4);
             dQ4 = dQ.reshape(s4);
             dK4 = dK.reshape(s4);
+            if (precision.casts()) {
+                norm32 = arena.allocate(DType.F32, n, d);
+                q32 = arena.allocate(DType.F32, n, d);
+                k32 = arena.allocate(DType.F32, n, d);
+                v32 = arena.allocate(DType.F32, n, d);
+                act32 = arena.allocate(DType.F32, n, f);
+                q32v4 = q32.reshape(s4);
+                k32v4 = k32.reshape(s4);
+            } else {
+                norm32 = q32 = k32 = v32 = act32 = q32v4 = k32v4 = null;
+            }
         }
     }
 
@@ -61,11 +83,12 @@ final class DecoderLayer {
 
     final Parameter inputNorm, wq, wk, wv, wo, postNorm, wGate, wUp, wDown;
 
-    // Saved activations ([N, D] unless noted).
+    // Saved activations ([N, D] unless noted). Those that feed a matmul or attention are in the precision's
+    // compute dtype (bf16 under BF16); the residual stream, statistics and the SwiGLU inputs stay fp32.
     private final Tensor ln1, rstd1;        // input norm output, its reciprocal RMS [N]
-    private final Tensor q, k, v;           // projections; q and k rotated in place
+    private final Tensor q, k, v;           // projections; q and k rotated
     private final Tensor att;               // attention output (before Wo)
-    private final Tensor probs;             // [B, H, T, T]
+    private final Tensor lse;               // [B, H, T] log-sum-exp of each attention row
     private final Tensor mid;               // residual stream after the attention branch
     private final Tensor ln2, rstd2;        // post-attention norm output, its reciprocal RMS [N]
     private final Tensor gate, up, act;     // [N, F]; act = silu(gate) * up
@@ -90,19 +113,20 @@ final class DecoderLayer {
         wDown = store.create(p + "mlp.down_proj.weight", true, d, f);
 
         long n = (long) batch * seq;
-        ln1 = arena.allocate(DType.F32, n, d);
+        DType cd = store.precision().compute();
+        ln1 = arena.allocate(cd, n, d);
         rstd1 = arena.allocate(DType.F32, n);
-        q = arena.allocate(DType.F32, n, d);
-        k = arena.allocate(DType.F32, n, d);
-        v = arena.allocate(DType.F32, n, d);
-        att = arena.allocate(DType.F32, n, d);
-        probs = arena.allocate(DType.F32, batch, c.heads(), seq, seq);
+        q = arena.allocate(cd, n, d);
+        k = arena.allocate(cd, n, d);
+        v = arena.allocate(cd, n, d);
+        att = arena.allocate(cd, n, d);
+        lse = arena.allocate(DType.F32, batch, c.heads(), seq);
         mid = arena.allocate(DType.F32, n, d);
-        ln2 = arena.allocate(DType.F32, n, d);
+        ln2 = arena.allocate(cd, n, d);
         rstd2 = arena.allocate(DType.F32, n);
         gate = arena.allocate(DType.F32, n, f);
         up = arena.allocate(DType.F32, n, f);
-        act = arena.allocate(DType.F32, n, f);
+        act = arena.allocate(cd, n, f);
         long[] s4 = {batch, seq, c.heads(), c.headDim()};
         q4 = q.reshape(s4);
         k4 = k.reshape(s4);
@@ -122,22 +146,41 @@ final class DecoderLayer {
     /** {@code out = block(x)}; {@code x} and {@code out} are {@code [N, D]} and distinct. */
     void forward(Tensor x, Tensor cos, Tensor sin, Tensor out) {
         // ---- attention branch: mid = x + Wo(attention(rope(Wq h), rope(Wk h), Wv h)), h = rmsNorm(x)
-        be.rmsNorm(x, inputNorm.value(), eps, ln1, rstd1);
-        be.matmul(ln1, false, wq.value(), true, q, 1f, 0f);
-        be.matmul(ln1, false, wk.value(), true, k, 1f, 0f);
-        be.matmul(ln1, false, wv.value(), true, v, 1f, 0f);
-        be.rope(q4, cos, sin, q4);
-        be.rope(k4, cos, sin, k4);
-        be.attention(q4, k4, v4, att4, probs);
+        be.rmsNorm(x, inputNorm.value(), eps, fp32(ln1, s.norm32), rstd1);
+        round(s.norm32, ln1);
+        be.matmul(ln1, false, wq.compute(), true, fp32(q, s.q32), 1f, 0f);
+        be.matmul(ln1, false, wk.compute(), true, fp32(k, s.k32), 1f, 0f);
+        be.matmul(ln1, false, wv.compute(), true, fp32(v, s.v32), 1f, 0f);
+        Tensor qRot = fp32(q4, s.q32v4), kRot = fp32(k4, s.k32v4);
+        be.rope(qRot, cos, sin, qRot);
+        be.rope(kRot, cos, sin, kRot);
+        round(s.q32, q);
+        round(s.k32, k);
+        round(s.v32, v);
+        be.attention(q4, k4, v4, att4, lse);
         be.copy(x, mid);
-        be.matmul(att, false, wo.value(), true, mid, 1f, 1f);
+        be.matmul(att, false, wo.compute(), true, mid, 1f, 1f);
         // ---- MLP branch: out = mid + Wd(silu(Wg g) * Wu g), g = rmsNorm(mid)
-        be.rmsNorm(mid, postNorm.value(), eps, ln2, rstd2);
-        be.matmul(ln2, false, wGate.value(), true, gate, 1f, 0f);
-        be.matmul(ln2, false, wUp.value(), true, up, 1f, 0f);
-        be.swiglu(gate, up, act);
+        be.rmsNorm(mid, postNorm.value(), eps, fp32(ln2, s.norm32), rstd2);
+        round(s.norm32, ln2);
+        be.matmul(ln2, false, wGate.compute(), true, gate, 1f, 0f);
+        be.matmul(ln2, false, wUp.compute(), true, up, 1f, 0f);
+        be.swiglu(gate, up, fp32(act, s.act32));
+        round(s.act32, act);
         be.copy(mid, out);
-        be.matmul(act, false, wDown.value(), true, out, 1f, 1f);
+        be.matmul(act, false, wDown.compute(), true, out, 1f, 1f);
+    }
+
+    /** Where an fp32 result goes: the saved activation itself when it is fp32, else the fp32 scratch. */
+    private static Tensor fp32(Tensor saved, Tensor scratch) {
+        return saved.dtype() == DType.F32 ? saved : scratch;
+    }
+
+    /** Rounds an fp32 result into its saved compute-dtype activation (nothing to do under fp32). */
+    private void round(Tensor scratch, Tensor saved) {
+        if (saved.dtype() != DType.F32) {
+            be.copy(scratch, saved);
+        }
     }
 
     /**
@@ -147,30 +190,25 @@ final class DecoderLayer {
      */
     void backward(Tensor x, Tensor cos, Tensor sin, Tensor dX) {
         // ---- MLP branch (dX = d out = d mid's residual part)
-        be.matmul(dX, false, wDown.value(), false, s.dAct, 1f, 0f);        // dAct = dOut Wd
+        be.matmul(dX, false, wDown.compute(), false, s.dAct, 1f, 0f);        // dAct = dOut Wd
         be.matmul(dX, true, act, false, wDown.grad(), 1f, 1f);             // dWd += dOut^T act
-        be.fill(s.dGate, 0f);
-        be.fill(s.dUp, 0f);
+        be.fill(s.dGateUp, 0f);
         be.swigluBackward(s.dAct, gate, up, s.dGate, s.dUp);
-        be.matmul(s.dGate, false, wGate.value(), false, s.dNorm, 1f, 0f);  // dG = dGate Wg + dUp Wu
-        be.matmul(s.dUp, false, wUp.value(), false, s.dNorm, 1f, 1f);
+        be.matmul(s.dGate, false, wGate.compute(), false, s.dNorm, 1f, 0f);  // dG = dGate Wg + dUp Wu
+        be.matmul(s.dUp, false, wUp.compute(), false, s.dNorm, 1f, 1f);
         be.matmul(s.dGate, true, ln2, false, wGate.grad(), 1f, 1f);
         be.matmul(s.dUp, true, ln2, false, wUp.grad(), 1f, 1f);
         be.rmsNormBackward(s.dNorm, mid, postNorm.value(), rstd2, dX, postNorm.grad()); // dX = d mid
         // ---- attention branch
-        be.matmul(dX, false, wo.value(), false, s.dAtt, 1f, 0f);           // dAtt = dMid Wo
+        be.matmul(dX, false, wo.compute(), false, s.dAtt, 1f, 0f);           // dAtt = dMid Wo
         be.matmul(dX, true, att, false, wo.grad(), 1f, 1f);                // dWo += dMid^T att
-        be.fill(s.dQr, 0f);
-        be.fill(s.dKr, 0f);
-        be.fill(s.dV, 0f);
-        be.attentionBackward(s.dAtt4, q4, k4, v4, probs, s.dQr4, s.dKr4, s.dV4);
-        be.fill(s.dQ, 0f);
-        be.fill(s.dK, 0f);
+        be.fill(s.dQkv, 0f);
+        be.attentionBackward(s.dAtt4, q4, k4, v4, att4, lse, s.dQr4, s.dKr4, s.dV4);
         be.ropeBackward(s.dQr4, cos, sin, s.dQ4);
         be.ropeBackward(s.dKr4, cos, sin, s.dK4);
-        be.matmul(s.dQ, false, wq.value(), false, s.dNorm, 1f, 0f);        // dH = dQ Wq + dK Wk + dV Wv
-        be.matmul(s.dK, false, wk.value(), false, s.dNorm, 1f, 1f);
-        be.matmul(s.dV, false, wv.value(), false, s.dNorm, 1f, 1f);
+        be.matmul(s.dQ, false, wq.compute(), false, s.dNorm, 1f, 0f);        // dH = dQ Wq + dK Wk + dV Wv
+        be.matmul(s.dK, false, wk.compute(), false, s.dNorm, 1f, 1f);
+        be.matmul(s.dV, false, wv.compute(), false, s.dNorm, 1f, 1f);
         be.matmul(s.dQ, true, ln1, false, wq.grad(), 1f, 1f);
         be.matmul(s.dK, true, ln1, false, wk.grad(), 1f, 1f);
         be.matmul(s.dV, true, ln1, false, wv.grad(), 1f, 1f);

@@ -33,6 +33,7 @@ public final class LlamaModel implements AutoCloseable {
 
     private final Backend be;
     private final ModelConfig config;
+    private final Precision precision;
     private final int batch;
     private final int seq;
     private final TensorArena arena;
@@ -45,9 +46,12 @@ public final class LlamaModel implements AutoCloseable {
 
     private final Tensor[] resid;        // L + 1 residual-stream states [N, D]; resid[0] is the embedding
     private final Tensor finalHidden;    // [N, D]
+    private final Tensor finalHiddenC;   // [N, D] in the compute dtype: the head's input (finalHidden under fp32)
     private final Tensor finalRstd;      // [N]
-    private final Tensor logits;         // [N, V]
-    private final Tensor dLogits;        // [N, V]
+    private final Tensor logits;         // [N, V]; after a training forward, the loss gradient (in place)
+    private final Tensor idsBuf;         // I32 [B, T]: ids uploaded from host arrays
+    private final Tensor targetsBuf;     // I32 [B, T]
+    private final Tensor batchLoss;      // [1]: the loss of one forward, for the Java-valued forms
     private final Tensor dFinal;         // [N, D]
     private final Tensor dResid;         // [N, D]
     private final Tensor embedView;      // [B, T, D] view of resid[0]
@@ -63,6 +67,15 @@ public final class LlamaModel implements AutoCloseable {
      * @throws IllegalArgumentException if {@code seq} exceeds {@code config.maxSeq()} or a size is not positive
      */
     public LlamaModel(Backend backend, ModelConfig config, int batch, int seq) {
+        this(backend, config, batch, seq, Precision.FP32);
+    }
+
+    /**
+     * Builds the model under a {@link Precision} policy: with {@link Precision#BF16} the matrix
+     * multiplications and attention read bf16 weight copies and bf16 activations (fp32 accumulation), while
+     * master weights, gradients and the loss stay fp32.
+     */
+    public LlamaModel(Backend backend, ModelConfig config, int batch, int seq, Precision precision) {
         if (batch < 1 || seq < 1) {
             throw new IllegalArgumentException("batch and seq must be >= 1, got batch " + batch + ", seq " + seq);
         }
@@ -79,7 +92,8 @@ public final class LlamaModel implements AutoCloseable {
         this.seq = seq;
         this.arena = backend.newArena();
         try {
-            this.store = new ParameterStore(arena);
+            this.precision = precision;
+            this.store = new ParameterStore(arena, precision);
             int d = config.dModel();
             // The input stage first, so its parameters lead the store as in the reference files.
             DenseEmbedding dense = null;
@@ -89,7 +103,7 @@ public final class LlamaModel implements AutoCloseable {
                 dense = new DenseEmbedding(backend, store, config);
                 embedding = dense;
             }
-            DecoderLayer.Scratch scratch = new DecoderLayer.Scratch(arena, config, batch, seq);
+            DecoderLayer.Scratch scratch = new DecoderLayer.Scratch(arena, config, batch, seq, precision);
             layers = new DecoderLayer[config.layers()];
             for (int l = 0; l < layers.length; l++) {
                 layers[l] = new DecoderLayer(backend, arena, store, config, l, batch, seq, scratch);
@@ -97,6 +111,7 @@ public final class LlamaModel implements AutoCloseable {
             finalNorm = store.create("model.norm.weight", false, d);
             head = config.tiedHead() ? dense.table() : store.create("lm_head.weight", true, config.vocab(), d);
 
+            store.allocate(); // every parameter is declared: one flat buffer each for values and gradients
             cos = arena.allocate(DType.F32, config.maxSeq(), config.headDim() / 2);
             sin = arena.allocate(DType.F32, config.maxSeq(), config.headDim() / 2);
             backend.ropeTables(config.ropeTheta(), cos, sin);
@@ -106,9 +121,12 @@ public final class LlamaModel implements AutoCloseable {
                 resid[l] = arena.allocate(DType.F32, n, d);
             }
             finalHidden = arena.allocate(DType.F32, n, d);
+            finalHiddenC = precision.casts() ? arena.allocate(precision.compute(), n, d) : finalHidden;
             finalRstd = arena.allocate(DType.F32, n);
-            logits = arena.allocate(DType.F32, n, config.vocab());
-            dLogits = arena.allocate(DType.F32, n, config.vocab());
+            logits = arena.allocate(DType.F32, n, config.vocab()).named("logits");
+            idsBuf = arena.allocate(DType.I32, batch, seq).named("ids");
+            targetsBuf = arena.allocate(DType.I32, batch, seq).named("targets");
+            batchLoss = arena.allocate(DType.F32, 1).named("loss");
             dFinal = arena.allocate(DType.F32, n, d);
             dResid = arena.allocate(DType.F32, n, d);
             embedView = resid[0].reshape(batch, seq, d);
@@ -145,10 +163,11 @@ public final class LlamaModel implements AutoCloseable {
      * Runs the model on {@code ids} (I32 {@code [batch, seq]}) and, when {@code targets} (I32
      * {@code [batch, seq]}) is not null, returns the mean cross-entropy over the targets that are not
      * {@link #IGNORE_INDEX} and prepares {@link #backward}. With null targets only {@link #logits()} is
-     * computed and the result is NaN.
+     * computed and the result is NaN. Returning the loss waits for the device; a training loop uses
+     * {@link #accumulateLoss} instead.
      */
     public double forward(Tensor ids, Tensor targets) {
-        return run(ids, targets, true);
+        return runToHost(ids, null, targets, true);
     }
 
     /** Like {@link #forward} with targets, without preparing a backward pass (for evaluation). */
@@ -156,26 +175,91 @@ public final class LlamaModel implements AutoCloseable {
         if (targets == null) {
             throw new IllegalArgumentException("evaluate needs targets");
         }
-        return run(ids, targets, false);
+        return runToHost(ids, null, targets, false);
     }
 
-    private double run(Tensor ids, Tensor targets, boolean training) {
+    /**
+     * The training forward pass without waiting for the device: uploads {@code ids} and {@code targets}
+     * (host arrays of {@code batch * seq} ids, row-major), runs the model, <b>adds</b> the mean loss to
+     * {@code lossSum[0]} (an F32 tensor of this backend) and prepares {@link #backward}. The ids are checked
+     * here, on the host, so no kernel needs to.
+     */
+    public void accumulateLoss(int[] ids, int[] targets, Tensor lossSum) {
+        if (lossSum == null) {
+            throw new IllegalArgumentException("accumulateLoss needs a loss tensor");
+        }
+        uploadBatch(ids, targets);
+        run(idsBuf, ids, targetsBuf, true, lossSum);
+    }
+
+    /** {@link #evaluate(Tensor, Tensor)} of host arrays ({@code batch * seq} ids each); waits for the loss. */
+    public double evaluate(int[] ids, int[] targets) {
+        uploadBatch(ids, targets);
+        return runToHost(idsBuf, ids, targetsBuf, false);
+    }
+
+    /** Computes {@link #logits()} for host ids ({@code batch * seq}); no loss, nothing downloaded. */
+    public void forwardLogits(int[] ids) {
+        uploadBatch(ids, null);
+        run(idsBuf, ids, null, false, null);
+    }
+
+    private void uploadBatch(int[] ids, int[] targets) {
+        int n = batch * seq;
+        int vocab = config.vocab();
+        checkIds("ids", ids, n, vocab, false);
+        be.upload(ids, idsBuf);
+        if (targets != null) {
+            checkIds("targets", targets, n, vocab, true);
+            be.upload(targets, targetsBuf);
+        }
+    }
+
+    private static void checkIds(String what, int[] a, int n, int vocab, boolean ignorable) {
+        if (a == null || a.length != n) {
+            throw new IllegalArgumentException("LlamaModel: " + what + " must hold batch * seq = " + n + " ids, got "
+                    + (a == null ? "null" : a.length));
+        }
+        for (int i = 0; i < n; i++) {
+            int id = a[i];
+            if ((id < 0 || id >= vocab) && !(ignorable && id == IGNORE_INDEX)) {
+                throw new IllegalArgumentException("LlamaModel: " + what + " id " + id + " at position " + i
+                        + " is outside the vocabulary [0, " + vocab + ")");
+            }
+        }
+    }
+
+    private double runToHost(Tensor ids, int[] hostIds, Tensor targets, boolean training) {
+        if (targets == null) {
+            run(ids, hostIds, null, training, null);
+            return Double.NaN;
+        }
+        be.fill(batchLoss, 0f);
+        run(ids, hostIds, targets, training, batchLoss);
+        return be.downloadScalar(batchLoss);
+    }
+
+    private void run(Tensor ids, int[] hostIds, Tensor targets, boolean training, Tensor lossSum) {
         gradientReady = false;
+        store.refreshCompute(be); // bf16 weight copies from the fp32 master weights (one conversion; none under fp32)
         Tensor flatIds = flatten("ids", ids);
         Tensor flatTargets = targets == null ? null : flatten("targets", targets);
-        embedding.forward(flatIds, null, resid[0]);
+        embedding.forward(flatIds, hostIds, resid[0]); // host ids let the generator plan without a download
         for (int l = 0; l < layers.length; l++) {
             layers[l].forward(resid[l], cos, sin, resid[l + 1]);
         }
         be.rmsNorm(resid[layers.length], finalNorm.value(), config.normEps(), finalHidden, finalRstd);
-        be.matmul(finalHidden, false, head.value(), true, logits, 1f, 0f);
+        if (finalHiddenC != finalHidden) {
+            be.copy(finalHidden, finalHiddenC);
+        }
+        be.matmul(finalHiddenC, false, head.compute(), true, logits, 1f, 0f);
         lastIds = flatIds;
         if (flatTargets == null) {
-            return Double.NaN;
+            return;
         }
-        double loss = be.crossEntropy(logits, flatTargets, IGNORE_INDEX, null, training ? dLogits : null, gradScale);
+        // Training overwrites the logits with their gradient: one [N, V] buffer, not two.
+        be.crossEntropy(logits, flatTargets, IGNORE_INDEX, null, training ? logits : null, gradScale, lossSum);
         gradientReady = training;
-        return loss;
     }
 
     /**
@@ -188,9 +272,9 @@ public final class LlamaModel implements AutoCloseable {
         if (!gradientReady) {
             throw new IllegalStateException("backward needs a forward pass with targets first");
         }
-        // head: logits = h W^T
-        be.matmul(dLogits, false, head.value(), false, dFinal, 1f, 0f);
-        be.matmul(dLogits, true, finalHidden, false, head.grad(), 1f, 1f);
+        // head: logits = h W^T (the logits buffer holds dLogits now)
+        be.matmul(logits, false, head.compute(), false, dFinal, 1f, 0f);
+        be.matmul(logits, true, finalHiddenC, false, head.grad(), 1f, 1f);
         // final norm
         be.fill(dResid, 0f);
         be.rmsNormBackward(dFinal, resid[layers.length], finalNorm.value(), finalRstd, dResid, finalNorm.grad());
@@ -236,7 +320,10 @@ public final class LlamaModel implements AutoCloseable {
         return store;
     }
 
-    /** The logits of the last forward pass, {@code [batch * seq, V]}. */
+    /**
+     * The logits of the last forward pass, {@code [batch * seq, V]}. After a training forward (one that
+     * prepares {@link #backward}) this buffer holds the loss gradient instead: it is overwritten in place.
+     */
     public Tensor logits() {
         return logits;
     }
@@ -258,6 +345,11 @@ public final class LlamaModel implements AutoCloseable {
 
     public ModelConfig config() {
         return config;
+    }
+
+    /** The precision policy this model was built with. */
+    public Precision precision() {
+        return precision;
     }
 
     /** The backend this model runs on (borrowed; the model does not close it). */

@@ -9,6 +9,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.leviathan.backend.AdamWStep;
 import io.leviathan.backend.Backend;
 import io.leviathan.backend.Backends;
+import io.leviathan.backend.KernelDataException;
 import io.leviathan.tensor.DType;
 import io.leviathan.tensor.NativeMemory;
 import io.leviathan.tensor.ShapeMismatchException;
@@ -80,8 +81,8 @@ class LlamaModelTest {
                 tg[i] = r.nextInt(c.vocab());
             }
             tg[3] = LlamaModel.IGNORE_INDEX;
-            Tensor ids = io.ofInts(in, batch, seq);
-            Tensor targets = io.ofInts(tg, batch, seq);
+            Tensor ids = ints(io, in, batch, seq);
+            Tensor targets = ints(io, tg, batch, seq);
 
             m.parameters().zeroGrads(be);
             double loss = m.forward(ids, targets);
@@ -126,7 +127,7 @@ class LlamaModelTest {
         double gn = 0;
         double zn = 0;
         for (Parameter p : tensors) {
-            float[] gf = p.grad().toFloatArray();
+            float[] gf = be.downloadFloats(p.grad());
             double[] gd = new double[gf.length];
             double[] zd = new double[gf.length];
             for (int i = 0; i < gf.length; i++) {
@@ -167,9 +168,9 @@ class LlamaModelTest {
         List<float[]> minus = new ArrayList<>();
         double analytic = 0;
         for (int t = 0; t < tensors.size(); t++) {
-            float[] v = tensors.get(t).value().toFloatArray();
+            float[] v = be.downloadFloats(tensors.get(t).value());
             double[] u = dirs.get(t);
-            float[] g = tensors.get(t).grad().toFloatArray();
+            float[] g = be.downloadFloats(tensors.get(t).grad());
             float[] pp = new float[v.length];
             float[] pm = new float[v.length];
             for (int i = 0; i < v.length; i++) {
@@ -182,15 +183,15 @@ class LlamaModelTest {
             minus.add(pm);
         }
         for (int t = 0; t < tensors.size(); t++) {
-            tensors.get(t).value().copyFrom(plus.get(t));
+            be.upload(plus.get(t), tensors.get(t).value());
         }
         double lp = m.evaluate(ids, targets);
         for (int t = 0; t < tensors.size(); t++) {
-            tensors.get(t).value().copyFrom(minus.get(t));
+            be.upload(minus.get(t), tensors.get(t).value());
         }
         double lm = m.evaluate(ids, targets);
         for (int t = 0; t < tensors.size(); t++) {
-            tensors.get(t).value().copyFrom(base.get(t));
+            be.upload(base.get(t), tensors.get(t).value());
         }
         return new double[] {lp - lm, analytic};
     }
@@ -260,8 +261,8 @@ class LlamaModelTest {
                 in[i] = r.nextInt(c.vocab());
                 tg[i] = r.nextInt(c.vocab());
             }
-            Tensor ids = io.ofInts(in, batch, seq);
-            Tensor targets = io.ofInts(tg, batch, seq);
+            Tensor ids = ints(io, in, batch, seq);
+            Tensor targets = ints(io, tg, batch, seq);
             List<Parameter> params = m.parameters().all();
             List<Tensor> ms = new ArrayList<>();
             List<Tensor> vs = new ArrayList<>();
@@ -318,11 +319,11 @@ class LlamaModelTest {
                 for (int i = 0; i < pa.size(); i++) {
                     String name = pa.get(i).name();
                     assertEquals(name, pb.get(i).name());
-                    float[] va = pa.get(i).value().toFloatArray();
-                    assertTrue(Arrays.equals(va, pb.get(i).value().toFloatArray()), name + " differs for one seed");
+                    float[] va = be.downloadFloats(pa.get(i).value());
+                    assertTrue(Arrays.equals(va, be.downloadFloats(pb.get(i).value())), name + " differs for one seed");
                     boolean constant = va.length > 0 && allEqual(va);
                     if (!constant) {
-                        assertFalse(Arrays.equals(va, po.get(i).value().toFloatArray()),
+                        assertFalse(Arrays.equals(va, be.downloadFloats(po.get(i).value())),
                                 name + " is the same under another seed");
                     }
                 }
@@ -335,7 +336,7 @@ class LlamaModelTest {
         try (LlamaModel m = new LlamaModel(be, tinyDense().withVocab(64), 1, 2)) {
             m.initialize(7);
             for (Parameter p : m.parameters().all()) {
-                float[] v = p.value().toFloatArray();
+                float[] v = be.downloadFloats(p.value());
                 if (p.name().endsWith("norm.weight")) {
                     assertTrue(allEqual(v) && v[0] == 1f, p.name() + " should be all ones");
                     assertFalse(p.decay(), p.name() + " is a norm gain: no decay");
@@ -402,8 +403,8 @@ class LlamaModelTest {
                 in[i] = r.nextInt(11);
                 tg[i] = r.nextInt(11);
             }
-            Tensor ids = io.ofInts(in, 2, 5);
-            Tensor targets = io.ofInts(tg, 2, 5);
+            Tensor ids = ints(io, in, 2, 5);
+            Tensor targets = ints(io, tg, 2, 5);
             m.parameters().zeroGrads(be);
             m.forward(ids, targets);
             m.backward();
@@ -418,17 +419,25 @@ class LlamaModelTest {
     void forwardWithoutTargetsGivesLogitsOnlyAndBadInputsThrow() {
         try (LlamaModel m = new LlamaModel(be, tinyDense(), 2, 3); TensorArena io = be.newArena()) {
             m.initialize(1);
-            Tensor ids = io.ofInts(new int[] {1, 2, 3, 4, 5, 6}, 2, 3);
+            Tensor ids = ints(io, new int[] {1, 2, 3, 4, 5, 6}, 2, 3);
             assertTrue(Double.isNaN(m.forward(ids, null)));
             assertThrows(IllegalStateException.class, m::backward);
-            assertTrue(Double.isFinite(m.logits().getFloat(5, 10)));
+            assertTrue(Double.isFinite(be.downloadFloats(m.logits().select(0, 5))[10]));
             double l1 = m.evaluate(ids, ids);
             double l2 = m.forward(ids, ids);
             assertEquals(l1, l2, 0.0, "evaluate and forward compute the same loss");
-            assertThrows(ShapeMismatchException.class, () -> m.forward(io.ofInts(new int[] {1, 2, 3}, 1, 3), null));
+            assertThrows(ShapeMismatchException.class, () -> m.forward(ints(io, new int[] {1, 2, 3}, 1, 3), null));
             assertThrows(IllegalArgumentException.class, () -> m.forward(io.allocate(DType.F32, 2, 3), null));
-            Tensor bad = io.ofInts(new int[] {1, 2, 3, 4, 5, 11}, 2, 3);
-            assertThrows(RuntimeException.class, () -> m.forward(bad, null));
+            Tensor bad = ints(io, new int[] {1, 2, 3, 4, 5, 11}, 2, 3);
+            // On the CPU the embedding throws; a device (and the strict backend) reports it at the next sync.
+            assertThrows(KernelDataException.class, () -> {
+                m.forward(bad, null);
+                be.synchronize();
+            });
+            // Host arrays are checked on the host, before anything is issued.
+            IllegalArgumentException hostCheck = assertThrows(IllegalArgumentException.class,
+                    () -> m.forwardLogits(new int[] {1, 2, 3, 4, 5, 11}));
+            assertTrue(hostCheck.getMessage().contains("id 11 at position 5"), hostCheck.getMessage());
         }
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
                 () -> new LlamaModel(be, tinyDense(), 1, 17));
@@ -444,7 +453,7 @@ class LlamaModelTest {
                 for (int i = 0; i < in.length; i++) {
                     in[i] = (i * 7) % c.vocab();
                 }
-                Tensor ids = io.ofInts(in, 2, 5);
+                Tensor ids = ints(io, in, 2, 5);
                 long before = NativeMemory.allocatedBytes();
                 for (int step = 0; step < 3; step++) {
                     m.parameters().zeroGrads(be);
@@ -457,6 +466,13 @@ class LlamaModelTest {
                 assertNotEquals(0.0, be.globalL2Norm(m.parameters().grads()));
             }
         }
+    }
+
+    /** A new I32 tensor of {@code arena} (a backend arena) holding {@code data}, uploaded through the backend. */
+    static Tensor ints(TensorArena arena, int[] data, long... shape) {
+        Tensor t = arena.allocate(DType.I32, shape);
+        be.upload(data, t);
+        return t;
     }
 
     private static void assertArrayEquals(long[] expected, long[] actual) {

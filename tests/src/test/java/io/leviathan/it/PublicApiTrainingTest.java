@@ -37,9 +37,9 @@ class PublicApiTrainingTest {
             Tensor table = arena.allocate(DType.F32, V, D);
             Tensor gain = arena.allocate(DType.F32, D);
             Tensor head = arena.allocate(DType.F32, V, D);
-            fillNormal(table, rnd, 1.0);
+            fillNormal(be, table, rnd, 1.0);
             be.fill(gain, 1f);
-            fillNormal(head, rnd, 0.1);
+            fillNormal(be, head, rnd, 0.1);
             List<Tensor> params = List.of(table, gain, head);
             List<Tensor> grads = params.stream().map(p -> arena.allocate(DType.F32, p.shape())).toList();
             List<Tensor> ms = params.stream().map(p -> arena.allocate(DType.F32, p.shape())).toList();
@@ -53,8 +53,10 @@ class PublicApiTrainingTest {
                 tgt[i] = (in[i] * 7 + 3) % V;
             }
             tgt[5] = -100; // one ignored position
-            Tensor ids = arena.ofInts(in, N);
-            Tensor targets = arena.ofInts(tgt, N);
+            Tensor ids = arena.allocate(DType.I32, N);
+            Tensor targets = arena.allocate(DType.I32, N);
+            be.upload(in, ids);
+            be.upload(tgt, targets);
 
             // Activations and their gradients, allocated once.
             Tensor x = arena.allocate(DType.F32, N, D);
@@ -128,13 +130,13 @@ class PublicApiTrainingTest {
         }
     }
 
-    private static void fillNormal(Tensor t, SplittableRandom rnd, double std) {
+    private static void fillNormal(Backend be, Tensor t, SplittableRandom rnd, double std) {
         float[] v = new float[(int) t.numel()];
         for (int i = 0; i < v.length; i++) {
             double u1 = 1 - rnd.nextDouble();
             double u2 = rnd.nextDouble();
             v[i] = (float) (Math.sqrt(-2 * Math.log(u1)) * Math.cos(2 * Math.PI * u2) * std);
         }
-        t.copyFrom(v);
+        be.upload(v, t);
     }
 }

@@ -2,9 +2,9 @@ package io.leviathan.it;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -17,6 +17,7 @@ import io.leviathan.model.GeneratorConfig;
 import io.leviathan.model.LlamaModel;
 import io.leviathan.model.ModelConfig;
 import io.leviathan.model.Parameter;
+import io.leviathan.model.Precision;
 import io.leviathan.tensor.DType;
 import io.leviathan.tensor.NativeMemory;
 import io.leviathan.tensor.Tensor;
@@ -28,8 +29,9 @@ import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
+import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.params.ParameterizedTest;
-import org.junit.jupiter.params.provider.ValueSource;
+import org.junit.jupiter.params.provider.CsvSource;
 
 /**
  * llm.c's reference-state test: an independent PyTorch implementation of the same model wrote its weights,
@@ -53,11 +55,35 @@ class ReferenceStateTest {
         return null;
     }
 
+    /**
+     * Tolerances per precision. fp32: the reference README's (activations and loss 1e-5 relative, gradients
+     * 1e-4 of each tensor's largest entry, the five-step losses 1e-4). bf16 (matmul and attention operands
+     * rounded to bf16, relative error up to 2^-9 each, fp32 accumulation) against the fp32 PyTorch state:
+     * the embedding output is computed in fp32 and keeps 1e-5; what passes through the bf16 matmuls gets
+     * bounds about three times the measured error (final hidden 0.41 %, gradients 0.92 % of each tensor's
+     * largest entry; measured with {@code -Dleviathan.test.flags=-Dreference.report=true}), and the losses
+     * 0.3 % at the initial weights and 1 % after five steps.
+     */
+    record Tolerances(double embed, double hidden, double loss, double grad, double steps) {
+        static Tolerances of(Precision p) {
+            return p == Precision.FP32 ? new Tolerances(1e-5, 1e-5, 1e-5, 1e-4, 1e-4)
+                    : new Tolerances(1e-5, 1.5e-2, 3e-3, 3e-2, 1e-2);
+        }
+    }
+
     @ParameterizedTest
-    @ValueSource(strings = {"dense", "leviathan"})
-    void forwardBackwardAndFiveAdamWStepsMatchPyTorch(String family) throws IOException {
+    @CsvSource({"dense, fp32", "leviathan, fp32", "dense, bf16", "leviathan, bf16"})
+    void forwardBackwardAndFiveAdamWStepsMatchPyTorch(String family, String precisionName) throws IOException {
+        Precision precision = Precision.of(precisionName);
+        Tolerances tol = Tolerances.of(precision);
         Path dir = referenceDir();
-        assumeTrue(dir != null, "reference state not found: expected shared/reference beside the checkout");
+        if (dir == null) { // a skip on a user's machine, a failure under CI (which always lays out shared/)
+            String where = "the PyTorch reference state reference/reference.json not found in shared/ beside or above "
+                    + Path.of("").toAbsolutePath();
+            assertFalse("true".equalsIgnoreCase(System.getenv("CI")), where + " (CI=true: a missing fixture is an error)");
+            Assumptions.abort(where + "; skipped. For the full suite put the project's shared/ folder beside the"
+                    + " checkout and run ./leviathan test again");
+        }
         JsonNode ref = new ObjectMapper().readTree(dir.resolve("reference.json").toFile());
         JsonNode c = ref.get("config");
         JsonNode fam = ref.get("families").get(family);
@@ -78,7 +104,7 @@ class ReferenceStateTest {
         try (Backend be = Backends.cpu(2);
              TensorArena files = new TensorArena();
              TensorArena state = be.newArena();
-             LlamaModel model = new LlamaModel(be, config, batch, seq)) {
+             LlamaModel model = new LlamaModel(be, config, batch, seq, precision)) {
             SafeTensors init = SafeTensors.open(dir.resolve(family + "_init.safetensors"), files);
             SafeTensors grads = SafeTensors.open(dir.resolve(family + "_grads.safetensors"), files);
 
@@ -90,7 +116,7 @@ class ReferenceStateTest {
                 ours.add(p.name());
                 Tensor src = init.get(p.name());
                 assertArrayEquals(src.shape(), p.value().shape(), p.name());
-                p.value().copyFrom(src);
+                be.upload(src.toFloatArray(), p.value()); // the file is host memory; the model's may not be
             }
             assertEquals(fileParams, ours, "parameter names");
             assertEquals(fam.get("params").get("total").asLong(), model.parameters().count(), "parameter total");
@@ -102,23 +128,27 @@ class ReferenceStateTest {
                 assertEquals(decayed.contains(p.name()), p.decay(), "decay flag of " + p.name());
             }
 
-            Tensor ids = init.get("input_ids");
-            Tensor targets = init.get("target_ids");
-            assertEquals(DType.I32, ids.dtype());
+            Tensor fileIds = init.get("input_ids");
+            Tensor fileTargets = init.get("target_ids");
+            assertEquals(DType.I32, fileIds.dtype());
+            Tensor ids = state.allocate(DType.I32, fileIds.shape());
+            Tensor targets = state.allocate(DType.I32, fileTargets.shape());
+            be.upload(fileIds.toIntArray(), ids);
+            be.upload(fileTargets.toIntArray(), targets);
 
             double loss = model.forward(ids, targets);
-            assertClose("act.embed_out", init.get("act.embed_out"), model.embeddingOutput(), 1e-5);
-            assertClose("act.final_hidden", init.get("act.final_hidden"), model.finalHidden(), 1e-5);
+            assertClose(be, "act.embed_out", init.get("act.embed_out"), model.embeddingOutput(), tol.embed());
+            assertClose(be, "act.final_hidden", init.get("act.final_hidden"), model.finalHidden(), tol.hidden());
             double expectLoss = fam.get("loss_initial").asDouble();
-            assertEquals(expectLoss, loss, 1e-5 * expectLoss, "initial loss");
+            assertEquals(expectLoss, loss, tol.loss() * expectLoss, "initial loss");
 
             model.parameters().zeroGrads(be);
             model.backward();
             for (Parameter p : model.parameters().all()) {
-                assertClose("grad." + p.name(), grads.get("grad." + p.name()), p.grad(), 1e-4);
+                assertClose(be, "grad." + p.name(), grads.get("grad." + p.name()), p.grad(), tol.grad());
             }
             assertEquals(fam.get("grad_norms").get(0).asDouble(), be.globalL2Norm(model.parameters().grads()),
-                    1e-4 * fam.get("grad_norms").get(0).asDouble(), "gradient norm");
+                    tol.grad() * fam.get("grad_norms").get(0).asDouble(), "gradient norm");
 
             // Five AdamW steps on the same batch; the loss after each must match.
             JsonNode opt = ref.get("optimizer");
@@ -140,7 +170,7 @@ class ReferenceStateTest {
                 }
                 double l = model.forward(ids, targets);
                 double expect = losses.get(step).asDouble();
-                assertEquals(expect, l, 1e-4 * expect, "loss after AdamW step " + step);
+                assertEquals(expect, l, tol.steps() * expect, "loss after AdamW step " + step);
                 model.parameters().zeroGrads(be);
                 model.backward();
             }
@@ -148,11 +178,11 @@ class ReferenceStateTest {
         assertEquals(baseline, NativeMemory.allocatedBytes(), "all native memory returned");
     }
 
-    /** |ours - ref| <= tol * max|ref| element-wise, naming the worst element. */
-    static void assertClose(String what, Tensor expected, Tensor actual, double tol) {
+    /** |ours - ref| <= tol * max|ref| element-wise, naming the worst element; {@code actual} is downloaded through {@code be}. */
+    static void assertClose(Backend be, String what, Tensor expected, Tensor actual, double tol) {
         assertArrayEquals(expected.shape(), actual.shape(), what + " shape");
         float[] e = expected.toFloatArray();
-        float[] a = actual.toFloatArray();
+        float[] a = be.downloadFloats(actual);
         double scale = 0;
         for (float v : e) {
             scale = Math.max(scale, Math.abs(v));
@@ -166,6 +196,9 @@ class ReferenceStateTest {
                 worst = i;
                 worstErr = Double.isNaN(err) ? Double.POSITIVE_INFINITY : err;
             }
+        }
+        if (Boolean.getBoolean("reference.report")) {
+            System.out.printf("[ReferenceStateTest] %s: worst error %.3g of the largest entry%n", what, worstErr / scale);
         }
         if (worstErr > tol * scale) {
             fail(String.format("%s: element %d is %.8g, reference %.8g (error %.3g, %.3g of the largest entry %.4g)",

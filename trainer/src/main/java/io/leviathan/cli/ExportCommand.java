@@ -19,13 +19,14 @@ final class ExportCommand {
     private ExportCommand() {}
 
     static final String FLAGS = "--checkpoint DIR|FILE, --out DIR, --format " + String.join("|", HfLlamaExport.FORMATS)
-            + ", --force";
+            + ", --force, --device cpu|cuda";
 
     static int run(String[] args, PrintStream out, PrintStream err) {
         String checkpoint = null;
         String outDir = null;
         String format = HfLlamaExport.FORMAT;
         boolean force = false;
+        String device = "cpu";
         for (int i = 0; i < args.length; i++) {
             String a = args[i];
             String value = null;
@@ -38,6 +39,7 @@ final class ExportCommand {
                 case "--checkpoint" -> checkpoint = value != null ? value : next(args, ++i, a);
                 case "--out" -> outDir = value != null ? value : next(args, ++i, a);
                 case "--format" -> format = value != null ? value : next(args, ++i, a);
+                case "--device" -> device = value != null ? value : next(args, ++i, a);
                 case "--force" -> {
                     if (value != null) {
                         throw new UsageException("--force takes no value");
@@ -63,7 +65,7 @@ final class ExportCommand {
         } catch (IllegalArgumentException e) {
             throw new UsageException(e.getMessage());
         }
-        HfLlamaExport.export(source, target, force);
+        HfLlamaExport.export(source, target, force, device);
         out.println("exported " + source + " as " + format + " to " + target);
         return 0;
     }

@@ -25,7 +25,7 @@ final class GenerateCommand {
     private GenerateCommand() {}
 
     static final String FLAGS = "--checkpoint DIR|FILE, --prompt TEXT, --max-tokens N, --temperature X (0 = greedy),"
-            + " --top-k K (0 = off), --top-p P (1 = off), --seed S";
+            + " --top-k K (0 = off), --top-p P (1 = off), --seed S, --device cpu|cuda";
 
     static int run(String[] args, PrintStream out, PrintStream err) {
         String checkpoint = null;
@@ -35,6 +35,7 @@ final class GenerateCommand {
         int topK = 50;
         float topP = 0.95f;
         long seed = 0;
+        String device = "cpu";
         for (int i = 0; i < args.length; i++) {
             String a = args[i];
             String value = null;
@@ -51,6 +52,7 @@ final class GenerateCommand {
                 case "--top-k" -> topK = parseInt(a, value != null ? value : next(args, ++i, a));
                 case "--top-p" -> topP = parseFloat(a, value != null ? value : next(args, ++i, a));
                 case "--seed" -> seed = parseLong(a, value != null ? value : next(args, ++i, a));
+                case "--device" -> device = value != null ? value : next(args, ++i, a);
                 default -> throw new UsageException("unexpected argument '" + args[i] + "'; valid: " + FLAGS);
             }
         }
@@ -75,9 +77,10 @@ final class GenerateCommand {
         int k = topK;
         float p = topP;
         long s = seed;
+        String dev = device;
         String generated = HfLlamaExport.withSource(path, src -> {
             Tokenizer tok = Tokenizer.of(src.tokenizer());
-            try (Backend be = Backends.cpu(); LlamaModel model = src.toModel(be, 1, src.contextLength())) {
+            try (Backend be = Backends.create(dev); LlamaModel model = src.toModel(be, 1, src.contextLength())) {
                 return TextGenerator.generate(be, model, tok, src.vocabularyMap(), text, n, t, k, p, s);
             }
         });

@@ -19,7 +19,7 @@ import java.util.Map;
  * override it:
  * <pre>
  *   ./leviathan train [--config FILE] [--data DIR|FILE] [--model PRESET|FILE] [--family dense|leviathan]
- *                     [--steps N] [--batch B] [--seq T] [--accum A] [--lr X] [--device cpu|cuda]
+ *                     [--steps N] [--batch B] [--seq T] [--accum A] [--lr X] [--device cpu|cuda] [--precision fp32|bf16]
  *                     [--out DIR] [--resume DIR|FILE] [--seed S] [--set KEY=VALUE]...
  * </pre>
  * {@code --resume} continues a run from its newest checkpoint (or the checkpoint file given) with the
@@ -29,14 +29,15 @@ final class TrainCommand {
     private TrainCommand() {}
 
     static final String FLAGS = "--config FILE, --data DIR|FILE, --model PRESET|FILE, --family dense|leviathan, "
-            + "--vocab N, --steps N, --batch B, --seq T, --accum A, --lr X, --device cpu|cuda, --out DIR, "
+            + "--vocab N, --steps N, --batch B, --seq T, --accum A, --lr X, --device cpu|cuda, --precision fp32|bf16, --out DIR, "
             + "--resume DIR|FILE, --seed S, --set KEY=VALUE (any config key: " + String.join(", ", TrainConfig.KEYS) + ")";
 
     private static final Map<String, String> FLAG_KEYS = Map.ofEntries(
             Map.entry("--data", "data"), Map.entry("--model", "model"), Map.entry("--family", "family"),
             Map.entry("--vocab", "vocab"), Map.entry("--steps", "steps"), Map.entry("--batch", "batch"),
             Map.entry("--seq", "seq"), Map.entry("--accum", "accum"), Map.entry("--lr", "lr"),
-            Map.entry("--device", "device"), Map.entry("--out", "out"), Map.entry("--seed", "seed"));
+            Map.entry("--device", "device"), Map.entry("--precision", "precision"), Map.entry("--out", "out"),
+            Map.entry("--seed", "seed"));
 
     static int run(String[] args, PrintStream out, PrintStream err) {
         Path config = null;

@@ -34,8 +34,11 @@ import java.util.Map;
  * shrinking them toward zero would shrink every separable mode multiplicatively (a product over seed
  * dimensions) instead of acting as a mild regulariser.
  *
- * <p>The moments live in an arena of the parameters' backend, allocated once; {@link #step} allocates no
- * native memory. {@link #close()} frees them.
+ * <p>The moments live in two flat buffers laid out like the parameter store's (one view per parameter), in an
+ * arena of the parameters' backend, allocated once. A step is three backend calls whatever the model's size
+ * (the norm, the clip decision inside AdamW, the update) and never waits for the device: the norm stays in
+ * a device scalar the caller downloads when it wants it ({@link #step} returns nothing). {@link #step}
+ * allocates no native memory. {@link #close()} frees the moments.
  */
 public final class AdamW implements AutoCloseable {
     /** Added to the norm before dividing, as in {@code clip_grad_norm_}. */
@@ -43,10 +46,10 @@ public final class AdamW implements AutoCloseable {
 
     private final Backend be;
     private final AdamWConfig cfg;
-    private final List<Parameter> params;
-    private final List<Tensor> grads;
-    private final Tensor[] m;
-    private final Tensor[] v;
+    private final ParameterStore store;
+    private final List<Tensor> flatGrad;
+    private final Tensor m;
+    private final Tensor v;
     private final TensorArena arena;
     private final Map<String, Tensor> state;
     private long steps;
@@ -55,21 +58,18 @@ public final class AdamW implements AutoCloseable {
     public AdamW(Backend be, ParameterStore params, AdamWConfig cfg) {
         this.be = be;
         this.cfg = cfg;
-        this.params = params.all();
-        this.grads = params.grads();
+        this.store = params;
+        this.flatGrad = List.of(params.flatGrads());
         this.arena = be.newArena();
         try {
-            m = new Tensor[this.params.size()];
-            v = new Tensor[this.params.size()];
+            m = arena.allocate(DType.F32, params.flatSize()).named("adamw.m");
+            v = arena.allocate(DType.F32, params.flatSize()).named("adamw.v");
             Map<String, Tensor> s = new LinkedHashMap<>();
-            for (int i = 0; i < m.length; i++) {
-                Parameter p = this.params.get(i);
-                m[i] = arena.allocate(DType.F32, p.value().shape());
-                v[i] = arena.allocate(DType.F32, p.value().shape());
-                s.put(momentName("m", p.name()), m[i]);
+            for (Parameter p : params.all()) {
+                s.put(momentName("m", p.name()), params.view(m, p).named(momentName("m", p.name())));
             }
-            for (int i = 0; i < v.length; i++) {
-                s.put(momentName("v", this.params.get(i).name()), v[i]);
+            for (Parameter p : params.all()) {
+                s.put(momentName("v", p.name()), params.view(v, p).named(momentName("v", p.name())));
             }
             state = Collections.unmodifiableMap(s);
         } catch (RuntimeException | Error e) {
@@ -84,30 +84,43 @@ public final class AdamW implements AutoCloseable {
     }
 
     /**
-     * One update from the gradients the parameters hold: clips them (in place) to global norm
-     * {@code clipNorm} when {@code clipNorm > 0} and the norm exceeds it, then applies AdamW at rate
-     * {@code lr}. Returns the gradient norm before clipping.
+     * One update from the gradients the parameters hold, issued without waiting: writes the global gradient
+     * norm (before clipping) into {@code gradNorm[0]}, then applies AdamW at rate {@code lr}, reading the
+     * gradients scaled to norm {@code clipNorm} when {@code clipNorm > 0} and the norm exceeds it (the
+     * gradients themselves are left as they are). When the norm is not finite the backend updates nothing;
+     * the caller sees it in the norm it downloads (see {@link #checkNorm}).
+     */
+    public void step(float lr, float clipNorm, Tensor gradNorm) {
+        be.globalL2Norm(flatGrad, gradNorm);
+        steps++;
+        AdamWStep decayed = new AdamWStep(lr, cfg.beta1(), cfg.beta2(), cfg.eps(), cfg.weightDecay(), steps);
+        be.adamw(store.flatValues(), store.flatGrads(), m, v, decayed, store.decayedCount(), gradNorm, clipNorm);
+    }
+
+    /**
+     * {@link #step(float, float, Tensor)} that waits and returns the gradient norm before clipping.
      *
      * @throws IllegalStateException if the gradient norm is not finite (nothing is updated then)
      */
     public double step(float lr, float clipNorm) {
-        double norm = be.globalL2Norm(grads);
+        try (TensorArena scratch = be.newArena()) {
+            Tensor norm = scratch.allocate(DType.F32, 1);
+            step(lr, clipNorm, norm);
+            return checkNorm(be.downloadScalar(norm));
+        }
+    }
+
+    /**
+     * Returns {@code norm} (downloaded from a step's norm tensor) when finite.
+     *
+     * @throws IllegalStateException if it is not: the backend skipped that step's update (the loss diverged),
+     *     so the step count goes back to what it was
+     */
+    public double checkNorm(double norm) {
         if (!Double.isFinite(norm)) {
-            throw new IllegalStateException("gradient norm is " + norm + " at optimizer step " + (steps + 1)
+            long failed = steps--;
+            throw new IllegalStateException("gradient norm is " + norm + " at optimizer step " + failed
                     + "; the loss diverged (lower the learning rate or enable clipping)");
-        }
-        if (clipNorm > 0 && norm > clipNorm) {
-            float scale = (float) (clipNorm / (norm + CLIP_EPS));
-            for (Tensor g : grads) {
-                be.scale(g, scale, g);
-            }
-        }
-        steps++;
-        AdamWStep decayed = new AdamWStep(lr, cfg.beta1(), cfg.beta2(), cfg.eps(), cfg.weightDecay(), steps);
-        AdamWStep plain = decayed.withWeightDecay(0f);
-        for (int i = 0; i < m.length; i++) {
-            Parameter p = params.get(i);
-            be.adamw(p.value(), p.grad(), m[i], v[i], p.decay() ? decayed : plain);
         }
         return norm;
     }
@@ -125,6 +138,11 @@ public final class AdamW implements AutoCloseable {
         this.steps = steps;
     }
 
+    /** The backend the moments live on. */
+    public Backend backend() {
+        return be;
+    }
+
     /** The hyper-parameters. */
     public AdamWConfig config() {
         return cfg;
@@ -132,7 +150,7 @@ public final class AdamW implements AutoCloseable {
 
     /**
      * The moments by name: {@code adamw.m.<param>} for every parameter in order, then {@code adamw.v.<param>};
-     * the live tensors (write into them to restore).
+     * the live tensors (views of the flat moment buffers; restore through the backend's upload).
      */
     public Map<String, Tensor> state() {
         return state;

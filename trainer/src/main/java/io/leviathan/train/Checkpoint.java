@@ -3,6 +3,8 @@ package io.leviathan.train;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.leviathan.backend.Backend;
+import io.leviathan.backend.HostTensors;
 import io.leviathan.data.VocabularyMap;
 import io.leviathan.io.SafeTensors;
 import io.leviathan.model.LlamaModel;
@@ -99,6 +101,14 @@ public final class Checkpoint implements AutoCloseable {
             all.put(p.name(), p.value());
         }
         all.putAll(opt.state());
+        // Device tensors come to the host through the backend (a no-op for host memory).
+        try (TensorArena staging = new TensorArena()) {
+            return write(target, dir, HostTensors.of(model.backend(), all, staging), step, model, opt, extra, keep);
+        }
+    }
+
+    private static Path write(Path target, Path dir, Map<String, Tensor> all, long step, LlamaModel model, AdamW opt,
+                              Map<String, String> extra, int keep) {
         Map<String, String> meta = new LinkedHashMap<>();
         meta.put("format", "pt");
         meta.put(MARKER, VERSION);
@@ -288,14 +298,14 @@ public final class Checkpoint implements AutoCloseable {
     public void restoreWeights(LlamaModel model) {
         checkModel(model.config());
         for (Parameter p : model.parameters().all()) {
-            copy(p.name(), p.value());
+            copy(model.backend(), p.name(), p.value());
         }
     }
 
     /** Copies the AdamW moments and step count into {@code opt}. */
     public void restoreOptimizer(AdamW opt) {
         for (Map.Entry<String, Tensor> e : opt.state().entrySet()) {
-            copy(e.getKey(), e.getValue());
+            copy(opt.backend(), e.getKey(), e.getValue());
         }
         opt.setSteps(parseLong(file, metadata(), "adamw_steps"));
     }
@@ -323,7 +333,7 @@ public final class Checkpoint implements AutoCloseable {
         return String.join("; ", diffs);
     }
 
-    private void copy(String name, Tensor dst) {
+    private void copy(Backend be, String name, Tensor dst) {
         if (!tensors.contains(name)) {
             throw new IllegalArgumentException("checkpoint " + file + " has no tensor '" + name
                     + "' (a checkpoint of a different model?)");
@@ -334,7 +344,7 @@ public final class Checkpoint implements AutoCloseable {
                     + Arrays.toString(src.shape()) + " but the model expects " + dst.dtype()
                     + Arrays.toString(dst.shape()));
         }
-        dst.copyFrom(src);
+        be.upload(src.segment(), dst); // the file is mapped into host memory; dst may be device memory
     }
 
     /** Unmaps the file. */

@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.leviathan.backend.Backend;
 import io.leviathan.backend.Backends;
+import io.leviathan.backend.HostTensors;
 import io.leviathan.data.Tokenizer;
 import io.leviathan.data.VocabularyMap;
 import io.leviathan.io.SafeTensors;
@@ -122,7 +123,7 @@ public final class HfLlamaExport {
             LlamaModel m = new LlamaModel(be, config, batch, seq);
             try {
                 for (Parameter p : m.parameters().all()) {
-                    be.copy(weight(weights, p.name(), p.value().shape()), p.value());
+                    uploadWeight(be, weight(weights, p.name(), p.shape()), p.value());
                 }
                 return m;
             } catch (RuntimeException | Error e) {
@@ -163,9 +164,23 @@ public final class HfLlamaExport {
 
     /** Exports a training checkpoint (folder or file); {@code force} replaces a non-empty {@code outDir}. */
     public static void export(Path checkpoint, Path outDir, boolean force) {
+        export(checkpoint, outDir, force, "cpu");
+    }
+
+    /**
+     * Exports a training checkpoint, running a Leviathan generator on the backend named {@code device}
+     * ({@code cpu}, {@code cuda}; see {@code Backends.create}).
+     */
+    public static void export(Path checkpoint, Path outDir, boolean force, String device) {
         checkTarget(outDir, force);
         withSource(checkpoint, src -> {
-            export(src, outDir, force);
+            if (src.config().family() == Family.LEVIATHAN) {
+                try (Backend be = Backends.create(device)) {
+                    export(be, src, outDir, force);
+                }
+            } else {
+                export(null, src, outDir, force);
+            }
             return null;
         });
     }
@@ -196,18 +211,9 @@ public final class HfLlamaExport {
         for (Parameter p : model.parameters().all()) {
             w.put(p.name(), p.value());
         }
-        export(new Source(model.config(), w, tokenizer, map), outDir, force);
-    }
-
-    /** Exports {@code src}; a Leviathan generator is materialised on a CPU backend of its own. */
-    public static void export(Source src, Path outDir, boolean force) {
-        checkTarget(outDir, force);
-        if (src.config().family() == Family.LEVIATHAN) {
-            try (Backend be = Backends.cpu()) {
-                export(be, src, outDir, force);
-            }
-        } else {
-            export(null, src, outDir, force);
+        try (TensorArena staging = new TensorArena()) { // device weights come to the host through the backend
+            Backend be = model.backend();
+            export(be, new Source(model.config(), HostTensors.of(be, w, staging), tokenizer, map), outDir, force);
         }
     }
 
@@ -359,8 +365,7 @@ public final class HfLlamaExport {
             SafeTensors st = SafeTensors.open(dir.resolve(WEIGHTS_FILE), mapped);
             ParameterStore params = model.parameters();
             for (Parameter p : params.all()) {
-                Tensor src = weight(asMap(st), p.name(), p.value().shape());
-                be.copy(src.dtype() == DType.F32 ? src : f32(src, mapped), p.value());
+                uploadWeight(be, weight(asMap(st), p.name(), p.shape()), p.value());
             }
             List<String> unknown = new ArrayList<>();
             for (String name : st.names()) {
@@ -415,9 +420,11 @@ public final class HfLlamaExport {
             ParameterStore store = new ParameterStore(genArena);
             LeviathanGenerator gen = new LeviathanGenerator(be, genArena, store, c, Math.min(c.vocab(), 4096));
             for (Parameter p : store.all()) {
-                be.copy(weight(weights, p.name(), p.value().shape()), p.value());
+                uploadWeight(be, weight(weights, p.name(), p.shape()), p.value());
             }
-            gen.materialize(table);
+            Tensor onDevice = genArena.allocate(DType.F32, c.vocab(), c.dModel());
+            gen.materialize(onDevice);
+            be.download(onDevice, table.segment());
         }
         return table;
     }
@@ -435,6 +442,18 @@ public final class HfLlamaExport {
             throw new IllegalArgumentException("export: weight '" + name + "' is I32, expected F32 or BF16");
         }
         return t;
+    }
+
+    /** Copies a host weight (F32 or BF16, e.g. a mapped file) into a parameter on {@code be}'s device, as F32. */
+    static void uploadWeight(Backend be, Tensor hostSrc, Tensor dst) {
+        if (hostSrc.dtype() == DType.F32 && hostSrc.isContiguous()) {
+            be.upload(hostSrc.segment(), dst);
+            return;
+        }
+        try (TensorArena scratch = new TensorArena()) {
+            Tensor f = scratch.allocate(DType.F32, hostSrc.shape()).copyFrom(hostSrc);
+            be.upload(f.segment(), dst);
+        }
     }
 
     private static Tensor f32(Tensor t, TensorArena arena) {

@@ -80,12 +80,7 @@ public final class TextGenerator {
     public static String generate(LlamaModel model, Tokenizer tok, Optional<VocabularyMap> map, String prompt,
                                   int maxTokens, float temperature, int topK, float topP, long seed) {
         validate(maxTokens, temperature, topK, topP);
-        if (isReusable(model)) {
-            return generate(null, model, tok, map, prompt, maxTokens, temperature, topK, topP, seed);
-        }
-        try (Backend be = Backends.cpu()) {
-            return generate(be, model, tok, map, prompt, maxTokens, temperature, topK, topP, seed);
-        }
+        return generate(model.backend(), model, tok, map, prompt, maxTokens, temperature, topK, topP, seed);
     }
 
     /**
@@ -118,7 +113,7 @@ public final class TextGenerator {
     /**
      * Generates up to {@code maxTokens} model ids after {@code context} (model ids, at least one) with a
      * dense model of batch 1 ({@code model.seq()} is the window). Stops before {@code stopId} when it is
-     * sampled ({@code -1}: never). Allocates one {@code [1, seq]} id tensor; nothing per token.
+     * sampled ({@code -1}: never). Allocates nothing on the device per token.
      */
     public static int[] generateIds(LlamaModel model, int[] context, int maxTokens, float temperature, int topK,
                                     float topP, long seed, int stopId) {
@@ -142,24 +137,20 @@ public final class TextGenerator {
         System.arraycopy(context, context.length - len, window, 0, len);
         List<Integer> generated = new ArrayList<>();
         float[] row = new float[vocab];
-        try (TensorArena io = new TensorArena()) {
-            Tensor ids = io.allocate(DType.I32, 1, seq);
-            for (int step = 0; step < maxTokens; step++) {
-                ids.copyFrom(window); // positions >= len hold stale ids: causal attention ignores them
-                model.forward(ids, null);
-                Tensor logits = model.logits().select(0, len - 1);
-                MemorySegment.copy(logits.segment(), ValueLayout.JAVA_FLOAT, 0, row, 0, vocab);
-                int next = sample(row, temperature, topK, topP, rng);
-                if (next == stopId) {
-                    break;
-                }
-                generated.add(next);
-                if (len == seq) {
-                    System.arraycopy(window, 1, window, 0, seq - 1);
-                    len--;
-                }
-                window[len++] = next;
+        Backend be = model.backend();
+        for (int step = 0; step < maxTokens; step++) {
+            model.forwardLogits(window); // positions >= len hold stale ids: causal attention ignores them
+            be.download(model.logits().select(0, len - 1), row, 0);
+            int next = sample(row, temperature, topK, topP, rng);
+            if (next == stopId) {
+                break;
             }
+            generated.add(next);
+            if (len == seq) {
+                System.arraycopy(window, 1, window, 0, seq - 1);
+                len--;
+            }
+            window[len++] = next;
         }
         return generated.stream().mapToInt(Integer::intValue).toArray();
     }

@@ -10,6 +10,7 @@ import io.leviathan.model.Family;
 import io.leviathan.model.GeneratorConfig;
 import io.leviathan.model.ModelConfig;
 import io.leviathan.model.ModelConfigFiles;
+import io.leviathan.model.Precision;
 import io.leviathan.model.Presets;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -47,6 +48,7 @@ import java.util.Map;
  *   "checkpointEvery": 250,       checkpoint every N steps (and at the end); 0 = only at the end
  *   "keepCheckpoints": 3,         keep the newest K checkpoints
  *   "device": "cpu",              cpu | cuda
+ *   "precision": "fp32",          fp32 | bf16 (bf16 matmul and attention operands, fp32 master weights and loss)
  *   "out": null,                  run folder; null = runs/&lt;yyyyMMdd-HHmmss&gt;
  *   "seed": 1337,                 initialisation and data-order seed
  *   "sampleTokens": 48            tokens to sample at the end; 0 = none
@@ -59,12 +61,12 @@ public record TrainConfig(JsonNode model, String family, Integer vocab, String d
                           long steps, int batch, int seq, int accum, float lr, Float minLr, Long warmup,
                           float weightDecay, float beta1, float beta2, float eps, float clip,
                           int evalEvery, int evalBatches, int checkpointEvery, int keepCheckpoints,
-                          String device, String out, long seed, int sampleTokens) {
+                          String device, String precision, String out, long seed, int sampleTokens) {
 
     /** Every key, in the order {@link #toJson} writes them. */
     public static final List<String> KEYS = List.of("model", "family", "vocab", "data", "tokenizer", "steps",
             "batch", "seq", "accum", "lr", "minLr", "warmup", "weightDecay", "beta1", "beta2", "eps", "clip",
-            "evalEvery", "evalBatches", "checkpointEvery", "keepCheckpoints", "device", "out", "seed",
+            "evalEvery", "evalBatches", "checkpointEvery", "keepCheckpoints", "device", "precision", "out", "seed",
             "sampleTokens");
 
     static final List<String> TOKENIZERS = List.of("o200k_base", "cl100k_base");
@@ -124,6 +126,11 @@ public record TrainConfig(JsonNode model, String family, Integer vocab, String d
             throw new IllegalArgumentException(src + ": key 'device' must be one of " + String.join(", ", DEVICES)
                     + ", got '" + device + "'");
         }
+        try {
+            Precision.of(precision);
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException(src + ": key 'precision' must be fp32 or bf16, got '" + precision + "'");
+        }
         atLeast(src, "sampleTokens", sampleTokens, 0);
         // the model itself must resolve
         resolveModel(model, family, vocab, 1);
@@ -136,7 +143,7 @@ public record TrainConfig(JsonNode model, String family, Integer vocab, String d
     public static TrainConfig defaults() {
         return new TrainConfig(JsonNodeFactory.instance.textNode("tiny"), "leviathan", null, null, "o200k_base",
                 1000, 8, 64, 1, 3e-3f, null, null, 0.1f, 0.9f, 0.95f, 1e-8f, 1.0f,
-                100, 8, 250, 3, "cpu", null, 1337, 48);
+                100, 8, 250, 3, "cpu", "fp32", null, 1337, 48);
     }
 
     // ---------------------------------------------------------------- derived values
@@ -272,7 +279,12 @@ public record TrainConfig(JsonNode model, String family, Integer vocab, String d
         return fromTree(tree, "--" + key);
     }
 
-    private static final List<String> STRINGS = List.of("family", "data", "tokenizer", "device", "out");
+    private static final List<String> STRINGS = List.of("family", "data", "tokenizer", "device", "precision", "out");
+
+    /** The precision policy ({@code precision} key). */
+    public Precision precisionPolicy() {
+        return Precision.of(precision);
+    }
 
     /** The configuration as JSON, every key explicit. */
     public String toJson() {
@@ -308,6 +320,7 @@ public record TrainConfig(JsonNode model, String family, Integer vocab, String d
         o.put("checkpointEvery", checkpointEvery);
         o.put("keepCheckpoints", keepCheckpoints);
         o.put("device", device);
+        o.put("precision", precision);
         o.put("out", out);
         o.put("seed", seed);
         o.put("sampleTokens", sampleTokens);
@@ -334,7 +347,7 @@ public record TrainConfig(JsonNode model, String family, Integer vocab, String d
                     floatValue(t, "weightDecay"), floatValue(t, "beta1"), floatValue(t, "beta2"), floatValue(t, "eps"),
                     floatValue(t, "clip"), intValue(t, "evalEvery"), intValue(t, "evalBatches"),
                     intValue(t, "checkpointEvery"), intValue(t, "keepCheckpoints"), string(t, "device"),
-                    optString(t, "out"), longValue(t, "seed"), intValue(t, "sampleTokens"));
+                    string(t, "precision"), optString(t, "out"), longValue(t, "seed"), intValue(t, "sampleTokens"));
         } catch (IllegalArgumentException e) {
             String msg = e.getMessage();
             if (msg.startsWith("train config: ")) {

@@ -82,8 +82,10 @@ public final class Trainer implements AutoCloseable {
     private final BatchSampler valSampler;
     private final long[] valStart;
     private final TensorArena io;
-    private final Tensor ids;
-    private final Tensor targets;
+    private final Tensor stats;          // [2] on the device: the step's loss sum, then its gradient norm
+    private final Tensor lossSum;        // stats[0]
+    private final Tensor gradNorm;       // stats[1]
+    private final float[] statsHost = new float[2];
     private final int[] inBuf;
     private final int[] tgtBuf;
     private final Map<String, String> fixedMeta;
@@ -115,8 +117,9 @@ public final class Trainer implements AutoCloseable {
         this.valSampler = valSampler;
         this.valStart = valSampler.state();
         this.io = io;
-        this.ids = io.allocate(DType.I32, cfg.batch(), cfg.seq());
-        this.targets = io.allocate(DType.I32, cfg.batch(), cfg.seq());
+        this.stats = io.allocate(DType.F32, 2).named("step stats");
+        this.lossSum = stats.narrow(0, 0, 1);
+        this.gradNorm = stats.narrow(0, 1, 1);
         this.inBuf = new int[cfg.batch() * cfg.seq()];
         this.tgtBuf = new int[cfg.batch() * cfg.seq()];
         this.step = step;
@@ -211,7 +214,7 @@ public final class Trainer implements AutoCloseable {
             }
 
             // ---- model, optimizer, samplers
-            LlamaModel model = new LlamaModel(be, mc, cfg.batch(), cfg.seq());
+            LlamaModel model = new LlamaModel(be, mc, cfg.batch(), cfg.seq(), cfg.precisionPolicy());
             opened.add(model);
             model.initialize(cfg.seed());
             model.setGradScale(1f / cfg.accum());
@@ -410,22 +413,23 @@ public final class Trainer implements AutoCloseable {
 
     /**
      * One update: {@code accum} micro-batches of forward and backward, then AdamW at the scheduled rate.
-     * Returns the mean loss of the micro-batches.
+     * Returns the mean loss of the micro-batches. The step is issued to the backend without waiting; the
+     * loss and gradient norm come back in one download at its end.
      */
     public double trainStep() {
         long t0 = System.nanoTime();
         model.parameters().zeroGrads(be);
-        double loss = 0;
+        be.fill(lossSum, 0f);
         for (int micro = 0; micro < cfg.accum(); micro++) {
             sampler.next(inBuf, tgtBuf);
-            ids.copyFrom(inBuf);
-            targets.copyFrom(tgtBuf);
-            loss += model.forward(ids, targets);
+            model.accumulateLoss(inBuf, tgtBuf, lossSum);
             model.backward();
         }
-        loss /= cfg.accum();
         float lr = schedule.lr(step);
-        double norm = opt.step(lr, cfg.clip());
+        opt.step(lr, cfg.clip(), gradNorm);
+        be.download(stats, statsHost, 0); // the step's one wait
+        double loss = (double) statsHost[0] / cfg.accum();
+        double norm = opt.checkNorm(statsHost[1]);
         step++;
         double seconds = (System.nanoTime() - t0) / 1e9;
         lastTokensPerSecond = cfg.tokensPerStep() / seconds;
@@ -449,9 +453,7 @@ public final class Trainer implements AutoCloseable {
         double sum = 0;
         for (int b = 0; b < cfg.evalBatches(); b++) {
             valSampler.next(inBuf, tgtBuf);
-            ids.copyFrom(inBuf);
-            targets.copyFrom(tgtBuf);
-            sum += model.evaluate(ids, targets);
+            sum += model.evaluate(inBuf, tgtBuf);
         }
         return sum / cfg.evalBatches();
     }
@@ -589,39 +591,33 @@ public final class Trainer implements AutoCloseable {
         if (n < 2) {
             throw new IllegalArgumentException("the " + split + " split has " + n + " tokens; need at least 2");
         }
-        try (TensorArena arena = new TensorArena()) {
-            Tensor ids = arena.allocate(DType.I32, batch, seq);
-            Tensor targets = arena.allocate(DType.I32, batch, seq);
-            int[] in = new int[batch * seq];
-            int[] tg = new int[batch * seq];
-            double sum = 0;
-            long counted = 0;
-            long pos = 0; // first input token of the next window
-            long batches = 0;
-            while (pos < n - 1 && (maxBatches <= 0 || batches < maxBatches)) {
-                Arrays.fill(in, 0);
-                Arrays.fill(tg, LlamaModel.IGNORE_INDEX);
-                int c = 0;
-                for (int b = 0; b < batch && pos < n - 1; b++) {
-                    int len = (int) Math.min(seq, n - 1 - pos);
-                    for (int t = 0; t < len; t++) {
-                        in[b * seq + t] = ds.token(split, pos + t);
-                        tg[b * seq + t] = ds.token(split, pos + t + 1);
-                    }
-                    c += len;
-                    pos += len;
+        int[] in = new int[batch * seq];
+        int[] tg = new int[batch * seq];
+        double sum = 0;
+        long counted = 0;
+        long pos = 0; // first input token of the next window
+        long batches = 0;
+        while (pos < n - 1 && (maxBatches <= 0 || batches < maxBatches)) {
+            Arrays.fill(in, 0);
+            Arrays.fill(tg, LlamaModel.IGNORE_INDEX);
+            int c = 0;
+            for (int b = 0; b < batch && pos < n - 1; b++) {
+                int len = (int) Math.min(seq, n - 1 - pos);
+                for (int t = 0; t < len; t++) {
+                    in[b * seq + t] = ds.token(split, pos + t);
+                    tg[b * seq + t] = ds.token(split, pos + t + 1);
                 }
-                ids.copyFrom(in);
-                targets.copyFrom(tg);
-                sum += model.evaluate(ids, targets) * c;
-                counted += c;
-                batches++;
-                if (onBatch != null) {
-                    onBatch.accept(batches);
-                }
+                c += len;
+                pos += len;
             }
-            return new double[] {sum / counted, counted};
+            sum += model.evaluate(in, tg) * c;
+            counted += c;
+            batches++;
+            if (onBatch != null) {
+                onBatch.accept(batches);
+            }
         }
+        return new double[] {sum / counted, counted};
     }
 
     // ---------------------------------------------------------------- progress

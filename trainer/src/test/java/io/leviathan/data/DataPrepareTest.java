@@ -8,6 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.leviathan.train.SharedFixture;
 import java.io.ByteArrayOutputStream;
 import java.io.FilterInputStream;
 import java.io.IOException;
@@ -23,7 +24,6 @@ import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.stream.Stream;
-import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -37,9 +37,7 @@ class DataPrepareTest {
 
     @Test
     void devCorpusSliceEndToEnd() throws IOException {
-        Path corpus = Fixtures.devCorpus();
-        Assumptions.assumeTrue(corpus != null,
-                "skipped: shared/data/nlp-corpus.jsonl.zst not found above " + Path.of("").toAbsolutePath());
+        Path corpus = SharedFixture.require(Fixtures.devCorpus(), "the development corpus data/nlp-corpus.jsonl.zst");
         List<String> lines = Fixtures.zstLines(corpus, 2000);
         Path slice = Fixtures.writeZst(tmp.resolve("slice.jsonl.zst"), lines);
         ByteArrayOutputStream log = new ByteArrayOutputStream();

@@ -1,5 +1,6 @@
 package io.leviathan.train;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -70,12 +71,15 @@ class AdamWTest {
             SplittableRandom r = new SplittableRandom(42);
             Ref[] refs = new Ref[shapes.length];
             for (int k = 0; k < shapes.length; k++) {
-                Parameter p = store.create("p" + k, decay[k], shapes[k]);
+                store.create("p" + k, decay[k], shapes[k]);
+            }
+            for (int k = 0; k < shapes.length; k++) {
+                Parameter p = store.get("p" + k);
                 float[] init = new float[(int) p.value().numel()];
                 for (int i = 0; i < init.length; i++) {
                     init[i] = (float) r.nextGaussian();
                 }
-                p.value().copyFrom(init);
+                be.upload(init, p.value());
                 refs[k] = new Ref(init, decay[k]);
             }
             try (AdamW opt = new AdamW(be, store, c)) {
@@ -96,7 +100,7 @@ class AdamWTest {
                             g[k][i] = gf[i];
                             sq += g[k][i] * g[k][i];
                         }
-                        ps.get(k).grad().copyFrom(gf);
+                        be.upload(gf, ps.get(k).grad());
                     }
                     double norm = Math.sqrt(sq);
                     float clip = clips[t - 1];
@@ -114,9 +118,9 @@ class AdamWTest {
                     assertEquals(norm, got, 1e-6 * norm, "pre-clip norm at step " + t); // float partial sums inside the kernel
                     assertEquals(t, opt.steps());
                     for (int k = 0; k < refs.length; k++) {
-                        float[] p = ps.get(k).value().toFloatArray();
-                        float[] m = opt.state().get("adamw.m.p" + k).toFloatArray();
-                        float[] v = opt.state().get("adamw.v.p" + k).toFloatArray();
+                        float[] p = be.downloadFloats(ps.get(k).value());
+                        float[] m = be.downloadFloats(opt.state().get("adamw.m.p" + k));
+                        float[] v = be.downloadFloats(opt.state().get("adamw.v.p" + k));
                         for (int i = 0; i < p.length; i++) {
                             assertEquals(refs[k].p[i], p[i], 2e-6 * Math.max(1, Math.abs(refs[k].p[i])),
                                     "p" + k + "[" + i + "] at step " + t);
@@ -137,13 +141,13 @@ class AdamWTest {
             ParameterStore store = new ParameterStore(arena);
             Parameter w = store.create("w", true, 4);
             Parameter n = store.create("n", false, 4);
-            w.value().fill(2f);
-            n.value().fill(2f);
+            be.fill(w.value(), 2f);
+            be.fill(n.value(), 2f);
             try (AdamW opt = new AdamW(be, store, new AdamWConfig(0.9f, 0.95f, 1e-8f, 0.5f))) {
                 opt.step(0.1f, 0f); // zero gradients: only decay moves anything
             }
-            assertEquals(2f * (1 - 0.1f * 0.5f), w.value().getFloat(0), 1e-7);
-            assertEquals(2f, n.value().getFloat(0));
+            assertEquals(2f * (1 - 0.1f * 0.5f), be.downloadFloats(w.value())[0], 1e-7);
+            assertEquals(2f, be.downloadFloats(n.value())[0]);
         }
     }
 
@@ -152,14 +156,14 @@ class AdamWTest {
         try (TensorArena arena = be.newArena()) {
             ParameterStore store = new ParameterStore(arena);
             Parameter w = store.create("w", true, 3);
-            w.value().fill(1f);
-            w.grad().copyFrom(new float[] {1f, Float.NaN, 0f});
+            be.fill(w.value(), 1f);
+            be.upload(new float[] {1f, Float.NaN, 0f}, w.grad());
             try (AdamW opt = new AdamW(be, store, AdamWConfig.defaults())) {
                 IllegalStateException e = assertThrows(IllegalStateException.class, () -> opt.step(1e-3f, 1f));
                 assertTrue(e.getMessage().contains("diverged"), e.getMessage());
                 assertEquals(0, opt.steps());
             }
-            assertEquals(1f, w.value().getFloat(0));
+            assertArrayEquals(new float[] {1f, 1f, 1f}, be.downloadFloats(w.value()));
         }
     }
 

@@ -1,5 +1,6 @@
 package io.leviathan.train;
 
+import io.leviathan.backend.Backends;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -8,7 +9,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 
-/** Runs {@code ./leviathan} commands in a fresh JVM on this test run's module path. */
+/** Runs {@code ./leviathan} commands in a fresh JVM on this test run's module path (strict when this run is). */
 final class Cli {
     private Cli() {}
 
@@ -21,8 +22,11 @@ final class Cli {
         }
         List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
                 "--add-modules", "jdk.incubator.vector",
-                "--enable-native-access=ALL-UNNAMED,io.leviathan.core,io.leviathan.trainer", "-Xss4m",
-                "-p", modulePath, "-m", "io.leviathan.trainer/io.leviathan.cli.Main"));
+                "--enable-native-access=ALL-UNNAMED,io.leviathan.core,io.leviathan.trainer", "-Xss4m"));
+        if (Boolean.getBoolean(Backends.STRICT_PROPERTY)) {
+            cmd.add("-D" + Backends.STRICT_PROPERTY + "=true"); // the strict test pass: the child runs strict too
+        }
+        cmd.addAll(List.of("-p", modulePath, "-m", "io.leviathan.trainer/io.leviathan.cli.Main"));
         cmd.addAll(List.of(args));
         Path log = Files.createTempFile(workDir, "cli", ".log");
         Process p = new ProcessBuilder(cmd).directory(workDir.toFile()).redirectErrorStream(true)

@@ -15,6 +15,7 @@ import io.leviathan.io.SafeTensors;
 import io.leviathan.model.Family;
 import io.leviathan.model.LlamaModel;
 import io.leviathan.model.ModelConfig;
+import io.leviathan.tensor.DType;
 import io.leviathan.tensor.Tensor;
 import io.leviathan.tensor.TensorArena;
 import java.io.IOException;
@@ -67,9 +68,12 @@ class HfLlamaExportTest {
     }
 
     private static float[] logits(LlamaModel m, int[] ids) {
-        try (TensorArena io = new TensorArena()) {
-            m.forward(io.ofInts(ids, m.batch(), m.seq()), null);
-            return m.logits().toFloatArray();
+        Backend mb = m.backend();
+        try (TensorArena io = mb.newArena()) {
+            Tensor t = io.allocate(DType.I32, m.batch(), m.seq());
+            mb.upload(ids, t);
+            m.forward(t, null);
+            return mb.downloadFloats(m.logits());
         }
     }
 

@@ -15,6 +15,7 @@ import io.leviathan.model.Init;
 import io.leviathan.model.LlamaModel;
 import io.leviathan.model.ModelConfig;
 import io.leviathan.model.Parameter;
+import io.leviathan.tensor.DType;
 import io.leviathan.tensor.Tensor;
 import io.leviathan.tensor.TensorArena;
 import java.util.Arrays;
@@ -62,13 +63,13 @@ class TextGeneratorTest {
             if (p.name().startsWith("model.generator.")) {
                 continue;
             }
-            float[] v = p.value().toFloatArray();
+            float[] v = backend.downloadFloats(p.value());
             SplittableRandom r = Init.stream(seed + 1, p.name());
             boolean gain = p.value().rank() == 1;
             for (int i = 0; i < v.length; i++) {
                 v[i] = gain ? (float) (1 + 0.3 * r.nextGaussian()) : (float) (0.3 * r.nextGaussian());
             }
-            p.value().copyFrom(v);
+            backend.upload(v, p.value());
         }
         return m;
     }
@@ -169,12 +170,12 @@ class TextGeneratorTest {
             for (int s = 0; s < steps; s++) {
                 int len = seqSoFar.length;
                 // a model whose seq is exactly the context length: no padding at all
-                try (LlamaModel exact = new LlamaModel(be, c, 1, len); TensorArena io = new TensorArena()) {
+                try (LlamaModel exact = new LlamaModel(be, c, 1, len); TensorArena io = be.newArena()) {
                     for (Parameter p : m.parameters().all()) {
-                        exact.parameters().get(p.name()).value().copyFrom(p.value());
+                        be.copy(p.value(), exact.parameters().get(p.name()).value());
                     }
-                    exact.forward(io.ofInts(seqSoFar, 1, len), null);
-                    int expect = TextGenerator.argmax(exact.logits().select(0, len - 1).toFloatArray());
+                    exact.forward(ints(io, seqSoFar, 1, len), null);
+                    int expect = TextGenerator.argmax(be.downloadFloats(exact.logits().select(0, len - 1)));
                     assertEquals(expect, got[s], "token " + s);
                 }
                 seqSoFar = Arrays.copyOf(seqSoFar, len + 1);
@@ -225,23 +226,23 @@ class TextGeneratorTest {
         int seq = 7;
         try (LlamaModel lev = randomModel(c, batch, seq, 11);
              LlamaModel twin = TextGenerator.denseTwin(be, lev, batch, seq);
-             TensorArena io = new TensorArena()) {
+             TensorArena io = be.newArena()) {
             assertEquals(Family.DENSE, twin.config().family());
             SplittableRandom r = new SplittableRandom(2);
             int[] ids = new int[batch * seq];
             for (int i = 0; i < ids.length; i++) {
                 ids[i] = r.nextInt(c.vocab());
             }
-            Tensor t = io.ofInts(ids, batch, seq);
+            Tensor t = ints(io, ids, batch, seq);
             lev.forward(t, null);
-            float[] want = lev.logits().toFloatArray();
+            float[] want = be.downloadFloats(lev.logits());
             twin.forward(t, null);
-            float[] got = twin.logits().toFloatArray();
+            float[] got = be.downloadFloats(twin.logits());
             assertClose(want, got, 1e-5, "twin logits");
             // a twin of another shape (what generation uses) agrees too
             try (LlamaModel one = TextGenerator.denseTwin(be, lev, 1, seq)) {
-                one.forward(io.ofInts(Arrays.copyOf(ids, seq), 1, seq), null);
-                assertClose(Arrays.copyOf(want, seq * c.vocab()), one.logits().toFloatArray(), 1e-5, "batch-1 twin");
+                one.forward(ints(io, Arrays.copyOf(ids, seq), 1, seq), null);
+                assertClose(Arrays.copyOf(want, seq * c.vocab()), be.downloadFloats(one.logits()), 1e-5, "batch-1 twin");
             }
         }
     }
@@ -344,6 +345,13 @@ class TextGeneratorTest {
         int[] withHole = Arrays.copyOf(hello, hello.length + 1);
         withHole[hello.length] = 200_005; // inside o200k_base's range, but no token
         assertEquals("Hello", TextGenerator.decode(tok, Optional.empty(), withHole));
+    }
+
+    /** A new I32 tensor of {@code arena} (a backend arena) holding {@code data}, uploaded through the backend. */
+    static Tensor ints(TensorArena arena, int[] data, long... shape) {
+        Tensor t = arena.allocate(DType.I32, shape);
+        be.upload(data, t);
+        return t;
     }
 
     static void assertClose(float[] want, float[] got, double tol, String what) {

@@ -4,7 +4,6 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -59,8 +58,8 @@ class TrainerTest {
              AdamW oh = new AdamW(be, half.parameters(), AdamWConfig.defaults())) {
             whole.initialize(1);
             half.initialize(1);
-            Tensor wi = io.ofInts(in, 2 * b, seq);
-            Tensor wt = io.ofInts(tg, 2 * b, seq);
+            Tensor wi = ints(be, io, in, 2 * b, seq);
+            Tensor wt = ints(be, io, tg, 2 * b, seq);
             whole.parameters().zeroGrads(be);
             double lossWhole = whole.forward(wi, wt);
             whole.backward();
@@ -69,23 +68,23 @@ class TrainerTest {
             half.parameters().zeroGrads(be);
             double lossHalves = 0;
             for (int k = 0; k < 2; k++) {
-                Tensor hi = io.ofInts(java.util.Arrays.copyOfRange(in, k * b * seq, (k + 1) * b * seq), b, seq);
-                Tensor ht = io.ofInts(java.util.Arrays.copyOfRange(tg, k * b * seq, (k + 1) * b * seq), b, seq);
+                Tensor hi = ints(be, io, java.util.Arrays.copyOfRange(in, k * b * seq, (k + 1) * b * seq), b, seq);
+                Tensor ht = ints(be, io, java.util.Arrays.copyOfRange(tg, k * b * seq, (k + 1) * b * seq), b, seq);
                 lossHalves += half.forward(hi, ht) / 2;
                 half.backward();
             }
             assertEquals(lossWhole, lossHalves, 1e-6 * lossWhole);
             double scale = 0;
             for (Parameter p : whole.parameters().all()) {
-                for (float g : p.grad().toFloatArray()) {
+                for (float g : be.downloadFloats(p.grad())) {
                     scale = Math.max(scale, Math.abs(g));
                 }
             }
             List<Parameter> pw = whole.parameters().all();
             List<Parameter> ph = half.parameters().all();
             for (int i = 0; i < pw.size(); i++) {
-                float[] gw = pw.get(i).grad().toFloatArray();
-                float[] gh = ph.get(i).grad().toFloatArray();
+                float[] gw = be.downloadFloats(pw.get(i).grad());
+                float[] gh = be.downloadFloats(ph.get(i).grad());
                 for (int j = 0; j < gw.length; j++) {
                     assertEquals(gw[j], gh[j], 1e-5 * scale, pw.get(i).name() + "[" + j + "]");
                 }
@@ -94,14 +93,21 @@ class TrainerTest {
             double nh = oh.step(1e-3f, 1f);
             assertEquals(nw, nh, 1e-5 * nw);
             for (int i = 0; i < pw.size(); i++) {
-                float[] a = pw.get(i).value().toFloatArray();
-                float[] h = ph.get(i).value().toFloatArray();
+                float[] a = be.downloadFloats(pw.get(i).value());
+                float[] h = be.downloadFloats(ph.get(i).value());
                 for (int j = 0; j < a.length; j++) {
                     // an Adam step moves each weight by ~lr; the two differ only through rounding of g
                     assertEquals(a[j], h[j], 2e-5, pw.get(i).name() + "[" + j + "]");
                 }
             }
         }
+    }
+
+    /** A new I32 tensor of {@code arena} (a backend arena) holding {@code data}, uploaded through {@code be}. */
+    private static Tensor ints(Backend be, TensorArena arena, int[] data, long... shape) {
+        Tensor t = arena.allocate(DType.I32, shape);
+        be.upload(data, t);
+        return t;
     }
 
     /** The trainer's own accumulation: accum 2 x batch 2 vs accum 1 x batch 4 see the same tokens. */
@@ -115,7 +121,7 @@ class TrainerTest {
                     .with("batch", k == 0 ? "4" : "2").with("accum", k == 0 ? "1" : "2");
             try (Trainer t = Trainer.create(cfg, null, TestData.QUIET, false)) {
                 losses[k] = t.trainStep();
-                weights[k] = t.model().parameters().all().get(1).value().toFloatArray();
+                weights[k] = t.model().backend().downloadFloats(t.model().parameters().all().get(1).value());
             }
         }
         // the sampler draws windows in order, so 2 x 2 windows are the 4 windows of the single batch
@@ -316,11 +322,52 @@ class TrainerTest {
 
     // ------------------------------------------------------------------ end to end
 
+    /**
+     * The bf16 precision policy trains like fp32: from the same seed on the same batches, the per-step
+     * training loss of a bf16 run stays within {@link #BF16_LOSS_TOLERANCE} nats of the fp32 run's over 60 steps,
+     * and both learn. bf16 rounding (relative error up to 2^-9) perturbs each step a little and the two runs
+     * drift apart slowly, so the bound is on the absolute difference of the curves, not on bit equality.
+     */
+    @Test
+    void bf16LossCurveTracksFp32(@TempDir Path tmp) throws IOException {
+        Path corpus = SharedFixture.require(TestData.devCorpus(), "the development corpus data/nlp-corpus.jsonl.zst");
+        Path slice = TestData.devSlice(corpus, tmp, 3000);
+        double[][] curves = new double[2][];
+        String[] precisions = {"fp32", "bf16"};
+        for (int r = 0; r < 2; r++) {
+            TrainConfig cfg = TestData.config(TestData.DENSE, slice, tmp.resolve(precisions[r]), 60)
+                    .with("batch", "4").with("seq", "32").with("lr", "0.01").with("precision", precisions[r]);
+            try (Trainer t = Trainer.create(cfg, null, TestData.QUIET, false)) {
+                assertEquals(precisions[r], t.model().precision().label());
+                t.run();
+            }
+            curves[r] = Files.readAllLines(tmp.resolve(precisions[r]).resolve("metrics.jsonl"), StandardCharsets.UTF_8)
+                    .stream().filter(l -> l.startsWith("{\"step\"") && l.contains("\"loss\""))
+                    .mapToDouble(l -> Double.parseDouble(l.replaceAll(".*\"loss\":([-0-9.Ee]+).*", "$1"))).toArray();
+        }
+        assertEquals(60, curves[0].length);
+        assertEquals(60, curves[1].length);
+        double worst = 0;
+        StringBuilder table = new StringBuilder("step fp32 bf16\n");
+        for (int i = 0; i < 60; i++) {
+            worst = Math.max(worst, Math.abs(curves[1][i] - curves[0][i]));
+            if (i % 10 == 9 || i == 0) {
+                table.append(String.format(java.util.Locale.ROOT, "%d %.4f %.4f%n", i + 1, curves[0][i], curves[1][i]));
+            }
+        }
+        System.out.print("[TrainerTest] bf16 vs fp32 loss, worst |difference| " + worst + "\n" + table);
+        assertTrue(worst <= BF16_LOSS_TOLERANCE, "bf16 loss curve left fp32's by " + worst + " nats\n" + table);
+        assertTrue(curves[1][59] < curves[1][0] - 1, "bf16 learns: " + curves[1][0] + " -> " + curves[1][59]);
+        assertTrue(Math.abs(curves[1][0] - curves[0][0]) < 0.01, "same start: " + curves[0][0] + " vs " + curves[1][0]);
+    }
+
+    /** Nats: the largest per-step distance allowed between the bf16 and fp32 training-loss curves. */
+    static final double BF16_LOSS_TOLERANCE = 0.1;
+
     /** A tiny model trained for a few dozen steps on a slice of the development corpus: validation loss falls. */
     @Test
     void validationLossFallsOnTheDevelopmentCorpus(@TempDir Path tmp) throws IOException {
-        Path corpus = TestData.devCorpus();
-        assumeTrue(corpus != null, "development corpus shared/data/nlp-corpus.jsonl.zst not found: skipped");
+        Path corpus = SharedFixture.require(TestData.devCorpus(), "the development corpus data/nlp-corpus.jsonl.zst");
         Path slice = TestData.devSlice(corpus, tmp, 3000);
         TrainConfig cfg = TestData.config(TestData.DENSE, slice, tmp.resolve("run"), 40)
                 .with("batch", "4").with("seq", "32").with("lr", "0.01").with("evalEvery", "20").with("evalBatches", "8");

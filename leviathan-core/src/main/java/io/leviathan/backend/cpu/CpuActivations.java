@@ -1,5 +1,6 @@
 package io.leviathan.backend.cpu;
 
+import io.leviathan.backend.OpChecks;
 import static io.leviathan.backend.cpu.CpuElementwise.F;
 import static io.leviathan.backend.cpu.CpuElementwise.L;
 import static io.leviathan.backend.cpu.CpuElementwise.NO;
@@ -105,9 +106,9 @@ final class CpuActivations {
 
     static void silu(Parallel par, Tensor x, Tensor out) {
         String op = "silu";
-        Checks.f32(op, "x", x);
-        Checks.f32Out(op, "out", out);
-        Checks.sameShape(op, new String[] {"x", "out"}, x, out);
+        OpChecks.f32(op, "x", x);
+        OpChecks.f32Out(op, "out", out);
+        OpChecks.sameShape(op, new String[] {"x", "out"}, x, out);
         MemorySegment sx = x.segment(CpuMemory.KEY), so = out.segment(CpuMemory.KEY);
         forElements(par, x.numel(), (i0, i1) -> siluRange(sx, so, i0, i1));
     }
@@ -127,10 +128,10 @@ final class CpuActivations {
     /** {@code dX += dOut * s * (1 + x * (1 - s))} with {@code s = sigmoid(x)}. */
     static void siluBackward(Parallel par, Tensor dOut, Tensor x, Tensor dX) {
         String op = "siluBackward";
-        Checks.f32(op, "dOut", dOut);
-        Checks.f32(op, "x", x);
-        Checks.f32Out(op, "dX", dX);
-        Checks.sameShape(op, new String[] {"dOut", "x", "dX"}, dOut, x, dX);
+        OpChecks.f32(op, "dOut", dOut);
+        OpChecks.f32(op, "x", x);
+        OpChecks.f32Out(op, "dX", dX);
+        OpChecks.sameShape(op, new String[] {"dOut", "x", "dX"}, dOut, x, dX);
         MemorySegment g = dOut.segment(CpuMemory.KEY), sx = x.segment(CpuMemory.KEY), sdx = dX.segment(CpuMemory.KEY);
         forElements(par, x.numel(), (i0, i1) -> siluGradRange(g, sx, sdx, i0, i1));
     }
@@ -155,9 +156,9 @@ final class CpuActivations {
 
     static void sigmoid(Parallel par, Tensor x, Tensor out) {
         String op = "sigmoid";
-        Checks.f32(op, "x", x);
-        Checks.f32Out(op, "out", out);
-        Checks.sameShape(op, new String[] {"x", "out"}, x, out);
+        OpChecks.f32(op, "x", x);
+        OpChecks.f32Out(op, "out", out);
+        OpChecks.sameShape(op, new String[] {"x", "out"}, x, out);
         MemorySegment sx = x.segment(CpuMemory.KEY), so = out.segment(CpuMemory.KEY);
         forElements(par, x.numel(), (i0, i1) -> sigmoidRange(sx, so, i0, i1));
     }
@@ -175,10 +176,10 @@ final class CpuActivations {
     /** {@code dX += dOut * y * (1 - y)}. */
     static void sigmoidBackward(Parallel par, Tensor dOut, Tensor y, Tensor dX) {
         String op = "sigmoidBackward";
-        Checks.f32(op, "dOut", dOut);
-        Checks.f32(op, "y", y);
-        Checks.f32Out(op, "dX", dX);
-        Checks.sameShape(op, new String[] {"dOut", "y", "dX"}, dOut, y, dX);
+        OpChecks.f32(op, "dOut", dOut);
+        OpChecks.f32(op, "y", y);
+        OpChecks.f32Out(op, "dX", dX);
+        OpChecks.sameShape(op, new String[] {"dOut", "y", "dX"}, dOut, y, dX);
         MemorySegment g = dOut.segment(CpuMemory.KEY), sy = y.segment(CpuMemory.KEY), sdx = dX.segment(CpuMemory.KEY);
         forElements(par, y.numel(), (i0, i1) -> sigmoidGradRange(g, sy, sdx, i0, i1));
     }
@@ -201,10 +202,10 @@ final class CpuActivations {
 
     static void swiglu(Parallel par, Tensor gate, Tensor up, Tensor out) {
         String op = "swiglu";
-        Checks.f32(op, "gate", gate);
-        Checks.f32(op, "up", up);
-        Checks.f32Out(op, "out", out);
-        Checks.sameShape(op, new String[] {"gate", "up", "out"}, gate, up, out);
+        OpChecks.f32(op, "gate", gate);
+        OpChecks.f32(op, "up", up);
+        OpChecks.f32Out(op, "out", out);
+        OpChecks.sameShape(op, new String[] {"gate", "up", "out"}, gate, up, out);
         MemorySegment sg = gate.segment(CpuMemory.KEY), su = up.segment(CpuMemory.KEY), so = out.segment(CpuMemory.KEY);
         forElements(par, gate.numel(), (i0, i1) -> swigluRange(sg, su, so, i0, i1));
     }
@@ -228,12 +229,12 @@ final class CpuActivations {
      */
     static void swigluBackward(Parallel par, Tensor dOut, Tensor gate, Tensor up, Tensor dGate, Tensor dUp) {
         String op = "swigluBackward";
-        Checks.f32(op, "dOut", dOut);
-        Checks.f32(op, "gate", gate);
-        Checks.f32(op, "up", up);
-        Checks.f32Out(op, "dGate", dGate);
-        Checks.f32Out(op, "dUp", dUp);
-        Checks.sameShape(op, new String[] {"dOut", "gate", "up", "dGate", "dUp"}, dOut, gate, up, dGate, dUp);
+        OpChecks.f32(op, "dOut", dOut);
+        OpChecks.f32(op, "gate", gate);
+        OpChecks.f32(op, "up", up);
+        OpChecks.f32Out(op, "dGate", dGate);
+        OpChecks.f32Out(op, "dUp", dUp);
+        OpChecks.sameShape(op, new String[] {"dOut", "gate", "up", "dGate", "dUp"}, dOut, gate, up, dGate, dUp);
         MemorySegment g = dOut.segment(CpuMemory.KEY), sg = gate.segment(CpuMemory.KEY), su = up.segment(CpuMemory.KEY);
         MemorySegment sdg = dGate.segment(CpuMemory.KEY), sdu = dUp.segment(CpuMemory.KEY);
         forElements(par, gate.numel(), (i0, i1) -> swigluGradRange(g, sg, su, sdg, sdu, i0, i1));
@@ -267,10 +268,10 @@ final class CpuActivations {
 
     static void softmax(Parallel par, Tensor x, Tensor out) {
         String op = "softmax";
-        Checks.f32(op, "x", x);
-        Checks.f32Out(op, "out", out);
-        Checks.sameShape(op, new String[] {"x", "out"}, x, out);
-        long c = Checks.lastDim(op, "x", x);
+        OpChecks.f32(op, "x", x);
+        OpChecks.f32Out(op, "out", out);
+        OpChecks.sameShape(op, new String[] {"x", "out"}, x, out);
+        long c = OpChecks.lastDim(op, "x", x);
         if (c == 0) {
             return;
         }
@@ -323,11 +324,11 @@ final class CpuActivations {
     /** {@code dX += y * (dOut - sum(dOut * y))} per row. */
     static void softmaxBackward(Parallel par, Tensor dOut, Tensor y, Tensor dX) {
         String op = "softmaxBackward";
-        Checks.f32(op, "dOut", dOut);
-        Checks.f32(op, "y", y);
-        Checks.f32Out(op, "dX", dX);
-        Checks.sameShape(op, new String[] {"dOut", "y", "dX"}, dOut, y, dX);
-        long c = Checks.lastDim(op, "y", y);
+        OpChecks.f32(op, "dOut", dOut);
+        OpChecks.f32(op, "y", y);
+        OpChecks.f32Out(op, "dX", dX);
+        OpChecks.sameShape(op, new String[] {"dOut", "y", "dX"}, dOut, y, dX);
+        long c = OpChecks.lastDim(op, "y", y);
         if (c == 0) {
             return;
         }

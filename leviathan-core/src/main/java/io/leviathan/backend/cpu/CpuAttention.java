@@ -1,5 +1,8 @@
 package io.leviathan.backend.cpu;
 
+import io.leviathan.backend.OpChecks;
+import io.leviathan.tensor.Bf16;
+import io.leviathan.tensor.DType;
 import io.leviathan.tensor.ShapeMismatchException;
 import io.leviathan.tensor.Tensor;
 import java.lang.foreign.MemorySegment;
@@ -12,114 +15,519 @@ import jdk.incubator.vector.VectorSpecies;
 
 /**
  * Causal multi-head scaled-dot-product attention over {@code [B, T, H, Dh]} tensors (head {@code h} of token
- * {@code t} is the contiguous {@code Dh}-slice at {@code (b, t, h)}), with the probabilities saved as
- * {@code [B, H, T, T]}. As in llm.c: one (batch, head) pair is one unit of parallel work, and every output
- * slice it writes (including dK and dV) belongs to that pair alone, so workers never race.
+ * {@code t} is the contiguous {@code Dh}-slice at {@code (b, t, h)}), computed flash-attention style: the
+ * {@code [T, T]} scores never exist. The forward saves only {@code lse [B, H, T]}, each query row's
+ * {@code log sum_j exp(s_ij)}; the backward recomputes the probabilities from it.
+ *
+ * <p><b>Work and memory.</b> One (batch, head) pair is one unit of parallel work and owns every output slice
+ * it writes (out, lse, dQ, dK, dV), so workers never race. A worker first copies its pair's inputs into its
+ * own float arrays (BF16 widened to F32), in the layouts the loops want:
+ * <ul>
+ *   <li>rows {@code [Tp][DhP]}: token after token, each row padded with zeros to {@code DhP} (a multiple of
+ *       the vector length L), and {@code Tp = T} rounded up to a multiple of {@link #TILE} with zero rows;</li>
+ *   <li>transposed tiles {@code [Tp / TILE][Dh][TILE]}: each tile of {@code TILE} keys as a contiguous
+ *       {@code [Dh][TILE]} block, so a vector of L consecutive keys is one load.</li>
+ * </ul>
+ * Then it walks {@code TILE x TILE} tiles of (query, key) pairs on or below the causal diagonal; tiles above
+ * it are skipped. Every product of two tiles is one small kernel, {@link #matmul}, that broadcasts one
+ * operand and multiplies vectors of the other, so no lane sums are needed. The arrays are per worker thread,
+ * {@code O(T * Dh)}, allocated the first time a shape needs them and reused.
+ *
+ * <p><b>Forward</b>, per query tile (rows {@code i}), over key tiles {@code j <= i} with an online softmax:
+ * <pre>
+ *   S = Q_i K_j^T / sqrt(Dh), masked where key > query
+ *   m_new = max(m, rowmax S);  alpha = exp(m - m_new);  P = exp(S - m_new)
+ *   l = alpha l + rowsum P;    O = alpha O + P V_j;      m = m_new
+ * </pre>
+ * and at the end {@code out = O / l}, {@code lse = m + log l}.
+ *
+ * <p><b>Backward</b> (flash-attention 2), per key tile {@code j}, over query tiles {@code i >= j}:
+ * <pre>
+ *   D = rowsum(dOut * out)                       (once per row, before the loop)
+ *   P = exp(S - lse);  dP = dOut_i V_j^T;  dS = P * (dP - D)
+ *   dV_j += P^T dOut_i;  dK_j += dS^T Q_i / sqrt(Dh);  dQ_i += dS K_j / sqrt(Dh)
+ * </pre>
+ * dK_j and dV_j are summed over i in the worker's arrays and added to the gradients once; dQ is summed over
+ * j in an array for the whole head and added at the end.
+ *
+ * <p><b>Determinism.</b> Exponentials use {@link CpuActivations#expOf} (add, multiply and fma only), each
+ * output lane of {@link #matmul} is one fma chain in a fixed order, row sums add lanes in lane order, and a
+ * (batch, head) pair is computed the same way whichever worker takes it. So the results are bit for bit the
+ * same for any thread count and any JIT state.
  */
 final class CpuAttention {
     private static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;
+    private static final int L = S.length();
+    /**
+     * Queries per query tile and keys per key tile. A multiple of L (a tile row is whole vectors) and of 4
+     * (the row block of {@link #matmul}).
+     */
+    static final int TILE = Math.max(64, L);
+
     private static final ByteOrder NATIVE = ByteOrder.nativeOrder();
-    private static final ValueLayout.OfFloat F = ValueLayout.JAVA_FLOAT;
-    /** Per-worker scratch for one row of dProbs, reused across calls. */
-    private static final ThreadLocal<float[]> SCRATCH = ThreadLocal.withInitial(() -> new float[0]);
+    private static final ValueLayout.OfFloat F32 = ValueLayout.JAVA_FLOAT;
+    private static final ValueLayout.OfShort BF16 = ValueLayout.JAVA_SHORT_UNALIGNED;
+
+    /** Per-worker arrays, reused across calls; they only grow. */
+    private static final ThreadLocal<Workspace> WORKSPACE = ThreadLocal.withInitial(Workspace::new);
 
     private CpuAttention() {}
 
-    /** out[b,t,h] = sum_{s<=t} softmax_s(q[b,t,h] . k[b,s,h] / sqrt(Dh)) v[b,s,h]; probs[b,h,t,s] saved. */
-    static void attention(Parallel par, Tensor q, Tensor k, Tensor v, Tensor out, Tensor probs) {
+    // ---------------------------------------------------------------- forward
+
+    /**
+     * {@code out[b,t,h] = sum_{s<=t} softmax_s(q[b,t,h] . k[b,s,h] / sqrt(Dh)) v[b,s,h]} and
+     * {@code lse[b,h,t] = log sum_{s<=t} exp(q[b,t,h] . k[b,s,h] / sqrt(Dh))}.
+     */
+    static void attention(Parallel par, Tensor q, Tensor k, Tensor v, Tensor out, Tensor lse) {
         String op = "attention";
-        Checks.f32(op, "q", q);
-        Checks.f32(op, "k", k);
-        Checks.f32(op, "v", v);
-        Checks.f32Out(op, "out", out);
-        Checks.f32Out(op, "probs", probs);
-        checkShapes(op, new String[] {"q", "k", "v", "out"}, q, k, v, out);
+        String[] names = {"q", "k", "v", "out"};
+        DType type = sameFloatType(op, names, q, k, v, out);
+        writable(op, "out", out);
+        OpChecks.f32Out(op, "lse", lse);
+        checkShapes(op, names, q, k, v, out);
         int B = (int) q.size(0), T = (int) q.size(1), H = (int) q.size(2), Dh = (int) q.size(3);
-        Checks.shape(op, "probs", probs, B, H, T, T);
-        MemorySegment qs = q.segment(CpuMemory.KEY), ks = k.segment(CpuMemory.KEY), vs = v.segment(CpuMemory.KEY), os = out.segment(CpuMemory.KEY), ps = probs.segment(CpuMemory.KEY);
+        checkLse(op, lse, q);
+        MemorySegment qs = q.segment(CpuMemory.KEY), ks = k.segment(CpuMemory.KEY), vs = v.segment(CpuMemory.KEY);
+        MemorySegment os = out.segment(CpuMemory.KEY), ls = lse.segment(CpuMemory.KEY);
+        boolean bf16 = type == DType.BF16;
+        Dims dims = new Dims(T, H, Dh);
         float scale = (float) (1.0 / Math.sqrt(Dh));
         par.forRange((long) B * H, 1, (start, end) -> {
+            Workspace w = WORKSPACE.get().forForward(dims);
             for (long bh = start; bh < end; bh++) {
                 int b = (int) (bh / H), h = (int) (bh % H);
-                for (int t = 0; t < T; t++) {
-                    long qRow = row(b, t, h, T, H, Dh);
-                    long pRow = (bh * T + t) * T;
-                    // pass 1: scaled scores q.k for s <= t, and their maximum
-                    float max = Float.NEGATIVE_INFINITY;
-                    for (int s = 0; s <= t; s++) {
-                        float score = dot(qs, qRow, ks, row(b, s, h, T, H, Dh), Dh) * scale;
-                        ps.setAtIndex(F, pRow + s, score);
-                        max = Math.max(max, score);
-                    }
-                    // pass 2: exponentiate and normalise; the future (s > t) gets probability 0
-                    double sum = 0;
-                    for (int s = 0; s <= t; s++) {
-                        float e = (float) Math.exp(ps.getAtIndex(F, pRow + s) - max);
-                        ps.setAtIndex(F, pRow + s, e);
-                        sum += e;
-                    }
-                    float inv = (float) (1.0 / sum);
-                    for (int s = 0; s <= t; s++) {
-                        ps.setAtIndex(F, pRow + s, ps.getAtIndex(F, pRow + s) * inv);
-                    }
-                    for (int s = t + 1; s < T; s++) {
-                        ps.setAtIndex(F, pRow + s, 0f);
-                    }
-                    // pass 3: out = sum_s p[s] * v[s]
-                    long oRow = row(b, t, h, T, H, Dh);
-                    os.asSlice(oRow * 4, (long) Dh * 4).fill((byte) 0);
-                    for (int s = 0; s <= t; s++) {
-                        axpy(ps.getAtIndex(F, pRow + s), vs, row(b, s, h, T, H, Dh), os, oRow, Dh);
+                packRows(qs, bf16, b, h, dims, w.q);
+                packRows(ks, bf16, b, h, dims, w.k);
+                packRows(vs, bf16, b, h, dims, w.v);
+                transposeTiles(w.k, dims, w.kT);
+                for (int qt = 0; qt < dims.Tp; qt += TILE) {
+                    forwardQueryTile(w, qt, dims, scale);
+                    for (int r = 0; r < TILE && qt + r < T; r++) {
+                        int t = qt + r;
+                        double sum = CpuElementwise.sumLanes(FloatVector.fromArray(S, w.rowSums, r * L));
+                        storeRow(w.o, r * dims.DhP, (float) (1.0 / sum), os, dims.row(b, t, h), Dh, bf16);
+                        ls.setAtIndex(F32, bh * T + t, w.rowMax[r] + (float) StrictMath.log(sum));
                     }
                 }
             }
         });
     }
 
-    /** Backward of {@link #attention}: accumulates into dQ, dK and dV. */
-    static void attentionBackward(Parallel par, Tensor dOut, Tensor q, Tensor k, Tensor v, Tensor probs,
+    /**
+     * Runs query tile {@code qt} over every key tile on or below the diagonal: leaves the unnormalised output
+     * in {@code w.o}, each row's running maximum in {@code w.rowMax} and its sum of exponentials in
+     * {@code w.rowSums}, lane by lane (the lanes are added once, at the end).
+     */
+    private static void forwardQueryTile(Workspace w, int qt, Dims d, float scale) {
+        Arrays.fill(w.rowMax, Float.NEGATIVE_INFINITY);
+        Arrays.fill(w.rowSums, 0f);
+        Arrays.fill(w.o, 0, TILE * d.DhP, 0f);
+        for (int kt = 0; kt <= qt; kt += TILE) {
+            // S = Q K^T over this pair of tiles (unscaled dot products)
+            matmul(w.q, qt * d.DhP, d.DhP, 1, w.kT, kt * d.Dh, TILE, w.s, 0, TILE, TILE, d.Dh, TILE, false);
+            for (int r = 0; r < TILE; r++) {
+                int visible = kt < qt ? TILE : r + 1; // on the diagonal tile, row r sees keys 0..r
+                float alpha = onlineSoftmaxRow(w.s, r * TILE, visible, scale, w.rowMax, w.rowSums, r);
+                scaleRow(w.o, r * d.DhP, d.DhP, alpha);
+            }
+            // O += P V
+            matmul(w.s, 0, TILE, 1, w.v, kt * d.DhP, d.DhP, w.o, 0, d.DhP, TILE, TILE, d.DhP, true);
+        }
+    }
+
+    /**
+     * Takes row {@code r} of a score tile ({@code s[off, off + TILE)}, unscaled, of which the first
+     * {@code visible} are not masked) through one step of the online softmax: replaces it with
+     * {@code exp(score * scale - m_new)} (0 where masked), updates {@code rowMax[r]} and the row's lane sums
+     * {@code rowSums[r * L, (r + 1) * L)}, and returns {@code alpha = exp(m_old - m_new)}, the factor the
+     * row's output so far must be scaled by.
+     */
+    private static float onlineSoftmaxRow(float[] s, int off, int visible, float scale, float[] rowMax,
+                                          float[] rowSums, int r) {
+        // (a local broadcast, not a static FloatVector: C2 boxes a loop value that starts as a constant object)
+        FloatVector maxV = FloatVector.broadcast(S, Float.NEGATIVE_INFINITY);
+        for (int c = 0; c < visible; c += L) {
+            maxV = maxV.max(visibleScores(s, off, c, visible, scale));
+        }
+        float mOld = rowMax[r];
+        float mNew = Math.max(mOld, maxV.reduceLanes(VectorOperators.MAX)); // max is exact in any order
+        FloatVector m = FloatVector.broadcast(S, mNew);
+        FloatVector sum = FloatVector.zero(S);
+        int c = 0;
+        for (; c < visible; c += L) {
+            FloatVector p = CpuActivations.expOf(visibleScores(s, off, c, visible, scale).sub(m)); // masked: 0
+            p.intoArray(s, off + c);
+            sum = sum.add(p);
+        }
+        Arrays.fill(s, off + c, off + TILE, 0f);
+        float alpha = CpuActivations.expOf(mOld - mNew); // 0 on the first tile, where mOld = -inf
+        FloatVector.fromArray(S, rowSums, r * L).mul(alpha).add(sum).intoArray(rowSums, r * L);
+        rowMax[r] = mNew;
+        return alpha;
+    }
+
+    /** {@code s[off + c + lane] * scale}, or -inf for the lanes at or past {@code visible}. */
+    private static FloatVector visibleScores(float[] s, int off, int c, int visible, float scale) {
+        FloatVector x = FloatVector.fromArray(S, s, off + c).mul(scale);
+        return c + L <= visible ? x : FloatVector.broadcast(S, Float.NEGATIVE_INFINITY).blend(x, S.indexInRange(c, visible));
+    }
+
+    // ---------------------------------------------------------------- backward
+
+    /**
+     * Backward of {@link #attention} from its output {@code out} and {@code lse}: accumulates into dQ, dK
+     * and dV.
+     */
+    static void attentionBackward(Parallel par, Tensor dOut, Tensor q, Tensor k, Tensor v, Tensor out, Tensor lse,
                                   Tensor dQ, Tensor dK, Tensor dV) {
         String op = "attentionBackward";
-        Checks.f32(op, "dOut", dOut);
-        Checks.f32(op, "q", q);
-        Checks.f32(op, "k", k);
-        Checks.f32(op, "v", v);
-        Checks.f32(op, "probs", probs);
-        Checks.f32Out(op, "dQ", dQ);
-        Checks.f32Out(op, "dK", dK);
-        Checks.f32Out(op, "dV", dV);
-        checkShapes(op, new String[] {"dOut", "q", "k", "v", "dQ", "dK", "dV"}, dOut, q, k, v, dQ, dK, dV);
+        DType type = sameFloatType(op, new String[] {"q", "k", "v", "out"}, q, k, v, out);
+        DType gradType = sameFloatType(op, new String[] {"dOut"}, dOut);
+        OpChecks.f32(op, "lse", lse);
+        OpChecks.f32Out(op, "dQ", dQ);
+        OpChecks.f32Out(op, "dK", dK);
+        OpChecks.f32Out(op, "dV", dV);
+        checkShapes(op, new String[] {"dOut", "q", "k", "v", "out", "dQ", "dK", "dV"}, dOut, q, k, v, out, dQ, dK, dV);
         int B = (int) q.size(0), T = (int) q.size(1), H = (int) q.size(2), Dh = (int) q.size(3);
-        Checks.shape(op, "probs", probs, B, H, T, T);
-        MemorySegment dos = dOut.segment(CpuMemory.KEY), qs = q.segment(CpuMemory.KEY), ks = k.segment(CpuMemory.KEY), vs = v.segment(CpuMemory.KEY),
-                ps = probs.segment(CpuMemory.KEY), dqs = dQ.segment(CpuMemory.KEY), dks = dK.segment(CpuMemory.KEY), dvs = dV.segment(CpuMemory.KEY);
+        checkLse(op, lse, q);
+        MemorySegment dos = dOut.segment(CpuMemory.KEY), qs = q.segment(CpuMemory.KEY), ks = k.segment(CpuMemory.KEY);
+        MemorySegment vs = v.segment(CpuMemory.KEY), os = out.segment(CpuMemory.KEY), ls = lse.segment(CpuMemory.KEY);
+        MemorySegment dqs = dQ.segment(CpuMemory.KEY), dks = dK.segment(CpuMemory.KEY), dvs = dV.segment(CpuMemory.KEY);
+        boolean bf16 = type == DType.BF16, gradBf16 = gradType == DType.BF16;
+        Dims dims = new Dims(T, H, Dh);
         float scale = (float) (1.0 / Math.sqrt(Dh));
         par.forRange((long) B * H, 1, (start, end) -> {
-            float[] dp = scratch(T);
+            Workspace w = WORKSPACE.get().forBackward(dims);
             for (long bh = start; bh < end; bh++) {
                 int b = (int) (bh / H), h = (int) (bh % H);
+                packRows(qs, bf16, b, h, dims, w.q);
+                packRows(ks, bf16, b, h, dims, w.k);
+                packRows(vs, bf16, b, h, dims, w.v);
+                packRows(dos, gradBf16, b, h, dims, w.dO);
+                transposeTiles(w.k, dims, w.kT);
+                transposeTiles(w.v, dims, w.vT);
+                for (int t = 0; t < dims.Tp; t++) { // padding rows get lse = D = 0, and P = 0 below
+                    w.lse[t] = t < T ? ls.getAtIndex(F32, bh * T + t) : 0f;
+                    w.delta[t] = t < T ? rowDot(w.dO, t * dims.DhP, os, dims.row(b, t, h), Dh, bf16) : 0f;
+                }
+                Arrays.fill(w.dQ, 0, dims.Tp * dims.DhP, 0f);
+                for (int kt = 0; kt < dims.Tp; kt += TILE) {
+                    Arrays.fill(w.dK, 0, TILE * dims.DhP, 0f);
+                    Arrays.fill(w.dV, 0, TILE * dims.DhP, 0f);
+                    for (int qt = kt; qt < dims.Tp; qt += TILE) {
+                        backwardTilePair(w, qt, kt, dims, scale);
+                    }
+                    for (int r = 0; r < TILE && kt + r < T; r++) {
+                        addRow(w.dK, r * dims.DhP, scale, dks, dims.row(b, kt + r, h), Dh);
+                        addRow(w.dV, r * dims.DhP, 1f, dvs, dims.row(b, kt + r, h), Dh);
+                    }
+                }
                 for (int t = 0; t < T; t++) {
-                    long tRow = row(b, t, h, T, H, Dh);
-                    long pRow = (bh * T + t) * T;
-                    // through out = P v: dP[s] = dOut[t] . v[s], dV[s] += P[s] dOut[t]
-                    float pdp = 0;
-                    for (int s = 0; s <= t; s++) {
-                        long sRow = row(b, s, h, T, H, Dh);
-                        float p = ps.getAtIndex(F, pRow + s);
-                        dp[s] = dot(dos, tRow, vs, sRow, Dh);
-                        pdp += p * dp[s];
-                        axpy(p, dos, tRow, dvs, sRow, Dh);
-                    }
-                    // through the softmax: dScore[s] = P[s] (dP[s] - sum_j P[j] dP[j]); then the scaled q.k
-                    for (int s = 0; s <= t; s++) {
-                        long sRow = row(b, s, h, T, H, Dh);
-                        float dScore = ps.getAtIndex(F, pRow + s) * (dp[s] - pdp) * scale;
-                        axpy(dScore, ks, sRow, dqs, tRow, Dh);
-                        axpy(dScore, qs, tRow, dks, sRow, Dh);
-                    }
+                    addRow(w.dQ, t * dims.DhP, scale, dqs, dims.row(b, t, h), Dh);
                 }
             }
         });
+    }
+
+    /**
+     * One (query tile {@code qt}, key tile {@code kt}) pair of the backward: adds {@code P^T dOut} to
+     * {@code w.dV}, {@code dS^T Q} to {@code w.dK} and {@code dS K} to {@code w.dQ}'s rows of this query tile
+     * (dK and dQ are scaled by {@code 1/sqrt(Dh)} when they are added to the gradients).
+     */
+    private static void backwardTilePair(Workspace w, int qt, int kt, Dims d, float scale) {
+        // S = Q K^T into p, dP = dOut V^T into s (both unscaled dot products)
+        matmul(w.q, qt * d.DhP, d.DhP, 1, w.kT, kt * d.Dh, TILE, w.p, 0, TILE, TILE, d.Dh, TILE, false);
+        matmul(w.dO, qt * d.DhP, d.DhP, 1, w.vT, kt * d.Dh, TILE, w.s, 0, TILE, TILE, d.Dh, TILE, false);
+        for (int r = 0; r < TILE; r++) {
+            int t = qt + r;
+            int visible = t >= d.T ? 0 : kt < qt ? TILE : r + 1;
+            probabilitiesRow(w.p, r * TILE, visible, scale, w.lse[t]);
+            scoreGradientRow(w.p, w.s, r * TILE, w.delta[t]);
+        }
+        // dV += P^T dOut;  dK += dS^T Q;  dQ += dS K
+        matmul(w.p, 0, 1, TILE, w.dO, qt * d.DhP, d.DhP, w.dV, 0, d.DhP, TILE, TILE, d.DhP, true);
+        matmul(w.s, 0, 1, TILE, w.q, qt * d.DhP, d.DhP, w.dK, 0, d.DhP, TILE, TILE, d.DhP, true);
+        matmul(w.s, 0, TILE, 1, w.k, kt * d.DhP, d.DhP, w.dQ, qt * d.DhP, d.DhP, TILE, TILE, d.DhP, true);
+    }
+
+    /** {@code p[off + c] = exp(p[off + c] * scale - lse)} for {@code c < visible}, 0 for the rest of the row. */
+    private static void probabilitiesRow(float[] p, int off, int visible, float scale, float lse) {
+        FloatVector l = FloatVector.broadcast(S, lse);
+        int c = 0;
+        for (; c < visible; c += L) {
+            CpuActivations.expOf(visibleScores(p, off, c, visible, scale).sub(l)).intoArray(p, off + c);
+        }
+        Arrays.fill(p, off + c, off + TILE, 0f);
+    }
+
+    /** {@code ds[off + c] = p[off + c] * (ds[off + c] - delta)}: the score gradient from dP (held in ds). */
+    private static void scoreGradientRow(float[] p, float[] ds, int off, float delta) {
+        FloatVector dv = FloatVector.broadcast(S, delta);
+        for (int c = 0; c < TILE; c += L) {
+            FloatVector dp = FloatVector.fromArray(S, ds, off + c);
+            FloatVector.fromArray(S, p, off + c).mul(dp.sub(dv)).intoArray(ds, off + c);
+        }
+    }
+
+    // ---------------------------------------------------------------- the tile product
+
+    /**
+     * {@code c[r][j] = (accumulate ? c[r][j] : 0) + sum_{x < inner} a(r, x) * b[x][j]} for {@code r < rows}
+     * and {@code j < width}, where {@code a(r, x) = a[aOff + r * aRow + x * aCol]} (a transposed operand is
+     * the same call with the strides swapped), {@code b[x][j] = b[bOff + x * bRow + j]} and
+     * {@code c[r][j] = c[cOff + r * cRow + j]}. {@code rows} must be a multiple of 4 and {@code width} of L.
+     * Each output lane is one fma chain in {@code x} order.
+     */
+    private static void matmul(float[] a, int aOff, int aRow, int aCol, float[] b, int bOff, int bRow,
+                               float[] c, int cOff, int cRow, int rows, int inner, int width, boolean accumulate) {
+        int wide = width - width % (2 * L);
+        for (int r = 0; r < rows; r += 4) {
+            int ar = aOff + r * aRow, cr = cOff + r * cRow;
+            int j = 0;
+            for (; j < wide; j += 2 * L) {
+                rowBlock4x2(a, ar, aRow, aCol, b, bOff + j, bRow, c, cr + j, cRow, inner, accumulate);
+            }
+            for (; j < width; j += L) {
+                rowBlock4x1(a, ar, aRow, aCol, b, bOff + j, bRow, c, cr + j, cRow, inner, accumulate);
+            }
+        }
+    }
+
+    /** Four rows by two vectors of {@link #matmul}: {@code c[0..4)[0..2L)} at {@code c0}. */
+    private static void rowBlock4x2(float[] a, int a0, int aRow, int aCol, float[] b, int b0, int bRow,
+                                    float[] c, int c0, int cRow, int inner, boolean accumulate) {
+        int a1 = a0 + aRow, a2 = a1 + aRow, a3 = a2 + aRow;
+        int c1 = c0 + cRow, c2 = c1 + cRow, c3 = c2 + cRow;
+        FloatVector acc00 = accumulate ? FloatVector.fromArray(S, c, c0) : FloatVector.zero(S);
+        FloatVector acc01 = accumulate ? FloatVector.fromArray(S, c, c0 + L) : FloatVector.zero(S);
+        FloatVector acc10 = accumulate ? FloatVector.fromArray(S, c, c1) : FloatVector.zero(S);
+        FloatVector acc11 = accumulate ? FloatVector.fromArray(S, c, c1 + L) : FloatVector.zero(S);
+        FloatVector acc20 = accumulate ? FloatVector.fromArray(S, c, c2) : FloatVector.zero(S);
+        FloatVector acc21 = accumulate ? FloatVector.fromArray(S, c, c2 + L) : FloatVector.zero(S);
+        FloatVector acc30 = accumulate ? FloatVector.fromArray(S, c, c3) : FloatVector.zero(S);
+        FloatVector acc31 = accumulate ? FloatVector.fromArray(S, c, c3 + L) : FloatVector.zero(S);
+        for (int x = 0, ax = 0, bx = b0; x < inner; x++, ax += aCol, bx += bRow) {
+            FloatVector b0v = FloatVector.fromArray(S, b, bx);
+            FloatVector b1v = FloatVector.fromArray(S, b, bx + L);
+            FloatVector a0v = FloatVector.broadcast(S, a[a0 + ax]);
+            acc00 = b0v.fma(a0v, acc00);
+            acc01 = b1v.fma(a0v, acc01);
+            FloatVector a1v = FloatVector.broadcast(S, a[a1 + ax]);
+            acc10 = b0v.fma(a1v, acc10);
+            acc11 = b1v.fma(a1v, acc11);
+            FloatVector a2v = FloatVector.broadcast(S, a[a2 + ax]);
+            acc20 = b0v.fma(a2v, acc20);
+            acc21 = b1v.fma(a2v, acc21);
+            FloatVector a3v = FloatVector.broadcast(S, a[a3 + ax]);
+            acc30 = b0v.fma(a3v, acc30);
+            acc31 = b1v.fma(a3v, acc31);
+        }
+        acc00.intoArray(c, c0);
+        acc01.intoArray(c, c0 + L);
+        acc10.intoArray(c, c1);
+        acc11.intoArray(c, c1 + L);
+        acc20.intoArray(c, c2);
+        acc21.intoArray(c, c2 + L);
+        acc30.intoArray(c, c3);
+        acc31.intoArray(c, c3 + L);
+    }
+
+    /** Four rows by one vector of {@link #matmul}: {@code c[0..4)[0..L)} at {@code c0}. */
+    private static void rowBlock4x1(float[] a, int a0, int aRow, int aCol, float[] b, int b0, int bRow,
+                                    float[] c, int c0, int cRow, int inner, boolean accumulate) {
+        int a1 = a0 + aRow, a2 = a1 + aRow, a3 = a2 + aRow;
+        int c1 = c0 + cRow, c2 = c1 + cRow, c3 = c2 + cRow;
+        FloatVector acc0 = accumulate ? FloatVector.fromArray(S, c, c0) : FloatVector.zero(S);
+        FloatVector acc1 = accumulate ? FloatVector.fromArray(S, c, c1) : FloatVector.zero(S);
+        FloatVector acc2 = accumulate ? FloatVector.fromArray(S, c, c2) : FloatVector.zero(S);
+        FloatVector acc3 = accumulate ? FloatVector.fromArray(S, c, c3) : FloatVector.zero(S);
+        for (int x = 0, ax = 0, bx = b0; x < inner; x++, ax += aCol, bx += bRow) {
+            FloatVector bv = FloatVector.fromArray(S, b, bx);
+            acc0 = bv.fma(FloatVector.broadcast(S, a[a0 + ax]), acc0);
+            acc1 = bv.fma(FloatVector.broadcast(S, a[a1 + ax]), acc1);
+            acc2 = bv.fma(FloatVector.broadcast(S, a[a2 + ax]), acc2);
+            acc3 = bv.fma(FloatVector.broadcast(S, a[a3 + ax]), acc3);
+        }
+        acc0.intoArray(c, c0);
+        acc1.intoArray(c, c1);
+        acc2.intoArray(c, c2);
+        acc3.intoArray(c, c3);
+    }
+
+    // ---------------------------------------------------------------- packing and row helpers
+
+    /**
+     * Copies head {@code h} of batch {@code b} of a {@code [B, T, H, Dh]} tensor into {@code rows}
+     * ({@code [Tp][DhP]}, F32), zero in the padding. (Conversions here and in {@link #storeRow} are
+     * {@code O(T * Dh)} per head against {@code O(T^2 * Dh)} of arithmetic, so they stay scalar.)
+     */
+    private static void packRows(MemorySegment x, boolean bf16, int b, int h, Dims d, float[] rows) {
+        for (int t = 0; t < d.T; t++) {
+            int to = t * d.DhP;
+            long from = d.row(b, t, h);
+            if (bf16) {
+                for (int i = 0; i < d.Dh; i++) {
+                    rows[to + i] = Bf16.toFloat(x.getAtIndex(BF16, from + i));
+                }
+            } else {
+                MemorySegment.copy(x, F32, from * 4, rows, to, d.Dh);
+            }
+            Arrays.fill(rows, to + d.Dh, to + d.DhP, 0f);
+        }
+        Arrays.fill(rows, d.T * d.DhP, d.Tp * d.DhP, 0f);
+    }
+
+    /** {@code tiles[t / TILE][i][t % TILE] = rows[t][i]} for {@code t < Tp}, {@code i < Dh}. */
+    private static void transposeTiles(float[] rows, Dims d, float[] tiles) {
+        for (int t = 0; t < d.Tp; t++) {
+            int tile = (t / TILE) * d.Dh * TILE + t % TILE;
+            for (int i = 0; i < d.Dh; i++) {
+                tiles[tile + i * TILE] = rows[t * d.DhP + i];
+            }
+        }
+    }
+
+    /** {@code dst[at + i] = src[off + i] * factor} for {@code i < n}, rounded to nearest even when BF16. */
+    private static void storeRow(float[] src, int off, float factor, MemorySegment dst, long at, int n, boolean bf16) {
+        if (bf16) {
+            for (int i = 0; i < n; i++) {
+                dst.setAtIndex(BF16, at + i, Bf16.fromFloat(src[off + i] * factor));
+            }
+            return;
+        }
+        int i = 0;
+        for (int upper = S.loopBound(n); i < upper; i += L) {
+            FloatVector.fromArray(S, src, off + i).mul(factor).intoMemorySegment(dst, (at + i) * 4, NATIVE);
+        }
+        for (; i < n; i++) {
+            dst.setAtIndex(F32, at + i, src[off + i] * factor);
+        }
+    }
+
+    /** {@code dst[at + i] += src[off + i] * factor} for {@code i < n} (dst F32). */
+    private static void addRow(float[] src, int off, float factor, MemorySegment dst, long at, int n) {
+        FloatVector f = FloatVector.broadcast(S, factor);
+        int i = 0;
+        for (int upper = S.loopBound(n); i < upper; i += L) {
+            FloatVector g = FloatVector.fromMemorySegment(S, dst, (at + i) * 4, NATIVE);
+            FloatVector.fromArray(S, src, off + i).fma(f, g).intoMemorySegment(dst, (at + i) * 4, NATIVE);
+        }
+        for (; i < n; i++) {
+            dst.setAtIndex(F32, at + i, Math.fma(src[off + i], factor, dst.getAtIndex(F32, at + i)));
+        }
+    }
+
+    /** {@code sum_i a[off + i] * y[at + i]} for {@code i < n}, in double and in order ({@code y} F32 or BF16). */
+    private static float rowDot(float[] a, int off, MemorySegment y, long at, int n, boolean bf16) {
+        double sum = 0;
+        for (int i = 0; i < n; i++) {
+            float yi = bf16 ? Bf16.toFloat(y.getAtIndex(BF16, at + i)) : y.getAtIndex(F32, at + i);
+            sum += (double) a[off + i] * yi;
+        }
+        return (float) sum;
+    }
+
+    /** {@code alpha * x[off + i]} in place for {@code i < n} (n a multiple of L); nothing to do for 1. */
+    private static void scaleRow(float[] x, int off, int n, float alpha) {
+        if (alpha == 1f) {
+            return;
+        }
+        for (int i = 0; i < n; i += L) {
+            FloatVector.fromArray(S, x, off + i).mul(alpha).intoArray(x, off + i);
+        }
+    }
+
+    // ---------------------------------------------------------------- shapes, checks and scratch
+
+    /** The sizes a kernel call works with: T and Dh, and their padded forms Tp (tiles) and DhP (vectors). */
+    private record Dims(int T, int H, int Dh, int Tp, int DhP) {
+        Dims(int T, int H, int Dh) {
+            this(T, H, Dh, roundUp(T, TILE), roundUp(Math.max(Dh, 1), L));
+        }
+
+        /** The element index of head {@code h} of token {@code t} in batch {@code b} of a [B, T, H, Dh] tensor. */
+        long row(int b, int t, int h) {
+            return (((long) b * T + t) * H + h) * Dh;
+        }
+
+        private static int roundUp(int n, int m) {
+            return (n + m - 1) / m * m;
+        }
+    }
+
+    /** One worker's arrays. Rows arrays are {@code [Tp][DhP]}, tile arrays {@code [Tp/TILE][Dh][TILE]}. */
+    private static final class Workspace {
+        float[] q = new float[0], k = q, v = q, dO = q, dQ = q; // rows
+        float[] kT = q, vT = q;                                   // transposed tiles
+        float[] o = q, dK = q, dV = q;                            // one tile of rows, [TILE][DhP]
+        float[] lse = q, delta = q;                               // [Tp]
+        final float[] s = new float[TILE * TILE], p = new float[TILE * TILE];
+        final float[] rowMax = new float[TILE];
+        final float[] rowSums = new float[TILE * L];
+
+        /** Grows the arrays the forward uses to fit {@code d}. */
+        Workspace forForward(Dims d) {
+            int rows = d.Tp * d.DhP;
+            q = atLeast(q, rows);
+            k = atLeast(k, rows);
+            v = atLeast(v, rows);
+            kT = atLeast(kT, d.Tp * d.Dh);
+            o = atLeast(o, TILE * d.DhP);
+            return this;
+        }
+
+        /** Grows the arrays the backward uses to fit {@code d}. */
+        Workspace forBackward(Dims d) {
+            int rows = d.Tp * d.DhP, tiles = d.Tp * d.Dh, tileRows = TILE * d.DhP;
+            q = atLeast(q, rows);
+            k = atLeast(k, rows);
+            v = atLeast(v, rows);
+            dO = atLeast(dO, rows);
+            dQ = atLeast(dQ, rows);
+            kT = atLeast(kT, tiles);
+            vT = atLeast(vT, tiles);
+            dK = atLeast(dK, tileRows);
+            dV = atLeast(dV, tileRows);
+            lse = atLeast(lse, d.Tp);
+            delta = atLeast(delta, d.Tp);
+            return this;
+        }
+
+        private static float[] atLeast(float[] a, int n) {
+            return a.length >= n ? a : new float[n];
+        }
+    }
+
+    /**
+     * Every tensor must be a live, contiguous host tensor, all F32 or all BF16 (the type of the first);
+     * returns that type.
+     */
+    private static DType sameFloatType(String op, String[] names, Tensor... ts) {
+        DType type = null;
+        for (int i = 0; i < ts.length; i++) {
+            Tensor t = ts[i];
+            if (t != null) {
+                t.checkAlive(op);
+                if (t.dtype() != DType.F32 && t.dtype() != DType.BF16) {
+                    throw new IllegalArgumentException(op + ": " + names[i] + " must be F32 or BF16 but is "
+                            + t.describe());
+                }
+                if (type != null && t.dtype() != type) {
+                    throw new IllegalArgumentException(op + ": " + names[i] + " " + t.describe() + " must have the dtype of "
+                            + names[0] + " " + ts[0].describe() + " (all F32 or all BF16)");
+                }
+            }
+            OpChecks.tensor(op, names[i], t, t == null ? DType.F32 : t.dtype());
+            type = t.dtype();
+        }
+        return type;
+    }
+
+    private static void writable(String op, String name, Tensor t) {
+        if (t.isReadOnly()) {
+            throw new IllegalArgumentException(op + ": output " + name + " " + t.describe() + " is read-only");
+        }
     }
 
     private static void checkShapes(String op, String[] names, Tensor... ts) {
@@ -127,50 +535,15 @@ final class CpuAttention {
             throw new ShapeMismatchException(op + ": " + names[0] + " must be [B, T, H, Dh] but has shape "
                     + Arrays.toString(ts[0].shape()));
         }
-        Checks.sameShape(op, names, ts);
+        OpChecks.sameShape(op, names, ts);
     }
 
-    /** The element index of head {@code h} of token {@code t} in batch {@code b} of a [B, T, H, Dh] tensor. */
-    private static long row(int b, int t, int h, int T, int H, int Dh) {
-        return (((long) b * T + t) * H + h) * Dh;
-    }
-
-    private static float[] scratch(int n) {
-        float[] s = SCRATCH.get();
-        if (s.length < n) {
-            s = new float[n];
-            SCRATCH.set(s);
-        }
-        return s;
-    }
-
-    /** sum_i a[aOff + i] * b[bOff + i] for i < n (element offsets). */
-    private static float dot(MemorySegment a, long aOff, MemorySegment b, long bOff, int n) {
-        FloatVector acc = FloatVector.zero(S);
-        int i = 0;
-        for (int upper = S.loopBound(n); i < upper; i += S.length()) {
-            FloatVector x = FloatVector.fromMemorySegment(S, a, (aOff + i) * 4, NATIVE);
-            FloatVector y = FloatVector.fromMemorySegment(S, b, (bOff + i) * 4, NATIVE);
-            acc = x.fma(y, acc);
-        }
-        float sum = (float) CpuElementwise.sumLanes(acc); // fixed order: see CpuElementwise.sumLanes
-        for (; i < n; i++) {
-            sum += a.getAtIndex(F, aOff + i) * b.getAtIndex(F, bOff + i);
-        }
-        return sum;
-    }
-
-    /** y[yOff + i] += alpha * x[xOff + i] for i < n (element offsets). */
-    private static void axpy(float alpha, MemorySegment x, long xOff, MemorySegment y, long yOff, int n) {
-        FloatVector a = FloatVector.broadcast(S, alpha);
-        int i = 0;
-        for (int upper = S.loopBound(n); i < upper; i += S.length()) {
-            FloatVector xv = FloatVector.fromMemorySegment(S, x, (xOff + i) * 4, NATIVE);
-            FloatVector yv = FloatVector.fromMemorySegment(S, y, (yOff + i) * 4, NATIVE);
-            xv.fma(a, yv).intoMemorySegment(y, (yOff + i) * 4, NATIVE);
-        }
-        for (; i < n; i++) {
-            y.setAtIndex(F, yOff + i, y.getAtIndex(F, yOff + i) + alpha * x.getAtIndex(F, xOff + i));
+    /** {@code lse} must be {@code [B, H, T]} for {@code q [B, T, H, Dh]}. */
+    private static void checkLse(String op, Tensor lse, Tensor q) {
+        long[] want = {q.size(0), q.size(2), q.size(1)};
+        if (!Arrays.equals(lse.shape(), want)) {
+            throw new ShapeMismatchException(op + ": lse must be [B, H, T] = " + Arrays.toString(want) + " for q "
+                    + Arrays.toString(q.shape()) + " but has " + Arrays.toString(lse.shape()));
         }
     }
 }

@@ -16,10 +16,13 @@ import java.util.List;
  * <p>A <b>strict</b> backend ({@link #strict(int)}) computes exactly the same, but its arenas refuse element
  * access from Java as a GPU's memory would: code above the backend must move data through
  * {@link #upload}/{@link #download}, so the test suites run on it prove that a device backend can slot in.
+ * Like a device, it reports bad data found inside an operation (a token id outside the vocabulary) at the
+ * next {@link #synchronize} or download instead of from the operation ({@link io.leviathan.backend.KernelDataException}).
  */
 public final class CpuBackend implements Backend {
     private final Parallel par;
     private final Allocator allocator;
+    private final DeviceErrorFlag errors = new DeviceErrorFlag();
 
     /** A backend using every available core. */
     public CpuBackend() {
@@ -54,10 +57,29 @@ public final class CpuBackend implements Backend {
     @Override public void upload(float[] src, int srcOffset, Tensor dst) { CpuTransfer.upload(src, srcOffset, dst); }
     @Override public void upload(int[] src, int srcOffset, Tensor dst) { CpuTransfer.upload(src, srcOffset, dst); }
     @Override public void upload(MemorySegment src, Tensor dst) { CpuTransfer.upload(src, dst); }
-    @Override public void download(Tensor src, float[] dst, int dstOffset) { CpuTransfer.download(src, dst, dstOffset); }
-    @Override public void download(Tensor src, int[] dst, int dstOffset) { CpuTransfer.download(src, dst, dstOffset); }
-    @Override public void download(Tensor src, MemorySegment dst) { CpuTransfer.download(src, dst); }
-    @Override public void synchronize() { /* kernels run to completion before returning */ }
+    @Override public void download(Tensor src, float[] dst, int dstOffset) {
+        synchronize();
+        CpuTransfer.download(src, dst, dstOffset);
+    }
+    @Override public void download(Tensor src, int[] dst, int dstOffset) {
+        synchronize();
+        CpuTransfer.download(src, dst, dstOffset);
+    }
+    @Override public void download(Tensor src, MemorySegment dst) {
+        synchronize();
+        CpuTransfer.download(src, dst);
+    }
+    /** Kernels run to completion before returning; a strict backend throws the errors its kernels recorded. */
+    @Override public void synchronize() { errors.throwIfSet(); }
+
+    /** Runs an operation that may find bad data: thrown at once, or on a strict backend at the next sync. */
+    private void dataChecked(Runnable op) {
+        if (isStrict()) {
+            errors.run(op);
+        } else {
+            op.run();
+        }
+    }
 
     @Override public void copy(Tensor src, Tensor dst) { CpuElementwise.copy(par, src, dst); }
     @Override public void fill(Tensor t, float value) { CpuElementwise.fill(par, t, value); }
@@ -79,8 +101,8 @@ public final class CpuBackend implements Backend {
     @Override public void sumLastDimBackward(Tensor dOut, Tensor dX) { CpuReductions.sumLastDimBackward(par, dOut, dX); }
     @Override public void meanLastDim(Tensor x, Tensor out) { CpuReductions.meanLastDim(par, x, out); }
     @Override public void meanLastDimBackward(Tensor dOut, Tensor dX) { CpuReductions.meanLastDimBackward(par, dOut, dX); }
-    @Override public double sum(Tensor x) { return CpuReductions.sum(par, x); }
-    @Override public double mean(Tensor x) { return CpuReductions.mean(par, x); }
+    @Override public void sum(Tensor x, Tensor out) { CpuScalars.set("sum", out, CpuReductions.sum(par, x)); }
+    @Override public void mean(Tensor x, Tensor out) { CpuScalars.set("mean", out, CpuReductions.mean(par, x)); }
 
     @Override
     public void rmsNorm(Tensor x, Tensor weight, float eps, Tensor out, Tensor rstd) {
@@ -121,25 +143,29 @@ public final class CpuBackend implements Backend {
     @Override public void softmaxBackward(Tensor dOut, Tensor y, Tensor dX) { CpuActivations.softmaxBackward(par, dOut, y, dX); }
 
     @Override
-    public void attention(Tensor q, Tensor k, Tensor v, Tensor out, Tensor probs) {
-        CpuAttention.attention(par, q, k, v, out, probs);
+    public void attention(Tensor q, Tensor k, Tensor v, Tensor out, Tensor lse) {
+        CpuAttention.attention(par, q, k, v, out, lse);
     }
 
     @Override
-    public void attentionBackward(Tensor dOut, Tensor q, Tensor k, Tensor v, Tensor probs,
+    public void attentionBackward(Tensor dOut, Tensor q, Tensor k, Tensor v, Tensor out, Tensor lse,
                                   Tensor dQ, Tensor dK, Tensor dV) {
-        CpuAttention.attentionBackward(par, dOut, q, k, v, probs, dQ, dK, dV);
+        CpuAttention.attentionBackward(par, dOut, q, k, v, out, lse, dQ, dK, dV);
     }
 
-    @Override public void embedding(Tensor ids, Tensor table, Tensor out) { CpuEmbedding.embedding(par, ids, table, out); }
+    @Override public void embedding(Tensor ids, Tensor table, Tensor out) {
+        dataChecked(() -> CpuEmbedding.embedding(par, ids, table, out));
+    }
     @Override public void embeddingBackward(Tensor dOut, Tensor ids, Tensor dTable) {
-        CpuEmbedding.embeddingBackward(par, dOut, ids, dTable);
+        dataChecked(() -> CpuEmbedding.embeddingBackward(par, dOut, ids, dTable));
     }
 
     @Override
-    public double crossEntropy(Tensor logits, Tensor targets, int ignoreIndex, Tensor losses, Tensor dLogits,
-                               float gradScale) {
-        return CpuCrossEntropy.crossEntropy(par, logits, targets, ignoreIndex, losses, dLogits, gradScale);
+    public void crossEntropy(Tensor logits, Tensor targets, int ignoreIndex, Tensor losses, Tensor dLogits,
+                             float gradScale, Tensor lossSum) {
+        CpuScalars.check("crossEntropy", "lossSum", lossSum);
+        dataChecked(() -> CpuScalars.add(lossSum,
+                CpuCrossEntropy.crossEntropy(par, logits, targets, ignoreIndex, losses, dLogits, gradScale)));
     }
 
     @Override
@@ -163,9 +189,17 @@ public final class CpuBackend implements Backend {
         CpuSeparableModes.separableModesBackward(par, dModes, first, weights, spline, modes, dWeights, dSpline);
     }
 
-    @Override public double globalL2Norm(List<Tensor> tensors) { return CpuOptimizer.globalL2Norm(par, tensors); }
+    @Override public void globalL2Norm(List<Tensor> tensors, Tensor out) {
+        CpuScalars.set("globalL2Norm", out, CpuOptimizer.globalL2Norm(par, tensors));
+    }
     @Override public void adamw(Tensor param, Tensor grad, Tensor m, Tensor v, AdamWStep step) {
         CpuOptimizer.adamw(par, param, grad, m, v, step);
+    }
+
+    @Override
+    public void adamw(Tensor param, Tensor grad, Tensor m, Tensor v, AdamWStep step, long decayedCount,
+                      Tensor gradNorm, float clipNorm) {
+        CpuOptimizer.adamwFlat(par, param, grad, m, v, step, decayedCount, gradNorm, clipNorm);
     }
 
     @Override public void close() { par.close(); }

@@ -1,5 +1,7 @@
 package io.leviathan.backend.cpu;
 
+import io.leviathan.backend.KernelDataException;
+import io.leviathan.backend.OpChecks;
 import io.leviathan.tensor.DType;
 import io.leviathan.tensor.ShapeMismatchException;
 import io.leviathan.tensor.Tensor;
@@ -36,18 +38,18 @@ final class CpuCrossEntropy {
     static double crossEntropy(Parallel par, Tensor logits, Tensor targets, int ignoreIndex, Tensor losses,
                                Tensor dLogits, float gradScale) {
         String op = "crossEntropy";
-        Checks.f32(op, "logits", logits);
-        Checks.host(op, "targets", targets, DType.I32);
-        int V = (int) Checks.lastDim(op, "logits", logits);
+        OpChecks.f32(op, "logits", logits);
+        OpChecks.tensor(op, "targets", targets, DType.I32);
+        int V = (int) OpChecks.lastDim(op, "logits", logits);
         long n = V == 0 ? 0 : logits.numel() / V;
         checkRowsShape(op, "targets", targets, logits, n);
         if (losses != null) {
-            Checks.f32Out(op, "losses", losses);
+            OpChecks.f32Out(op, "losses", losses);
             checkRowsShape(op, "losses", losses, logits, n);
         }
         if (dLogits != null) {
-            Checks.f32Out(op, "dLogits", dLogits);
-            Checks.sameShape(op, new String[] {"logits", "dLogits"}, logits, dLogits);
+            OpChecks.f32Out(op, "dLogits", dLogits);
+            OpChecks.sameShape(op, new String[] {"logits", "dLogits"}, logits, dLogits);
         }
         MemorySegment xs = logits.segment(CpuMemory.KEY), ts = targets.segment(CpuMemory.KEY);
         MemorySegment ls = losses == null ? null : losses.segment(CpuMemory.KEY);
@@ -104,7 +106,7 @@ final class CpuCrossEntropy {
                 continue;
             }
             if (t < 0 || t >= V) {
-                throw new IllegalArgumentException(op + ": target " + t + " at position " + r + " is outside [0, "
+                throw new KernelDataException(op + ": target " + t + " at position " + r + " is outside [0, "
                         + V + ") for a vocabulary of " + V + " (ignoreIndex " + ignoreIndex + ")");
             }
             counted++;
@@ -114,7 +116,7 @@ final class CpuCrossEntropy {
 
     /** {@code t} must be {@code [N]} or logits' shape without its last dimension. */
     private static void checkRowsShape(String op, String name, Tensor t, Tensor logits, long n) {
-        long[] rows = Checks.rowsShape(logits);
+        long[] rows = OpChecks.rowsShape(logits);
         if (!Arrays.equals(t.shape(), new long[] {n}) && !Arrays.equals(t.shape(), rows)) {
             throw new ShapeMismatchException(op + ": " + name + " must have shape [" + n + "] or "
                     + Arrays.toString(rows) + " for logits " + Arrays.toString(logits.shape()) + " but has "

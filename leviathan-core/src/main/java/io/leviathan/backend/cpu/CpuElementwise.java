@@ -1,5 +1,6 @@
 package io.leviathan.backend.cpu;
 
+import io.leviathan.backend.OpChecks;
 import io.leviathan.tensor.Bf16;
 import io.leviathan.tensor.DType;
 import io.leviathan.tensor.Tensor;
@@ -62,7 +63,7 @@ final class CpuElementwise {
         anyHost(op, "src", src);
         anyHost(op, "dst", dst);
         writable(op, "dst", dst);
-        Checks.sameShape(op, new String[] {"src", "dst"}, src, dst);
+        OpChecks.sameShape(op, new String[] {"src", "dst"}, src, dst);
         DType from = src.dtype();
         DType to = dst.dtype();
         if (from != to && (from == DType.I32 || to == DType.I32)) {
@@ -150,10 +151,10 @@ final class CpuElementwise {
 
     static void add(Parallel par, Tensor a, Tensor b, Tensor out) {
         String op = "add";
-        Checks.f32(op, "a", a);
-        Checks.f32(op, "b", b);
-        Checks.f32Out(op, "out", out);
-        Checks.sameShape(op, new String[] {"a", "b", "out"}, a, b, out);
+        OpChecks.f32(op, "a", a);
+        OpChecks.f32(op, "b", b);
+        OpChecks.f32Out(op, "out", out);
+        OpChecks.sameShape(op, new String[] {"a", "b", "out"}, a, b, out);
         MemorySegment sa = a.segment(CpuMemory.KEY), sb = b.segment(CpuMemory.KEY), so = out.segment(CpuMemory.KEY);
         forElements(par, a.numel(), (i0, i1) -> addRange(sa, sb, so, i0, i1));
     }
@@ -174,10 +175,10 @@ final class CpuElementwise {
 
     static void mul(Parallel par, Tensor a, Tensor b, Tensor out) {
         String op = "mul";
-        Checks.f32(op, "a", a);
-        Checks.f32(op, "b", b);
-        Checks.f32Out(op, "out", out);
-        Checks.sameShape(op, new String[] {"a", "b", "out"}, a, b, out);
+        OpChecks.f32(op, "a", a);
+        OpChecks.f32(op, "b", b);
+        OpChecks.f32Out(op, "out", out);
+        OpChecks.sameShape(op, new String[] {"a", "b", "out"}, a, b, out);
         MemorySegment sa = a.segment(CpuMemory.KEY), sb = b.segment(CpuMemory.KEY), so = out.segment(CpuMemory.KEY);
         forElements(par, a.numel(), (i0, i1) -> mulRange(sa, sb, so, i0, i1));
     }
@@ -196,17 +197,17 @@ final class CpuElementwise {
 
     static void mulBackward(Parallel par, Tensor dOut, Tensor a, Tensor b, Tensor dA, Tensor dB) {
         String op = "mulBackward";
-        Checks.f32(op, "dOut", dOut);
-        Checks.f32(op, "a", a);
-        Checks.f32(op, "b", b);
-        Checks.sameShape(op, new String[] {"dOut", "a", "b"}, dOut, a, b);
+        OpChecks.f32(op, "dOut", dOut);
+        OpChecks.f32(op, "a", a);
+        OpChecks.f32(op, "b", b);
+        OpChecks.sameShape(op, new String[] {"dOut", "a", "b"}, dOut, a, b);
         if (dA != null) {
-            Checks.f32Out(op, "dA", dA);
-            Checks.sameShape(op, new String[] {"dOut", "dA"}, dOut, dA);
+            OpChecks.f32Out(op, "dA", dA);
+            OpChecks.sameShape(op, new String[] {"dOut", "dA"}, dOut, dA);
         }
         if (dB != null) {
-            Checks.f32Out(op, "dB", dB);
-            Checks.sameShape(op, new String[] {"dOut", "dB"}, dOut, dB);
+            OpChecks.f32Out(op, "dB", dB);
+            OpChecks.sameShape(op, new String[] {"dOut", "dB"}, dOut, dB);
         }
         MemorySegment g = dOut.segment(CpuMemory.KEY);
         if (dA != null) {
@@ -237,9 +238,9 @@ final class CpuElementwise {
 
     static void scale(Parallel par, Tensor a, float s, Tensor out) {
         String op = "scale";
-        Checks.f32(op, "a", a);
-        Checks.f32Out(op, "out", out);
-        Checks.sameShape(op, new String[] {"a", "out"}, a, out);
+        OpChecks.f32(op, "a", a);
+        OpChecks.f32Out(op, "out", out);
+        OpChecks.sameShape(op, new String[] {"a", "out"}, a, out);
         MemorySegment sa = a.segment(CpuMemory.KEY), so = out.segment(CpuMemory.KEY);
         forElements(par, a.numel(), (i0, i1) -> scaleRange(sa, s, so, i0, i1));
     }
@@ -258,9 +259,9 @@ final class CpuElementwise {
 
     static void axpy(Parallel par, float alpha, Tensor x, Tensor y) {
         String op = "axpy";
-        Checks.f32(op, "x", x);
-        Checks.f32Out(op, "y", y);
-        Checks.sameShape(op, new String[] {"x", "y"}, x, y);
+        OpChecks.f32(op, "x", x);
+        OpChecks.f32Out(op, "y", y);
+        OpChecks.sameShape(op, new String[] {"x", "y"}, x, y);
         MemorySegment sx = x.segment(CpuMemory.KEY), sy = y.segment(CpuMemory.KEY);
         forElements(par, x.numel(), (i0, i1) -> axpyRange(alpha, sx, sy, i0, i1));
     }
@@ -285,7 +286,7 @@ final class CpuElementwise {
         if (t == null) {
             throw new IllegalArgumentException(op + ": " + name + " is null");
         }
-        Checks.host(op, name, t, t.dtype());
+        OpChecks.tensor(op, name, t, t.dtype());
     }
 
     private static void writable(String op, String name, Tensor t) {

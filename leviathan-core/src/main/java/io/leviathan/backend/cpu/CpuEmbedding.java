@@ -1,5 +1,7 @@
 package io.leviathan.backend.cpu;
 
+import io.leviathan.backend.KernelDataException;
+import io.leviathan.backend.OpChecks;
 import io.leviathan.tensor.DType;
 import io.leviathan.tensor.ShapeMismatchException;
 import io.leviathan.tensor.Tensor;
@@ -28,9 +30,9 @@ final class CpuEmbedding {
     /** out[i, :] = table[ids[i], :] for every position i of ids. */
     static void embedding(Parallel par, Tensor ids, Tensor table, Tensor out) {
         String op = "embedding";
-        Checks.host(op, "ids", ids, DType.I32);
-        Checks.f32(op, "table", table);
-        Checks.f32Out(op, "out", out);
+        OpChecks.tensor(op, "ids", ids, DType.I32);
+        OpChecks.f32(op, "table", table);
+        OpChecks.f32Out(op, "out", out);
         checkShapes(op, "out", out, ids, table);
         long n = ids.numel();
         int V = (int) table.size(0), D = (int) table.size(1);
@@ -48,9 +50,9 @@ final class CpuEmbedding {
     /** Backward of {@link #embedding}: dTable[ids[i], :] += dOut[i, :], repeated ids accumulating. */
     static void embeddingBackward(Parallel par, Tensor dOut, Tensor ids, Tensor dTable) {
         String op = "embeddingBackward";
-        Checks.f32(op, "dOut", dOut);
-        Checks.host(op, "ids", ids, DType.I32);
-        Checks.f32Out(op, "dTable", dTable);
+        OpChecks.f32(op, "dOut", dOut);
+        OpChecks.tensor(op, "ids", ids, DType.I32);
+        OpChecks.f32Out(op, "dTable", dTable);
         checkShapes(op, "dOut", dOut, ids, dTable);
         long n = ids.numel();
         int V = (int) dTable.size(0), D = (int) dTable.size(1);
@@ -91,7 +93,7 @@ final class CpuEmbedding {
         for (long i = 0; i < n; i++) {
             int id = ids.getAtIndex(I, i);
             if (id < 0 || id >= V) {
-                throw new IllegalArgumentException(op + ": id " + id + " at position " + i
+                throw new KernelDataException(op + ": id " + id + " at position " + i
                         + " (flat index into ids) is outside [0, " + V + ") for a table of " + V + " rows");
             }
         }

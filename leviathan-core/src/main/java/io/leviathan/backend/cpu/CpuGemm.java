@@ -1,5 +1,7 @@
 package io.leviathan.backend.cpu;
 
+import io.leviathan.backend.OpChecks;
+import io.leviathan.tensor.DType;
 import io.leviathan.tensor.ShapeMismatchException;
 import io.leviathan.tensor.Tensor;
 import java.lang.foreign.MemorySegment;
@@ -7,11 +9,16 @@ import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
 import java.util.Arrays;
 import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.ShortVector;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorShape;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
  * Single-precision matrix multiply for the CPU backend: a packed, cache-blocked GEMM in the
- * GotoBLAS/BLIS style with a register-blocked Vector API micro-kernel.
+ * GotoBLAS/BLIS style with a register-blocked Vector API micro-kernel. A and B may each be F32 or BF16;
+ * C and all arithmetic are F32.
  *
  * <h2>How it works</h2>
  * All matrices are row-major. For a sub-problem {@code C[m, n] += op(A)[m, k] · op(B)[k, n]}:
@@ -30,7 +37,10 @@ import jdk.incubator.vector.VectorSpecies;
  *       {@code C += alpha * tile}.</li>
  * </ol>
  * Packing pads edge panels with zeros, so the micro-kernel always runs a full tile; only the merge looks at
- * the true edge. Tiny problems skip all of this and run {@link #sgemmSimple}. Work is split over the
+ * the true edge. Packing is also where BF16 operands become F32: a BF16 value is the upper half of the F32
+ * it stands for, so widening (16-bit load, shift left by 16) is exact and the packed panels, and hence
+ * every result bit, are the same as for an F32 operand holding the same values. The micro-kernel never
+ * sees BF16. Tiny problems skip all of this and run {@link #gemmSimple}. Work is split over the
  * {@link Parallel} pool by batch items and by blocks of rows (or of columns, when C is wide and short);
  * every thread packs into its own reusable buffers, so a call allocates no native memory.
  */
@@ -40,7 +50,11 @@ final class CpuGemm {
     private static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;
     private static final int L = S.length();
     private static final ValueLayout.OfFloat F = ValueLayout.JAVA_FLOAT_UNALIGNED;
+    private static final ValueLayout.OfShort H = ValueLayout.JAVA_SHORT_UNALIGNED;
     private static final ByteOrder NATIVE = ByteOrder.nativeOrder();
+    /** L shorts (BF16 values), widened to L ints and reinterpreted as one {@link #S} vector. */
+    private static final VectorSpecies<Short> SH = VectorSpecies.of(short.class, VectorShape.forBitSize(L * Short.SIZE));
+    private static final VectorSpecies<Integer> SI = VectorSpecies.of(int.class, S.vectorShape());
 
     /**
      * Micro-tile rows. 12 rows x 2 vectors = 24 accumulators + 2 B vectors + 1 broadcast fit the 32 vector
@@ -100,14 +114,15 @@ final class CpuGemm {
     /**
      * {@code c = alpha * op(a) · op(b) + beta * c} with the {@link io.leviathan.backend.Backend#matmul}
      * contract: rank 2, or rank 3 with a shared leading batch dimension where a rank-2 {@code a} or
-     * {@code b} is broadcast over the batch; {@code beta == 0} ignores C's old contents.
+     * {@code b} is broadcast over the batch; {@code beta == 0} ignores C's old contents. {@code a} and
+     * {@code b} are each F32 or BF16, {@code c} is F32.
      */
     static void matmul(Parallel par, Tensor a, boolean transA, Tensor b, boolean transB, Tensor c,
                        float alpha, float beta) {
         final String op = "matmul";
-        Checks.f32(op, "a", a);
-        Checks.f32(op, "b", b);
-        Checks.f32Out(op, "c", c);
+        OpChecks.f32OrBf16(op, "a", a);
+        OpChecks.f32OrBf16(op, "b", b);
+        OpChecks.f32Out(op, "c", c);
         int ra = a.rank();
         int rb = b.rank();
         int rc = c.rank();
@@ -147,8 +162,8 @@ final class CpuGemm {
         long strideC = (long) mi * ni;
         int lda = (int) a.size(-1);
         int ldb = (int) b.size(-1);
-        sgemmBatched(par, (int) batch, transA, transB, mi, ni, ki, alpha,
-                as, 0, strideA, lda, bs, 0, strideB, ldb, beta, cs, 0, strideC, ni);
+        gemmBatched(par, (int) batch, transA, transB, mi, ni, ki, alpha,
+                as, a.dtype(), 0, strideA, lda, bs, b.dtype(), 0, strideB, ldb, beta, cs, 0, strideC, ni);
     }
 
     private static boolean overlaps(MemorySegment x, MemorySegment y) {
@@ -162,28 +177,53 @@ final class CpuGemm {
                 + " -> c" + Arrays.toString(c.shape()) + ": " + why);
     }
 
-    // ------------------------------------------------------------------------------------------ raw sgemm
+    // ------------------------------------------------------------------------------------------ raw gemm
 
     /**
      * Raw row-major sgemm over memory segments, like CBLAS {@code sgemm} with {@code CblasRowMajor}:
      * {@code C = alpha * op(A) · op(B) + beta * C}, where {@code op(A)} is {@code m x k}, {@code op(B)} is
      * {@code k x n} and C is {@code m x n}. Offsets are in elements; {@code lda}, {@code ldb}, {@code ldc}
      * are the row strides (in elements) of the matrices as stored. {@code beta == 0} ignores C's contents.
+     * All three matrices are F32; {@link #gemm} also takes BF16 A and B.
      */
     static void sgemm(Parallel par, boolean transA, boolean transB, int m, int n, int k, float alpha,
                       MemorySegment a, long aOff, int lda, MemorySegment b, long bOff, int ldb,
                       float beta, MemorySegment c, long cOff, int ldc) {
-        sgemmBatched(par, 1, transA, transB, m, n, k, alpha, a, aOff, 0, lda, b, bOff, 0, ldb, beta, c, cOff, 0, ldc);
+        gemm(par, transA, transB, m, n, k, alpha, a, DType.F32, aOff, lda, b, DType.F32, bOff, ldb, beta, c, cOff, ldc);
     }
 
     /**
-     * {@code batch} independent sgemms; item {@code i} uses A at {@code aOff + i * strideA} (a stride of 0
-     * broadcasts one matrix), and likewise B and C.
+     * {@link #sgemm} with A stored as {@code aType} and B as {@code bType}, each {@link DType#F32} or
+     * {@link DType#BF16}; C is F32. Offsets and leading dimensions count elements of the matrix's own
+     * type. BF16 elements are widened (exactly) to F32 as they are packed, so the result is bit for bit
+     * the one for F32 matrices holding the same values.
      */
+    static void gemm(Parallel par, boolean transA, boolean transB, int m, int n, int k, float alpha,
+                     MemorySegment a, DType aType, long aOff, int lda, MemorySegment b, DType bType, long bOff,
+                     int ldb, float beta, MemorySegment c, long cOff, int ldc) {
+        gemmBatched(par, 1, transA, transB, m, n, k, alpha, a, aType, aOff, 0, lda, b, bType, bOff, 0, ldb,
+                beta, c, cOff, 0, ldc);
+    }
+
+    /** {@link #gemmBatched} with F32 A and B. */
     static void sgemmBatched(Parallel par, int batch, boolean transA, boolean transB, int m, int n, int k,
                              float alpha, MemorySegment a, long aOff, long strideA, int lda,
                              MemorySegment b, long bOff, long strideB, int ldb,
                              float beta, MemorySegment c, long cOff, long strideC, int ldc) {
+        gemmBatched(par, batch, transA, transB, m, n, k, alpha, a, DType.F32, aOff, strideA, lda,
+                b, DType.F32, bOff, strideB, ldb, beta, c, cOff, strideC, ldc);
+    }
+
+    /**
+     * {@code batch} independent gemms; item {@code i} uses A at {@code aOff + i * strideA} (a stride of 0
+     * broadcasts one matrix), and likewise B and C. Offsets and strides count elements of each matrix's type.
+     */
+    static void gemmBatched(Parallel par, int batch, boolean transA, boolean transB, int m, int n, int k,
+                            float alpha, MemorySegment a, DType aType, long aOff, long strideA, int lda,
+                            MemorySegment b, DType bType, long bOff, long strideB, int ldb,
+                            float beta, MemorySegment c, long cOff, long strideC, int ldc) {
+        boolean aBf16 = isBf16("a", aType);
+        boolean bBf16 = isBf16("b", bType);
         if (batch <= 0 || m <= 0 || n <= 0) {
             return;
         }
@@ -191,8 +231,8 @@ final class CpuGemm {
         int threads = par.threads();
         if (threads == 1 || fmas < PARALLEL_MIN_FMAS) {
             for (int i = 0; i < batch; i++) {
-                sgemmSerial(transA, transB, m, n, k, alpha, a, aOff + i * strideA, lda,
-                        b, bOff + i * strideB, ldb, beta, c, cOff + i * strideC, ldc);
+                gemmSerial(transA, transB, m, n, k, alpha, a, aBf16, aOff + i * strideA, lda,
+                        b, bBf16, bOff + i * strideB, ldb, beta, c, cOff + i * strideC, ldc);
             }
             return;
         }
@@ -222,26 +262,35 @@ final class CpuGemm {
                     int r1 = Math.min(m, last * MR);
                     if (r1 > r0) {
                         long aRow = transA ? r0 : (long) r0 * lda;
-                        sgemmSerial(transA, transB, r1 - r0, n, k, alpha, a, ao + aRow, lda,
-                                b, bo, ldb, beta, c, co + (long) r0 * ldc, ldc);
+                        gemmSerial(transA, transB, r1 - r0, n, k, alpha, a, aBf16, ao + aRow, lda,
+                                b, bBf16, bo, ldb, beta, c, co + (long) r0 * ldc, ldc);
                     }
                 } else {
                     int c0 = first * NR;
                     int c1 = Math.min(n, last * NR);
                     if (c1 > c0) {
                         long bCol = transB ? (long) c0 * ldb : c0;
-                        sgemmSerial(transA, transB, m, c1 - c0, k, alpha, a, ao, lda,
-                                b, bo + bCol, ldb, beta, c, co + c0, ldc);
+                        gemmSerial(transA, transB, m, c1 - c0, k, alpha, a, aBf16, ao, lda,
+                                b, bBf16, bo + bCol, ldb, beta, c, co + c0, ldc);
                     }
                 }
             }
         });
     }
 
-    /** One sgemm on the calling thread. */
-    static void sgemmSerial(boolean transA, boolean transB, int m, int n, int k, float alpha,
-                            MemorySegment a, long aOff, int lda, MemorySegment b, long bOff, int ldb,
-                            float beta, MemorySegment c, long cOff, int ldc) {
+    /** True for BF16, false for F32; anything else is refused, naming the matrix. */
+    private static boolean isBf16(String name, DType type) {
+        if (type != DType.F32 && type != DType.BF16) {
+            throw new IllegalArgumentException("gemm: " + name + " must be F32 or BF16 but is " + type);
+        }
+        return type == DType.BF16;
+    }
+
+    /** One gemm on the calling thread; {@code aBf16}/{@code bBf16} say whether A/B hold BF16. */
+    private static void gemmSerial(boolean transA, boolean transB, int m, int n, int k, float alpha,
+                                   MemorySegment a, boolean aBf16, long aOff, int lda,
+                                   MemorySegment b, boolean bBf16, long bOff, int ldb,
+                                   float beta, MemorySegment c, long cOff, int ldc) {
         if (m <= 0 || n <= 0) {
             return;
         }
@@ -250,7 +299,7 @@ final class CpuGemm {
             return;
         }
         if ((long) m * n * k <= SIMPLE_MAX_FMAS) {
-            sgemmSimple(transA, transB, m, n, k, alpha, a, aOff, lda, b, bOff, ldb, beta, c, cOff, ldc);
+            simple(transA, transB, m, n, k, alpha, a, aBf16, aOff, lda, b, bBf16, bOff, ldb, beta, c, cOff, ldc);
             return;
         }
         Buffers buf = BUFFERS.get();
@@ -266,10 +315,10 @@ final class CpuGemm {
             for (int p0 = 0; p0 < k; p0 += kStep) {
                 int kc = Math.min(kStep, k - p0);
                 boolean firstK = p0 == 0;
-                packA(transA, a, aOff, lda, i0, mc, p0, kc, ap);
+                packA(transA, a, aBf16, aOff, lda, i0, mc, p0, kc, ap);
                 for (int j0 = 0; j0 < n; j0 += nStep) {
                     int nc = Math.min(nStep, n - j0);
-                    packB(transB, b, bOff, ldb, p0, kc, j0, nc, bp);
+                    packB(transB, b, bBf16, bOff, ldb, p0, kc, j0, nc, bp);
                     for (int ir = 0; ir < mc; ir += MR) {
                         int rows = Math.min(MR, mc - ir);
                         int pa = ir * KS;
@@ -307,30 +356,39 @@ final class CpuGemm {
      * Packs {@code op(A)[i0 : i0+mc, p0 : p0+kc]} into MR-row micro-panels stored row by row: row
      * {@code i} of the block (panel {@code i / MR}, row {@code i % MR} in it) is at {@code ap[i * KS ...]};
      * rows from {@code mc} up to the next multiple of MR are zero. Row-major panels make the common
-     * untransposed A a bulk copy per row.
+     * untransposed A a bulk copy per row (a vector widening loop for BF16).
      */
-    private static void packA(boolean transA, MemorySegment a, long aOff, int lda, int i0, int mc,
+    private static void packA(boolean transA, MemorySegment a, boolean bf16, long aOff, int lda, int i0, int mc,
                               int p0, int kc, float[] ap) {
+        int es = bf16 ? Short.BYTES : Float.BYTES;
         if (!transA) {
             for (int i = 0; i < mc; i++) {
-                long src = (aOff + (long) (i0 + i) * lda + p0) * Float.BYTES;
-                MemorySegment.copy(a, F, src, ap, i * KS, kc);
+                long src = (aOff + (long) (i0 + i) * lda + p0) * es;
+                if (bf16) {
+                    widen(a, src, ap, i * KS, kc);
+                } else {
+                    MemorySegment.copy(a, F, src, ap, i * KS, kc);
+                }
             }
         } else {
             // A stored [K, M]: a transpose. 16x16 blocks in registers, then scalar edges.
             int mFull = TRANSPOSE16 ? mc / 16 * 16 : 0;
             int kFull = TRANSPOSE16 ? kc / 16 * 16 : 0;
-            long stride = (long) lda * Float.BYTES;
+            long stride = (long) lda * es;
             for (int kk = 0; kk < kFull; kk += 16) {
-                long row = (aOff + (long) (p0 + kk) * lda + i0) * Float.BYTES;
+                long row = (aOff + (long) (p0 + kk) * lda + i0) * es;
                 for (int i = 0; i < mFull; i += 16) {
-                    transpose16(a, row + (long) i * Float.BYTES, stride, ap, i * KS + kk, KS);
+                    if (bf16) {
+                        transpose16Bf16(a, row + (long) i * es, stride, ap, i * KS + kk, KS);
+                    } else {
+                        transpose16(a, row + (long) i * es, stride, ap, i * KS + kk, KS);
+                    }
                 }
             }
             for (int kk = 0; kk < kc; kk++) {
                 long src = aOff + (long) (p0 + kk) * lda + i0;
                 for (int i = kk < kFull ? mFull : 0; i < mc; i++) {
-                    ap[i * KS + kk] = a.getAtIndex(F, src + i);
+                    ap[i * KS + kk] = get(a, bf16, src + i);
                 }
             }
         }
@@ -343,22 +401,28 @@ final class CpuGemm {
      * Packs {@code op(B)[p0 : p0+kc, j0 : j0+nc]} into NR-column micro-panels: panel {@code q} holds, for
      * each {@code k}, columns {@code q*NR .. q*NR+NR-1} consecutively; columns past {@code nc} are zero.
      */
-    private static void packB(boolean transB, MemorySegment b, long bOff, int ldb, int p0, int kc,
+    private static void packB(boolean transB, MemorySegment b, boolean bf16, long bOff, int ldb, int p0, int kc,
                               int j0, int nc, float[] bp) {
+        int es = bf16 ? Short.BYTES : Float.BYTES;
         for (int jr = 0; jr < nc; jr += NR) {
             int cols = Math.min(NR, nc - jr);
             int base = jr * kc;
             if (!transB) {
-                // B stored [K, N]: each k's NR columns are one contiguous run: copy it as vectors.
+                // B stored [K, N]: each k's NR columns are one contiguous run: copy it as vectors. BF16 and
+                // F32 get separate branches that each store, so no vector is merged from both (see
+                // transpose16Bf16).
                 for (int kk = 0; kk < kc; kk++) {
-                    long src = (bOff + (long) (p0 + kk) * ldb + j0 + jr) * Float.BYTES;
+                    long first = bOff + (long) (p0 + kk) * ldb + j0 + jr;
                     int dst = base + kk * NR;
-                    if (cols == NR) {
-                        FloatVector.fromMemorySegment(S, b, src, NATIVE).intoArray(bp, dst);
-                        FloatVector.fromMemorySegment(S, b, src + (long) L * Float.BYTES, NATIVE).intoArray(bp, dst + L);
+                    if (cols == NR && bf16) {
+                        loadBf16(b, first * Short.BYTES).intoArray(bp, dst);
+                        loadBf16(b, (first + L) * Short.BYTES).intoArray(bp, dst + L);
+                    } else if (cols == NR) {
+                        FloatVector.fromMemorySegment(S, b, first * Float.BYTES, NATIVE).intoArray(bp, dst);
+                        FloatVector.fromMemorySegment(S, b, (first + L) * Float.BYTES, NATIVE).intoArray(bp, dst + L);
                     } else {
                         for (int j = 0; j < cols; j++) {
-                            bp[dst + j] = b.get(F, src + (long) j * Float.BYTES);
+                            bp[dst + j] = get(b, bf16, first + j);
                         }
                         for (int j = cols; j < NR; j++) {
                             bp[dst + j] = 0f;
@@ -369,20 +433,51 @@ final class CpuGemm {
                 // B stored [N, K]: each column of op(B) is a contiguous row of B; a transpose. Full panels
                 // go through 16x16 register transposes, the rest element by element.
                 int kFull = TRANSPOSE16 && cols == NR ? kc / 16 * 16 : 0;
-                long stride = (long) ldb * Float.BYTES;
+                long stride = (long) ldb * es;
                 for (int jh = 0; jh < NR && kFull > 0; jh += 16) {
-                    long row = (bOff + (long) (j0 + jr + jh) * ldb + p0) * Float.BYTES;
+                    long row = (bOff + (long) (j0 + jr + jh) * ldb + p0) * es;
                     for (int kk = 0; kk < kFull; kk += 16) {
-                        transpose16(b, row + (long) kk * Float.BYTES, stride, bp, base + kk * NR + jh, NR);
+                        if (bf16) {
+                            transpose16Bf16(b, row + (long) kk * es, stride, bp, base + kk * NR + jh, NR);
+                        } else {
+                            transpose16(b, row + (long) kk * es, stride, bp, base + kk * NR + jh, NR);
+                        }
                     }
                 }
                 for (int j = 0; j < NR; j++) {
                     long src = bOff + (long) (j0 + jr + j) * ldb + p0;
                     for (int kk = kFull; kk < kc; kk++) {
-                        bp[base + kk * NR + j] = j < cols ? b.getAtIndex(F, src + kk) : 0f;
+                        bp[base + kk * NR + j] = j < cols ? get(b, bf16, src + kk) : 0f;
                     }
                 }
             }
+        }
+    }
+
+    /** Element {@code index} (counted in elements) of an F32 or BF16 matrix, as an F32. */
+    private static float get(MemorySegment m, boolean bf16, long index) {
+        return bf16 ? Float.intBitsToFloat(m.getAtIndex(H, index) << 16) : m.getAtIndex(F, index);
+    }
+
+    /**
+     * {@link #L} BF16 values at byte offset {@code off}, widened: each 16-bit value becomes the upper half
+     * of a 32-bit lane (sign-extending convert, then shift left by 16, which drops the extension).
+     */
+    private static FloatVector loadBf16(MemorySegment m, long off) {
+        ShortVector h = ShortVector.fromMemorySegment(SH, m, off, NATIVE);
+        return ((IntVector) h.convertShape(VectorOperators.S2I, SI, 0))
+                .lanewise(VectorOperators.LSHL, 16)
+                .reinterpretAsFloats();
+    }
+
+    /** {@code dst[dstOff : dstOff+n] =} the {@code n} BF16 values at byte offset {@code off}, widened. */
+    private static void widen(MemorySegment src, long off, float[] dst, int dstOff, int n) {
+        int i = 0;
+        for (; i <= n - L; i += L) {
+            loadBf16(src, off + (long) i * Short.BYTES).intoArray(dst, dstOff + i);
+        }
+        for (; i < n; i++) {
+            dst[dstOff + i] = Float.intBitsToFloat(src.get(H, off + (long) i * Short.BYTES) << 16);
         }
     }
 
@@ -428,6 +523,114 @@ final class CpuGemm {
         FloatVector v13 = FloatVector.fromMemorySegment(S, src, srcOff + 13 * srcStride, NATIVE);
         FloatVector v14 = FloatVector.fromMemorySegment(S, src, srcOff + 14 * srcStride, NATIVE);
         FloatVector v15 = FloatVector.fromMemorySegment(S, src, srcOff + 15 * srcStride, NATIVE);
+        FloatVector w0 = lo.selectFrom(v0, v8);
+        FloatVector w1 = hi.selectFrom(v0, v8);
+        FloatVector w2 = lo.selectFrom(v1, v9);
+        FloatVector w3 = hi.selectFrom(v1, v9);
+        FloatVector w4 = lo.selectFrom(v2, v10);
+        FloatVector w5 = hi.selectFrom(v2, v10);
+        FloatVector w6 = lo.selectFrom(v3, v11);
+        FloatVector w7 = hi.selectFrom(v3, v11);
+        FloatVector w8 = lo.selectFrom(v4, v12);
+        FloatVector w9 = hi.selectFrom(v4, v12);
+        FloatVector w10 = lo.selectFrom(v5, v13);
+        FloatVector w11 = hi.selectFrom(v5, v13);
+        FloatVector w12 = lo.selectFrom(v6, v14);
+        FloatVector w13 = hi.selectFrom(v6, v14);
+        FloatVector w14 = lo.selectFrom(v7, v15);
+        FloatVector w15 = hi.selectFrom(v7, v15);
+        v0 = lo.selectFrom(w0, w8);
+        v1 = hi.selectFrom(w0, w8);
+        v2 = lo.selectFrom(w1, w9);
+        v3 = hi.selectFrom(w1, w9);
+        v4 = lo.selectFrom(w2, w10);
+        v5 = hi.selectFrom(w2, w10);
+        v6 = lo.selectFrom(w3, w11);
+        v7 = hi.selectFrom(w3, w11);
+        v8 = lo.selectFrom(w4, w12);
+        v9 = hi.selectFrom(w4, w12);
+        v10 = lo.selectFrom(w5, w13);
+        v11 = hi.selectFrom(w5, w13);
+        v12 = lo.selectFrom(w6, w14);
+        v13 = hi.selectFrom(w6, w14);
+        v14 = lo.selectFrom(w7, w15);
+        v15 = hi.selectFrom(w7, w15);
+        w0 = lo.selectFrom(v0, v8);
+        w1 = hi.selectFrom(v0, v8);
+        w2 = lo.selectFrom(v1, v9);
+        w3 = hi.selectFrom(v1, v9);
+        w4 = lo.selectFrom(v2, v10);
+        w5 = hi.selectFrom(v2, v10);
+        w6 = lo.selectFrom(v3, v11);
+        w7 = hi.selectFrom(v3, v11);
+        w8 = lo.selectFrom(v4, v12);
+        w9 = hi.selectFrom(v4, v12);
+        w10 = lo.selectFrom(v5, v13);
+        w11 = hi.selectFrom(v5, v13);
+        w12 = lo.selectFrom(v6, v14);
+        w13 = hi.selectFrom(v6, v14);
+        w14 = lo.selectFrom(v7, v15);
+        w15 = hi.selectFrom(v7, v15);
+        v0 = lo.selectFrom(w0, w8);
+        v1 = hi.selectFrom(w0, w8);
+        v2 = lo.selectFrom(w1, w9);
+        v3 = hi.selectFrom(w1, w9);
+        v4 = lo.selectFrom(w2, w10);
+        v5 = hi.selectFrom(w2, w10);
+        v6 = lo.selectFrom(w3, w11);
+        v7 = hi.selectFrom(w3, w11);
+        v8 = lo.selectFrom(w4, w12);
+        v9 = hi.selectFrom(w4, w12);
+        v10 = lo.selectFrom(w5, w13);
+        v11 = hi.selectFrom(w5, w13);
+        v12 = lo.selectFrom(w6, w14);
+        v13 = hi.selectFrom(w6, w14);
+        v14 = lo.selectFrom(w7, w15);
+        v15 = hi.selectFrom(w7, w15);
+        v0.intoArray(dst, dstOff + 0 * dstStride);
+        v1.intoArray(dst, dstOff + 1 * dstStride);
+        v2.intoArray(dst, dstOff + 2 * dstStride);
+        v3.intoArray(dst, dstOff + 3 * dstStride);
+        v4.intoArray(dst, dstOff + 4 * dstStride);
+        v5.intoArray(dst, dstOff + 5 * dstStride);
+        v6.intoArray(dst, dstOff + 6 * dstStride);
+        v7.intoArray(dst, dstOff + 7 * dstStride);
+        v8.intoArray(dst, dstOff + 8 * dstStride);
+        v9.intoArray(dst, dstOff + 9 * dstStride);
+        v10.intoArray(dst, dstOff + 10 * dstStride);
+        v11.intoArray(dst, dstOff + 11 * dstStride);
+        v12.intoArray(dst, dstOff + 12 * dstStride);
+        v13.intoArray(dst, dstOff + 13 * dstStride);
+        v14.intoArray(dst, dstOff + 14 * dstStride);
+        v15.intoArray(dst, dstOff + 15 * dstStride);
+    }
+
+    /**
+     * {@link #transpose16} for a block of BF16 values, widened to F32 as they are loaded. A separate copy
+     * rather than a flag on one method: merging F32 and BF16 loads into the same vector variables makes C2
+     * box them (a vector phi), which made the F32 transposed packing about a fifth slower once both dtypes
+     * had run.
+     */
+    private static void transpose16Bf16(MemorySegment src, long srcOff, long srcStride,
+                                        float[] dst, int dstOff, int dstStride) {
+        FloatVector lo = ZIP_LO;
+        FloatVector hi = ZIP_HI;
+        FloatVector v0 = loadBf16(src, srcOff + 0 * srcStride);
+        FloatVector v1 = loadBf16(src, srcOff + 1 * srcStride);
+        FloatVector v2 = loadBf16(src, srcOff + 2 * srcStride);
+        FloatVector v3 = loadBf16(src, srcOff + 3 * srcStride);
+        FloatVector v4 = loadBf16(src, srcOff + 4 * srcStride);
+        FloatVector v5 = loadBf16(src, srcOff + 5 * srcStride);
+        FloatVector v6 = loadBf16(src, srcOff + 6 * srcStride);
+        FloatVector v7 = loadBf16(src, srcOff + 7 * srcStride);
+        FloatVector v8 = loadBf16(src, srcOff + 8 * srcStride);
+        FloatVector v9 = loadBf16(src, srcOff + 9 * srcStride);
+        FloatVector v10 = loadBf16(src, srcOff + 10 * srcStride);
+        FloatVector v11 = loadBf16(src, srcOff + 11 * srcStride);
+        FloatVector v12 = loadBf16(src, srcOff + 12 * srcStride);
+        FloatVector v13 = loadBf16(src, srcOff + 13 * srcStride);
+        FloatVector v14 = loadBf16(src, srcOff + 14 * srcStride);
+        FloatVector v15 = loadBf16(src, srcOff + 15 * srcStride);
         FloatVector w0 = lo.selectFrom(v0, v8);
         FloatVector w1 = hi.selectFrom(v0, v8);
         FloatVector w2 = lo.selectFrom(v1, v9);
@@ -636,19 +839,35 @@ final class CpuGemm {
 
     // ------------------------------------------------------------------------------------------ simple path
 
-    /**
-     * The control path: a plain triple loop with float accumulation, used for tiny problems (where packing
-     * costs more than it saves) and as a cross-check for the blocked path in tests.
-     */
+    /** {@link #gemmSimple} with F32 A and B. */
     static void sgemmSimple(boolean transA, boolean transB, int m, int n, int k, float alpha,
                             MemorySegment a, long aOff, int lda, MemorySegment b, long bOff, int ldb,
                             float beta, MemorySegment c, long cOff, int ldc) {
+        simple(transA, transB, m, n, k, alpha, a, false, aOff, lda, b, false, bOff, ldb, beta, c, cOff, ldc);
+    }
+
+    /**
+     * The control path: a plain triple loop with float accumulation, used for tiny problems (where packing
+     * costs more than it saves) and as a cross-check for the blocked path in tests. Same arguments as
+     * {@link #gemm} (without the threads); BF16 elements are widened one by one as they are read.
+     */
+    static void gemmSimple(boolean transA, boolean transB, int m, int n, int k, float alpha,
+                           MemorySegment a, DType aType, long aOff, int lda, MemorySegment b, DType bType,
+                           long bOff, int ldb, float beta, MemorySegment c, long cOff, int ldc) {
+        simple(transA, transB, m, n, k, alpha, a, isBf16("a", aType), aOff, lda, b, isBf16("b", bType), bOff,
+                ldb, beta, c, cOff, ldc);
+    }
+
+    private static void simple(boolean transA, boolean transB, int m, int n, int k, float alpha,
+                               MemorySegment a, boolean aBf16, long aOff, int lda,
+                               MemorySegment b, boolean bBf16, long bOff, int ldb,
+                               float beta, MemorySegment c, long cOff, int ldc) {
         for (int i = 0; i < m; i++) {
             for (int j = 0; j < n; j++) {
                 float acc = 0f;
                 for (int p = 0; p < k; p++) {
-                    float x = a.getAtIndex(F, aOff + (transA ? (long) p * lda + i : (long) i * lda + p));
-                    float y = b.getAtIndex(F, bOff + (transB ? (long) j * ldb + p : (long) p * ldb + j));
+                    float x = get(a, aBf16, aOff + (transA ? (long) p * lda + i : (long) i * lda + p));
+                    float y = get(b, bBf16, bOff + (transB ? (long) j * ldb + p : (long) p * ldb + j));
                     acc = Math.fma(x, y, acc);
                 }
                 long ci = cOff + (long) i * ldc + j;

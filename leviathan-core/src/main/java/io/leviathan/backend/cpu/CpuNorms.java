@@ -1,5 +1,6 @@
 package io.leviathan.backend.cpu;
 
+import io.leviathan.backend.OpChecks;
 import static io.leviathan.backend.cpu.CpuElementwise.ELEMENT_GRAIN;
 import static io.leviathan.backend.cpu.CpuElementwise.F;
 import static io.leviathan.backend.cpu.CpuElementwise.L;
@@ -33,13 +34,13 @@ final class CpuNorms {
 
     static void rmsNorm(Parallel par, Tensor x, Tensor weight, float eps, Tensor out, Tensor rstd) {
         String op = "rmsNorm";
-        Checks.f32(op, "x", x);
-        Checks.f32(op, "weight", weight);
-        Checks.f32Out(op, "out", out);
-        Checks.f32Out(op, "rstd", rstd);
-        long c = Checks.lastDim(op, "x", x);
-        Checks.shape(op, "weight", weight, c);
-        Checks.sameShape(op, new String[] {"x", "out"}, x, out);
+        OpChecks.f32(op, "x", x);
+        OpChecks.f32(op, "weight", weight);
+        OpChecks.f32Out(op, "out", out);
+        OpChecks.f32Out(op, "rstd", rstd);
+        long c = OpChecks.lastDim(op, "x", x);
+        OpChecks.shape(op, "weight", weight, c);
+        OpChecks.sameShape(op, new String[] {"x", "out"}, x, out);
         checkRowsShape(op, "x", x, "rstd", rstd);
         MemorySegment sx = x.segment(CpuMemory.KEY), sw = weight.segment(CpuMemory.KEY), so = out.segment(CpuMemory.KEY), sr = rstd.segment(CpuMemory.KEY);
         par.forRange(rstd.numel(), rowGrain(c), (r0, r1) -> {
@@ -60,16 +61,16 @@ final class CpuNorms {
     static void rmsNormBackward(Parallel par, Tensor dOut, Tensor x, Tensor weight, Tensor rstd,
                                 Tensor dX, Tensor dWeight) {
         String op = "rmsNormBackward";
-        Checks.f32(op, "dOut", dOut);
-        Checks.f32(op, "x", x);
-        Checks.f32(op, "weight", weight);
-        Checks.f32(op, "rstd", rstd);
-        Checks.f32Out(op, "dX", dX);
-        Checks.f32Out(op, "dWeight", dWeight);
-        long c = Checks.lastDim(op, "x", x);
-        Checks.sameShape(op, new String[] {"dOut", "x", "dX"}, dOut, x, dX);
-        Checks.sameShape(op, new String[] {"weight", "dWeight"}, weight, dWeight);
-        Checks.shape(op, "weight", weight, c);
+        OpChecks.f32(op, "dOut", dOut);
+        OpChecks.f32(op, "x", x);
+        OpChecks.f32(op, "weight", weight);
+        OpChecks.f32(op, "rstd", rstd);
+        OpChecks.f32Out(op, "dX", dX);
+        OpChecks.f32Out(op, "dWeight", dWeight);
+        long c = OpChecks.lastDim(op, "x", x);
+        OpChecks.sameShape(op, new String[] {"dOut", "x", "dX"}, dOut, x, dX);
+        OpChecks.sameShape(op, new String[] {"weight", "dWeight"}, weight, dWeight);
+        OpChecks.shape(op, "weight", weight, c);
         checkRowsShape(op, "x", x, "rstd", rstd);
         MemorySegment g = dOut.segment(CpuMemory.KEY), sx = x.segment(CpuMemory.KEY), sw = weight.segment(CpuMemory.KEY), sr = rstd.segment(CpuMemory.KEY);
         MemorySegment sdx = dX.segment(CpuMemory.KEY), sdw = dWeight.segment(CpuMemory.KEY);
@@ -158,16 +159,16 @@ final class CpuNorms {
     static void layerNorm(Parallel par, Tensor x, Tensor weight, Tensor bias, float eps, Tensor out,
                           Tensor mean, Tensor rstd) {
         String op = "layerNorm";
-        Checks.f32(op, "x", x);
-        Checks.f32(op, "weight", weight);
-        Checks.f32(op, "bias", bias);
-        Checks.f32Out(op, "out", out);
-        Checks.f32Out(op, "mean", mean);
-        Checks.f32Out(op, "rstd", rstd);
-        long c = Checks.lastDim(op, "x", x);
+        OpChecks.f32(op, "x", x);
+        OpChecks.f32(op, "weight", weight);
+        OpChecks.f32(op, "bias", bias);
+        OpChecks.f32Out(op, "out", out);
+        OpChecks.f32Out(op, "mean", mean);
+        OpChecks.f32Out(op, "rstd", rstd);
+        long c = OpChecks.lastDim(op, "x", x);
         long groups = affineGroups(op, x, c, weight);
-        Checks.shape(op, "bias", bias, weight.shape());
-        Checks.sameShape(op, new String[] {"x", "out"}, x, out);
+        OpChecks.shape(op, "bias", bias, weight.shape());
+        OpChecks.sameShape(op, new String[] {"x", "out"}, x, out);
         checkRowsShape(op, "x", x, "mean", mean);
         checkRowsShape(op, "x", x, "rstd", rstd);
         MemorySegment sx = x.segment(CpuMemory.KEY), sw = weight.segment(CpuMemory.KEY), sb = bias.segment(CpuMemory.KEY), so = out.segment(CpuMemory.KEY);
@@ -196,17 +197,17 @@ final class CpuNorms {
     static void layerNormBackward(Parallel par, Tensor dOut, Tensor x, Tensor weight, Tensor mean, Tensor rstd,
                                   Tensor dX, Tensor dWeight, Tensor dBias) {
         String op = "layerNormBackward";
-        Checks.f32(op, "dOut", dOut);
-        Checks.f32(op, "x", x);
-        Checks.f32(op, "weight", weight);
-        Checks.f32(op, "mean", mean);
-        Checks.f32(op, "rstd", rstd);
-        Checks.f32Out(op, "dX", dX);
-        Checks.f32Out(op, "dWeight", dWeight);
-        Checks.f32Out(op, "dBias", dBias);
-        long c = Checks.lastDim(op, "x", x);
-        Checks.sameShape(op, new String[] {"dOut", "x", "dX"}, dOut, x, dX);
-        Checks.sameShape(op, new String[] {"weight", "dWeight", "dBias"}, weight, dWeight, dBias);
+        OpChecks.f32(op, "dOut", dOut);
+        OpChecks.f32(op, "x", x);
+        OpChecks.f32(op, "weight", weight);
+        OpChecks.f32(op, "mean", mean);
+        OpChecks.f32(op, "rstd", rstd);
+        OpChecks.f32Out(op, "dX", dX);
+        OpChecks.f32Out(op, "dWeight", dWeight);
+        OpChecks.f32Out(op, "dBias", dBias);
+        long c = OpChecks.lastDim(op, "x", x);
+        OpChecks.sameShape(op, new String[] {"dOut", "x", "dX"}, dOut, x, dX);
+        OpChecks.sameShape(op, new String[] {"weight", "dWeight", "dBias"}, weight, dWeight, dBias);
         long groups = affineGroups(op, x, c, weight);
         checkRowsShape(op, "x", x, "mean", mean);
         checkRowsShape(op, "x", x, "rstd", rstd);
@@ -250,7 +251,7 @@ final class CpuNorms {
             throw new ShapeMismatchException(op + ": weight " + Arrays.toString(weight.shape()) + " must be [" + c
                     + "], or [G, " + c + "] for x [G, M, " + c + "], but x is " + Arrays.toString(x.shape()));
         }
-        Checks.shape(op, "weight", weight, c);
+        OpChecks.shape(op, "weight", weight, c);
         return 1;
     }
 

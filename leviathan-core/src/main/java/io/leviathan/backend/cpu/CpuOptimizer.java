@@ -1,6 +1,8 @@
 package io.leviathan.backend.cpu;
 
 import io.leviathan.backend.AdamWStep;
+import io.leviathan.backend.OpChecks;
+import io.leviathan.tensor.ShapeMismatchException;
 import io.leviathan.tensor.Tensor;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
@@ -23,6 +25,8 @@ final class CpuOptimizer {
     /** Elements a float vector accumulator sums before its lanes are added into the double total. */
     private static final int SPAN = 1 << 10;
     private static final long ADAMW_GRAIN = 1 << 14;
+    /** Added to the norm before dividing, as in {@code torch.nn.utils.clip_grad_norm_}. */
+    static final double CLIP_EPS = 1e-6;
 
     private CpuOptimizer() {}
 
@@ -36,7 +40,7 @@ final class CpuOptimizer {
         MemorySegment[] segs = new MemorySegment[nt];
         long[] firstBlock = new long[nt + 1]; // tensor i owns blocks [firstBlock[i], firstBlock[i + 1])
         for (int i = 0; i < nt; i++) {
-            Tensor t = Checks.f32(op, "tensors[" + i + "]", tensors.get(i));
+            Tensor t = OpChecks.f32(op, "tensors[" + i + "]", tensors.get(i));
             segs[i] = t.segment(CpuMemory.KEY);
             firstBlock[i + 1] = firstBlock[i] + (t.numel() + NORM_BLOCK - 1) / NORM_BLOCK;
         }
@@ -65,31 +69,82 @@ final class CpuOptimizer {
      */
     static void adamw(Parallel par, Tensor param, Tensor grad, Tensor m, Tensor v, AdamWStep step) {
         String op = "adamw";
-        Checks.f32Out(op, "param", param);
-        Checks.f32(op, "grad", grad);
-        Checks.f32Out(op, "m", m);
-        Checks.f32Out(op, "v", v);
+        OpChecks.f32Out(op, "param", param);
+        OpChecks.f32(op, "grad", grad);
+        OpChecks.f32Out(op, "m", m);
+        OpChecks.f32Out(op, "v", v);
         if (step == null) {
             throw new IllegalArgumentException(op + ": step is null");
         }
-        Checks.sameShape(op, new String[] {"param", "grad", "m", "v"}, param, grad, m, v);
+        OpChecks.sameShape(op, new String[] {"param", "grad", "m", "v"}, param, grad, m, v);
         MemorySegment ps = param.segment(CpuMemory.KEY), gs = grad.segment(CpuMemory.KEY), ms = m.segment(CpuMemory.KEY), vs = v.segment(CpuMemory.KEY);
         float b1 = step.beta1(), b2 = step.beta2(), eps = step.eps();
         float decay = (float) (1.0 - (double) step.lr() * step.weightDecay());
         float stepSize = (float) (step.lr() / (1.0 - Math.pow(b1, step.step())));
         float bc2Sqrt = (float) Math.sqrt(1.0 - Math.pow(b2, step.step()));
         par.forRange(param.numel(), ADAMW_GRAIN, (start, end) ->
-                adamwRange(ps, gs, ms, vs, start, end, decay, b1, b2, eps, stepSize, bc2Sqrt));
+                adamwRange(ps, gs, ms, vs, start, end, decay, b1, b2, eps, stepSize, bc2Sqrt, 1f));
     }
 
+    /**
+     * The multi-tensor AdamW over flat buffers: the clip scale comes from the device norm, elements
+     * {@code [0, decayedCount)} are decayed, and a non-finite norm leaves everything untouched.
+     */
+    static void adamwFlat(Parallel par, Tensor param, Tensor grad, Tensor m, Tensor v, AdamWStep step,
+                          long decayedCount, Tensor gradNorm, float clipNorm) {
+        String op = "adamw";
+        OpChecks.f32Out(op, "param", param);
+        OpChecks.f32(op, "grad", grad);
+        OpChecks.f32Out(op, "m", m);
+        OpChecks.f32Out(op, "v", v);
+        OpChecks.f32(op, "gradNorm", gradNorm);
+        if (step == null) {
+            throw new IllegalArgumentException(op + ": step is null");
+        }
+        OpChecks.sameShape(op, new String[] {"param", "grad", "m", "v"}, param, grad, m, v);
+        long n = param.numel();
+        if (decayedCount < 0 || decayedCount > n) {
+            throw new IllegalArgumentException(op + ": decayedCount " + decayedCount + " outside [0, " + n + "]");
+        }
+        if (gradNorm.numel() < 1) {
+            throw new ShapeMismatchException(op + ": gradNorm " + gradNorm.describe() + " is empty");
+        }
+        if (!(clipNorm >= 0) || !Float.isFinite(clipNorm)) {
+            throw new IllegalArgumentException(op + ": clipNorm must be finite and >= 0, got " + clipNorm);
+        }
+        double norm = CpuScalars.get(gradNorm);
+        if (!Double.isFinite(norm)) {
+            return; // a diverged step changes nothing; the trainer reports it from the downloaded norm
+        }
+        float clip = clipNorm > 0 && norm > clipNorm ? (float) (clipNorm / (norm + CLIP_EPS)) : 1f;
+        MemorySegment ps = param.segment(CpuMemory.KEY), gs = grad.segment(CpuMemory.KEY);
+        MemorySegment ms = m.segment(CpuMemory.KEY), vs = v.segment(CpuMemory.KEY);
+        float b1 = step.beta1(), b2 = step.beta2(), eps = step.eps();
+        float decay = (float) (1.0 - (double) step.lr() * step.weightDecay());
+        float stepSize = (float) (step.lr() / (1.0 - Math.pow(b1, step.step())));
+        float bc2Sqrt = (float) Math.sqrt(1.0 - Math.pow(b2, step.step()));
+        // Chunks never straddle the decay boundary, so each range has one decay factor.
+        long decayedChunks = (decayedCount + ADAMW_GRAIN - 1) / ADAMW_GRAIN;
+        long plainChunks = (n - decayedCount + ADAMW_GRAIN - 1) / ADAMW_GRAIN;
+        par.forRange(decayedChunks + plainChunks, 1, (c0, c1) -> {
+            for (long c = c0; c < c1; c++) {
+                boolean decayed = c < decayedChunks;
+                long start = decayed ? c * ADAMW_GRAIN : decayedCount + (c - decayedChunks) * ADAMW_GRAIN;
+                long end = Math.min(decayed ? decayedCount : n, start + ADAMW_GRAIN);
+                adamwRange(ps, gs, ms, vs, start, end, decayed ? decay : 1f, b1, b2, eps, stepSize, bc2Sqrt, clip);
+            }
+        });
+    }
+
+    /** The update on {@code [start, end)}, reading the gradient as {@code g * clip} (exact when clip is 1). */
     private static void adamwRange(MemorySegment ps, MemorySegment gs, MemorySegment ms, MemorySegment vs,
                                    long start, long end, float decay, float b1, float b2, float eps,
-                                   float stepSize, float bc2Sqrt) {
+                                   float stepSize, float bc2Sqrt, float clip) {
         float c1 = 1 - b1, c2 = 1 - b2;
         long i = start;
         for (long upper = start + S.loopBound(end - start); i < upper; i += S.length()) {
             long off = i * 4;
-            FloatVector g = FloatVector.fromMemorySegment(S, gs, off, NATIVE);
+            FloatVector g = FloatVector.fromMemorySegment(S, gs, off, NATIVE).mul(clip);
             FloatVector mv = FloatVector.fromMemorySegment(S, ms, off, NATIVE).mul(b1).add(g.mul(c1));
             FloatVector vv = FloatVector.fromMemorySegment(S, vs, off, NATIVE).mul(b2).add(g.mul(g).mul(c2));
             FloatVector denom = vv.sqrt().div(bc2Sqrt).add(eps);
@@ -100,7 +155,7 @@ final class CpuOptimizer {
             p.intoMemorySegment(ps, off, NATIVE);
         }
         for (; i < end; i++) {
-            float g = gs.getAtIndex(F, i);
+            float g = gs.getAtIndex(F, i) * clip;
             float mi = ms.getAtIndex(F, i) * b1 + g * c1;
             float vi = vs.getAtIndex(F, i) * b2 + g * g * c2;
             float denom = (float) Math.sqrt(vi) / bc2Sqrt + eps;

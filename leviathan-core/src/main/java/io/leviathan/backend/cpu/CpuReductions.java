@@ -1,5 +1,6 @@
 package io.leviathan.backend.cpu;
 
+import io.leviathan.backend.OpChecks;
 import static io.leviathan.backend.cpu.CpuElementwise.F;
 import static io.leviathan.backend.cpu.CpuElementwise.L;
 import static io.leviathan.backend.cpu.CpuElementwise.NO;
@@ -85,9 +86,9 @@ final class CpuReductions {
     }
 
     private static void rowReduce(Parallel par, String op, Tensor x, Tensor out, boolean mean) {
-        Checks.f32(op, "x", x);
-        Checks.f32Out(op, "out", out);
-        long c = Checks.lastDim(op, "x", x);
+        OpChecks.f32(op, "x", x);
+        OpChecks.f32Out(op, "out", out);
+        long c = OpChecks.lastDim(op, "x", x);
         checkRowsShape(op, "x", x, "out", out);
         MemorySegment sx = x.segment(CpuMemory.KEY), so = out.segment(CpuMemory.KEY);
         par.forRange(out.numel(), rowGrain(c), (r0, r1) -> {
@@ -100,9 +101,9 @@ final class CpuReductions {
 
     /** {@code dX[r, c] += dOut[r]} (or {@code dOut[r] / C} for the mean). */
     private static void rowBroadcastBackward(Parallel par, String op, Tensor dOut, Tensor dX, boolean mean) {
-        Checks.f32(op, "dOut", dOut);
-        Checks.f32Out(op, "dX", dX);
-        long c = Checks.lastDim(op, "dX", dX);
+        OpChecks.f32(op, "dOut", dOut);
+        OpChecks.f32Out(op, "dX", dX);
+        long c = OpChecks.lastDim(op, "dX", dX);
         checkRowsShape(op, "dX", dX, "dOut", dOut);
         MemorySegment g = dOut.segment(CpuMemory.KEY), sdx = dX.segment(CpuMemory.KEY);
         par.forRange(dOut.numel(), rowGrain(c), (r0, r1) -> {
@@ -115,7 +116,7 @@ final class CpuReductions {
 
     /** Throws unless {@code rows}' shape is {@code x}'s without its last dimension. */
     static void checkRowsShape(String op, String xName, Tensor x, String rowsName, Tensor rows) {
-        long[] expected = Checks.rowsShape(x);
+        long[] expected = OpChecks.rowsShape(x);
         if (!Arrays.equals(rows.shape(), expected)) {
             throw new ShapeMismatchException(op + ": " + rowsName + " must have shape "
                     + Arrays.toString(expected) + " (" + xName + Arrays.toString(x.shape())
@@ -126,12 +127,12 @@ final class CpuReductions {
     // ---------------------------------------------------------------- sum and mean of every element
 
     static double sum(Parallel par, Tensor x) {
-        Checks.f32("sum", "x", x);
+        OpChecks.f32("sum", "x", x);
         return sumAll(par, x);
     }
 
     static double mean(Parallel par, Tensor x) {
-        Checks.f32("mean", "x", x);
+        OpChecks.f32("mean", "x", x);
         return sumAll(par, x) / x.numel();
     }
 

@@ -1,5 +1,6 @@
 package io.leviathan.backend.cpu;
 
+import io.leviathan.backend.OpChecks;
 import static io.leviathan.backend.cpu.CpuElementwise.F;
 import static io.leviathan.backend.cpu.CpuElementwise.L;
 import static io.leviathan.backend.cpu.CpuElementwise.NO;
@@ -30,22 +31,22 @@ final class CpuRope {
 
     static void rope(Parallel par, Tensor x, Tensor cos, Tensor sin, Tensor out) {
         String op = "rope";
-        Checks.f32(op, "x", x);
-        Checks.f32(op, "cos", cos);
-        Checks.f32(op, "sin", sin);
-        Checks.f32Out(op, "out", out);
-        Checks.sameShape(op, new String[] {"x", "out"}, x, out);
+        OpChecks.f32(op, "x", x);
+        OpChecks.f32(op, "cos", cos);
+        OpChecks.f32(op, "sin", sin);
+        OpChecks.f32Out(op, "out", out);
+        OpChecks.sameShape(op, new String[] {"x", "out"}, x, out);
         checkShapes(op, "x", x, cos, sin);
         rotateAll(par, x, cos, sin, out, 1f);
     }
 
     static void ropeBackward(Parallel par, Tensor dOut, Tensor cos, Tensor sin, Tensor dX) {
         String op = "ropeBackward";
-        Checks.f32(op, "dOut", dOut);
-        Checks.f32(op, "cos", cos);
-        Checks.f32(op, "sin", sin);
-        Checks.f32Out(op, "dX", dX);
-        Checks.sameShape(op, new String[] {"dOut", "dX"}, dOut, dX);
+        OpChecks.f32(op, "dOut", dOut);
+        OpChecks.f32(op, "cos", cos);
+        OpChecks.f32(op, "sin", sin);
+        OpChecks.f32Out(op, "dX", dX);
+        OpChecks.sameShape(op, new String[] {"dOut", "dX"}, dOut, dX);
         checkShapes(op, "dOut", dOut, cos, sin);
         rotateAll(par, dOut, cos, sin, dX, -1f);
     }
@@ -122,9 +123,9 @@ final class CpuRope {
     /** {@code cos[t, i] = cos(t * theta^(-2i/Dh))}, likewise sin, computed in double; {@code Dh = 2 * cols}. */
     static void ropeTables(float theta, Tensor cos, Tensor sin) {
         String op = "ropeTables";
-        Checks.f32Out(op, "cos", cos);
-        Checks.f32Out(op, "sin", sin);
-        Checks.sameShape(op, new String[] {"cos", "sin"}, cos, sin);
+        OpChecks.f32Out(op, "cos", cos);
+        OpChecks.f32Out(op, "sin", sin);
+        OpChecks.sameShape(op, new String[] {"cos", "sin"}, cos, sin);
         if (cos.rank() != 2) {
             throw new ShapeMismatchException(op + ": cos and sin must be [maxT, Dh/2] but are "
                     + Arrays.toString(cos.shape()) + " and " + Arrays.toString(sin.shape()));

@@ -1,5 +1,6 @@
 package io.leviathan.backend.cpu;
 
+import io.leviathan.backend.OpChecks;
 import static io.leviathan.backend.cpu.CpuElementwise.ELEMENT_GRAIN;
 import static io.leviathan.backend.cpu.CpuElementwise.F;
 import static io.leviathan.backend.cpu.CpuElementwise.L;
@@ -63,10 +64,10 @@ final class CpuSeparableModes {
      */
     static void separableModes(Parallel par, Tensor first, Tensor weights, Tensor spline, Tensor modes) {
         String op = "separableModes";
-        Checks.host(op, "first", first, DType.I32);
-        Checks.f32(op, "weights", weights);
-        Checks.f32(op, "spline", spline);
-        Checks.f32Out(op, "modes", modes);
+        OpChecks.tensor(op, "first", first, DType.I32);
+        OpChecks.f32(op, "weights", weights);
+        OpChecks.f32(op, "spline", spline);
+        OpChecks.f32Out(op, "modes", modes);
         Dims s = checkShapes(op, first, weights, spline, "modes", modes);
         MemorySegment sf = first.segment(CpuMemory.KEY), sw = weights.segment(CpuMemory.KEY), ss = spline.segment(CpuMemory.KEY), so = modes.segment(CpuMemory.KEY);
         checkFirst(op, sf, s);
@@ -111,17 +112,17 @@ final class CpuSeparableModes {
     static void separableModesBackward(Parallel par, Tensor dModes, Tensor first, Tensor weights, Tensor spline,
                                        Tensor modes, Tensor dWeights, Tensor dSpline) {
         String op = "separableModesBackward";
-        Checks.f32(op, "dModes", dModes);
-        Checks.host(op, "first", first, DType.I32);
-        Checks.f32(op, "weights", weights);
-        Checks.f32(op, "spline", spline);
-        Checks.f32(op, "modes", modes);
-        Checks.f32Out(op, "dWeights", dWeights);
-        Checks.f32Out(op, "dSpline", dSpline);
+        OpChecks.f32(op, "dModes", dModes);
+        OpChecks.tensor(op, "first", first, DType.I32);
+        OpChecks.f32(op, "weights", weights);
+        OpChecks.f32(op, "spline", spline);
+        OpChecks.f32(op, "modes", modes);
+        OpChecks.f32Out(op, "dWeights", dWeights);
+        OpChecks.f32Out(op, "dSpline", dSpline);
         Dims s = checkShapes(op, first, weights, spline, "modes", modes);
-        Checks.sameShape(op, new String[] {"modes", "dModes"}, modes, dModes);
-        Checks.sameShape(op, new String[] {"weights", "dWeights"}, weights, dWeights);
-        Checks.sameShape(op, new String[] {"spline", "dSpline"}, spline, dSpline);
+        OpChecks.sameShape(op, new String[] {"modes", "dModes"}, modes, dModes);
+        OpChecks.sameShape(op, new String[] {"weights", "dWeights"}, weights, dWeights);
+        OpChecks.sameShape(op, new String[] {"spline", "dSpline"}, spline, dSpline);
         MemorySegment g = dModes.segment(CpuMemory.KEY), sf = first.segment(CpuMemory.KEY), sw = weights.segment(CpuMemory.KEY), ss = spline.segment(CpuMemory.KEY);
         MemorySegment so = modes.segment(CpuMemory.KEY), sdw = dWeights.segment(CpuMemory.KEY), sds = dSpline.segment(CpuMemory.KEY);
         checkFirst(op, sf, s);
@@ -367,9 +368,9 @@ final class CpuSeparableModes {
         long groups = grouped ? first.size(0) : 1;
         long n = first.size(-2), d = first.size(-1), knots = spline.size(-2), r = spline.size(-1);
         if (grouped) {
-            Checks.shape(op, "weights", weights, groups, n, d, 3);
+            OpChecks.shape(op, "weights", weights, groups, n, d, 3);
         } else {
-            Checks.shape(op, "weights", weights, n, d, 3);
+            OpChecks.shape(op, "weights", weights, n, d, 3);
         }
         if (spline.size(-3) != d || (grouped && spline.size(0) != groups)) {
             throw new ShapeMismatchException(op + ": spline " + Arrays.toString(spline.shape())
@@ -377,9 +378,9 @@ final class CpuSeparableModes {
                     + ", as first " + Arrays.toString(first.shape()));
         }
         if (grouped) {
-            Checks.shape(op, modesName, modes, n, groups, r);
+            OpChecks.shape(op, modesName, modes, n, groups, r);
         } else {
-            Checks.shape(op, modesName, modes, n, r);
+            OpChecks.shape(op, modesName, modes, n, r);
         }
         return new Dims(groups, n, d, knots, r);
     }

@@ -1,5 +1,6 @@
 package io.leviathan.backend.cpu;
 
+import io.leviathan.backend.OpChecks;
 import io.leviathan.tensor.DType;
 import io.leviathan.tensor.ShapeMismatchException;
 import io.leviathan.tensor.Tensor;
@@ -49,9 +50,9 @@ final class CpuSplineBasis {
      */
     static void splineBasis(Parallel par, Tensor t, int knots, boolean normalize, Tensor first, Tensor weights) {
         String op = "splineBasis";
-        Checks.f32(op, "t", t);
+        OpChecks.f32(op, "t", t);
         checkI32Out(op, "first", first);
-        Checks.f32Out(op, "weights", weights);
+        OpChecks.f32Out(op, "weights", weights);
         checkKnots(op, knots);
         checkBasisShapes(op, "t", t, "first", first, "weights", weights);
         MemorySegment st = t.segment(CpuMemory.KEY), sf = first.segment(CpuMemory.KEY), sw = weights.segment(CpuMemory.KEY);
@@ -85,13 +86,13 @@ final class CpuSplineBasis {
     static void splineBasisBackward(Parallel par, Tensor dWeights, Tensor t, Tensor first, int knots,
                                     boolean normalize, Tensor dT) {
         String op = "splineBasisBackward";
-        Checks.f32(op, "dWeights", dWeights);
-        Checks.f32(op, "t", t);
-        Checks.host(op, "first", first, DType.I32);
-        Checks.f32Out(op, "dT", dT);
+        OpChecks.f32(op, "dWeights", dWeights);
+        OpChecks.f32(op, "t", t);
+        OpChecks.tensor(op, "first", first, DType.I32);
+        OpChecks.f32Out(op, "dT", dT);
         checkKnots(op, knots);
         checkBasisShapes(op, "t", t, "first", first, "dWeights", dWeights);
-        Checks.sameShape(op, new String[] {"t", "dT"}, t, dT);
+        OpChecks.sameShape(op, new String[] {"t", "dT"}, t, dT);
         MemorySegment g = dWeights.segment(CpuMemory.KEY), st = t.segment(CpuMemory.KEY), sf = first.segment(CpuMemory.KEY), sdt = dT.segment(CpuMemory.KEY);
         checkFirst(op, sf, t.numel(), t.size(1), knots);
         checkWindows(op, st, sf, t.numel(), t.size(1), knots);
@@ -170,13 +171,13 @@ final class CpuSplineBasis {
                     + Arrays.toString(t.shape()));
         }
         long n = t.size(0), d = t.size(1);
-        Checks.shape(op, fName, first, n, d);
-        Checks.shape(op, wName, w, n, d, 3);
+        OpChecks.shape(op, fName, first, n, d);
+        OpChecks.shape(op, wName, w, n, d, 3);
     }
 
     /** A writable host I32 tensor. */
     static void checkI32Out(String op, String name, Tensor t) {
-        Checks.host(op, name, t, DType.I32);
+        OpChecks.tensor(op, name, t, DType.I32);
         if (t.isReadOnly()) {
             throw new IllegalArgumentException(op + ": output " + name + " " + t.describe() + " is read-only");
         }

@@ -3,7 +3,9 @@ package io.leviathan.backend.cpu;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assertions.fail;
 
+import io.leviathan.tensor.Bf16;
 import io.leviathan.tensor.DType;
 import io.leviathan.tensor.ShapeMismatchException;
 import io.leviathan.tensor.Tensor;
@@ -23,7 +25,10 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
 
-/** {@link CpuGemm} against a double-precision triple loop, its backward against finite differences. */
+/**
+ * {@link CpuGemm} against a double-precision triple loop, its backward against finite differences; BF16
+ * operands against the same product of F32 copies of their values.
+ */
 @ExtendWith(NativeMemoryCheck.class)
 class CpuGemmTest {
     private static final double RTOL = 1e-5;
@@ -31,18 +36,21 @@ class CpuGemmTest {
 
     private static Parallel one;
     private static Parallel two;
+    private static Parallel three;
     private TensorArena arena;
 
     @BeforeAll
     static void pools() {
         one = new Parallel(1);
         two = new Parallel(2);
+        three = new Parallel(3);
     }
 
     @AfterAll
     static void closePools() {
         one.close();
         two.close();
+        three.close();
     }
 
     @BeforeEach
@@ -56,7 +64,12 @@ class CpuGemmTest {
     }
 
     private static Parallel pool(int threads) {
-        return threads == 1 ? one : two;
+        return switch (threads) {
+            case 1 -> one;
+            case 2 -> two;
+            case 3 -> three;
+            default -> throw new IllegalArgumentException("no pool of " + threads + " threads");
+        };
     }
 
     /** M x K x N shapes: tiny (the simple path), tile edges, several K/M/N blocks, and large-ish. */
@@ -157,10 +170,23 @@ class CpuGemmTest {
         }
     }
 
-    /** Leading dimensions larger than the matrices: sub-matrices of bigger row-major buffers. */
-    @ParameterizedTest(name = "threads={0}")
-    @MethodSource("threadCounts")
-    void rawSgemmWithLeadingDimensionsAndOffsets(int threads) {
+    static Stream<Arguments> threadsAndTypes() {
+        List<Arguments> out = new ArrayList<>();
+        for (int threads = 1; threads <= 2; threads++) {
+            for (DType[] types : OPERAND_TYPES) {
+                out.add(Arguments.of(threads, types[0], types[1]));
+            }
+        }
+        return out.stream();
+    }
+
+    /**
+     * Leading dimensions larger than the matrices: sub-matrices of bigger row-major buffers. Offsets are odd
+     * element counts, so BF16 rows start at addresses that are not 4-byte aligned.
+     */
+    @ParameterizedTest(name = "threads={0} a={1} b={2}")
+    @MethodSource("threadsAndTypes")
+    void rawSgemmWithLeadingDimensionsAndOffsets(int threads, DType aType, DType bType) {
         int m = 45, k = 70, n = 50;
         int lda = 83, ldb = 61, ldc = 64; // row strides of the enclosing buffers
         for (int t = 0; t < 4; t++) {
@@ -172,14 +198,19 @@ class CpuGemmTest {
             int bCols = tb ? k : n;
             int aLd = Math.max(lda, aCols);
             int bLd = Math.max(ldb, bCols);
-            float[] aBuf = TestData.uniform(40 + t, 3 + aRows * aLd, 1);
-            float[] bBuf = TestData.uniform(50 + t, 5 + bRows * bLd, 1);
+            float[] aBuf = representable(aType, TestData.uniform(40 + t, 3 + aRows * aLd, 1));
+            float[] bBuf = representable(bType, TestData.uniform(50 + t, 5 + bRows * bLd, 1));
             float[] cBuf = TestData.uniform(60 + t, 7 + m * ldc, 1);
-            Tensor as = f32(aBuf, aBuf.length);
-            Tensor bs = f32(bBuf, bBuf.length);
+            Tensor as = tensor(aType, aBuf, aBuf.length);
+            Tensor bs = tensor(bType, bBuf, bBuf.length);
             Tensor cs = f32(cBuf, cBuf.length);
-            CpuGemm.sgemm(pool(threads), ta, tb, m, n, k, 1.25f, as.segment(), 3, aLd, bs.segment(), 5, bLd,
-                    -0.5f, cs.segment(), 7, ldc);
+            if (aType == DType.F32 && bType == DType.F32) {
+                CpuGemm.sgemm(pool(threads), ta, tb, m, n, k, 1.25f, as.segment(), 3, aLd, bs.segment(), 5, bLd,
+                        -0.5f, cs.segment(), 7, ldc);
+            } else {
+                CpuGemm.gemm(pool(threads), ta, tb, m, n, k, 1.25f, as.segment(), aType, 3, aLd,
+                        bs.segment(), bType, 5, bLd, -0.5f, cs.segment(), 7, ldc);
+            }
             // Reference on compacted copies.
             double[] a = new double[m * k];
             double[] b = new double[k * n];
@@ -210,7 +241,7 @@ class CpuGemmTest {
                 }
             }
             assertEquals(cBuf[0], got[0]);
-            Approx.assertClose("leading dims, trans " + t, want, gotC, RTOL, ATOL);
+            Approx.assertClose("leading dims, trans " + t + " a " + aType + " b " + bType, want, gotC, RTOL, ATOL);
         }
     }
 
@@ -361,6 +392,254 @@ class CpuGemmTest {
         return out;
     }
 
+    // ------------------------------------------------------------------------------------------ BF16 operands
+
+    /** The mixed and BF16 operand types: {a, b}. (F32 x F32 is everything above.) */
+    static final DType[][] BF16_TYPES = {
+        {DType.BF16, DType.F32}, {DType.F32, DType.BF16}, {DType.BF16, DType.BF16},
+    };
+    static final DType[][] OPERAND_TYPES = {
+        {DType.F32, DType.F32}, {DType.BF16, DType.F32}, {DType.F32, DType.BF16}, {DType.BF16, DType.BF16},
+    };
+
+    /**
+     * M x K x N shapes for BF16 operands: dimensions that are not multiples of the micro-tile (1, 7, 13, 33,
+     * 130), the simple path, several K blocks (K > KC), M > MC and N > NC.
+     */
+    static final int[][] BF16_SHAPES = {
+        {1, 1, 1}, {7, 13, 33}, {13, 7, 1}, {1, 130, 7}, {33, 130, 13}, {130, 33, 130}, {7, 1, 130},
+        {13, 530, 33}, {130, 1030, 7}, {2350, 13, 33}, {13, 33, 1030},
+    };
+
+    static Stream<Arguments> bf16Cases() {
+        List<Arguments> out = new ArrayList<>();
+        for (int[] s : BF16_SHAPES) {
+            for (int t = 0; t < 4; t++) {
+                for (DType[] types : BF16_TYPES) {
+                    for (int threads = 1; threads <= 2; threads++) {
+                        out.add(Arguments.of(s[0], s[1], s[2], (t & 1) != 0, (t & 2) != 0, types[0], types[1], threads));
+                    }
+                }
+            }
+        }
+        return out.stream();
+    }
+
+    /**
+     * A BF16 operand must give exactly what an F32 operand holding the same (BF16-rounded) values gives:
+     * widening is exact, products of BF16 values are exact in F32, and the F32 accumulation is the same,
+     * so the two results are compared bit for bit. Both are also checked against the double-precision
+     * product of the rounded values with the F32 tolerance (rtol 1e-5, atol 1e-6: F32 accumulation error
+     * over at most ~1000 terms of magnitude at most 1).
+     */
+    @ParameterizedTest(name = "{0}x{1}x{2} transA={3} transB={4} a={5} b={6} threads={7}")
+    @MethodSource("bf16Cases")
+    void bf16OperandsMatchF32OfRoundedValues(int m, int k, int n, boolean ta, boolean tb, DType aType, DType bType,
+                                              int threads) {
+        long seed = seed(m, k, n, ta, tb) + 31L * aType.ordinal() + bType.ordinal();
+        float[] a = representable(aType, TestData.uniform(seed, m * k, 1));
+        float[] b = representable(bType, TestData.uniform(seed + 1, k * n, 1));
+        float[] c0 = TestData.uniform(seed + 2, m * n, 1);
+        long[] aShape = ta ? new long[] {k, m} : new long[] {m, k};
+        long[] bShape = tb ? new long[] {n, k} : new long[] {k, n};
+        Tensor at = tensor(aType, a, aShape);
+        Tensor bt = tensor(bType, b, bShape);
+        Tensor af = f32(a, aShape);
+        Tensor bf = f32(b, bShape);
+        assertTrue(Arrays.equals(a, at.toFloatArray()) && Arrays.equals(b, bt.toFloatArray()),
+                "test data must be exactly representable in the operand types");
+
+        float[][] ab = {{1f, 0f}, {-0.75f, 0.5f}, {2f, 1f}};
+        for (float[] alphaBeta : ab) {
+            float alpha = alphaBeta[0];
+            float beta = alphaBeta[1];
+            String what = "alpha=" + alpha + " beta=" + beta;
+            Tensor got = f32(c0, m, n);
+            Tensor ref = f32(c0, m, n);
+            CpuGemm.matmul(pool(threads), at, ta, bt, tb, got, alpha, beta);
+            CpuGemm.matmul(pool(threads), af, ta, bf, tb, ref, alpha, beta);
+            assertBitwise(what + " vs F32 operands", ref.toFloatArray(), got.toFloatArray());
+            double[] want = NaiveGemm.gemm(ta, tb, m, n, k, alpha, TestData.toDouble(a), 0, TestData.toDouble(b), 0,
+                    beta, beta == 0 ? null : TestData.toDouble(c0), 0);
+            Approx.assertClose(what + " vs double reference", want, got.toFloatArray(), RTOL, ATOL);
+        }
+        // beta = 0 ignores NaN in C on the BF16 path too.
+        Tensor nan = arena.allocate(DType.F32, m, n).fill(Float.NaN);
+        CpuGemm.matmul(pool(threads), at, ta, bt, tb, nan, 1.5f, 0f);
+        Approx.assertClose("beta=0 over NaN", NaiveGemm.gemm(ta, tb, m, n, k, 1.5, TestData.toDouble(a), 0,
+                TestData.toDouble(b), 0, 0, null, 0), nan.toFloatArray(), RTOL, ATOL);
+    }
+
+    static Stream<Arguments> bf16BatchedCases() {
+        List<Arguments> out = new ArrayList<>();
+        int[][] shapes = {{3, 7, 13, 33}, {2, 33, 130, 13}, {4, 130, 33, 7}};
+        for (int[] s : shapes) {
+            for (int mode = 0; mode < 3; mode++) { // 0: both batched, 1: b shared, 2: a shared
+                for (int t = 0; t < 4; t++) {
+                    for (DType[] types : BF16_TYPES) {
+                        for (int threads = 1; threads <= 2; threads++) {
+                            out.add(Arguments.of(s[0], s[1], s[2], s[3], mode, (t & 1) != 0, (t & 2) != 0,
+                                    types[0], types[1], threads));
+                        }
+                    }
+                }
+            }
+        }
+        return out.stream();
+    }
+
+    /** Rank-3 BF16 operands, and a rank-2 one (F32 or BF16) broadcast over the batch. */
+    @ParameterizedTest(name = "B={0} {1}x{2}x{3} mode={4} transA={5} transB={6} a={7} b={8} threads={9}")
+    @MethodSource("bf16BatchedCases")
+    void bf16BatchedAndBroadcast(int batch, int m, int k, int n, int mode, boolean ta, boolean tb,
+                                 DType aType, DType bType, int threads) {
+        boolean aBatched = mode != 2;
+        boolean bBatched = mode != 1;
+        long seed = 77L * batch + seed(m, k, n, ta, tb) + mode + 5L * aType.ordinal() + bType.ordinal();
+        float[] a = representable(aType, TestData.uniform(seed, (aBatched ? batch : 1) * m * k, 1));
+        float[] b = representable(bType, TestData.uniform(seed + 1, (bBatched ? batch : 1) * k * n, 1));
+        float[] c0 = TestData.uniform(seed + 2, batch * m * n, 1);
+        long[] aShape = ta ? new long[] {k, m} : new long[] {m, k};
+        long[] bShape = tb ? new long[] {n, k} : new long[] {k, n};
+        if (aBatched) {
+            aShape = prepend(batch, aShape);
+        }
+        if (bBatched) {
+            bShape = prepend(batch, bShape);
+        }
+        Tensor got = f32(c0, batch, m, n);
+        Tensor ref = f32(c0, batch, m, n);
+        CpuGemm.matmul(pool(threads), tensor(aType, a, aShape), ta, tensor(bType, b, bShape), tb, got, 0.5f, -1f);
+        CpuGemm.matmul(pool(threads), f32(a, aShape), ta, f32(b, bShape), tb, ref, 0.5f, -1f);
+        assertBitwise("batched vs F32 operands", ref.toFloatArray(), got.toFloatArray());
+        double[] want = NaiveGemm.batched(batch, aBatched, bBatched, ta, tb, m, n, k, 0.5,
+                TestData.toDouble(a), TestData.toDouble(b), -1, TestData.toDouble(c0));
+        Approx.assertClose("batched", want, got.toFloatArray(), RTOL, ATOL);
+    }
+
+    /**
+     * The packed path against the simple control path on random (non-zero) data, for every operand type
+     * and transpose, one K block and several (K = 530 > KC).
+     */
+    @Test
+    void bf16SimpleControlPathMatchesBlockedPath() {
+        int[][] shapes = {{37, 45, 53}, {33, 530, 13}};
+        for (int[] s : shapes) {
+            int m = s[0], k = s[1], n = s[2];
+            for (DType[] types : OPERAND_TYPES) {
+                for (int t = 0; t < 4; t++) {
+                    boolean ta = (t & 1) != 0;
+                    boolean tb = (t & 2) != 0;
+                    float[] a = TestData.normal(21 + t, m * k, 1);
+                    float[] b = TestData.normal(22 + t, k * n, 1);
+                    float[] c0 = TestData.uniform(23 + t, m * n, 1);
+                    Tensor at = tensor(types[0], a, ta ? k : m, ta ? m : k);
+                    Tensor bt = tensor(types[1], b, tb ? n : k, tb ? k : n);
+                    Tensor blocked = f32(c0, m, n);
+                    Tensor simple = f32(c0, m, n);
+                    CpuGemm.gemm(one, ta, tb, m, n, k, 0.5f, at.segment(), types[0], 0, (int) at.size(1),
+                            bt.segment(), types[1], 0, (int) bt.size(1), 0.25f, blocked.segment(), 0, n);
+                    CpuGemm.gemmSimple(ta, tb, m, n, k, 0.5f, at.segment(), types[0], 0, (int) at.size(1),
+                            bt.segment(), types[1], 0, (int) bt.size(1), 0.25f, simple.segment(), 0, n);
+                    float[] want = simple.toFloatArray();
+                    assertTrue(nonZero(want) == want.length, "the control result has zeros");
+                    Approx.assertClose(m + "x" + k + "x" + n + " blocked vs simple, trans " + t + " a " + types[0]
+                            + " b " + types[1], want, blocked.toFloatArray(), RTOL, ATOL);
+                }
+            }
+        }
+    }
+
+    static Stream<Arguments> determinismCases() {
+        List<Arguments> out = new ArrayList<>();
+        // {batch, m, k, n}: tall (row split), wide (column split), batched with and without a remainder.
+        int[][] shapes = {{1, 130, 530, 33}, {1, 33, 530, 130}, {1, 1, 1030, 130}, {3, 130, 33, 130}, {4, 33, 130, 33}};
+        for (int[] s : shapes) {
+            for (DType[] types : OPERAND_TYPES) {
+                for (int t = 0; t < 4; t++) {
+                    out.add(Arguments.of(s[0], s[1], s[2], s[3], (t & 1) != 0, (t & 2) != 0, types[0], types[1]));
+                }
+            }
+        }
+        return out.stream();
+    }
+
+    /**
+     * The result does not depend on the number of threads, bit for bit: every element of C is summed in
+     * the same order whichever thread computes it.
+     */
+    @ParameterizedTest(name = "B={0} {1}x{2}x{3} transA={4} transB={5} a={6} b={7}")
+    @MethodSource("determinismCases")
+    void bitIdenticalForOneTwoAndThreeThreads(int batch, int m, int k, int n, boolean ta, boolean tb,
+                                              DType aType, DType bType) {
+        assertTrue((long) batch * m * k * n >= CpuGemm.PARALLEL_MIN_FMAS, "shape too small to run in parallel");
+        long seed = seed(m, k, n, ta, tb) + batch;
+        float[] a = TestData.normal(seed, batch * m * k, 1);
+        float[] b = TestData.normal(seed + 1, batch * k * n, 1);
+        float[] c0 = TestData.uniform(seed + 2, batch * m * n, 1);
+        Tensor at = tensor(aType, a, batch, ta ? k : m, ta ? m : k);
+        Tensor bt = tensor(bType, b, batch, tb ? n : k, tb ? k : n);
+        float[] first = null;
+        for (int threads = 1; threads <= 3; threads++) {
+            Tensor c = f32(c0, batch, m, n);
+            CpuGemm.matmul(pool(threads), at, ta, bt, tb, c, 0.75f, -0.5f);
+            float[] got = c.toFloatArray();
+            if (first == null) {
+                first = got;
+            } else {
+                assertBitwise(threads + " threads vs 1", first, got);
+            }
+        }
+    }
+
+    @Test
+    void bf16EmptyInnerDimensionScalesC() {
+        float[] c0 = TestData.uniform(3, 6, 1);
+        Tensor a = arena.allocate(DType.BF16, 2, 0);
+        Tensor b = arena.allocate(DType.BF16, 0, 3);
+        Tensor c = f32(c0, 2, 3);
+        CpuGemm.matmul(one, a, false, b, false, c, 1f, 0.5f);
+        double[] half = new double[6];
+        for (int i = 0; i < 6; i++) {
+            half[i] = 0.5 * c0[i];
+        }
+        Approx.assertClose("K=0 beta=0.5", half, c.toFloatArray(), 0, 0);
+    }
+
+    /** A tensor of {@code type} holding {@code data} (rounded to nearest even for BF16). */
+    private Tensor tensor(DType type, float[] data, long... shape) {
+        return arena.allocate(type, shape).copyFrom(data);
+    }
+
+    /** {@code x} rounded to what {@code type} can hold: BF16 rounds to nearest even, F32 is unchanged. */
+    private static float[] representable(DType type, float[] x) {
+        if (type == DType.F32) {
+            return x;
+        }
+        float[] out = new float[x.length];
+        for (int i = 0; i < x.length; i++) {
+            out[i] = Bf16.toFloat(Bf16.fromFloat(x[i]));
+        }
+        return out;
+    }
+
+    private static int nonZero(float[] x) {
+        int n = 0;
+        for (float v : x) {
+            n += v != 0f ? 1 : 0;
+        }
+        return n;
+    }
+
+    private static void assertBitwise(String what, float[] expected, float[] actual) {
+        assertEquals(expected.length, actual.length, what + ": length");
+        for (int i = 0; i < expected.length; i++) {
+            if (Float.floatToRawIntBits(expected[i]) != Float.floatToRawIntBits(actual[i])) {
+                fail(what + ": element " + i + " is " + actual[i] + ", expected exactly " + expected[i]);
+            }
+        }
+    }
+
     // ------------------------------------------------------------------------------------------ errors
 
     @Test
@@ -407,10 +686,36 @@ class CpuGemmTest {
         Tensor c = arena.allocate(DType.F32, 2, 2);
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
                 () -> CpuGemm.matmul(one, a, false, b, false, c, 1f, 0f));
-        assertMessage(e, "matmul", "F32", "I32[2, 3]");
+        assertMessage(e, "matmul: a ", "F32 or BF16", "I32[2, 3]");
         Tensor cb = arena.allocate(DType.BF16, 2, 2);
         assertMessage(assertThrows(IllegalArgumentException.class,
-                () -> CpuGemm.matmul(one, b, true, b, false, cb, 1f, 0f)), "matmul", "c", "BF16");
+                () -> CpuGemm.matmul(one, b, true, b, false, cb, 1f, 0f)), "matmul: c ", "F32", "BF16[2, 2]");
+    }
+
+    @Test
+    void wrongDtypeIsRejectedAlongsideBf16() {
+        Tensor ab = arena.allocate(DType.BF16, 2, 3);
+        Tensor bb = arena.allocate(DType.BF16, 3, 2);
+        Tensor bi = arena.allocate(DType.I32, 3, 4);
+        Tensor c = arena.allocate(DType.F32, 2, 2);
+        // I32 b next to a BF16 a.
+        assertMessage(assertThrows(IllegalArgumentException.class,
+                () -> CpuGemm.matmul(one, ab, false, bi, false, arena.allocate(DType.F32, 2, 4), 1f, 0f)),
+                "matmul: b ", "F32 or BF16", "I32[3, 4]");
+        // BF16 operands cannot produce a BF16 (or I32) output.
+        assertMessage(assertThrows(IllegalArgumentException.class,
+                () -> CpuGemm.matmul(one, ab, false, bb, false, arena.allocate(DType.BF16, 2, 2), 1f, 0f)),
+                "matmul: c ", "F32", "BF16[2, 2]");
+        assertMessage(assertThrows(IllegalArgumentException.class,
+                () -> CpuGemm.matmul(one, ab, false, bb, false, arena.allocate(DType.I32, 2, 2), 1f, 0f)),
+                "matmul: c ", "F32", "I32[2, 2]");
+        // The raw entry points check the types they are given.
+        assertMessage(assertThrows(IllegalArgumentException.class,
+                () -> CpuGemm.gemm(one, false, false, 2, 2, 3, 1f, ab.segment(), DType.I32, 0, 3,
+                        bb.segment(), DType.BF16, 0, 2, 0f, c.segment(), 0, 2)), "a", "F32 or BF16", "I32");
+        assertMessage(assertThrows(IllegalArgumentException.class,
+                () -> CpuGemm.gemmSimple(false, false, 2, 2, 3, 1f, ab.segment(), DType.BF16, 0, 3,
+                        bb.segment(), DType.I32, 0, 2, 0f, c.segment(), 0, 2)), "b", "F32 or BF16", "I32");
     }
 
     @Test

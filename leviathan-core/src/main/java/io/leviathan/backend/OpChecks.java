@@ -1,25 +1,26 @@
-package io.leviathan.backend.cpu;
+package io.leviathan.backend;
 
 import io.leviathan.tensor.DType;
-import io.leviathan.tensor.Device;
 import io.leviathan.tensor.ShapeMismatchException;
 import io.leviathan.tensor.Tensor;
 import java.util.Arrays;
 
-/** Argument checks shared by the CPU kernels; every message names the operation and the argument. */
-final class Checks {
-    private Checks() {}
+/**
+ * The argument checks of {@link Backend} operations, one layer shared by every backend so each operation
+ * validates shapes and dtypes the same way wherever it runs: messages name the operation, the argument and
+ * its shape ({@link ShapeMismatchException} for shapes, {@link IllegalArgumentException} for dtypes and
+ * layouts). Whether a backend can address a tensor's memory is checked when its kernel opens the memory with
+ * its key ({@link Tensor#segment(io.leviathan.tensor.MemoryKey)}).
+ */
+public final class OpChecks {
+    private OpChecks() {}
 
-    /** A live, contiguous host tensor of the given dtype. */
-    static Tensor host(String op, String name, Tensor t, DType dtype) {
+    /** A live, contiguous tensor of the given dtype. */
+    public static Tensor tensor(String op, String name, Tensor t, DType dtype) {
         if (t == null) {
             throw new IllegalArgumentException(op + ": " + name + " is null");
         }
         t.checkAlive(op);
-        if (t.device() != Device.CPU) {
-            throw new IllegalArgumentException(op + ": " + name + " " + t.describe() + " lives on " + t.device()
-                    + ", but the CPU backend needs host memory");
-        }
         if (t.dtype() != dtype) {
             throw new IllegalArgumentException(op + ": " + name + " must be " + dtype + " but is " + t.describe());
         }
@@ -29,13 +30,21 @@ final class Checks {
         return t;
     }
 
-    /** A live, contiguous host F32 tensor. */
-    static Tensor f32(String op, String name, Tensor t) {
-        return host(op, name, t, DType.F32);
+    /** A live, contiguous F32 tensor. */
+    public static Tensor f32(String op, String name, Tensor t) {
+        return tensor(op, name, t, DType.F32);
     }
 
-    /** A writable host F32 tensor (outputs and gradients). */
-    static Tensor f32Out(String op, String name, Tensor t) {
+    /** A live, contiguous tensor that is F32 or BF16 (operands that kernels widen to F32 as they read). */
+    public static Tensor f32OrBf16(String op, String name, Tensor t) {
+        if (t != null && t.dtype() != DType.F32 && t.dtype() != DType.BF16) {
+            throw new IllegalArgumentException(op + ": " + name + " must be F32 or BF16 but is " + t.describe());
+        }
+        return tensor(op, name, t, t == null ? DType.F32 : t.dtype());
+    }
+
+    /** A writable F32 tensor (outputs and gradients). */
+    public static Tensor f32Out(String op, String name, Tensor t) {
         f32(op, name, t);
         if (t.isReadOnly()) {
             throw new IllegalArgumentException(op + ": output " + name + " " + t.describe() + " is read-only");
@@ -44,7 +53,7 @@ final class Checks {
     }
 
     /** Throws unless every tensor has the same shape. */
-    static void sameShape(String op, String[] names, Tensor... ts) {
+    public static void sameShape(String op, String[] names, Tensor... ts) {
         long[] s0 = ts[0].shape();
         for (int i = 1; i < ts.length; i++) {
             if (!Arrays.equals(s0, ts[i].shape())) {
@@ -58,7 +67,7 @@ final class Checks {
     }
 
     /** Throws unless {@code t}'s shape equals {@code expected}. */
-    static void shape(String op, String name, Tensor t, long... expected) {
+    public static void shape(String op, String name, Tensor t, long... expected) {
         if (!Arrays.equals(t.shape(), expected)) {
             throw new ShapeMismatchException(op + ": " + name + " must have shape " + Arrays.toString(expected)
                     + " but has " + Arrays.toString(t.shape()));
@@ -66,13 +75,13 @@ final class Checks {
     }
 
     /** The shape without its last dimension (the per-row statistics' shape). */
-    static long[] rowsShape(Tensor t) {
+    public static long[] rowsShape(Tensor t) {
         long[] s = t.shape();
         return Arrays.copyOf(s, s.length - 1);
     }
 
     /** The last dimension's size; throws for a rank-0 tensor. */
-    static long lastDim(String op, String name, Tensor t) {
+    public static long lastDim(String op, String name, Tensor t) {
         if (t.rank() == 0) {
             throw new ShapeMismatchException(op + ": " + name + " must have at least one dimension");
         }
