@@ -5,7 +5,6 @@ import static io.leviathan.backend.cpu.CpuElementwise.ELEMENT_GRAIN;
 import static io.leviathan.backend.cpu.CpuElementwise.F;
 import static io.leviathan.backend.cpu.CpuElementwise.L;
 import static io.leviathan.backend.cpu.CpuElementwise.NO;
-import static io.leviathan.backend.cpu.CpuElementwise.sumLanes;
 
 import io.leviathan.tensor.DType;
 import io.leviathan.tensor.ShapeMismatchException;
@@ -16,6 +15,7 @@ import java.util.Arrays;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorShuffle;
 
 /**
  * Rank-1 separable modes of a Leviathan generator head, and their backward. For row {@code n}, seed
@@ -37,7 +37,9 @@ import jdk.incubator.vector.VectorOperators;
  * tails run the same operations in the same order, so a mode gets the same bits in either, and the forward
  * and backward the same factors. The forward splits rows between workers; the backward splits seed
  * dimensions, so each worker owns {@code dSpline[i]} and {@code dWeights[:, i, :]} for its {@code i}: no
- * races, and the same bits for any thread count. Scratch is per worker, on the heap.
+ * races, and the same bits for any thread count. Scratch is per worker, on the heap: the backward keeps
+ * {@code dModes * modes} of the head it works on as one contiguous {@code [N, R]} array, read once per seed
+ * dimension.
  *
  * <p>The grouped form runs {@code G} heads in one call: {@code first [G, N, d]}, {@code weights [G, N, d, 3]}
  * and {@code spline [G, d, K, R]} per head, and {@code modes [N, G, R]}, so that the heads' modes of a row
@@ -125,21 +127,39 @@ final class CpuSeparableModes {
         MemorySegment so = modes.segment(CpuMemory.KEY), sdw = dWeights.segment(CpuMemory.KEY), sds = dSpline.segment(CpuMemory.KEY);
         checkFirst(op, sf, s);
         int r = (int) s.r;
+        int headModes = Math.toIntExact(s.n * s.r);
         par.forRange(s.groups * s.d, Math.max(1, ELEMENT_GRAIN / Math.max(1, s.n * s.r)), (q0, q1) -> {
             float[] dphi = new float[r];
+            float[] dw = new float[3];
             long[] rows = new long[3];
             float[] wt = new float[3];
+            float[] gm = new float[headModes]; // dModes * modes of one head, [N, R]: read once per seed dimension
+            long gmHead = -1;
             for (long q = q0; q < q1; q++) { // q = h * d + i: seed dimension i of head h
                 long h = q / s.d, i = q % s.d;
+                if (h != gmHead) {
+                    modesTimesGrad(s, g, so, h, gm);
+                    gmHead = h;
+                }
                 for (long n = 0; n < s.n; n++) {
                     long p = h * s.n + n;
                     int f = window(s, sf, sw, h, p, i, rows, wt);
-                    factorGrad(ss, rows, wt, g, so, s.modesRow(n, h), dphi);
                     long e = p * s.d + i;
+                    if (f >= 0 && f + 2 < s.knots) {
+                        // the common case, all three knots on the grid: one fused pass
+                        windowGrad(ss, sds, rows, wt, gm, (int) (n * s.r), r, dw);
+                    } else {
+                        // next to an end of the grid: only the knots on it
+                        factorGrad(ss, rows, wt, gm, (int) (n * s.r), dphi);
+                        for (int m = 0; m < 3; m++) {
+                            if (f + m >= 0 && f + m < s.knots) {
+                                dw[m] = knotGrad(ss, sds, rows[m], dphi, wt[m]);
+                            }
+                        }
+                    }
                     for (int m = 0; m < 3; m++) {
                         if (f + m >= 0 && f + m < s.knots) {
-                            float dw = knotGrad(ss, sds, rows[m], dphi, wt[m]);
-                            sdw.set(F32, (e * 3 + m) * 4, sdw.get(F32, (e * 3 + m) * 4) + dw);
+                            sdw.set(F32, (e * 3 + m) * 4, sdw.get(F32, (e * 3 + m) * 4) + dw[m]);
                         }
                     }
                 }
@@ -147,21 +167,80 @@ final class CpuSeparableModes {
         });
     }
 
-    /** {@code dphi[r] = dModes[r] * modes[r] / f[r]}, or 0 where {@code phi[r] == 0} ({@code o}: row offset). */
-    static void factorGrad(MemorySegment spline, long[] rows, float[] wt, MemorySegment dModes, MemorySegment modes,
-                           long o, float[] dphi) {
+    /** {@code gm[n, r] = dModes[n, h, r] * modes[n, h, r]} for every row {@code n} of head {@code h}. */
+    static void modesTimesGrad(Dims s, MemorySegment dModes, MemorySegment modes, long h, float[] gm) {
+        int r = (int) s.r;
+        for (long n = 0; n < s.n; n++) {
+            long o = s.modesRow(n, h);
+            int out = (int) (n * r);
+            int q = 0;
+            for (; q + L <= r; q += L) {
+                FloatVector.fromMemorySegment(F, dModes, (o + q) * 4, NO)
+                        .mul(FloatVector.fromMemorySegment(F, modes, (o + q) * 4, NO)).intoArray(gm, out + q);
+            }
+            for (; q < r; q++) {
+                gm[out + q] = dModes.get(F32, (o + q) * 4) * modes.get(F32, (o + q) * 4);
+            }
+        }
+    }
+
+    /** {@code dphi[r] = gm[o + r] / f[r]}, or 0 where {@code phi[r] == 0} ({@code gm = dModes * modes}). */
+    static void factorGrad(MemorySegment spline, long[] rows, float[] wt, float[] gm, int o, float[] dphi) {
         int r = 0;
         for (; r + L <= dphi.length; r += L) {
             FloatVector phi = factor(spline, rows, wt, r);
-            FloatVector gm = FloatVector.fromMemorySegment(F, dModes, (o + r) * 4, NO)
-                    .mul(FloatVector.fromMemorySegment(F, modes, (o + r) * 4, NO));
-            gm.div(phi.add(signedEps(phi))).blend(0f, phi.compare(VectorOperators.EQ, 0f)).intoArray(dphi, r);
+            FloatVector.fromArray(F, gm, o + r).div(phi.add(signedEps(phi)))
+                    .blend(0f, phi.compare(VectorOperators.EQ, 0f)).intoArray(dphi, r);
         }
         for (; r < dphi.length; r++) {
             float phi = factorScalar(spline, rows, wt, r);
-            float gm = dModes.get(F32, (o + r) * 4) * modes.get(F32, (o + r) * 4);
-            dphi[r] = phi == 0f ? 0f : gm / (phi + signedEps(phi));
+            dphi[r] = phi == 0f ? 0f : gm[o + r] / (phi + signedEps(phi));
         }
+    }
+
+    /**
+     * {@link #factorGrad} and {@link #knotGrad} of a window whose three knots are on the grid, in one pass over
+     * the {@code modes} modes with {@code dphi} in registers ({@code gm}'s row at offset {@code o}):
+     * {@code dSpline[rows[m] + r] += wt[m] * dphi[r]} and {@code dw[m] = sum_r dphi[r] * spline[rows[m] + r]}.
+     * The same operations in the same order per knot, so the same bits as the two-pass form.
+     */
+    static void windowGrad(MemorySegment spline, MemorySegment dSpline, long[] rows, float[] wt, float[] gm, int o,
+                           int modes, float[] dw) {
+        FloatVector w0 = FloatVector.broadcast(F, wt[0]);
+        FloatVector w1 = FloatVector.broadcast(F, wt[1]);
+        FloatVector w2 = FloatVector.broadcast(F, wt[2]);
+        FloatVector acc0 = FloatVector.zero(F), acc1 = acc0, acc2 = acc0;
+        int r = 0;
+        for (; r + L <= modes; r += L) {
+            long b0 = (rows[0] + r) * 4, b1 = (rows[1] + r) * 4, b2 = (rows[2] + r) * 4;
+            FloatVector s0 = FloatVector.fromMemorySegment(F, spline, b0, NO);
+            FloatVector s1 = FloatVector.fromMemorySegment(F, spline, b1, NO);
+            FloatVector s2 = FloatVector.fromMemorySegment(F, spline, b2, NO);
+            FloatVector phi = s2.fma(w2, s1.fma(w1, s0.mul(wt[0])));
+            FloatVector dp = FloatVector.fromArray(F, gm, o + r).div(phi.add(signedEps(phi)))
+                    .blend(0f, phi.compare(VectorOperators.EQ, 0f));
+            dp.fma(w0, FloatVector.fromMemorySegment(F, dSpline, b0, NO)).intoMemorySegment(dSpline, b0, NO);
+            dp.fma(w1, FloatVector.fromMemorySegment(F, dSpline, b1, NO)).intoMemorySegment(dSpline, b1, NO);
+            dp.fma(w2, FloatVector.fromMemorySegment(F, dSpline, b2, NO)).intoMemorySegment(dSpline, b2, NO);
+            acc0 = dp.fma(s0, acc0);
+            acc1 = dp.fma(s1, acc1);
+            acc2 = dp.fma(s2, acc2);
+        }
+        double d0 = laneSum(acc0), d1 = laneSum(acc1), d2 = laneSum(acc2);
+        for (; r < modes; r++) {
+            float phi = factorScalar(spline, rows, wt, r);
+            float dp = phi == 0f ? 0f : gm[o + r] / (phi + signedEps(phi));
+            long b0 = (rows[0] + r) * 4, b1 = (rows[1] + r) * 4, b2 = (rows[2] + r) * 4;
+            dSpline.set(F32, b0, Math.fma(dp, wt[0], dSpline.get(F32, b0)));
+            dSpline.set(F32, b1, Math.fma(dp, wt[1], dSpline.get(F32, b1)));
+            dSpline.set(F32, b2, Math.fma(dp, wt[2], dSpline.get(F32, b2)));
+            d0 += dp * spline.get(F32, b0);
+            d1 += dp * spline.get(F32, b1);
+            d2 += dp * spline.get(F32, b2);
+        }
+        dw[0] = (float) d0;
+        dw[1] = (float) d1;
+        dw[2] = (float) d2;
     }
 
     /**
@@ -177,13 +256,39 @@ final class CpuSeparableModes {
             dp.fma(FloatVector.broadcast(F, wm), FloatVector.fromMemorySegment(F, dSpline, b, NO)).intoMemorySegment(dSpline, b, NO);
             acc = dp.fma(FloatVector.fromMemorySegment(F, spline, b, NO), acc);
         }
-        double sum = sumLanes(acc);
+        double sum = laneSum(acc);
         for (; r < dphi.length; r++) {
             long b = (row + r) * 4;
             dSpline.set(F32, b, Math.fma(dphi[r], wm, dSpline.get(F32, b)));
             sum += dphi[r] * spline.get(F32, b);
         }
         return (float) sum;
+    }
+
+    /** {@code v[k] + v[k ^ s]}: the butterfly partner of each lane at distance {@code s} (L/2, ..., 2, 1). */
+    private static final VectorShuffle<Float>[] BUTTERFLY = butterflies();
+
+    @SuppressWarnings("unchecked")
+    private static VectorShuffle<Float>[] butterflies() {
+        int steps = Integer.numberOfTrailingZeros(L);
+        VectorShuffle<Float>[] out = new VectorShuffle[steps];
+        for (int k = 0; k < steps; k++) {
+            int distance = L >> (k + 1);
+            out[k] = VectorShuffle.fromOp(F, lane -> lane ^ distance);
+        }
+        return out;
+    }
+
+    /**
+     * The sum of the lanes by a fixed butterfly (halves, then quarters, ...), in float. Each window needs
+     * three such sums, so they must be cheap: a few shuffles and adds rather than one add per lane. The
+     * order is fixed (unlike {@code reduceLanes}), so the bits do not depend on the thread count or the JIT.
+     */
+    static float laneSum(FloatVector v) {
+        for (VectorShuffle<Float> partner : BUTTERFLY) {
+            v = v.add(v.rearrange(partner));
+        }
+        return v.lane(0);
     }
 
     // ================================================================ the window and its factor
