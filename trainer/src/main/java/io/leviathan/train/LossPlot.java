@@ -72,16 +72,7 @@ public final class LossPlot {
         if (p.trainSteps().length == 0 && p.valSteps().length == 0) {
             throw new IllegalArgumentException(metricsJsonl + ": no rows with \"step\" and \"loss\" or \"val_loss\" to plot");
         }
-        XYChart chart = new XYChartBuilder().width(width).height(height)
-                .title("Loss").xAxisTitle("step").yAxisTitle("cross-entropy loss (nats)").build();
-        XYStyler s = chart.getStyler();
-        s.setLegendPosition(Styler.LegendPosition.InsideNE);
-        s.setChartBackgroundColor(Color.WHITE);
-        s.setPlotBackgroundColor(Color.WHITE);
-        s.setPlotGridLinesColor(new Color(225, 225, 225));
-        s.setAntiAlias(true);
-        s.setXAxisTickMarkSpacingHint(Math.max(80, width / 10));
-        s.setXAxisDecimalPattern("#,##0");
+        XYChart chart = chart("Loss", width, height);
         if (p.trainSteps().length > 0) {
             XYSeries train = chart.addSeries("train loss", p.trainSteps(), p.trainLoss());
             train.setXYSeriesRenderStyle(XYSeries.XYSeriesRenderStyle.Line);
@@ -99,6 +90,57 @@ public final class LossPlot {
         }
         double[] xs = p.trainSteps().length > 0 ? p.trainSteps() : p.valSteps();
         double[] ys = p.trainSteps().length > 0 ? p.trainLoss() : p.valLoss();
+        anchorTicks(chart, xs, ys);
+        save(chart, png);
+    }
+
+    /**
+     * Writes one training-loss curve per run, labelled, to {@code png}: runs that should agree (fp32 and bf16
+     * precision, a resumed and an uninterrupted run) side by side.
+     *
+     * @throws IllegalArgumentException when a run has no training-loss rows
+     */
+    public static void compare(java.util.Map<String, Path> runs, String title, Path png) {
+        XYChart chart = chart(title, WIDTH, HEIGHT);
+        Color[] colors = {new Color(31, 119, 180), new Color(255, 127, 14), new Color(44, 160, 44), new Color(214, 39, 40)};
+        int i = 0;
+        double[] firstXs = null, firstYs = null;
+        for (java.util.Map.Entry<String, Path> run : runs.entrySet()) {
+            Points p = read(run.getValue());
+            if (p.trainSteps().length == 0) {
+                throw new IllegalArgumentException(run.getValue() + ": no training-loss rows to plot");
+            }
+            XYSeries series = chart.addSeries(run.getKey(), p.trainSteps(), p.trainLoss());
+            series.setXYSeriesRenderStyle(XYSeries.XYSeriesRenderStyle.Line);
+            series.setMarker(SeriesMarkers.NONE);
+            series.setLineColor(colors[i++ % colors.length]);
+            series.setLineStyle(new BasicStroke(1.5f));
+            if (firstXs == null) {
+                firstXs = p.trainSteps();
+                firstYs = p.trainLoss();
+            }
+        }
+        if (firstXs != null) {
+            anchorTicks(chart, firstXs, firstYs);
+        }
+        save(chart, png);
+    }
+
+    private static XYChart chart(String title, int width, int height) {
+        XYChart chart = new XYChartBuilder().width(width).height(height)
+                .title(title).xAxisTitle("step").yAxisTitle("cross-entropy loss (nats)").build();
+        XYStyler s = chart.getStyler();
+        s.setLegendPosition(Styler.LegendPosition.InsideNE);
+        s.setChartBackgroundColor(Color.WHITE);
+        s.setPlotBackgroundColor(Color.WHITE);
+        s.setPlotGridLinesColor(new Color(225, 225, 225));
+        s.setAntiAlias(true);
+        s.setXAxisTickMarkSpacingHint(Math.max(80, width / 10));
+        s.setXAxisDecimalPattern("#,##0");
+        return chart;
+    }
+
+    private static void anchorTicks(XYChart chart, double[] xs, double[] ys) {
         if (xs.length > 1) {
             // XChart 3.8 places the x ticks on the data points when all x values are equally spaced (as
             // logged steps are) and then crowds their labels; one invisible point between the first two
@@ -108,6 +150,10 @@ public final class LossPlot {
             anchor.setLineColor(new Color(0, 0, 0, 0));
             anchor.setShowInLegend(false);
         }
+    }
+
+    /** Writes the chart as PNG through a temporary file and an atomic rename. */
+    private static void save(XYChart chart, Path png) {
         Path target = png.toAbsolutePath();
         Path tmp = null;
         try {

@@ -62,6 +62,26 @@ class LossPlotTest {
     }
 
     @Test
+    void comparesRunsInOnePlotAndNamesARunWithoutLosses() throws IOException {
+        Path a = metrics(100);
+        Path b = Files.copy(a, tmp.resolve("other.jsonl"));
+        Path png = tmp.resolve("compare.png");
+        java.util.Map<String, Path> runs = new java.util.LinkedHashMap<>();
+        runs.put("fp32", a);
+        runs.put("bf16", b);
+        LossPlot.compare(runs, "fp32 and bf16", png);
+        byte[] bytes = Files.readAllBytes(png);
+        assertArrayEquals(PNG_SIGNATURE, Arrays.copyOf(bytes, 8), "PNG signature");
+        assertTrue(bytes.length > 2000, "a real chart: " + bytes.length + " bytes");
+        Path empty = Files.writeString(tmp.resolve("empty.jsonl"), "{\"step\":1,\"val_loss\":3.0}\n");
+        runs.put("empty", empty);
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> LossPlot.compare(runs, "x", tmp.resolve("bad.png")));
+        assertTrue(e.getMessage().contains("empty.jsonl"), e.getMessage());
+        assertTrue(Files.notExists(tmp.resolve("bad.png")), "nothing written on failure");
+    }
+
+    @Test
     void readsTrainAndValidationPoints() throws IOException {
         LossPlot.Points p = LossPlot.read(metrics(100));
         assertEquals(100, p.trainSteps().length);
