@@ -1084,6 +1084,99 @@ abstract class BackendConformanceTest {
         assertDtypeError("splineBasis", () -> be.splineBasis(t, 4, false, f32(3, 5), w));
     }
 
+    /**
+     * Grouped LayerNorm (one gain and shift per group, for the generator's batched heads) equals one
+     * ungrouped call per group, whose results the {@code layerNorm} test checks against the reference.
+     */
+    @Test
+    void layerNormGrouped() {
+        int[][] shapes = {{1, 1, 1}, {3, 7, 17}, {8, 5, 33}}; // G, M, C
+        for (int[] sh : shapes) {
+            int g = sh[0], m = sh[1], c = sh[2];
+            String what = "layerNorm grouped " + Arrays.toString(sh);
+            float[] x = normal(g * m * c, 2), w = around1(g * c), b = normal(g * c, 0.5), dOut = normal(g * m * c, 1);
+            Tensor xt = f32(x, g, m, c), wt = f32(w, g, c), bt = f32(b, g, c);
+            Tensor out = filled(Float.NaN, g, m, c), mean = filled(Float.NaN, g, m), rstd = filled(Float.NaN, g, m);
+            be.layerNorm(xt, wt, bt, 1e-5f, out, mean, rstd);
+            Tensor dX = f32(g, m, c), dW = f32(g, c), dB = f32(g, c);
+            be.layerNormBackward(f32(dOut, g, m, c), xt, wt, mean, rstd, dX, dW, dB);
+            float[] outG = be.downloadFloats(out), dXG = be.downloadFloats(dX), dWG = be.downloadFloats(dW),
+                    dBG = be.downloadFloats(dB);
+            for (int k = 0; k < g; k++) {
+                Tensor o1 = filled(Float.NaN, m, c), mean1 = f32(m), rstd1 = f32(m);
+                Tensor x1 = f32(Arrays.copyOfRange(x, k * m * c, (k + 1) * m * c), m, c);
+                Tensor w1 = f32(Arrays.copyOfRange(w, k * c, (k + 1) * c), c);
+                be.layerNorm(x1, w1, f32(Arrays.copyOfRange(b, k * c, (k + 1) * c), c), 1e-5f, o1, mean1, rstd1);
+                Tensor dX1 = f32(m, c), dW1 = f32(c), dB1 = f32(c);
+                be.layerNormBackward(f32(Arrays.copyOfRange(dOut, k * m * c, (k + 1) * m * c), m, c), x1, w1, mean1,
+                        rstd1, dX1, dW1, dB1);
+                assertClose(what + " out of group " + k, d(be.downloadFloats(o1)),
+                        Arrays.copyOfRange(outG, k * m * c, (k + 1) * m * c), NORM);
+                assertClose(what + " dX of group " + k, d(be.downloadFloats(dX1)),
+                        Arrays.copyOfRange(dXG, k * m * c, (k + 1) * m * c), NORM);
+                assertClose(what + " dWeight of group " + k, d(be.downloadFloats(dW1)),
+                        Arrays.copyOfRange(dWG, k * c, (k + 1) * c), NORM);
+                assertClose(what + " dBias of group " + k, d(be.downloadFloats(dB1)),
+                        Arrays.copyOfRange(dBG, k * c, (k + 1) * c), NORM);
+            }
+        }
+        Tensor x = f32(3, 7, 17);
+        assertShapeError("layerNorm", () -> be.layerNorm(x, f32(2, 17), f32(2, 17), 1e-5f, f32(3, 7, 17), f32(3, 7), f32(3, 7)));
+    }
+
+    /**
+     * Grouped separable modes (all generator heads in one call; modes laid out {@code [N, G, R]}) equal one
+     * ungrouped call per head, whose results the {@code separableModes} test checks against the reference.
+     */
+    @Test
+    void separableModesGrouped() {
+        int[][] shapes = {{1, 1, 1, 2, 1}, {3, 7, 3, 5, 17}, {2, 17, 2, 7, 33}}; // G, N, d, knots, R
+        for (int[] sh : shapes) {
+            int g = sh[0], n = sh[1], dims = sh[2], knots = sh[3], r = sh[4];
+            String what = "separableModes grouped " + Arrays.toString(sh);
+            int[] first = new int[g * n * dims];
+            float[] w = uniform(first.length * 3, 0.2, 1);
+            for (int e = 0; e < first.length; e++) {
+                first[e] = rng.nextInt(knots) - 1;
+                for (int q = 0; q < 3; q++) {
+                    if (first[e] + q < 0 || first[e] + q >= knots) {
+                        w[e * 3 + q] = 1000f;
+                    }
+                }
+            }
+            float[] spline = uniform(g * dims * knots * r, 0.5, 1.5);
+            Tensor ft = i32(first, g, n, dims), wt = f32(w, g, n, dims, 3), st = f32(spline, g, dims, knots, r);
+            Tensor modes = filled(Float.NaN, n, g, r);
+            be.separableModes(ft, wt, st, modes);
+            float[] dModes = normal(n * g * r, 1);
+            Tensor dW = f32(g, n, dims, 3), dS = f32(g, dims, knots, r);
+            be.separableModesBackward(f32(dModes, n, g, r), ft, wt, st, modes, dW, dS);
+            float[] modesG = be.downloadFloats(modes), dWG = be.downloadFloats(dW), dSG = be.downloadFloats(dS);
+            int per = n * dims, sp = dims * knots * r;
+            for (int k = 0; k < g; k++) {
+                Tensor f1 = i32(Arrays.copyOfRange(first, k * per, (k + 1) * per), n, dims);
+                Tensor w1 = f32(Arrays.copyOfRange(w, k * per * 3, (k + 1) * per * 3), n, dims, 3);
+                Tensor s1 = f32(Arrays.copyOfRange(spline, k * sp, (k + 1) * sp), dims, knots, r);
+                Tensor m1 = filled(Float.NaN, n, r);
+                be.separableModes(f1, w1, s1, m1);
+                float[] headModes = new float[n * r], headDModes = new float[n * r];
+                for (int row = 0; row < n; row++) {
+                    System.arraycopy(modesG, (row * g + k) * r, headModes, row * r, r);
+                    System.arraycopy(dModes, (row * g + k) * r, headDModes, row * r, r);
+                }
+                assertRelative(what + " modes of head " + k, d(be.downloadFloats(m1)), headModes, TRANSCENDENTAL);
+                Tensor dW1 = f32(n, dims, 3), dS1 = f32(dims, knots, r);
+                be.separableModesBackward(f32(headDModes, n, r), f1, w1, s1, m1, dW1, dS1);
+                assertClose(what + " dWeights of head " + k, d(be.downloadFloats(dW1)),
+                        Arrays.copyOfRange(dWG, k * per * 3, (k + 1) * per * 3), TRANSCENDENTAL);
+                assertClose(what + " dSpline of head " + k, d(be.downloadFloats(dS1)),
+                        Arrays.copyOfRange(dSG, k * sp, (k + 1) * sp), TRANSCENDENTAL);
+            }
+        }
+        assertShapeError("separableModes", () -> be.separableModes(i32(2, 5, 3), f32(2, 5, 3, 3), f32(2, 3, 4, 6),
+                f32(5, 3, 6)));
+    }
+
     @Test
     void separableModes() {
         int[][] shapes = {{1, 1, 2, 1}, {7, 3, 5, 17}, {17, 2, 7, 33}, {5, 4, 3, 130}}; // N, d, knots, R
