@@ -54,9 +54,8 @@ public final class OpChecks {
 
     /** Throws unless every tensor has the same shape. */
     public static void sameShape(String op, String[] names, Tensor... ts) {
-        long[] s0 = ts[0].shape();
         for (int i = 1; i < ts.length; i++) {
-            if (!Arrays.equals(s0, ts[i].shape())) {
+            if (!ts[0].sameShape(ts[i])) {
                 StringBuilder b = new StringBuilder(op).append(": shapes differ:");
                 for (int j = 0; j < ts.length; j++) {
                     b.append(' ').append(names[j]).append(Arrays.toString(ts[j].shape()));
@@ -68,7 +67,7 @@ public final class OpChecks {
 
     /** Throws unless {@code t}'s shape equals {@code expected}. */
     public static void shape(String op, String name, Tensor t, long... expected) {
-        if (!Arrays.equals(t.shape(), expected)) {
+        if (!t.hasShape(expected)) {
             throw new ShapeMismatchException(op + ": " + name + " must have shape " + Arrays.toString(expected)
                     + " but has " + Arrays.toString(t.shape()));
         }

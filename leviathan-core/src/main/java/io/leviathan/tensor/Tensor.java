@@ -26,6 +26,7 @@ public final class Tensor {
     private final DType dtype;
     private final long numel;
     private final String name;           // for messages; null when unnamed
+    private MemorySegment slice;         // this view's memory when contiguous, made once: kernels ask every call
 
     Tensor(TensorArena owner, MemorySegment base, long offset, DType dtype, long[] shape, long[] strides) {
         this(owner, base, offset, dtype, shape, strides, null);
@@ -86,6 +87,21 @@ public final class Tensor {
     /** The size of dimension {@code dim}; negative {@code dim} counts from the end. */
     public long size(int dim) {
         return shape[normDim(dim, "size")];
+    }
+
+    /** True when {@code other} has this tensor's shape (compared without copying either). */
+    public boolean sameShape(Tensor other) {
+        return Arrays.equals(shape, other.shape);
+    }
+
+    /** True when the shape is {@code expected}. */
+    public boolean hasShape(long... expected) {
+        return Arrays.equals(shape, expected);
+    }
+
+    /** True when {@code rows} has this tensor's shape without its last dimension (per-row statistics). */
+    public boolean isRowsOf(Tensor rows) {
+        return shape.length >= 1 && Arrays.equals(shape, 0, shape.length - 1, rows.shape, 0, rows.shape.length);
     }
 
     /** A copy of the strides, in elements. */
@@ -174,10 +190,15 @@ public final class Tensor {
     }
 
     private MemorySegment contiguousSlice(String op) {
-        if (!isContiguous()) {
-            throw new IllegalStateException(op + "(): " + this + " is not contiguous; copy it with contiguous(arena) first");
+        MemorySegment s = slice; // a benign race: every thread computes the same immutable slice
+        if (s == null) {
+            if (!isContiguous()) {
+                throw new IllegalStateException(op + "(): " + this + " is not contiguous; copy it with contiguous(arena) first");
+            }
+            s = base.asSlice(offset * dtype.byteSize(), byteSize());
+            slice = s;
         }
-        return base.asSlice(offset * dtype.byteSize(), byteSize());
+        return s;
     }
 
     /** Throws {@link TensorClosedException} naming {@code op} if the owning arena is closed. */

@@ -167,7 +167,9 @@ final class CpuGemm {
     }
 
     private static boolean overlaps(MemorySegment x, MemorySegment y) {
-        return x.byteSize() > 0 && y.byteSize() > 0 && x.asOverlappingSlice(y).isPresent();
+        // Address arithmetic rather than asOverlappingSlice, which allocates on every matmul.
+        return x.byteSize() > 0 && y.byteSize() > 0
+                && x.address() < y.address() + y.byteSize() && y.address() < x.address() + x.byteSize();
     }
 
     private static ShapeMismatchException shapeError(Tensor a, boolean transA, Tensor b, boolean transB,

@@ -116,8 +116,8 @@ final class CpuReductions {
 
     /** Throws unless {@code rows}' shape is {@code x}'s without its last dimension. */
     static void checkRowsShape(String op, String xName, Tensor x, String rowsName, Tensor rows) {
-        long[] expected = OpChecks.rowsShape(x);
-        if (!Arrays.equals(rows.shape(), expected)) {
+        if (!x.isRowsOf(rows)) {
+            long[] expected = OpChecks.rowsShape(x);
             throw new ShapeMismatchException(op + ": " + rowsName + " must have shape "
                     + Arrays.toString(expected) + " (" + xName + Arrays.toString(x.shape())
                     + " without its last dimension) but has " + Arrays.toString(rows.shape()));
