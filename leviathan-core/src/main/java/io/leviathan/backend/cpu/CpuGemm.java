@@ -250,7 +250,64 @@ final class CpuGemm {
                 : nPanels < parts && mPanels > nPanels;
         int panels = splitRows ? mPanels : nPanels;
         int p = Math.min(parts, panels);
-        par.forRange((long) batch * p, 1, (start, end) -> {
+        // The blocks' parameters travel in a job object reused by the calling thread, not a capturing
+        // lambda: a matmul runs dozens of times a step and should leave no garbage behind.
+        BlockJob job = JOBS.get();
+        job.set(p, panels, splitRows, transA, transB, m, n, k, alpha, a, aBf16, aOff, strideA, lda,
+                b, bBf16, bOff, strideB, ldb, beta, c, cOff, strideC, ldc);
+        try {
+            par.forRange((long) batch * p, 1, job);
+        } finally {
+            job.clear(); // drop the segments so a closed arena's memory is not kept reachable
+        }
+    }
+
+    private static final ThreadLocal<BlockJob> JOBS = ThreadLocal.withInitial(BlockJob::new);
+
+    /** Blocks {@code [start, end)} of a batched gemm split into {@code p} parts per batch item. */
+    private static final class BlockJob implements Parallel.RangeBody {
+        private int p, panels, m, n, k, lda, ldb, ldc;
+        private boolean splitRows, transA, transB, aBf16, bBf16;
+        private float alpha, beta;
+        private MemorySegment a, b, c;
+        private long aOff, strideA, bOff, strideB, cOff, strideC;
+
+        void set(int p, int panels, boolean splitRows, boolean transA, boolean transB, int m, int n, int k,
+                 float alpha, MemorySegment a, boolean aBf16, long aOff, long strideA, int lda,
+                 MemorySegment b, boolean bBf16, long bOff, long strideB, int ldb,
+                 float beta, MemorySegment c, long cOff, long strideC, int ldc) {
+            this.p = p;
+            this.panels = panels;
+            this.splitRows = splitRows;
+            this.transA = transA;
+            this.transB = transB;
+            this.m = m;
+            this.n = n;
+            this.k = k;
+            this.alpha = alpha;
+            this.a = a;
+            this.aBf16 = aBf16;
+            this.aOff = aOff;
+            this.strideA = strideA;
+            this.lda = lda;
+            this.b = b;
+            this.bBf16 = bBf16;
+            this.bOff = bOff;
+            this.strideB = strideB;
+            this.ldb = ldb;
+            this.beta = beta;
+            this.c = c;
+            this.cOff = cOff;
+            this.strideC = strideC;
+            this.ldc = ldc;
+        }
+
+        void clear() {
+            a = b = c = null;
+        }
+
+        @Override
+        public void run(long start, long end) {
             for (long t = start; t < end; t++) {
                 int item = (int) (t / p);
                 int part = (int) (t % p);
@@ -277,7 +334,7 @@ final class CpuGemm {
                     }
                 }
             }
-        });
+        }
     }
 
     /** True for BF16, false for F32; anything else is refused, naming the matrix. */
