@@ -2,6 +2,7 @@ package io.leviathan.backend.cpu;
 
 import io.leviathan.backend.AdamWStep;
 import io.leviathan.backend.Backend;
+import io.leviathan.backend.KernelDataException;
 import io.leviathan.tensor.Allocator;
 import io.leviathan.tensor.Device;
 import io.leviathan.tensor.Tensor;
@@ -72,13 +73,12 @@ public final class CpuBackend implements Backend {
     /** Kernels run to completion before returning; a strict backend throws the errors its kernels recorded. */
     @Override public void synchronize() { errors.throwIfSet(); }
 
-    /** Runs an operation that may find bad data: thrown at once, or on a strict backend at the next sync. */
-    private void dataChecked(Runnable op) {
-        if (isStrict()) {
-            errors.run(op);
-        } else {
-            op.run();
+    /** Bad data an operation found: thrown at once, or on a strict backend recorded for the next sync. */
+    private void report(KernelDataException e) {
+        if (!isStrict()) {
+            throw e;
         }
+        errors.record(e);
     }
 
     @Override public void copy(Tensor src, Tensor dst) { CpuElementwise.copy(par, src, dst); }
@@ -154,18 +154,30 @@ public final class CpuBackend implements Backend {
     }
 
     @Override public void embedding(Tensor ids, Tensor table, Tensor out) {
-        dataChecked(() -> CpuEmbedding.embedding(par, ids, table, out));
+        try {
+            CpuEmbedding.embedding(par, ids, table, out);
+        } catch (KernelDataException e) {
+            report(e);
+        }
     }
     @Override public void embeddingBackward(Tensor dOut, Tensor ids, Tensor dTable) {
-        dataChecked(() -> CpuEmbedding.embeddingBackward(par, dOut, ids, dTable));
+        try {
+            CpuEmbedding.embeddingBackward(par, dOut, ids, dTable);
+        } catch (KernelDataException e) {
+            report(e);
+        }
     }
 
     @Override
     public void crossEntropy(Tensor logits, Tensor targets, int ignoreIndex, Tensor losses, Tensor dLogits,
                              float gradScale, Tensor lossSum) {
         CpuScalars.check("crossEntropy", "lossSum", lossSum);
-        dataChecked(() -> CpuScalars.add(lossSum,
-                CpuCrossEntropy.crossEntropy(par, logits, targets, ignoreIndex, losses, dLogits, gradScale)));
+        try {
+            CpuScalars.add(lossSum,
+                    CpuCrossEntropy.crossEntropy(par, logits, targets, ignoreIndex, losses, dLogits, gradScale));
+        } catch (KernelDataException e) {
+            report(e);
+        }
     }
 
     @Override

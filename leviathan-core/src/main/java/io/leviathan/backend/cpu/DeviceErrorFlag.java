@@ -11,16 +11,8 @@ final class DeviceErrorFlag {
     private KernelDataException first;
     private int count;
 
-    /** Runs {@code op}, recording rather than throwing a {@link KernelDataException}. */
-    void run(Runnable op) {
-        try {
-            op.run();
-        } catch (KernelDataException e) {
-            record(e);
-        }
-    }
-
-    private synchronized void record(KernelDataException e) {
+    /** Records {@code e}: the first error is kept, later ones only counted. */
+    synchronized void record(KernelDataException e) {
         if (first == null) {
             first = e;
         }
