@@ -3,5 +3,6 @@
  * per function, layouts as constants. Nothing here is meant for end users; the core module wraps it.
  */
 module io.leviathan.bindings {
+    exports io.leviathan.bindings;
     exports io.leviathan.bindings.openblas;
 }
