@@ -1,7 +1,9 @@
 package io.leviathan.backend;
 
 import io.leviathan.backend.cpu.CpuBackend;
+import java.io.PrintStream;
 import java.util.List;
+import java.util.concurrent.atomic.AtomicBoolean;
 
 /** Finds and creates backends. */
 public final class Backends {
@@ -13,6 +15,15 @@ public final class Backends {
      * once with it set, so a host access that bypasses the backend's upload and download fails the build.
      */
     public static final String STRICT_PROPERTY = "leviathan.cpu.strict";
+
+    /**
+     * The device names {@link #create} takes, in the order error messages list them: {@code cpu}, {@code cuda},
+     * and {@code auto} (CUDA where it can run, else the CPU).
+     */
+    public static final List<String> DEVICES = List.of("cpu", "cuda", "auto");
+
+    /** Set once {@code auto} has said why it fell back to the CPU, so a process says it once. */
+    private static final AtomicBoolean FALLBACK_REPORTED = new AtomicBoolean();
 
     /** The CPU backend with one worker thread per available core. */
     public static Backend cpu() {
@@ -34,7 +45,9 @@ public final class Backends {
     }
 
     /**
-     * The backend named {@code name} ({@code "cpu"} or {@code "cuda"}).
+     * The backend named {@code name}: {@code "cpu"}, {@code "cuda"}, or {@code "auto"}, which is CUDA when
+     * {@link #probe()} reports it available and otherwise the CPU backend, printing the reason to standard error
+     * the first time it falls back ("CUDA unavailable: &lt;reason&gt;; using the CPU backend").
      *
      * @throws IllegalArgumentException for an unknown name
      * @throws IllegalStateException when the backend exists but cannot run here; the message says why
@@ -47,8 +60,31 @@ public final class Backends {
                 BackendInfo info = BackendProbe.cuda();
                 throw new IllegalStateException("backend 'cuda' is unavailable: " + info.detail());
             }
-            default -> throw new IllegalArgumentException("unknown backend '" + name + "'; valid: cpu, cuda");
+            case "auto" -> auto(BackendProbe.cuda(), System.err, FALLBACK_REPORTED);
+            default -> throw new IllegalArgumentException("unknown backend '" + name + "'; valid: "
+                    + String.join(", ", DEVICES));
         };
+    }
+
+    /**
+     * {@code auto}'s choice given the CUDA probe's answer: CUDA when available, else the CPU backend, with the
+     * probe's reason written to {@code err} unless {@code reported} says it was written already.
+     */
+    static Backend auto(BackendInfo cuda, PrintStream err, AtomicBoolean reported) {
+        if (cuda.available()) {
+            return create("cuda");
+        }
+        if (reported.compareAndSet(false, true)) {
+            err.println(fallbackNotice(cuda));
+        }
+        return cpu();
+    }
+
+    /** "CUDA unavailable: &lt;reason&gt;; using the CPU backend", without repeating a prefix the reason carries. */
+    static String fallbackNotice(BackendInfo cuda) {
+        String prefix = "CUDA unavailable: ";
+        String reason = cuda.detail().startsWith(prefix) ? cuda.detail().substring(prefix.length()) : cuda.detail();
+        return prefix + reason + "; using the CPU backend";
     }
 
     /** Every backend this library knows, whether it can run here, and why not when it cannot. */

@@ -16,7 +16,7 @@ import java.util.Locale;
  * {@code ./leviathan eval}: the loss and perplexity of a checkpoint over a dataset's validation split (every
  * token, in consecutive windows of the run's sequence length).
  * <pre>
- *   ./leviathan eval --checkpoint DIR|FILE [--data DIR] [--split val|train] [--batches N] [--device cpu|cuda]
+ *   ./leviathan eval --checkpoint DIR|FILE [--data DIR] [--split val|train] [--batches N] [--device cpu|cuda|auto]
  * </pre>
  * {@code --data} defaults to the dataset the checkpoint was trained on; a dataset with another vocabulary is
  * refused. {@code --batches} bounds the work (0 = the whole split).
@@ -24,7 +24,8 @@ import java.util.Locale;
 final class EvalCommand {
     private EvalCommand() {}
 
-    static final String FLAGS = "--checkpoint DIR|FILE, --data DIR, --split val|train, --batches N, --device cpu|cuda";
+    static final String FLAGS = "--checkpoint DIR|FILE, --data DIR, --split val|train, --batches N, "
+            + DeviceFlag.USAGE;
 
     static int run(String[] args, PrintStream out, PrintStream err) {
         String checkpoint = null;
@@ -53,7 +54,7 @@ final class EvalCommand {
             switch (a) {
                 case "--checkpoint" -> checkpoint = value;
                 case "--data" -> data = value;
-                case "--device" -> device = value;
+                case "--device" -> device = DeviceFlag.parse(value);
                 case "--split" -> split = switch (value) {
                     case "val" -> Split.VAL;
                     case "train" -> Split.TRAIN;

@@ -19,7 +19,7 @@ final class ExportCommand {
     private ExportCommand() {}
 
     static final String FLAGS = "--checkpoint DIR|FILE, --out DIR, --format " + String.join("|", HfLlamaExport.FORMATS)
-            + ", --force, --device cpu|cuda";
+            + ", --force, " + DeviceFlag.USAGE;
 
     static int run(String[] args, PrintStream out, PrintStream err) {
         String checkpoint = null;
@@ -39,7 +39,7 @@ final class ExportCommand {
                 case "--checkpoint" -> checkpoint = value != null ? value : next(args, ++i, a);
                 case "--out" -> outDir = value != null ? value : next(args, ++i, a);
                 case "--format" -> format = value != null ? value : next(args, ++i, a);
-                case "--device" -> device = value != null ? value : next(args, ++i, a);
+                case "--device" -> device = DeviceFlag.parse(value != null ? value : next(args, ++i, a));
                 case "--force" -> {
                     if (value != null) {
                         throw new UsageException("--force takes no value");

@@ -14,7 +14,7 @@ import java.nio.file.Path;
  * {@code ./leviathan generate}: samples text from a trained model.
  * <pre>
  *   ./leviathan generate --checkpoint DIR|FILE --prompt TEXT [--max-tokens N] [--temperature X] [--top-k K]
- *                        [--top-p P] [--seed S]
+ *                        [--top-p P] [--seed S] [--device cpu|cuda|auto]
  * </pre>
  * The checkpoint is a training checkpoint (folder or file) or a folder written by {@code ./leviathan export}.
  * Prints the prompt followed by the generated text. Defaults: 200 tokens, temperature 0.8, top-k 50,
@@ -25,7 +25,7 @@ final class GenerateCommand {
     private GenerateCommand() {}
 
     static final String FLAGS = "--checkpoint DIR|FILE, --prompt TEXT, --max-tokens N, --temperature X (0 = greedy),"
-            + " --top-k K (0 = off), --top-p P (1 = off), --seed S, --device cpu|cuda";
+            + " --top-k K (0 = off), --top-p P (1 = off), --seed S, " + DeviceFlag.USAGE;
 
     static int run(String[] args, PrintStream out, PrintStream err) {
         String checkpoint = null;
@@ -52,7 +52,7 @@ final class GenerateCommand {
                 case "--top-k" -> topK = parseInt(a, value != null ? value : next(args, ++i, a));
                 case "--top-p" -> topP = parseFloat(a, value != null ? value : next(args, ++i, a));
                 case "--seed" -> seed = parseLong(a, value != null ? value : next(args, ++i, a));
-                case "--device" -> device = value != null ? value : next(args, ++i, a);
+                case "--device" -> device = DeviceFlag.parse(value != null ? value : next(args, ++i, a));
                 default -> throw new UsageException("unexpected argument '" + args[i] + "'; valid: " + FLAGS);
             }
         }

@@ -55,20 +55,20 @@ public final class Main {
                   info       library version, backends and why any is unavailable, CPU vector width and threads
                   version    the library version
                   generate   sample text from a checkpoint: --checkpoint DIR|FILE --prompt TEXT [--max-tokens N]
-                             [--temperature X] [--top-k K] [--top-p P] [--seed S]
+                             [--temperature X] [--top-k K] [--top-p P] [--seed S] [--device cpu|cuda|auto]
                   export     write a checkpoint as a Hugging Face LLaMA folder: --checkpoint DIR|FILE --out DIR
-                             [--format hf-llama] [--force]
+                             [--format hf-llama] [--force] [--device cpu|cuda|auto]
                   data       prepare a token dataset: data prepare --input PATH... --out DIR [--tokenizer o200k_base|cl100k_base]
                              [--val-fraction 0.05] [--compact-vocab] [--skip-bad-lines] [--shard-tokens N];
                              data info DIR; data default [--cache DIR] (the embedded corpus)
                   train      train a model; no arguments: the tiny Leviathan model on the embedded corpus for a few
                              minutes on the CPU. [--config FILE] [--data DIR|FILE] [--model PRESET|FILE]
                              [--family dense|leviathan] [--steps N] [--batch B] [--seq T] [--accum A] [--lr X]
-                             [--device cpu|cuda] [--out DIR] [--resume DIR|FILE] [--seed S] [--set KEY=VALUE]
+                             [--device cpu|cuda|auto] [--out DIR] [--resume DIR|FILE] [--seed S] [--set KEY=VALUE]
                   eval       loss and perplexity of a checkpoint on a validation split: --checkpoint DIR|FILE
-                             [--data DIR] [--split val|train] [--batches N]
+                             [--data DIR] [--split val|train] [--batches N] [--device cpu|cuda|auto]
                   sweep      the scaling-law sweep: dense ladder and Leviathan twins, resumable:
-                             --config FILE [--out DIR] [--device cpu|cuda] (see docs/scaling.md)
+                             --config FILE [--out DIR] [--device cpu|cuda|auto] (see docs/scaling.md)
                   fit        fit L(N) = a N^-alpha + b to a sweep's dense runs, Leviathan effective sizes: DIR
                              [--params total|non-embedding] [--bootstrap B] [--seed S] [--confidence C]
                   test       build everything and run every test (launcher command)

@@ -10,14 +10,15 @@ import java.nio.file.Path;
  * one run folder each with a result.json). Runs already finished are skipped, so the same command continues
  * a stopped sweep.
  * <pre>
- *   ./leviathan sweep --config FILE [--out DIR] [--device cpu|cuda]
+ *   ./leviathan sweep --config FILE [--out DIR] [--device cpu|cuda|auto]
  * </pre>
  * {@code --out} defaults to {@code runs/<config file name without .json>}.
  */
 final class SweepCommand {
     private SweepCommand() {}
 
-    static final String FLAGS = "--config FILE (required), --out DIR (default runs/<config name>), --device cpu|cuda";
+    static final String FLAGS = "--config FILE (required), --out DIR (default runs/<config name>), "
+            + DeviceFlag.USAGE;
 
     static int run(String[] args, PrintStream out, PrintStream err) {
         Path config = null;
@@ -32,7 +33,7 @@ final class SweepCommand {
                 a = a.substring(0, eq);
             }
             if (a.equals("--help") || a.equals("-h")) {
-                out.println("usage: ./leviathan sweep --config FILE [--out DIR] [--device cpu|cuda]; flags: " + FLAGS);
+                out.println("usage: ./leviathan sweep --config FILE [--out DIR] [" + DeviceFlag.USAGE + "]; flags: " + FLAGS);
                 return 0;
             }
             if (!(a.equals("--config") || a.equals("--out") || a.equals("--device"))) {
@@ -47,12 +48,7 @@ final class SweepCommand {
             switch (a) {
                 case "--config" -> config = Path.of(value);
                 case "--out" -> outDir = Path.of(value);
-                default -> {
-                    if (!value.equals("cpu") && !value.equals("cuda")) {
-                        throw new UsageException("--device must be cpu or cuda, got '" + value + "'");
-                    }
-                    device = value;
-                }
+                default -> device = DeviceFlag.parse(value);
             }
         }
         if (config == null) {

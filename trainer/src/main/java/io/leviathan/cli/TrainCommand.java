@@ -19,7 +19,7 @@ import java.util.Map;
  * override it:
  * <pre>
  *   ./leviathan train [--config FILE] [--data DIR|FILE] [--model PRESET|FILE] [--family dense|leviathan]
- *                     [--steps N] [--batch B] [--seq T] [--accum A] [--lr X] [--device cpu|cuda] [--precision fp32|bf16]
+ *                     [--steps N] [--batch B] [--seq T] [--accum A] [--lr X] [--device cpu|cuda|auto] [--precision fp32|bf16]
  *                     [--out DIR] [--resume DIR|FILE] [--seed S] [--set KEY=VALUE]...
  * </pre>
  * {@code --resume} continues a run from its newest checkpoint (or the checkpoint file given) with the
@@ -29,7 +29,7 @@ final class TrainCommand {
     private TrainCommand() {}
 
     static final String FLAGS = "--config FILE, --data DIR|FILE, --model PRESET|FILE, --family dense|leviathan, "
-            + "--vocab N, --steps N, --batch B, --seq T, --accum A, --lr X, --device cpu|cuda, --precision fp32|bf16, --out DIR, "
+            + "--vocab N, --steps N, --batch B, --seq T, --accum A, --lr X, " + DeviceFlag.USAGE + ", --precision fp32|bf16, --out DIR, "
             + "--resume DIR|FILE, --seed S, --set KEY=VALUE (any config key: " + String.join(", ", TrainConfig.KEYS) + ")";
 
     private static final Map<String, String> FLAG_KEYS = Map.ofEntries(

@@ -460,8 +460,8 @@ public final class Sweep {
                 trainerVal = s.valLoss();
                 lastLoss = s.lastLoss();
                 eval = evaluate(t.model(), t.dataset(), cfg.evalTokens());
-                backendName = tc.device();
-                threads = Runtime.getRuntime().availableProcessors();
+                backendName = t.model().backend().name();
+                threads = t.model().backend().threads();
             }
         }
         double wall = (System.nanoTime() - t0) / 1e9;

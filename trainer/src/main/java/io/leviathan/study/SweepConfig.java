@@ -50,7 +50,7 @@ import java.util.regex.Pattern;
  *                                     seq, accum, weightDecay, clip, evalEvery, checkpointEvery, ...)
  *   "evalTokens": 65536,              final validation loss over the first this-many tokens of the
  *                                     validation split, in consecutive windows (0 = the whole split)
- *   "device": "cpu",                  cpu | cuda (--device overrides)
+ *   "device": "cpu",                  cpu | cuda | auto (--device overrides)
  *   "keepCheckpoints": true           keep each finished run's checkpoints (false deletes them once its
  *                                     result.json is written)
  * }

@@ -1,5 +1,6 @@
 package io.leviathan.train;
 
+import io.leviathan.backend.Backends;
 import io.leviathan.io.JsonConfig;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
@@ -47,7 +48,7 @@ import java.util.Map;
  *   "evalBatches": 8,             validation micro-batches per evaluation (the same ones every time)
  *   "checkpointEvery": 250,       checkpoint every N steps (and at the end); 0 = only at the end
  *   "keepCheckpoints": 3,         keep the newest K checkpoints
- *   "device": "cpu",              cpu | cuda
+ *   "device": "cpu",              cpu | cuda | auto (CUDA where it can run, else the CPU)
  *   "precision": "fp32",          fp32 | bf16 (bf16 matmul and attention operands, fp32 master weights and loss)
  *   "out": null,                  run folder; null = runs/&lt;yyyyMMdd-HHmmss&gt;
  *   "seed": 1337,                 initialisation and data-order seed
@@ -70,7 +71,7 @@ public record TrainConfig(JsonNode model, String family, Integer vocab, String d
             "sampleTokens");
 
     static final List<String> TOKENIZERS = List.of("o200k_base", "cl100k_base");
-    static final List<String> DEVICES = List.of("cpu", "cuda");
+    static final List<String> DEVICES = Backends.DEVICES;
 
     private static final ObjectMapper MAPPER = JsonConfig.MAPPER;
 

@@ -3,6 +3,9 @@ package io.leviathan.train;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.leviathan.backend.Backend;
+import io.leviathan.backend.BackendInfo;
+import io.leviathan.backend.Backends;
 import io.leviathan.cli.Main;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
@@ -96,6 +99,19 @@ class CommandsTest {
         assertTrue(r.err().contains("backend 'cuda' is unavailable"), r.err());
         assertTrue(!Files.exists(tmp.resolve("cuda").resolve("checkpoints")), "nothing written for an unavailable device");
 
+        for (String[] command : List.of(new String[] {"eval", "--checkpoint", "x"},
+                new String[] {"generate", "--checkpoint", "x", "--prompt", "hi"},
+                new String[] {"export", "--checkpoint", "x", "--out", "y"}, new String[] {"sweep", "--config", "x"})) {
+            List<String> a = new java.util.ArrayList<>(List.of(command));
+            a.addAll(List.of("--device", "tpu"));
+            r = main(a.toArray(String[]::new));
+            assertEquals(2, r.status(), command[0] + ": " + r.err());
+            assertTrue(r.err().contains("--device must be one of cpu, cuda, auto, got 'tpu'"), command[0] + ": " + r.err());
+        }
+        r = main(tinyRun(tmp.resolve("tpu"), "--device", "tpu"));
+        assertEquals(2, r.status());
+        assertTrue(r.err().contains("'device' must be one of cpu, cuda, auto, got 'tpu'"), r.err());
+
         r = main("eval");
         assertEquals(2, r.status());
         assertTrue(r.err().contains("--checkpoint DIR|FILE is required"), r.err());
@@ -103,5 +119,19 @@ class CommandsTest {
         r = main("eval", "--checkpoint", tmp.resolve("nothing").toString());
         assertEquals(1, r.status());
         assertTrue(r.err().contains("no such file or folder"), r.err());
+    }
+
+    @Test
+    void autoTrainsOnWhatTheProbeAllows(@TempDir Path tmp) {
+        BackendInfo cuda = Backends.probe().stream().filter(b -> b.name().equals("cuda")).findFirst().orElseThrow();
+        Run r = main(tinyRun(tmp.resolve("auto"), "--device", "auto"));
+        assertEquals(0, r.status(), r.err());
+        String expected;
+        try (Backend cpu = Backends.cpu()) {
+            expected = (cuda.available() ? "cuda" : cpu.name()) + " backend";
+        }
+        assertTrue(r.out().contains(", " + expected + ", "), "expected the " + expected + " (CUDA: " + cuda.detail()
+                + "): " + r.out());
+        assertTrue(r.out().contains("done: 3 steps"), r.out());
     }
 }

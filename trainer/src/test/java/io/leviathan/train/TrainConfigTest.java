@@ -65,7 +65,7 @@ class TrainConfigTest {
         assertMessage("{\"steps\": \"ten\"}", "'steps' must be an integer");
         assertMessage("{\"lr\": -1}", "'lr' must be a finite number > 0");
         assertMessage("{\"beta2\": 1.0}", "'beta2' must be in [0, 1)");
-        assertMessage("{\"device\": \"tpu\"}", "'device' must be one of cpu, cuda");
+        assertMessage("{\"device\": \"tpu\"}", "'device' must be one of cpu, cuda, auto");
         assertMessage("{\"family\": \"sparse\"}", "'family' must be dense or leviathan");
         assertMessage("{\"model\": \"huge\"}", "valid presets: tiny");
         assertMessage("{\"model\": {\"preset\": \"tiny\", \"dmodel\": 3}}", "unknown key 'dmodel'");
