@@ -205,6 +205,7 @@ public final class DeviceBenchmarks {
             });
             Map<String, Object> r = row("generator", be);
             r.put("model", o.model());
+            putShape(r, c);
             r.put("tokens", tokens);
             r.put("distinct", g.lastUniqueCount());
             r.put("fwd_bwd_ms", ms);
@@ -264,7 +265,7 @@ public final class DeviceBenchmarks {
             Map<String, Object> r = row("step", be);
             r.put("family", leviathan ? "leviathan" : "dense");
             r.put("model", o.model());
-            r.put("vocab", c.vocab());
+            putShape(r, c);
             r.put("batch", o.batch());
             r.put("seq", o.seq());
             r.put("precision", o.precision().label());
@@ -292,6 +293,29 @@ public final class DeviceBenchmarks {
     }
 
     // ------------------------------------------------------------------------------------------ helpers
+
+    /** The model's dimensions, so that another implementation can build the same model from the row. */
+    private static void putShape(Map<String, Object> r, ModelConfig c) {
+        r.put("vocab", c.vocab());
+        r.put("d_model", c.dModel());
+        r.put("layers", c.layers());
+        r.put("heads", c.heads());
+        r.put("ffn", c.ffnHidden());
+        r.put("norm_eps", (double) c.normEps());
+        r.put("rope_theta", (double) c.ropeTheta());
+        GeneratorConfig g = c.generator();
+        if (g != null) {
+            r.put("digits", g.digits());
+            r.put("base", g.base(c.vocab()));
+            r.put("shared_codebook", g.sharedCodebook() ? 1 : 0);
+            r.put("d_seed", g.seedDim());
+            r.put("gen_heads", g.heads());
+            r.put("knots", g.knots());
+            r.put("rank", g.rank());
+            r.put("normalize_basis", g.normalizeBasis() ? 1 : 0);
+            r.put("ln_eps", (double) g.lnEps());
+        }
+    }
 
     /** Milliseconds per call of {@code op}: the median of 7 samples of about 50 ms each, after warm-up. */
     static double time(Backend be, Runnable op) {
