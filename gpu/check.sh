@@ -178,11 +178,9 @@ record "$(grep -iE '^\s*cuda' "$WORK/probe.log" | head -1 | tr -s ' ')"
 abi() {
   local includes=() d
   for d in /usr/local/cuda/include "$SITE"/nvidia/*/include; do [ -d "$d" ] && includes+=("$d"); done
-  if ! python3 - "$ABI_CHECK_CLASS" "$B"/lib/*.jar <<'EOF'
-import sys, zipfile
-entry = sys.argv[1].replace(".", "/") + ".class"
-sys.exit(0 if any(entry in zipfile.ZipFile(j).namelist() for j in sys.argv[2:]) else 1)
-EOF
+  # (no here-document: an exported function cannot carry one)
+  if ! python3 -c 'import sys, zipfile; e = sys.argv[1].replace(".", "/") + ".class"
+sys.exit(0 if any(e in zipfile.ZipFile(j).namelist() for j in sys.argv[2:]) else 1)' "$ABI_CHECK_CLASS" "$B"/lib/*.jar
   then
     echo "class $ABI_CHECK_CLASS is in none of the bundle's jars: the ABI check was not built (ABI_CHECK_CLASS names another)"
     return 1
