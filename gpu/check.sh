@@ -4,6 +4,7 @@
 #
 #   bash gpu/check.sh            # everything, about 6 minutes
 #   bash gpu/check.sh --dry-run  # the same steps on the CPU (--device cpu, tiny shapes): checks the script
+#   bash gpu/check.sh --only abi,cuda-tests   # a rerun of some groups: probe, abi, cuda-tests, bench, train
 #
 # Steps: nvidia-smi; the bundle's runtime; the CUDA libraries (PyTorch's nvidia wheels); the availability
 # probe; the ABI and symbol checks; every CUDA test (-Dleviathan.cuda.required=true); GEMM, attention,
@@ -21,13 +22,23 @@ set -u
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 DRY=0
-for a in "$@"; do
-  case "$a" in
+ONLY=""
+GROUPS_VALID="probe abi cuda-tests bench train"
+while [ $# -gt 0 ]; do
+  case "$1" in
     --dry-run) DRY=1 ;;
-    -h|--help) sed -n '2,19p' "${BASH_SOURCE[0]}"; exit 0 ;;
-    *) echo "check: unexpected argument '$a'; valid: --dry-run" >&2; exit 2 ;;
+    --only)
+      ONLY=",${2:-},"; shift
+      for g in ${ONLY//,/ }; do
+        case " $GROUPS_VALID " in *" $g "*) ;; *) echo "check: --only: unknown group '$g'; valid: ${GROUPS_VALID// /, }" >&2; exit 2 ;; esac
+      done ;;
+    -h|--help) sed -n '2,20p' "${BASH_SOURCE[0]}"; exit 0 ;;
+    *) echo "check: unexpected argument '$1'; valid: --dry-run, --only GROUP[,GROUP...]" >&2; exit 2 ;;
   esac
+  shift
 done
+# want GROUP: whether this run includes GROUP (every group without --only)
+want() { [ -z "$ONLY" ] || [[ "$ONLY" == *",$1,"* ]]; }
 
 RES="${OUT:-$ROOT/target/gpu-results}"
 mkdir -p "$RES"
@@ -169,8 +180,10 @@ run_step libraries 30 libraries
 record "$(tail -1 "$WORK/libraries.log")"
 
 # ------------------------------------------------------------------------------------------------ the probe
-run_step probe 60 jrun -cp "$CP" io.leviathan.cli.Main info
-record "$(grep -iE '^\s*cuda' "$WORK/probe.log" | head -1 | tr -s ' ')"
+if want probe; then
+  run_step probe 60 jrun -cp "$CP" io.leviathan.cli.Main info
+  record "$(grep -iE '^\s*cuda' "$WORK/probe.log" | head -1 | tr -s ' ')"
+fi
 
 # ------------------------------------------------------------------------------------------------ ABI
 # The checks compare our bindings with the headers (cuda.h here, cuBLAS's from the wheel) and look up every
@@ -189,8 +202,10 @@ sys.exit(0 if any(e in zipfile.ZipFile(j).namelist() for j in sys.argv[2:]) else
   jrun -cp "$CP" "$ABI_CHECK_CLASS" "${includes[@]}"
 }
 export -f abi
-run_step abi 90 abi
-record "$(tail -1 "$WORK/abi.log")"
+if want abi; then
+  run_step abi 90 abi
+  record "$(tail -1 "$WORK/abi.log")"
+fi
 
 # ------------------------------------------------------------------------------------------------ CUDA tests
 # Each module's tests run from that module's folder, as surefire runs them. With -Dleviathan.cuda.required=true
@@ -208,8 +223,9 @@ cuda_tests() {
   return $rc
 }
 export -f cuda_tests
-run_step cuda-tests 200 cuda_tests
-record "$(python3 - "$WORK/junit" <<'EOF'
+if want cuda-tests; then
+  run_step cuda-tests 200 cuda_tests
+  record "$(python3 - "$WORK/junit" <<'EOF'
 import glob, sys, xml.etree.ElementTree as ET
 t = f = s = 0
 for path in glob.glob(sys.argv[1] + "/*/TEST-*.xml"):
@@ -220,6 +236,27 @@ for path in glob.glob(sys.argv[1] + "/*/TEST-*.xml"):
 print(f"{t} tests: {t - f - s} passed, {f} failed, {s} skipped")
 EOF
 )"
+fi
+
+# ------------------------------------------------------------------------------------------------ training
+# 200 steps of the tiny Leviathan model on the embedded corpus, bf16 policy, one seed: on CUDA, then on the
+# CPU. The first 10 steps' losses must agree within 2 % (bf16 operands, other summation orders); the
+# difference over all 200 steps is reported.
+if want train; then
+  run_step data 90 jrun -cp "$CP" io.leviathan.cli.Main data default --cache "$WORK/data"
+  DATA="$(sed -n 's/^Dataset //p' "$WORK/data.log" | head -1)"
+  record "${DATA:-no dataset}"
+  TRAIN=(train --data "${DATA:-$WORK/data}" --model tiny --family leviathan --steps 200 --batch 8 --seq 128
+         --precision bf16 --seed 7 --set sampleTokens=0 --set evalEvery=0 --set evalBatches=2 --set checkpointEvery=0)
+  run_step train-cuda 120 jrun -cp "$CP" io.leviathan.cli.Main "${TRAIN[@]}" --device "$DEVICE" --out "$WORK/run-cuda"
+  record "$(grep -o 'done: .*' "$WORK/train-cuda.log" | head -1)"
+  run_step train-cpu 150 jrun -cp "$CP" io.leviathan.cli.Main "${TRAIN[@]}" --device cpu --out "$WORK/run-cpu"
+  record "$(grep -o 'done: .*' "$WORK/train-cpu.log" | head -1)"
+  run_step agreement 20 python3 "$ROOT/gpu/compare.py" losses "$WORK/run-cuda/metrics.jsonl" \
+    "$WORK/run-cpu/metrics.jsonl" --first 10 --rtol 0.02
+  grep '^{' "$WORK/agreement.log" >> "$FIG"
+  record "$(grep '^first' "$WORK/agreement.log")"
+fi
 
 # ------------------------------------------------------------------------------------------------ benchmarks
 # bench [JVM flags...] -- [args...]: ours, one JSON line per figure into figures.jsonl
@@ -228,45 +265,28 @@ bench() {
   while [ $# -gt 0 ] && [ "$1" != -- ]; do jvm+=("$1"); shift; done
   shift
   local quick=(); [ "$DRY" = 1 ] && quick=(--quick)
+  # figures reach figures.jsonl as they are printed, so a timeout keeps those measured before it
   jrun "${jvm[@]}" -cp "$CP" io.leviathan.benchmarks.DeviceBenchmarks --device "$DEVICE" "${quick[@]}" "$@" \
-    > "$WORK/bench.out"
-  local rc=$?
-  grep '^{' "$WORK/bench.out" | tee -a "$FIG"
-  return $rc
+    | tee -a "$WORK/bench.out" | grep --line-buffered '^{' >> "$FIG"
+  return "${PIPESTATUS[0]}"
 }
 # PyTorch at the shapes of our figures (its defaults are ours where a figure of ours is missing)
 peer() {
   local quick=(); [ "$DRY" = 1 ] && quick=(--quick --steps 2)
-  PYTHONUNBUFFERED=1 python3 "$ROOT/gpu/torch_peer.py" --device "$DEVICE" --like "$FIG" "${quick[@]}" > "$WORK/peer.out"
-  local rc=$?
-  grep '^{' "$WORK/peer.out" | tee -a "$FIG"
-  return $rc
+  # --like reads our figures first; PyTorch's are appended once it has planned its work
+  PYTHONUNBUFFERED=1 python3 "$ROOT/gpu/torch_peer.py" --device "$DEVICE" --like "$FIG" "${quick[@]}" \
+    | tee "$WORK/peer.out" | grep --line-buffered '^{' >> "$FIG"
+  return "${PIPESTATUS[0]}"
 }
 export -f bench peer
-run_step bench-ours 150 bench -- --only gemm,attention,generator,step
-record "$(grep -c '"impl": "leviathan"' "$FIG") figures"
-run_step bench-ours-tf32 45 bench -Dleviathan.cuda.tf32=true -- --only gemm --gemm-dtypes f32 --label tf32
-record "$(grep -c '"dtype": "tf32"' "$FIG") tf32 figures"
-run_step bench-torch 150 peer
-record "$(grep -c '"impl": "torch"' "$FIG") figures"
-
-# ------------------------------------------------------------------------------------------------ training
-# 200 steps of the tiny Leviathan model on the embedded corpus, bf16 policy, one seed: on CUDA, then on the
-# CPU. The first 10 steps' losses must agree within 2 % (bf16 operands, other summation orders); the
-# difference over all 200 steps is reported.
-run_step data 90 jrun -cp "$CP" io.leviathan.cli.Main data default --cache "$WORK/data"
-DATA="$(sed -n 's/^Dataset //p' "$WORK/data.log" | head -1)"
-record "${DATA:-no dataset}"
-TRAIN=(train --data "${DATA:-$WORK/data}" --model tiny --family leviathan --steps 200 --batch 8 --seq 128
-       --precision bf16 --seed 7 --set sampleTokens=0 --set evalEvery=0 --set evalBatches=2 --set checkpointEvery=0)
-run_step train-cuda 120 jrun -cp "$CP" io.leviathan.cli.Main "${TRAIN[@]}" --device "$DEVICE" --out "$WORK/run-cuda"
-record "$(grep -o 'done: .*' "$WORK/train-cuda.log" | head -1)"
-run_step train-cpu 150 jrun -cp "$CP" io.leviathan.cli.Main "${TRAIN[@]}" --device cpu --out "$WORK/run-cpu"
-record "$(grep -o 'done: .*' "$WORK/train-cpu.log" | head -1)"
-run_step agreement 20 python3 "$ROOT/gpu/compare.py" losses "$WORK/run-cuda/metrics.jsonl" \
-  "$WORK/run-cpu/metrics.jsonl" --first 10 --rtol 0.02
-grep '^{' "$WORK/agreement.log" >> "$FIG"
-record "$(grep '^first' "$WORK/agreement.log")"
+if want bench; then
+  run_step bench-ours 120 bench -- --only gemm,attention,generator,step
+  record "$(grep -c '"impl": "leviathan"' "$FIG") figures"
+  run_step bench-ours-tf32 40 bench -Dleviathan.cuda.tf32=true -- --only gemm --gemm-dtypes f32 --label tf32
+  record "$(grep -c '"dtype": "tf32"' "$FIG") tf32 figures"
+  run_step bench-torch 120 peer
+  record "$(grep -c '"impl": "torch"' "$FIG") figures"
+fi
 
 # ------------------------------------------------------------------------------------------------ the end
 (cd "$WORK" && tar czf "$RES/details.tar.gz" --ignore-failed-read junit run-cuda/metrics.jsonl run-cuda/config.json \

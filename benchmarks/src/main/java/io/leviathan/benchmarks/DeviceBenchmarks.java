@@ -22,6 +22,8 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.SplittableRandom;
+import java.util.function.Consumer;
+import java.util.function.Supplier;
 
 /**
  * Short timings of the operations a GPU run cares about, on any backend, through the {@link Backend} interface
@@ -87,39 +89,60 @@ public final class DeviceBenchmarks {
         }
     }
 
+    /**
+     * Runs the benchmarks {@code args} ask for, printing each figure as soon as it is measured. A benchmark that
+     * fails is reported on standard error and the others still run; the exit status is then 1.
+     */
     public static void main(String[] args) {
         Options o = Options.parse(args);
+        int failed;
         try (Backend be = Backends.create(o.device())) {
             System.err.println("backend " + be.name() + " (" + be.device() + "), " + be.threads() + " threads");
-            List<Map<String, Object>> rows = run(be, o);
-            rows.forEach(r -> System.out.println(json(r)));
+            failed = run(be, o, r -> System.out.println(json(r)));
         }
+        System.exit(failed == 0 ? 0 : 1);
     }
 
-    /** Every benchmark {@code o} asks for, in order; each row is one figure. */
-    static List<Map<String, Object>> run(Backend be, Options o) {
-        List<Map<String, Object>> rows = new ArrayList<>();
+    /** Every benchmark {@code o} asks for, in order, each figure handed to {@code sink}; returns how many failed. */
+    static int run(Backend be, Options o, Consumer<Map<String, Object>> sink) {
+        List<Supplier<Map<String, Object>>> jobs = new ArrayList<>();
+        List<String> names = new ArrayList<>();
         if (o.only().contains("gemm")) {
             for (String dtype : o.gemmDtypes()) {
                 for (int[] mkn : gemmShapes(o.quick())) {
-                    rows.add(gemm(be, o, dtype, mkn[0], mkn[1], mkn[2]));
+                    names.add("gemm " + dtype + " " + mkn[0] + "x" + mkn[1] + "x" + mkn[2]);
+                    jobs.add(() -> gemm(be, o, dtype, mkn[0], mkn[1], mkn[2]));
                 }
             }
         }
         if (o.only().contains("attention")) {
             int[] shape = o.quick() ? new int[] {1, 64, 2, 32} : new int[] {4, 2048, 16, 64};
             for (DType dtype : List.of(DType.F32, DType.BF16)) {
-                rows.add(attention(be, o, dtype, shape[0], shape[1], shape[2], shape[3]));
+                names.add("attention " + dtype);
+                jobs.add(() -> attention(be, o, dtype, shape[0], shape[1], shape[2], shape[3]));
             }
         }
         if (o.only().contains("generator")) {
-            rows.add(generator(be, o));
+            names.add("generator");
+            jobs.add(() -> generator(be, o));
         }
         if (o.only().contains("step")) {
-            rows.add(step(be, o, false));
-            rows.add(step(be, o, true));
+            names.add("step dense");
+            jobs.add(() -> step(be, o, false));
+            names.add("step leviathan");
+            jobs.add(() -> step(be, o, true));
         }
-        return rows;
+        int failed = 0;
+        for (int i = 0; i < jobs.size(); i++) {
+            try {
+                sink.accept(jobs.get(i).get());
+            } catch (RuntimeException | OutOfMemoryError e) {
+                failed++;
+                System.err.println("DeviceBenchmarks: " + names.get(i) + " failed: " + e);
+                e.printStackTrace();
+            }
+        }
+        return failed;
     }
 
     /** {@code {M, K, N}}: tokens x width into the projections, the MLP, and the vocabulary head, and a square. */
