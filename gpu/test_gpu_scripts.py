@@ -2,6 +2,7 @@
 import io
 import json
 import os
+import struct
 import tempfile
 import unittest
 from contextlib import redirect_stdout
@@ -84,11 +85,8 @@ class PeerConfigTest(unittest.TestCase):
             self.assertFalse(torch_peer.decayed(name), name)
 
     def test_without_torch_the_peer_says_so(self):
-        try:
-            import torch  # noqa: F401
+        if load_torch() is not None:
             self.skipTest("torch is installed here")
-        except ImportError:
-            pass
         self.assertEqual(2, torch_peer.main(["--device", "cpu", "--quick"]))
 
 
@@ -164,6 +162,101 @@ class CompareTest(unittest.TestCase):
         self.assertIn("abi", text)
         self.assertIn("FAIL(1)", text)
         self.assertIn(">= 0.9 MISSED", text)
+
+
+REFERENCE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "shared", "reference")
+
+
+def load_torch():
+    """torch, with a plain causal attention standing in for scaled_dot_product_attention where the installed
+    torch predates it (the peer itself runs on torch 2.x, which has it)."""
+    try:
+        import torch
+        import torch.nn.functional as F
+    except ImportError:
+        return None
+    if not hasattr(F, "scaled_dot_product_attention"):
+        def sdpa(q, k, v, is_causal=False):
+            s = q @ k.transpose(-1, -2) / q.shape[-1] ** 0.5
+            if is_causal:
+                t = q.shape[-2]
+                s = s.masked_fill(torch.ones(t, t, dtype=torch.bool).triu(1), float("-inf"))
+            return torch.softmax(s.float(), dim=-1).to(q.dtype) @ v
+        F.scaled_dot_product_attention = sdpa
+    return torch
+
+
+def read_safetensors(torch, path):
+    with open(path, "rb") as f:
+        data = f.read()
+    n = struct.unpack("<Q", data[:8])[0]
+    header = json.loads(data[8:8 + n])
+    meta = header.pop("__metadata__", {})
+    types = {"F32": torch.float32, "I32": torch.int32}
+    out = {}
+    for name, t in header.items():
+        a, b = t["data_offsets"]
+        out[name] = torch.frombuffer(bytearray(data[8 + n + a:8 + n + b]), dtype=types[t["dtype"]]).reshape(t["shape"])
+    return out, meta
+
+
+@unittest.skipIf(load_torch() is None, "torch is not installed here")
+class PeerModelTest(unittest.TestCase):
+    """The peer's model against the reference state that our Java model is tested against: same function."""
+
+    def check_family(self, family):
+        torch = load_torch()
+        path = os.path.join(REFERENCE, family + "_init.safetensors")
+        if not os.path.exists(path):
+            self.skipTest("no reference state at " + path)
+        state, meta = read_safetensors(torch, path)
+        c = json.loads(meta["config"])
+        cfg = {"vocab": c["vocab"], "d_model": c["d_model"], "layers": c["n_layers"], "heads": c["n_heads"],
+               "ffn": c["ffn"], "norm_eps": c["norm_eps"], "rope_theta": c["rope_theta"], "digits": c["k"],
+               "base": c["base"], "shared_codebook": 0, "d_seed": c["d_seed"], "gen_heads": c["gen_heads"],
+               "knots": c["knots"], "rank": c["rank"], "normalize_basis": 1, "ln_eps": 1e-5}
+        _, Llama = torch_peer.build_modules(torch)
+        model = Llama(cfg, family == "leviathan", 32)
+        ours = {}
+        for name, value in state.items():
+            if name.startswith(("input_ids", "target_ids", "act.")):
+                continue
+            n = name.replace("model.embed_tokens.", "embed.").replace("model.generator.", "embed.")
+            n = n.replace("model.", "").replace("self_attn.", "").replace("mlp.", "")
+            ours[n] = value
+        missing, unexpected = model.load_state_dict(ours, strict=False)
+        self.assertEqual([], unexpected)
+        self.assertEqual([], [m for m in missing if m not in ("cos", "sin")])
+        ids = state["input_ids"].long()
+        targets = state["target_ids"].long()
+        with torch.no_grad():
+            emb = model.embed(ids)
+            ref = state["act.embed_out"]
+            self.assertLess(float((emb - ref).abs().max() / ref.abs().max()), 1e-5)
+            loss = float(model(ids, targets))
+        self.assertAlmostEqual(float(meta["loss_initial"]), loss, delta=1e-5 * abs(loss))
+
+    def test_dense_model_is_the_reference_model(self):
+        self.check_family("dense")
+
+    def test_leviathan_model_is_the_reference_model(self):
+        self.check_family("leviathan")
+
+    def test_quick_run_on_the_cpu(self):
+        load_torch()
+        with redirect_stdout(io.StringIO()) as out:
+            rc = torch_peer.main(["--device", "cpu", "--quick", "--steps", "1"])
+        rows = [json.loads(x) for x in out.getvalue().splitlines() if x.startswith("{")]
+        self.assertEqual(0, rc)
+        self.assertEqual({"gemm", "attention", "generator", "step"}, {r["bench"] for r in rows})
+        for r in rows:
+            for k in ("ms", "fwd_ms", "fwd_bwd_ms", "tokens_per_s"):
+                if k in r:
+                    self.assertGreater(r[k], 0, r)
+        steps = [r for r in rows if r["bench"] == "step"]
+        self.assertEqual(["dense", "leviathan"], [r["family"] for r in steps])
+        for r in steps:  # a random-init model over a 4096-token vocabulary starts near ln 4096
+            self.assertLess(abs(r["first_loss"] - 8.318), 0.5, r)
 
 
 if __name__ == "__main__":
