@@ -234,6 +234,11 @@ class PeerModelTest(unittest.TestCase):
             ref = state["act.embed_out"]
             self.assertLess(float((emb - ref).abs().max() / ref.abs().max()), 1e-5)
             loss = float(model(ids, targets))
+            x = emb
+            for layer in model.layers:
+                x = layer(x, model.cos, model.sin)
+            hidden, ref = model.norm(x), state["act.final_hidden"]
+            self.assertLess(float((hidden - ref).abs().max() / ref.abs().max()), 1e-5)
         self.assertAlmostEqual(float(meta["loss_initial"]), loss, delta=1e-5 * abs(loss))
 
     def test_dense_model_is_the_reference_model(self):
