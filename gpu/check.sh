@@ -281,7 +281,7 @@ peer() {
 export -f bench peer
 if want bench; then
   run_step bench-ours 120 bench -- --only gemm,attention,generator,step
-  record "$(grep -c '"impl": "leviathan"' "$FIG") figures"
+  record "$(grep '"impl": "leviathan"' "$FIG" | grep -vc '"bench": "agreement"') figures"
   run_step bench-ours-tf32 40 bench -Dleviathan.cuda.tf32=true -- --only gemm --gemm-dtypes f32 --label tf32
   record "$(grep -c '"dtype": "tf32"' "$FIG") tf32 figures"
   run_step bench-torch 120 peer
