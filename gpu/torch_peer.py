@@ -180,14 +180,24 @@ def sync(torch, device):
         torch.cuda.synchronize()
 
 
+def set_tf32(torch, on):
+    """TF32 for float32 matrix products on or off, through the API this torch has (fp32_precision from 2.9 on;
+    mixing it with the older allow_tf32 is an error there)."""
+    m = torch.backends.cuda.matmul
+    try:
+        m.fp32_precision = "tf32" if on else "ieee"
+    except (AttributeError, AssertionError):  # before 2.9 (its getattr and setattr assert on unknown names)
+        m.allow_tf32 = on
+
+
 def bench_gemm(torch, device, dtype, m, k, n):
-    torch.backends.cuda.matmul.allow_tf32 = dtype == "tf32"
+    set_tf32(torch, dtype == "tf32")
     tdt = torch.bfloat16 if dtype == "bf16" else torch.float32
     g = torch.Generator(device=device).manual_seed(1)
     a = torch.randn(m, k, device=device, generator=g).to(tdt)
     b = torch.randn(n, k, device=device, generator=g).to(tdt)
     ms = measure(torch, device, lambda: torch.matmul(a, b.t()))
-    torch.backends.cuda.matmul.allow_tf32 = False
+    set_tf32(torch, False)
     return {"impl": "torch", "bench": "gemm", "device": device, "dtype": dtype, "m": m, "k": k, "n": n, "ms": ms,
             "tflops": 2.0 * m * n * k / (ms * 1e-3) / 1e12}
 
