@@ -10,7 +10,7 @@
 #   junit/        JUnit's console launcher (standalone jar, the version of the root pom's JUnit BOM)
 #   tests/<m>/    each module's compiled tests, run from that module's folder as surefire would
 #   native/       libleviathan_cuda.so, when the native build produced it
-#   check.sh, torch_peer.py, MANIFEST.txt
+#   check.sh, torch_peer.py, compare.py, MANIFEST.txt
 # It builds first: `./mvnw -B -o package -DskipTests` plus the dependency copy, in one reactor run so that the
 # modules resolve each other's fresh jars (set MVN_OFFLINE= to let Maven download what ~/.m2 lacks).
 set -euo pipefail
@@ -150,7 +150,7 @@ fi
   || die "the jlink'ed runtime does not start"
 
 # ---- the scripts, and what is inside
-cp gpu/check.sh gpu/torch_peer.py "$OUT_DIR/"
+cp gpu/check.sh gpu/torch_peer.py gpu/compare.py "$OUT_DIR/"
 {
   echo "Leviathan GPU check bundle"
   echo "built $(date -u +%Y-%m-%dT%H:%M:%SZ) from commit $(git rev-parse --short HEAD 2>/dev/null || echo unknown)$( [ -n "$(git status --porcelain 2>/dev/null)" ] && echo ' (with uncommitted changes)')"
