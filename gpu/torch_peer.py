@@ -430,7 +430,7 @@ def main(argv=None):
     ap.add_argument("--device", default="cuda", choices=("cuda", "cpu"))
     ap.add_argument("--like", help="our figures (JSON lines) whose shapes to measure")
     ap.add_argument("--only", default="gemm,attention,generator,step")
-    ap.add_argument("--steps", type=int, default=10, help="timed training steps per model")
+    ap.add_argument("--steps", type=int, default=6, help="timed training steps per model (after 2 untimed)")
     ap.add_argument("--quick", action="store_true", help="tiny shapes: checks the program, not the hardware")
     args = ap.parse_args(argv)
     only = args.only.split(",")

@@ -85,7 +85,7 @@ public final class DeviceBenchmarks {
                     Integer.parseInt(v.getOrDefault("--batch", quick ? "2" : "8")),
                     Integer.parseInt(v.getOrDefault("--seq", quick ? "64" : "1024")),
                     Precision.of(v.getOrDefault("--precision", "bf16")),
-                    Integer.parseInt(v.getOrDefault("--steps", quick ? "2" : "10")), quick);
+                    Integer.parseInt(v.getOrDefault("--steps", quick ? "2" : "6")), quick);
         }
     }
 
