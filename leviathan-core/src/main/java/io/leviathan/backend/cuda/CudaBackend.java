@@ -77,7 +77,7 @@ public final class CudaBackend implements Backend {
      *
      * @param lib the loaded kernel library
      * @param cublas the loaded cuBLAS
-     * @param cublasLtOrNull the loaded cuBLASLt, or null; GEMMs go through {@code cublasGemmEx} either way
+     * @param cublasLtOrNull the loaded cuBLASLt, or null: then BF16 x BF16 GEMMs use {@code cublasGemmEx} too
      * @param device the CUDA device ordinal
      * @throws IllegalStateException when the library's ABI version is not the one these bindings were written for
      * @throws io.leviathan.bindings.NativeCallException naming the first runtime or cuBLAS call that failed
@@ -100,7 +100,7 @@ public final class CudaBackend implements Backend {
         try {
             errors = new DeviceErrorRecord(cx);
             transfer = new CudaTransfer(cx, key, errors);
-            CudaGemm gemm = new CudaGemm(cx, cublas, key, Boolean.getBoolean(TF32_PROPERTY));
+            CudaGemm gemm = new CudaGemm(cx, cublas, cublasLtOrNull, key, Boolean.getBoolean(TF32_PROPERTY));
             return new CudaBackend(lib, cx, key, memory, errors, transfer, gemm, cublasLtOrNull, name);
         } catch (RuntimeException e) {
             closeQuietly(transfer, e);
@@ -145,9 +145,14 @@ public final class CudaBackend implements Backend {
         return cx.device;
     }
 
-    /** True when a cuBLASLt library was supplied (GEMMs still run through {@code cublasGemmEx}). */
+    /** True when a cuBLASLt library was supplied: BF16 x BF16 GEMMs then run on it where it has an algorithm. */
     public boolean hasCublasLt() {
         return cublasLt != null;
+    }
+
+    /** Distinct GEMM shapes cuBLASLt has planned (each plans once; 0 without cuBLASLt). */
+    public int cublasLtPlans() {
+        return gemm.cublasLtPlans();
     }
 
     /** The caching allocator's counters: driver allocations, cache hits, bytes in use and cached. */

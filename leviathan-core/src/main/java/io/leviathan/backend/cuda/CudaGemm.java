@@ -2,6 +2,7 @@ package io.leviathan.backend.cuda;
 
 import io.leviathan.backend.OpChecks;
 import io.leviathan.bindings.cuda.CuBlas;
+import io.leviathan.bindings.cuda.CuBlasLt;
 import io.leviathan.bindings.cuda.LeviathanCuda;
 import io.leviathan.tensor.DType;
 import io.leviathan.tensor.MemoryKey;
@@ -20,6 +21,9 @@ import java.util.Arrays;
  * then only for F32 x F32). cuBLAS needs both inputs of one type, so a BF16 operand multiplied with an F32
  * one is first widened (exactly) into a reused F32 scratch buffer. cuBLAS reads no {@code C} when
  * {@code beta = 0}, so NaN there is ignored, as the interface requires.
+ *
+ * <p>With a cuBLASLt library, BF16 x BF16 products go through {@link CublasLtGemm} (one cached plan and
+ * algorithm per shape) and fall back to {@code cublasGemmEx} for a shape it has no algorithm for.
  */
 final class CudaGemm implements AutoCloseable {
     /** cuBLAS's recommended workspace on Hopper (32 MiB) also covers every earlier architecture. */
@@ -35,9 +39,10 @@ final class CudaGemm implements AutoCloseable {
     private final MemorySegment beta = arena.allocate(ValueLayout.JAVA_FLOAT);
     private final long workspace;
     private final DeviceScratch widened;
+    private final CublasLtGemm lt;
     private boolean closed;
 
-    CudaGemm(CudaContext cx, CuBlas cublas, MemoryKey key, boolean tf32) {
+    CudaGemm(CudaContext cx, CuBlas cublas, CuBlasLt cublasLtOrNull, MemoryKey key, boolean tf32) {
         this.cx = cx;
         this.cublas = cublas;
         this.key = key;
@@ -53,6 +58,9 @@ final class CudaGemm implements AutoCloseable {
                     cublas.cublasSetWorkspace_v2(handle, MemorySegment.ofAddress(ws), WORKSPACE_BYTES));
             cublas.check("cublasSetMathMode", cublas.cublasSetMathMode(handle,
                     tf32 ? CuBlas.CUBLAS_TF32_TENSOR_OP_MATH : CuBlas.CUBLAS_DEFAULT_MATH));
+            // cuBLAS and cuBLASLt share the workspace: both use it only in the stream's order
+            this.lt = cublasLtOrNull == null ? null
+                    : new CublasLtGemm(cx, cublasLtOrNull, MemorySegment.ofAddress(ws), WORKSPACE_BYTES);
         } catch (RuntimeException e) {
             if (ws != 0) {
                 cx.free(ws);
@@ -63,6 +71,11 @@ final class CudaGemm implements AutoCloseable {
         }
         this.workspace = ws;
         this.widened = new DeviceScratch(cx);
+    }
+
+    /** Shapes cuBLASLt has planned (0 without cuBLASLt). */
+    int cublasLtPlans() {
+        return lt == null ? 0 : lt.plannedShapes();
     }
 
     /** The cuBLAS version ({@code cublasGetVersion_v2}), e.g. 130100. */
@@ -142,6 +155,9 @@ final class CudaGemm implements AutoCloseable {
         int opB = g.transb() ? CuBlas.CUBLAS_OP_T : CuBlas.CUBLAS_OP_N;
         alpha.set(ValueLayout.JAVA_FLOAT, 0, alphaValue);
         beta.set(ValueLayout.JAVA_FLOAT, 0, betaValue);
+        if (inputType == CuBlas.CUDA_R_16BF && lt != null && lt.matmul(g, first, second, cs, alpha, beta)) {
+            return;
+        }
         if (g.batch() == 1) {
             cublas.check("cublasGemmEx", cublas.cublasGemmEx(handle, opA, opB, g.m(), g.n(), g.k(),
                     alpha, first, inputType, g.lda(), second, inputType, g.ldb(),
@@ -173,6 +189,9 @@ final class CudaGemm implements AutoCloseable {
         }
         closed = true;
         try {
+            if (lt != null) {
+                lt.close();
+            }
             widened.close();
             cx.free(workspace);
         } finally {

@@ -12,6 +12,7 @@ import io.leviathan.bindings.LinkedLibrary;
 import io.leviathan.bindings.NativeCallException;
 import io.leviathan.bindings.NativeFunction;
 import io.leviathan.bindings.cuda.CuBlas;
+import io.leviathan.bindings.cuda.CuBlasLt;
 import io.leviathan.bindings.cuda.LeviathanCuda;
 import io.leviathan.tensor.Bf16;
 import io.leviathan.tensor.DType;
@@ -55,11 +56,19 @@ class CudaBackendOnHostStandInTest {
     private static final NativeFunction MATH_MODE = new NativeFunction("fake_math_mode",
             FunctionDescriptor.of(ValueLayout.JAVA_INT), "int fake_math_mode(void);");
 
+    private static final NativeFunction LT_LIVE = new NativeFunction("fake_lt_live_objects",
+            FunctionDescriptor.of(ValueLayout.JAVA_INT), "int fake_lt_live_objects(void);");
+    private static final NativeFunction LT_HEURISTICS = new NativeFunction("fake_lt_heuristic_calls",
+            FunctionDescriptor.of(ValueLayout.JAVA_INT), "int fake_lt_heuristic_calls(void);");
+    private static final NativeFunction LT_MATMULS = new NativeFunction("fake_lt_matmul_calls",
+            FunctionDescriptor.of(ValueLayout.JAVA_INT), "int fake_lt_matmul_calls(void);");
+
     @TempDir
     static Path build;
 
     private LinkedLibrary lvLibrary;
     private LinkedLibrary cublasLibrary;
+    private LinkedLibrary cublasLtLibrary;
     private LeviathanCuda lib;
     private CuBlas cublas;
     private CudaBackend be;
@@ -71,6 +80,8 @@ class CudaBackendOnHostStandInTest {
         Path include = sources.resolve("../../../../native/include").normalize();
         Path lv = compile(sources.resolve("fake_leviathan_cuda.c"), include, build.resolve("libfake_leviathan_cuda.so"));
         Path cb = compile(sources.resolve("fake_cublas.c"), include, build.resolve("libfake_cublas.so"));
+        Path ltPath = compile(sources.resolve("fake_cublaslt.c"), include, build.resolve("libfake_cublaslt.so"));
+        cublasLtLibrary = LinkedLibrary.load(ltPath.toString());
         lvLibrary = LinkedLibrary.load(lv.toString());
         cublasLibrary = LinkedLibrary.load(cb.toString());
         lib = new LeviathanCuda(lvLibrary);
@@ -242,6 +253,53 @@ class CudaBackendOnHostStandInTest {
         }
         assertEquals(64, cases);
         assertEquals(CuBlas.CUBLAS_DEFAULT_MATH, (int) counter(cublasLibrary, MATH_MODE), "TF32 off by default");
+    }
+
+    @Test
+    void bf16ProductsGoThroughCublasLtWithOnePlanPerShape() {
+        SplittableRandom rng = new SplittableRandom(5);
+        CuBlasLt lt = new CuBlasLt(cublasLtLibrary);
+        int liveBefore = (int) counter(cublasLtLibrary, LT_LIVE);
+        try (CudaBackend withLt = CudaBackend.open(lib, cublas, lt, 0)) {
+            assertTrue(withLt.hasCublasLt());
+            int m = 6, n = 11, k = 5, batch = 2;
+            int heuristicsBefore = (int) counter(cublasLtLibrary, LT_HEURISTICS);
+            int matmulsBefore = (int) counter(cublasLtLibrary, LT_MATMULS);
+            int shapes = 0;
+            for (int mode = 0; mode < 4; mode++) {
+                for (boolean transA : new boolean[] {false, true}) {
+                    for (boolean transB : new boolean[] {false, true}) {
+                        boolean aBatched = mode == 1 || mode == 3, bBatched = mode == 1 || mode == 2;
+                        long[] aMat = transA ? new long[] {k, m} : new long[] {m, k};
+                        long[] bMat = transB ? new long[] {n, k} : new long[] {k, n};
+                        long[] as = aBatched ? new long[] {batch, aMat[0], aMat[1]} : aMat;
+                        long[] bs = bBatched ? new long[] {batch, bMat[0], bMat[1]} : bMat;
+                        long[] cs = mode == 0 ? new long[] {m, n} : new long[] {batch, m, n};
+                        shapes++;
+                        for (int repeat = 0; repeat < 2; repeat++) { // the second call reuses the plan
+                            float alpha = repeat == 0 ? 1f : -2f, beta = repeat == 0 ? 0f : 0.5f;
+                            float[] a = random(rng, (int) Arrays.stream(as).reduce(1, (x, y) -> x * y));
+                            float[] b = random(rng, (int) Arrays.stream(bs).reduce(1, (x, y) -> x * y));
+                            float[] c = random(rng, (int) Arrays.stream(cs).reduce(1, (x, y) -> x * y));
+                            if (beta == 0f) {
+                                Arrays.fill(c, Float.NaN);
+                            }
+                            float[] expected = run(cpu, a, DType.BF16, as, transA, b, DType.BF16, bs, transB, c, cs, alpha, beta);
+                            float[] actual = run(withLt, a, DType.BF16, as, transA, b, DType.BF16, bs, transB, c, cs, alpha, beta);
+                            for (int i = 0; i < expected.length; i++) {
+                                assertTrue(Math.abs(actual[i] - expected[i]) <= 1e-5 * (1 + Math.abs(expected[i])),
+                                        "cuBLASLt mode " + mode + " tA=" + transA + " tB=" + transB + " element " + i
+                                                + ": " + actual[i] + " vs CPU " + expected[i]);
+                            }
+                        }
+                    }
+                }
+            }
+            assertEquals(shapes, withLt.cublasLtPlans(), "one plan per shape");
+            assertEquals(shapes, (int) counter(cublasLtLibrary, LT_HEURISTICS) - heuristicsBefore, "one heuristic per shape");
+            assertEquals(2 * shapes, (int) counter(cublasLtLibrary, LT_MATMULS) - matmulsBefore, "every BF16 GEMM on cuBLASLt");
+        }
+        assertEquals(liveBefore, (int) counter(cublasLtLibrary, LT_LIVE), "descriptors, layouts and handle destroyed");
     }
 
     private static float[] run(Backend b, float[] a, DType ta, long[] as, boolean transA, float[] bv, DType tb,
