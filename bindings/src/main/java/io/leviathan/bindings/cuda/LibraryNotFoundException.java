@@ -1,0 +1,26 @@
+package io.leviathan.bindings.cuda;
+
+import java.util.List;
+
+/** A CUDA library was found nowhere; the message lists every place the search tried, in order. */
+public final class LibraryNotFoundException extends RuntimeException {
+    private final CudaLibrary library;
+    private final List<String> tried;
+
+    public LibraryNotFoundException(CudaLibrary library, List<String> tried) {
+        super(library.fileName() + " not found; tried, in order:\n  " + String.join("\n  ", tried)
+                + "\nSet -D" + library.property() + "=FILE or $" + library.environmentVariable() + " to point at it.");
+        this.library = library;
+        this.tried = List.copyOf(tried);
+    }
+
+    /** The library that was looked for. */
+    public CudaLibrary library() {
+        return library;
+    }
+
+    /** Every place tried, in order. */
+    public List<String> tried() {
+        return tried;
+    }
+}
