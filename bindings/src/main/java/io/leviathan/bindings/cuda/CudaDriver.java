@@ -30,8 +30,6 @@ public final class CudaDriver {
     public static final int CUDA_ERROR_INVALID_VALUE = 1;
     /** CUresult: cuInit has not been called, or failed. */
     public static final int CUDA_ERROR_NOT_INITIALIZED = 3;
-    /** CUresult: the installed driver is older than the CUDA runtime needs. */
-    public static final int CUDA_ERROR_INSUFFICIENT_DRIVER = 35;
     /** CUresult: no CUDA-capable device is visible. */
     public static final int CUDA_ERROR_NO_DEVICE = 100;
     /** CUresult: the device ordinal is not a valid device. */
