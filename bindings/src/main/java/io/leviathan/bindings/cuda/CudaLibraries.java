@@ -311,14 +311,13 @@ public final class CudaLibraries {
         if (Files.isDirectory(local.resolve("cuda"))) {
             found.add(local.resolve("cuda"));
         }
-        if (!Files.isDirectory(local)) {
-            return found;
-        }
         List<Path> versioned = new ArrayList<>();
-        try (DirectoryStream<Path> dirs = Files.newDirectoryStream(local, "cuda-*")) {
-            dirs.forEach(versioned::add);
-        } catch (IOException e) {
-            return found;
+        if (Files.isDirectory(local)) {
+            try (DirectoryStream<Path> dirs = Files.newDirectoryStream(local, "cuda-*")) {
+                dirs.forEach(versioned::add);
+            } catch (IOException e) {
+                // an unreadable /usr/local: only /usr/local/cuda is listed as tried
+            }
         }
         versioned.sort(Comparator.comparing(Path::toString).reversed());
         found.addAll(versioned);
