@@ -48,10 +48,12 @@ public final class CudaProbe {
 
     /** Runs every check over the libraries {@code libraries} finds. */
     public static CudaAvailability probe(CudaLibraries libraries) {
-        if (!CudaProbe.class.getModule().isNativeAccessEnabled()) {
-            return CudaAvailability.unavailable("native access is disabled for "
-                    + CudaProbe.class.getModule() + " (run java with --enable-native-access="
-                    + (CudaProbe.class.getModule().isNamed() ? CudaProbe.class.getModule().getName() : "ALL-UNNAMED") + ")");
+        Module module = CudaProbe.class.getModule();
+        if (!module.isNativeAccessEnabled()) {
+            return CudaAvailability.unavailable("native access is not enabled for "
+                    + (module.isNamed() ? "module " + module.getName() : "code on the class path")
+                    + " (run java with --enable-native-access="
+                    + (module.isNamed() ? module.getName() : "ALL-UNNAMED") + ")");
         }
         Map<CudaLibrary, String> files = new LinkedHashMap<>();
         CudaDriver driver;
@@ -60,7 +62,7 @@ public final class CudaProbe {
             files.put(CudaLibrary.DRIVER, lib.file());
             driver = new CudaDriver(lib);
         } catch (LibraryNotFoundException e) {
-            return CudaAvailability.unavailable("no CUDA driver: " + e.getMessage());
+            return CudaAvailability.unavailable("no CUDA driver: " + e.oneLine());
         } catch (IllegalArgumentException e) {
             return CudaAvailability.unavailable("the CUDA driver does not load: " + e.getMessage());
         }
@@ -104,7 +106,7 @@ public final class CudaProbe {
                         + "; this build of the bindings needs " + LV_ABI_VERSION + " (rebuild native/)");
             }
         } catch (LibraryNotFoundException e) {
-            return CudaAvailability.unavailable("no Leviathan CUDA library: " + e.getMessage());
+            return CudaAvailability.unavailable("no Leviathan CUDA library: " + e.oneLine());
         } catch (IllegalArgumentException | UnsatisfiedLinkError e) {
             return CudaAvailability.unavailable("the Leviathan CUDA library does not load: " + e.getMessage());
         } catch (Throwable t) {
@@ -116,7 +118,7 @@ public final class CudaProbe {
             files.put(CudaLibrary.CUBLAS_LT, cublasLt.file());
             files.put(CudaLibrary.CUBLAS, cublas.file());
         } catch (LibraryNotFoundException e) {
-            return CudaAvailability.unavailable("no cuBLAS: " + e.getMessage());
+            return CudaAvailability.unavailable("no cuBLAS: " + e.oneLine());
         } catch (IllegalArgumentException e) {
             return CudaAvailability.unavailable("cuBLAS does not load: " + e.getMessage());
         }

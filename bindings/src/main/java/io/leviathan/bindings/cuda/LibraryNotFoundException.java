@@ -19,6 +19,12 @@ public final class LibraryNotFoundException extends RuntimeException {
         return library;
     }
 
+    /** One line: the file and every place tried, for a reason shown beside other text. */
+    public String oneLine() {
+        return library.fileName() + " not found (tried: " + String.join("; ", tried) + "; set -D" + library.property()
+                + "=FILE or $" + library.environmentVariable() + ")";
+    }
+
     /** Every place tried, in order. */
     public List<String> tried() {
         return tried;
