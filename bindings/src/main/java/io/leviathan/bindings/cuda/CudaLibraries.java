@@ -413,8 +413,7 @@ public final class CudaLibraries {
             Map<String, String> props = new ConcurrentHashMap<>();
             System.getProperties().forEach((k, v) -> props.put(String.valueOf(k), String.valueOf(v)));
             return new Environment(env, props, memoize(CudaLibraries::askPython), Path.of("/"),
-                    CudaLibraries::systemLoaderHas, name -> CudaLibraries.class.getClassLoader() == null
-                            ? ClassLoader.getSystemResource(name) : CudaLibraries.class.getClassLoader().getResource(name),
+                    CudaLibraries::systemLoaderHas, CudaLibraries.class.getClassLoader()::getResource,
                     defaultCacheFolder(env));
         }
 
