@@ -136,7 +136,8 @@ public final class CudaLibraries {
         String explicit = nonBlank(explicitProperty) ? explicitProperty : nonBlank(explicitEnv) ? explicitEnv : null;
         if (explicit != null) {
             String setting = nonBlank(explicitProperty) ? "-D" + library.property() : "$" + library.environmentVariable();
-            Path file = environment.onMachine(explicit);
+            // An absolute setting is a path on the machine; a relative one is relative to the working folder.
+            Path file = explicit.startsWith("/") ? environment.onMachine(explicit) : Path.of(explicit).toAbsolutePath();
             if (Files.isRegularFile(file)) {
                 return new Located(library, file.toString(), "set by " + setting);
             }

@@ -137,6 +137,19 @@ class CudaLibrariesTest {
     }
 
     @Test
+    void aRelativeSettingIsRelativeToTheWorkingFolder() throws IOException {
+        FakeMachine m = new FakeMachine(root);
+        Path file = touch(Path.of("target", "relative-setting-" + ProcessHandle.current().pid(), "libnccl.so.2"));
+        try {
+            m.env.put("LEVIATHAN_NCCL_PATH", file.toString());
+            assertEquals(file.toAbsolutePath().toString(), m.libraries().locate(CudaLibrary.NCCL).location());
+        } finally {
+            Files.delete(file);
+            Files.delete(file.getParent());
+        }
+    }
+
+    @Test
     void driverComesOnlyFromTheSystemNeverFromAToolkitOrWheel() throws IOException {
         FakeMachine m = new FakeMachine(root);
         m.env.put("CUDA_HOME", "/usr/local/cuda");
