@@ -56,12 +56,20 @@ public final class CuBlasLt {
             ValueLayout.JAVA_FLOAT.withName("wavesCount"),
             MemoryLayout.sequenceLayout(4, ValueLayout.JAVA_INT).withName("reserved"));
 
-    /** Byte offset of {@code workspaceSize} in {@link #HEURISTIC_RESULT}. */
-    public static final long HEURISTIC_WORKSPACE_SIZE_OFFSET =
+    private static final long WORKSPACE_SIZE_OFFSET =
             HEURISTIC_RESULT.byteOffset(MemoryLayout.PathElement.groupElement("workspaceSize"));
-    /** Byte offset of {@code state} in {@link #HEURISTIC_RESULT}. */
-    public static final long HEURISTIC_STATE_OFFSET =
+    private static final long STATE_OFFSET =
             HEURISTIC_RESULT.byteOffset(MemoryLayout.PathElement.groupElement("state"));
+
+    /** The {@code workspaceSize} of a {@link #HEURISTIC_RESULT}. */
+    public static long heuristicWorkspaceSize(MemorySegment result) {
+        return result.get(ValueLayout.JAVA_LONG, WORKSPACE_SIZE_OFFSET);
+    }
+
+    /** The {@code state} of a {@link #HEURISTIC_RESULT}: success when the other fields are valid. */
+    public static int heuristicState(MemorySegment result) {
+        return result.get(ValueLayout.JAVA_INT, STATE_OFFSET);
+    }
 
     private static final ValueLayout A = ValueLayout.ADDRESS;
     private static final ValueLayout I = ValueLayout.JAVA_INT;

@@ -13,7 +13,14 @@ public final class CudaBindingTables {
                     CudaLibrary.DRIVER, List.of("cuda.h"), "org.bytedeco.cuda.global.cudart"),
             new BindingTable("Leviathan CUDA library (probe)", List.of(CudaProbe.lv_abi_version),
                     Map.of("LV_ABI_VERSION", (long) CudaProbe.LV_ABI_VERSION),
-                    CudaLibrary.LEVIATHAN, List.of("leviathan_cuda.h"), null));
+                    CudaLibrary.LEVIATHAN, List.of("leviathan_cuda.h"), null),
+            new BindingTable("Leviathan CUDA library", LeviathanCuda.FUNCTIONS,
+                    BindingTable.constantsOf(LeviathanCuda.class), CudaLibrary.LEVIATHAN,
+                    List.of("leviathan_cuda.h"), null),
+            new BindingTable("cuBLASLt", CuBlasLt.FUNCTIONS, BindingTable.constantsOf(CuBlasLt.class),
+                    CudaLibrary.CUBLAS_LT, List.of("cublasLt.h"), "org.bytedeco.cuda.global.cublas"),
+            new BindingTable("cuBLAS", CuBlas.FUNCTIONS, BindingTable.constantsOf(CuBlas.class),
+                    CudaLibrary.CUBLAS, List.of("cublas_v2.h"), "org.bytedeco.cuda.global.cublas"));
 
     /** The table called {@code name}. */
     public static BindingTable named(String name) {

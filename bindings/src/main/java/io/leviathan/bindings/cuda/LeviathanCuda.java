@@ -4,6 +4,7 @@ import io.leviathan.bindings.LinkedLibrary;
 import io.leviathan.bindings.NativeCallException;
 import io.leviathan.bindings.NativeFunction;
 import java.lang.foreign.FunctionDescriptor;
+import java.lang.foreign.MemoryLayout;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.lang.invoke.MethodHandle;
@@ -48,7 +49,7 @@ public final class LeviathanCuda {
     public static final int LV_OP_CROSS_ENTROPY = 3;
 
     /** The device error record: int32[4] = count, op code, position (low 32 bits), bad value. */
-    public static final long ERROR_RECORD_BYTES = 4 * Integer.BYTES;
+    public static final MemoryLayout ERROR_RECORD = MemoryLayout.sequenceLayout(4, ValueLayout.JAVA_INT);
 
     /** The binding of {@code lv_abi_version}. */
     public static final NativeFunction lv_abi_version$FUNC = new NativeFunction("lv_abi_version",

@@ -85,7 +85,12 @@ class CuBlasDeclarationsTest {
         assertEquals(ValueLayout.JAVA_INT, s.get(20));
         assertEquals(96, CuBlasLt.HEURISTIC_RESULT.byteSize(), "sizeof(cublasLtMatmulHeuristicResult_t)");
         assertEquals(64, CuBlasLt.ALGO.byteSize(), "sizeof(cublasLtMatmulAlgo_t)");
-        assertEquals(64, CuBlasLt.HEURISTIC_WORKSPACE_SIZE_OFFSET);
-        assertEquals(72, CuBlasLt.HEURISTIC_STATE_OFFSET);
+        try (java.lang.foreign.Arena a = java.lang.foreign.Arena.ofConfined()) {
+            java.lang.foreign.MemorySegment r = a.allocate(CuBlasLt.HEURISTIC_RESULT);
+            r.set(ValueLayout.JAVA_LONG, 64, 12345L); // after the 64-byte algo
+            r.set(ValueLayout.JAVA_INT, 72, 15);
+            assertEquals(12345L, CuBlasLt.heuristicWorkspaceSize(r));
+            assertEquals(15, CuBlasLt.heuristicState(r));
+        }
     }
 }

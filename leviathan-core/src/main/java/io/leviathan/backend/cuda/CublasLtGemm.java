@@ -116,7 +116,7 @@ final class CublasLtGemm implements AutoCloseable {
                     return null;
                 }
                 lt.check("cublasLtMatmulAlgoGetHeuristic", status);
-                if (result.get(ValueLayout.JAVA_INT, CuBlasLt.HEURISTIC_STATE_OFFSET) != CuBlas.CUBLAS_STATUS_SUCCESS) {
+                if (CuBlasLt.heuristicState(result) != CuBlas.CUBLAS_STATUS_SUCCESS) {
                     return null;
                 }
                 MemorySegment algo = arena.allocate(CuBlasLt.ALGO);

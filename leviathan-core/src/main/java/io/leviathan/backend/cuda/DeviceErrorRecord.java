@@ -12,6 +12,8 @@ import java.lang.foreign.ValueLayout;
  * operation, the position and the value, as the strict CPU backend reports its device error flag.
  */
 final class DeviceErrorRecord implements AutoCloseable {
+    private static final long BYTES = LeviathanCuda.ERROR_RECORD.byteSize();
+
     private final CudaContext cx;
     private final long device;
     private final MemorySegment host;
@@ -19,11 +21,11 @@ final class DeviceErrorRecord implements AutoCloseable {
 
     DeviceErrorRecord(CudaContext cx) {
         this.cx = cx;
-        this.device = cx.allocate(LeviathanCuda.ERROR_RECORD_BYTES);
+        this.device = cx.allocate(BYTES);
         MemorySegment pinned;
         try {
-            cx.zero(device, LeviathanCuda.ERROR_RECORD_BYTES);
-            pinned = cx.hostAlloc(LeviathanCuda.ERROR_RECORD_BYTES);
+            cx.zero(device, BYTES);
+            pinned = cx.hostAlloc(BYTES);
         } catch (RuntimeException e) {
             cx.free(device);
             throw e;
@@ -39,7 +41,7 @@ final class DeviceErrorRecord implements AutoCloseable {
     /** Waits for the stream; throws what the kernels recorded since the last call, and clears it. */
     synchronized void synchronizeAndCheck() {
         LeviathanCuda lib = cx.lib;
-        lib.check("lv_memcpy_async", lib.lv_memcpy_async(host, pointer(), LeviathanCuda.ERROR_RECORD_BYTES, cx.stream));
+        lib.check("lv_memcpy_async", lib.lv_memcpy_async(host, pointer(), BYTES, cx.stream));
         cx.synchronizeStream();
         int count = host.getAtIndex(ValueLayout.JAVA_INT, 0);
         if (count == 0) {
@@ -48,7 +50,7 @@ final class DeviceErrorRecord implements AutoCloseable {
         int op = host.getAtIndex(ValueLayout.JAVA_INT, 1);
         int position = host.getAtIndex(ValueLayout.JAVA_INT, 2);
         int value = host.getAtIndex(ValueLayout.JAVA_INT, 3);
-        cx.zero(device, LeviathanCuda.ERROR_RECORD_BYTES);
+        cx.zero(device, BYTES);
         throw new KernelDataException("an operation reported bad data since the last synchronize"
                 + (count > 1 ? " (" + count + " errors, the first shown)" : "") + ": " + describe(op, position, value));
     }
