@@ -5,6 +5,8 @@ import io.leviathan.backend.Backend;
 import io.leviathan.backend.OpChecks;
 import io.leviathan.bindings.cuda.CuBlas;
 import io.leviathan.bindings.cuda.CuBlasLt;
+import io.leviathan.bindings.cuda.CudaLibraries;
+import io.leviathan.bindings.cuda.CudaLibrary;
 import io.leviathan.bindings.cuda.LeviathanCuda;
 import io.leviathan.tensor.DType;
 import io.leviathan.tensor.Device;
@@ -109,6 +111,19 @@ public final class CudaBackend implements Backend {
             closeQuietly(cx, e);
             throw e;
         }
+    }
+
+    /**
+     * Opens a backend on {@code device} with the libraries {@code libraries} finds: cuBLAS and cuBLASLt (loaded
+     * cuBLASLt first) and our kernel library. Call it after {@code CudaProbe} reported CUDA available.
+     *
+     * @throws io.leviathan.bindings.cuda.LibraryNotFoundException listing every place tried, for a missing library
+     */
+    public static CudaBackend open(CudaLibraries libraries, int device) {
+        CuBlas cublas = new CuBlas(libraries.load(CudaLibrary.CUBLAS));
+        CuBlasLt cublasLt = new CuBlasLt(libraries.load(CudaLibrary.CUBLAS_LT));
+        LeviathanCuda lib = new LeviathanCuda(libraries.load(CudaLibrary.LEVIATHAN));
+        return open(lib, cublas, cublasLt, device);
     }
 
     private static String deviceName(LeviathanCuda lib, int device) {

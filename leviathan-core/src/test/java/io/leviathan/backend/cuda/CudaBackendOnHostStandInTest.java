@@ -13,6 +13,8 @@ import io.leviathan.bindings.NativeCallException;
 import io.leviathan.bindings.NativeFunction;
 import io.leviathan.bindings.cuda.CuBlas;
 import io.leviathan.bindings.cuda.CuBlasLt;
+import io.leviathan.bindings.cuda.CudaLibraries;
+import io.leviathan.bindings.cuda.CudaLibrary;
 import io.leviathan.bindings.cuda.LeviathanCuda;
 import io.leviathan.tensor.Bf16;
 import io.leviathan.tensor.DType;
@@ -27,6 +29,8 @@ import java.lang.foreign.ValueLayout;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
+import java.util.List;
+import java.util.Map;
 import java.util.SplittableRandom;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterAll;
@@ -69,6 +73,9 @@ class CudaBackendOnHostStandInTest {
     private LinkedLibrary lvLibrary;
     private LinkedLibrary cublasLibrary;
     private LinkedLibrary cublasLtLibrary;
+    private Path lvFile;
+    private Path cublasFile;
+    private Path ltFile;
     private LeviathanCuda lib;
     private CuBlas cublas;
     private CudaBackend be;
@@ -80,8 +87,10 @@ class CudaBackendOnHostStandInTest {
         Path include = sources.resolve("../../../../native/include").normalize();
         Path lv = compile(sources.resolve("fake_leviathan_cuda.c"), include, build.resolve("libfake_leviathan_cuda.so"));
         Path cb = compile(sources.resolve("fake_cublas.c"), include, build.resolve("libfake_cublas.so"));
-        Path ltPath = compile(sources.resolve("fake_cublaslt.c"), include, build.resolve("libfake_cublaslt.so"));
-        cublasLtLibrary = LinkedLibrary.load(ltPath.toString());
+        ltFile = compile(sources.resolve("fake_cublaslt.c"), include, build.resolve("libfake_cublaslt.so"));
+        cublasLtLibrary = LinkedLibrary.load(ltFile.toString());
+        lvFile = lv;
+        cublasFile = cb;
         lvLibrary = LinkedLibrary.load(lv.toString());
         cublasLibrary = LinkedLibrary.load(cb.toString());
         lib = new LeviathanCuda(lvLibrary);
@@ -300,6 +309,26 @@ class CudaBackendOnHostStandInTest {
             assertEquals(2 * shapes, (int) counter(cublasLtLibrary, LT_MATMULS) - matmulsBefore, "every BF16 GEMM on cuBLASLt");
         }
         assertEquals(liveBefore, (int) counter(cublasLtLibrary, LT_LIVE), "descriptors, layouts and handle destroyed");
+    }
+
+    @Test
+    void openingThroughLibraryDiscoveryLoadsTheKernelLibraryCublasAndCublasLt() {
+        Map<String, String> properties = Map.of(
+                CudaLibrary.LEVIATHAN.property(), lvFile.toString(),
+                CudaLibrary.CUBLAS.property(), cublasFile.toString(),
+                CudaLibrary.CUBLAS_LT.property(), ltFile.toString());
+        CudaLibraries libraries = new CudaLibraries(new CudaLibraries.Environment(Map.of(), properties, List::of,
+                Path.of("/"), name -> false, name -> null, build.resolve("cache")));
+        int matmulsBefore = (int) counter(cublasLtLibrary, LT_MATMULS);
+        try (CudaBackend found = CudaBackend.open(libraries, 0)) {
+            assertTrue(found.hasCublasLt());
+            float[] a = {1, 2, 3, 4, 5, 6}, b = {1, 0, -1, 2, 0.5f, 0.25f};
+            float[] expected = run(cpu, a, DType.BF16, new long[] {2, 3}, false, b, DType.BF16, new long[] {3, 2},
+                    false, new float[4], new long[] {2, 2}, 1f, 0f);
+            assertArrayEquals(expected, run(found, a, DType.BF16, new long[] {2, 3}, false, b, DType.BF16,
+                    new long[] {3, 2}, false, new float[4], new long[] {2, 2}, 1f, 0f));
+        }
+        assertEquals(matmulsBefore + 1, (int) counter(cublasLtLibrary, LT_MATMULS), "the BF16 GEMM ran on cuBLASLt");
     }
 
     private static float[] run(Backend b, float[] a, DType ta, long[] as, boolean transA, float[] bv, DType tb,
