@@ -10,12 +10,13 @@
 #include <string.h>
 #include "leviathan_cuda.h"
 
-static long live_device = 0, live_host = 0, device_allocations = 0;
+static long live_device = 0, live_host = 0, device_allocations = 0, set_device_calls = 0;
 static int stream_token, event_token;
 
 long fake_live_device_blocks(void) { return live_device; }
 long fake_live_host_blocks(void) { return live_host; }
 long fake_device_allocations(void) { return device_allocations; }
+long fake_set_device_calls(void) { return set_device_calls; }
 
 int lv_abi_version(void) { return LV_ABI_VERSION; }
 const char *lv_error_string(int status) {
@@ -27,7 +28,7 @@ const char *lv_error_string(int status) {
     default: return "unknown status";
     }
 }
-int lv_set_device(int device) { return device == 0 ? LV_OK : LV_ERR_INVALID_ARGUMENT; }
+int lv_set_device(int device) { set_device_calls++; return device == 0 ? LV_OK : LV_ERR_INVALID_ARGUMENT; }
 int lv_device_name(int device, char *buf, int len) {
     (void) device;
     strncpy(buf, "host stand-in", (size_t) len);

@@ -53,6 +53,8 @@ import org.junit.jupiter.api.io.TempDir;
 class CudaBackendOnHostStandInTest {
     private static final NativeFunction LIVE_DEVICE = new NativeFunction("fake_live_device_blocks",
             FunctionDescriptor.of(ValueLayout.JAVA_LONG), "long fake_live_device_blocks(void);");
+    private static final NativeFunction SET_DEVICE_CALLS = new NativeFunction("fake_set_device_calls",
+            FunctionDescriptor.of(ValueLayout.JAVA_LONG), "long fake_set_device_calls(void);");
     private static final NativeFunction LIVE_HOST = new NativeFunction("fake_live_host_blocks",
             FunctionDescriptor.of(ValueLayout.JAVA_LONG), "long fake_live_host_blocks(void);");
     private static final NativeFunction LIVE_HANDLES = new NativeFunction("fake_live_handles",
@@ -407,6 +409,26 @@ class CudaBackendOnHostStandInTest {
             }
         }
         assertEquals(afterFirst, be.driverAllocations(), "steps after the first allocate nothing: " + be.memoryStats());
+    }
+
+    @Test
+    void aCallFromAnotherThreadSelectsTheDeviceThereOnce() throws InterruptedException {
+        try (TensorArena arena = be.newArena()) {
+            Tensor t = arena.allocate(DType.F32, 4);
+            be.fill(t, 1f); // this thread is bound now
+            long before = counter(lvLibrary, SET_DEVICE_CALLS);
+            be.fill(t, 2f);
+            assertEquals(before, counter(lvLibrary, SET_DEVICE_CALLS), "the same thread: no device switch");
+            Thread other = new Thread(() -> {
+                be.fill(t, 3f);
+                be.fill(t, 4f);
+            });
+            other.start();
+            other.join();
+            assertEquals(before + 1, counter(lvLibrary, SET_DEVICE_CALLS), "a new thread selects the device once");
+            assertArrayEquals(new float[] {4, 4, 4, 4}, be.downloadFloats(t));
+            assertEquals(before + 2, counter(lvLibrary, SET_DEVICE_CALLS), "and back on this thread, once more");
+        }
     }
 
     @Test
