@@ -243,6 +243,9 @@ public final class CudaBackend implements Backend {
         if (t.dtype() == DType.I32) {
             throw new IllegalArgumentException(op + ": t must be F32 or BF16 but is " + t.describe());
         }
+        if (t.numel() == 0) {
+            return; // nothing to compute: no launch of an empty grid
+        }
         cx.bindThread();
         check("lv_fill", lib.lv_fill(p(t), code(t.dtype()), t.numel(), value, s()));
     }
@@ -272,6 +275,9 @@ public final class CudaBackend implements Backend {
         OpChecks.f32(op, "b", b);
         OpChecks.f32Out(op, "out", out);
         OpChecks.sameShape(op, new String[] {"a", "b", "out"}, a, b, out);
+        if (a.numel() == 0) {
+            return; // nothing to compute: no launch of an empty grid
+        }
         cx.bindThread();
         check("lv_add", lib.lv_add(p(a), p(b), p(out), a.numel(), s()));
     }
@@ -283,6 +289,9 @@ public final class CudaBackend implements Backend {
         OpChecks.f32(op, "b", b);
         OpChecks.f32Out(op, "out", out);
         OpChecks.sameShape(op, new String[] {"a", "b", "out"}, a, b, out);
+        if (a.numel() == 0) {
+            return; // nothing to compute: no launch of an empty grid
+        }
         cx.bindThread();
         check("lv_mul", lib.lv_mul(p(a), p(b), p(out), a.numel(), s()));
     }
@@ -302,6 +311,9 @@ public final class CudaBackend implements Backend {
             OpChecks.f32Out(op, "dB", dB);
             OpChecks.sameShape(op, new String[] {"dOut", "dB"}, dOut, dB);
         }
+        if (dOut.numel() == 0) {
+            return; // nothing to compute: no launch of an empty grid
+        }
         cx.bindThread();
         check("lv_mul_backward", lib.lv_mul_backward(p(dOut), p(a), p(b), p(dA), p(dB), dOut.numel(), s()));
     }
@@ -312,6 +324,9 @@ public final class CudaBackend implements Backend {
         OpChecks.f32(op, "a", a);
         OpChecks.f32Out(op, "out", out);
         OpChecks.sameShape(op, new String[] {"a", "out"}, a, out);
+        if (a.numel() == 0) {
+            return; // nothing to compute: no launch of an empty grid
+        }
         cx.bindThread();
         check("lv_scale", lib.lv_scale(p(a), sc, p(out), a.numel(), s()));
     }
@@ -322,6 +337,9 @@ public final class CudaBackend implements Backend {
         OpChecks.f32(op, "x", x);
         OpChecks.f32Out(op, "y", y);
         OpChecks.sameShape(op, new String[] {"x", "y"}, x, y);
+        if (x.numel() == 0) {
+            return; // nothing to compute: no launch of an empty grid
+        }
         cx.bindThread();
         check("lv_axpy", lib.lv_axpy(alpha, p(x), p(y), x.numel(), s()));
     }
@@ -338,6 +356,9 @@ public final class CudaBackend implements Backend {
         OpChecks.f32Out(op, "out", out);
         long c = OpChecks.lastDim(op, "x", x);
         CudaChecks.rowsShape(op, "x", x, "out", out);
+        if (out.numel() == 0) {
+            return; // nothing to compute: no launch of an empty grid
+        }
         cx.bindThread();
         check("lv_row_sum", lib.lv_row_sum(p(x), p(out), out.numel(), c, mean ? (float) (1.0 / c) : 1f, s()));
     }
@@ -347,6 +368,9 @@ public final class CudaBackend implements Backend {
         OpChecks.f32Out(op, "dX", dX);
         long c = OpChecks.lastDim(op, "dX", dX);
         CudaChecks.rowsShape(op, "dX", dX, "dOut", dOut);
+        if (dOut.numel() == 0) {
+            return; // nothing to compute: no launch of an empty grid
+        }
         cx.bindThread();
         check("lv_row_sum_backward", lib.lv_row_sum_backward(p(dOut), p(dX), dOut.numel(), c,
                 mean ? (float) (1.0 / c) : 1f, s()));
@@ -357,6 +381,10 @@ public final class CudaBackend implements Backend {
         OpChecks.f32("sum", "x", x);
         CudaChecks.scalarOut("sum", "out", out);
         cx.bindThread();
+        if (x.numel() == 0) { // the empty sum, without launching an empty grid
+            check("lv_fill", lib.lv_fill(p(out), F32, 1, 0f, s()));
+            return;
+        }
         check("lv_reduce_sum", lib.lv_reduce_sum(p(x), x.numel(), 1.0, p(out), s()));
     }
 
@@ -365,6 +393,10 @@ public final class CudaBackend implements Backend {
         OpChecks.f32("mean", "x", x);
         CudaChecks.scalarOut("mean", "out", out);
         cx.bindThread();
+        if (x.numel() == 0) { // 0 / 0, as the CPU backend gives it
+            check("lv_fill", lib.lv_fill(p(out), F32, 1, Float.NaN, s()));
+            return;
+        }
         check("lv_reduce_sum", lib.lv_reduce_sum(p(x), x.numel(), 1.0 / x.numel(), p(out), s()));
     }
 
@@ -381,6 +413,9 @@ public final class CudaBackend implements Backend {
         OpChecks.shape(op, "weight", weight, c);
         OpChecks.sameShape(op, new String[] {"x", "out"}, x, out);
         CudaChecks.rowsShape(op, "x", x, "rstd", rstd);
+        if (rstd.numel() == 0) {
+            return; // nothing to compute: no launch of an empty grid
+        }
         cx.bindThread();
         check("lv_rmsnorm_forward", lib.lv_rmsnorm_forward(p(x), p(weight), eps, p(out), p(rstd), rstd.numel(), c, s()));
     }
@@ -399,6 +434,9 @@ public final class CudaBackend implements Backend {
         OpChecks.sameShape(op, new String[] {"weight", "dWeight"}, weight, dWeight);
         OpChecks.shape(op, "weight", weight, c);
         CudaChecks.rowsShape(op, "x", x, "rstd", rstd);
+        if (rstd.numel() == 0) {
+            return; // nothing to compute: no launch of an empty grid
+        }
         cx.bindThread();
         check("lv_rmsnorm_backward", lib.lv_rmsnorm_backward(p(dOut), p(x), p(weight), p(rstd), p(dX), p(dWeight),
                 rstd.numel(), c, s()));
@@ -420,6 +458,9 @@ public final class CudaBackend implements Backend {
         CudaChecks.rowsShape(op, "x", x, "mean", mean);
         CudaChecks.rowsShape(op, "x", x, "rstd", rstd);
         long rows = rstd.numel();
+        if (rows == 0) {
+            return; // nothing to compute: no launch of an empty grid
+        }
         cx.bindThread();
         check("lv_layernorm_forward", lib.lv_layernorm_forward(p(x), p(weight), p(bias), eps, p(out), p(mean),
                 p(rstd), groups, groups == 0 ? 0 : rows / groups, c, s()));
@@ -444,6 +485,9 @@ public final class CudaBackend implements Backend {
         CudaChecks.rowsShape(op, "x", x, "mean", mean);
         CudaChecks.rowsShape(op, "x", x, "rstd", rstd);
         long rows = rstd.numel();
+        if (rows == 0) {
+            return; // nothing to compute: no launch of an empty grid
+        }
         cx.bindThread();
         check("lv_layernorm_backward", lib.lv_layernorm_backward(p(dOut), p(x), p(weight), p(mean), p(rstd),
                 p(dX), p(dWeight), p(dBias), groups, groups == 0 ? 0 : rows / groups, c, s()));
@@ -460,6 +504,9 @@ public final class CudaBackend implements Backend {
         OpChecks.f32Out(op, "out", out);
         OpChecks.sameShape(op, new String[] {"x", "out"}, x, out);
         CudaChecks.ropeShapes(op, "x", x, cos, sin);
+        if (x.numel() == 0) {
+            return; // nothing to compute: no launch of an empty grid
+        }
         cx.bindThread();
         check("lv_rope_forward", lib.lv_rope_forward(p(x), p(cos), p(sin), p(out),
                 x.size(0), x.size(1), x.size(2), x.size(3), s()));
@@ -474,6 +521,9 @@ public final class CudaBackend implements Backend {
         OpChecks.f32Out(op, "dX", dX);
         OpChecks.sameShape(op, new String[] {"dOut", "dX"}, dOut, dX);
         CudaChecks.ropeShapes(op, "dOut", dOut, cos, sin);
+        if (dOut.numel() == 0) {
+            return; // nothing to compute: no launch of an empty grid
+        }
         cx.bindThread();
         check("lv_rope_backward", lib.lv_rope_backward(p(dOut), p(cos), p(sin), p(dX),
                 dOut.size(0), dOut.size(1), dOut.size(2), dOut.size(3), s()));
@@ -492,6 +542,9 @@ public final class CudaBackend implements Backend {
         if (!(theta > 0) || Float.isInfinite(theta)) {
             throw new IllegalArgumentException(op + ": theta must be positive and finite, got " + theta);
         }
+        if (cos.numel() == 0) {
+            return; // nothing to compute: no launch of an empty grid
+        }
         cx.bindThread();
         check("lv_rope_tables", lib.lv_rope_tables(theta, p(cos), p(sin), cos.size(0), 2 * cos.size(1), s()));
     }
@@ -504,6 +557,9 @@ public final class CudaBackend implements Backend {
         OpChecks.f32(op, "x", x);
         OpChecks.f32Out(op, "out", out);
         OpChecks.sameShape(op, new String[] {"x", "out"}, x, out);
+        if (x.numel() == 0) {
+            return; // nothing to compute: no launch of an empty grid
+        }
         cx.bindThread();
         check("lv_silu", lib.lv_silu(p(x), p(out), x.numel(), s()));
     }
@@ -515,6 +571,9 @@ public final class CudaBackend implements Backend {
         OpChecks.f32(op, "x", x);
         OpChecks.f32Out(op, "dX", dX);
         OpChecks.sameShape(op, new String[] {"dOut", "x", "dX"}, dOut, x, dX);
+        if (x.numel() == 0) {
+            return; // nothing to compute: no launch of an empty grid
+        }
         cx.bindThread();
         check("lv_silu_backward", lib.lv_silu_backward(p(dOut), p(x), p(dX), x.numel(), s()));
     }
@@ -525,6 +584,9 @@ public final class CudaBackend implements Backend {
         OpChecks.f32(op, "x", x);
         OpChecks.f32Out(op, "out", out);
         OpChecks.sameShape(op, new String[] {"x", "out"}, x, out);
+        if (x.numel() == 0) {
+            return; // nothing to compute: no launch of an empty grid
+        }
         cx.bindThread();
         check("lv_sigmoid", lib.lv_sigmoid(p(x), p(out), x.numel(), s()));
     }
@@ -536,6 +598,9 @@ public final class CudaBackend implements Backend {
         OpChecks.f32(op, "y", y);
         OpChecks.f32Out(op, "dX", dX);
         OpChecks.sameShape(op, new String[] {"dOut", "y", "dX"}, dOut, y, dX);
+        if (y.numel() == 0) {
+            return; // nothing to compute: no launch of an empty grid
+        }
         cx.bindThread();
         check("lv_sigmoid_backward", lib.lv_sigmoid_backward(p(dOut), p(y), p(dX), y.numel(), s()));
     }
@@ -547,6 +612,9 @@ public final class CudaBackend implements Backend {
         OpChecks.f32(op, "up", up);
         OpChecks.f32Out(op, "out", out);
         OpChecks.sameShape(op, new String[] {"gate", "up", "out"}, gate, up, out);
+        if (gate.numel() == 0) {
+            return; // nothing to compute: no launch of an empty grid
+        }
         cx.bindThread();
         check("lv_swiglu", lib.lv_swiglu(p(gate), p(up), p(out), gate.numel(), s()));
     }
@@ -560,6 +628,9 @@ public final class CudaBackend implements Backend {
         OpChecks.f32Out(op, "dGate", dGate);
         OpChecks.f32Out(op, "dUp", dUp);
         OpChecks.sameShape(op, new String[] {"dOut", "gate", "up", "dGate", "dUp"}, dOut, gate, up, dGate, dUp);
+        if (gate.numel() == 0) {
+            return; // nothing to compute: no launch of an empty grid
+        }
         cx.bindThread();
         check("lv_swiglu_backward", lib.lv_swiglu_backward(p(dOut), p(gate), p(up), p(dGate), p(dUp),
                 gate.numel(), s()));
@@ -574,6 +645,9 @@ public final class CudaBackend implements Backend {
         long c = OpChecks.lastDim(op, "x", x);
         if (c == 0) {
             return;
+        }
+        if (x.numel() == 0) {
+            return; // nothing to compute: no launch of an empty grid
         }
         cx.bindThread();
         check("lv_softmax", lib.lv_softmax(p(x), p(out), x.numel() / c, c, s()));
@@ -590,6 +664,9 @@ public final class CudaBackend implements Backend {
         if (c == 0) {
             return;
         }
+        if (y.numel() == 0) {
+            return; // nothing to compute: no launch of an empty grid
+        }
         cx.bindThread();
         check("lv_softmax_backward", lib.lv_softmax_backward(p(dOut), p(y), p(dX), y.numel() / c, c, s()));
     }
@@ -605,6 +682,9 @@ public final class CudaBackend implements Backend {
         OpChecks.f32Out(op, "lse", lse);
         CudaChecks.attentionShapes(op, names, q, k, v, out);
         CudaChecks.lseShape(op, lse, q);
+        if (q.numel() == 0) {
+            return; // nothing to compute: no launch of an empty grid
+        }
         cx.bindThread();
         check("lv_attention_forward", lib.lv_attention_forward(p(q), p(k), p(v), p(out), p(lse), code(type),
                 q.size(0), q.size(1), q.size(2), q.size(3), s()));
@@ -624,6 +704,9 @@ public final class CudaBackend implements Backend {
                 dOut, q, k, v, out, dQ, dK, dV);
         CudaChecks.lseShape(op, lse, q);
         long b = q.size(0), t = q.size(1), h = q.size(2), dh = q.size(3);
+        if (q.numel() == 0) {
+            return; // nothing to compute: no launch of an empty grid
+        }
         cx.bindThread();
         long need = lib.lv_attention_backward_workspace_bytes(b, t, h, dh);
         MemorySegment ws = workspace.get(need);
@@ -640,6 +723,9 @@ public final class CudaBackend implements Backend {
         OpChecks.f32(op, "table", table);
         OpChecks.f32Out(op, "out", out);
         CudaChecks.embeddingShapes(op, "out", out, ids, table);
+        if (out.numel() == 0) {
+            return; // nothing to compute: no launch of an empty grid
+        }
         cx.bindThread();
         check("lv_embedding_forward", lib.lv_embedding_forward(p(ids), p(table), p(out), ids.numel(),
                 table.size(0), table.size(1), errors.pointer(), s()));
@@ -653,6 +739,9 @@ public final class CudaBackend implements Backend {
         OpChecks.f32Out(op, "dTable", dTable);
         CudaChecks.embeddingShapes(op, "dOut", dOut, ids, dTable);
         long count = ids.numel(), vocab = dTable.size(0), dim = dTable.size(1);
+        if (dOut.numel() == 0) {
+            return; // nothing to compute: no launch of an empty grid
+        }
         cx.bindThread();
         long need = lib.lv_embedding_backward_workspace_bytes(count, vocab, dim);
         MemorySegment ws = workspace.get(need);
@@ -678,6 +767,9 @@ public final class CudaBackend implements Backend {
             OpChecks.f32Out(op, "dLogits", dLogits);
             OpChecks.sameShape(op, new String[] {"logits", "dLogits"}, logits, dLogits);
         }
+        if (n == 0 || vocab == 0) {
+            return; // nothing to compute: no launch of an empty grid
+        }
         cx.bindThread();
         long need = lib.lv_cross_entropy_workspace_bytes(n, vocab);
         MemorySegment ws = workspace.get(need);
@@ -695,6 +787,9 @@ public final class CudaBackend implements Backend {
         OpChecks.f32Out(op, "weights", weights);
         CudaChecks.knots(op, knots);
         CudaChecks.basisShapes(op, "t", t, "first", first, "weights", weights);
+        if (t.numel() == 0) {
+            return; // nothing to compute: no launch of an empty grid
+        }
         cx.bindThread();
         check("lv_spline_basis", lib.lv_spline_basis(p(t), t.size(0), t.size(1), knots, normalize ? 1 : 0,
                 p(first), p(weights), s()));
@@ -710,6 +805,9 @@ public final class CudaBackend implements Backend {
         CudaChecks.knots(op, knots);
         CudaChecks.basisShapes(op, "t", t, "first", first, "dWeights", dWeights);
         OpChecks.sameShape(op, new String[] {"t", "dT"}, t, dT);
+        if (t.numel() == 0) {
+            return; // nothing to compute: no launch of an empty grid
+        }
         cx.bindThread();
         check("lv_spline_basis_backward", lib.lv_spline_basis_backward(p(dWeights), p(t), p(first), t.size(0),
                 t.size(1), knots, normalize ? 1 : 0, p(dT), s()));
@@ -723,6 +821,9 @@ public final class CudaBackend implements Backend {
         OpChecks.f32(op, "spline", spline);
         OpChecks.f32Out(op, "modes", modes);
         CudaChecks.ModeDims d = CudaChecks.modeShapes(op, first, weights, spline, "modes", modes);
+        if (modes.numel() == 0) {
+            return; // nothing to compute: no launch of an empty grid
+        }
         cx.bindThread();
         check("lv_separable_modes", lib.lv_separable_modes(p(first), p(weights), p(spline), p(modes),
                 d.groups(), d.n(), d.d(), CudaChecks.knotsInt(op, d.knots()), d.r(), s()));
@@ -744,6 +845,9 @@ public final class CudaBackend implements Backend {
         OpChecks.sameShape(op, new String[] {"weights", "dWeights"}, weights, dWeights);
         OpChecks.sameShape(op, new String[] {"spline", "dSpline"}, spline, dSpline);
         int knots = CudaChecks.knotsInt(op, d.knots());
+        if (modes.numel() == 0) {
+            return; // nothing to compute: no launch of an empty grid
+        }
         cx.bindThread();
         long need = lib.lv_separable_modes_backward_workspace_bytes(d.groups(), d.n(), d.d(), knots, d.r());
         MemorySegment ws = workspace.get(need);
@@ -790,8 +894,11 @@ public final class CudaBackend implements Backend {
             throw new IllegalArgumentException(op + ": step is null");
         }
         OpChecks.sameShape(op, new String[] {"param", "grad", "m", "v"}, param, grad, m, v);
-        cx.bindThread();
         long n = param.numel();
+        if (n == 0) {
+            return;
+        }
+        cx.bindThread();
         check("lv_adamw", lib.lv_adamw(p(param), p(grad), p(m), p(v), n, step.lr(), step.beta1(), step.beta2(),
                 step.eps(), step.weightDecay(), 1.0 - Math.pow(step.beta1(), step.step()),
                 1.0 - Math.pow(step.beta2(), step.step()), n, MemorySegment.NULL, 0f, s()));
@@ -819,6 +926,9 @@ public final class CudaBackend implements Backend {
         }
         if (!(clipNorm >= 0) || !Float.isFinite(clipNorm)) {
             throw new IllegalArgumentException(op + ": clipNorm must be finite and >= 0, got " + clipNorm);
+        }
+        if (n == 0) {
+            return;
         }
         cx.bindThread();
         check("lv_adamw", lib.lv_adamw(p(param), p(grad), p(m), p(v), n, step.lr(), step.beta1(), step.beta2(),

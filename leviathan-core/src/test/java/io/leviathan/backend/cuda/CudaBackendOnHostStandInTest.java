@@ -412,6 +412,26 @@ class CudaBackendOnHostStandInTest {
     }
 
     @Test
+    void emptyTensorsLaunchNothingAndEmptyReductionsHaveTheirValues() {
+        // The stand-in exports none of these kernels: any launch would fail to link.
+        try (TensorArena arena = be.newArena()) {
+            Tensor e = arena.allocate(DType.F32, 0, 5), r = arena.allocate(DType.F32, 0);
+            be.silu(e, e);
+            be.swiglu(e, e, e);
+            be.softmax(e, e);
+            be.mul(e, e, e);
+            be.sumLastDim(e, r);
+            be.rmsNorm(e, arena.allocate(DType.F32, 5), 1e-5f, e, r);
+            be.adamw(e, e, e, e, new io.leviathan.backend.AdamWStep(1e-3f, 0.9f, 0.95f, 1e-8f, 0.1f, 1));
+            Tensor out = arena.allocate(DType.F32, 1);
+            be.sum(e, out);
+            assertArrayEquals(new float[] {0f}, be.downloadFloats(out), "the empty sum");
+            be.mean(e, out);
+            assertTrue(Float.isNaN(be.downloadFloats(out)[0]), "the empty mean is 0 / 0");
+        }
+    }
+
+    @Test
     void aCallFromAnotherThreadSelectsTheDeviceThereOnce() throws InterruptedException {
         try (TensorArena arena = be.newArena()) {
             Tensor t = arena.allocate(DType.F32, 4);
