@@ -311,6 +311,10 @@ public final class CuBlasLt {
     private MethodHandle handle(int index, NativeFunction f) {
         MethodHandle h = handles[index]; // a benign race: every thread links the same handle
         if (h == null) {
+            if (FUNCTIONS.get(index) != f) {
+                throw new IllegalStateException("binding slot " + index + " is " + FUNCTIONS.get(index).symbol()
+                        + ", not " + f.symbol() + ": FUNCTIONS and the methods disagree");
+            }
             h = library.handle(f);
             handles[index] = h;
         }

@@ -557,6 +557,10 @@ public final class LeviathanCuda {
     private MethodHandle handle(int index, NativeFunction f) {
         MethodHandle h = handles[index]; // a benign race: every thread links the same handle
         if (h == null) {
+            if (FUNCTIONS.get(index) != f) {
+                throw new IllegalStateException("binding slot " + index + " is " + FUNCTIONS.get(index).symbol()
+                        + ", not " + f.symbol() + ": FUNCTIONS and the methods disagree");
+            }
             h = library.handle(f);
             handles[index] = h;
         }
