@@ -160,6 +160,12 @@ public final class CudaBackend implements Backend {
         return cx.device;
     }
 
+    /** The cuBLAS version the handle reports ({@code cublasGetVersion_v2}), e.g. 130100 for 13.1.0. */
+    public int cublasVersion() {
+        cx.bindThread();
+        return gemm.version();
+    }
+
     /** True when a cuBLASLt library was supplied: BF16 x BF16 GEMMs then run on it where it has an algorithm. */
     public boolean hasCublasLt() {
         return cublasLt != null;

@@ -150,6 +150,7 @@ class CudaBackendOnHostStandInTest {
         assertEquals("cuda", be.name());
         assertEquals(Device.CUDA, be.device());
         assertEquals("host stand-in", be.deviceName());
+        assertEquals(130100, be.cublasVersion());
         try (TensorArena arena = be.newArena()) {
             Tensor f = arena.allocate(DType.F32, 7, 13);
             assertThrows(IllegalStateException.class, f::segment, "device memory is not host accessible");
