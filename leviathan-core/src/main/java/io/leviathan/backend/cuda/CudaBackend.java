@@ -186,7 +186,7 @@ public final class CudaBackend implements Backend {
         return memory.stats().driverAllocations();
     }
 
-    // ---------------------------------------------------------------- helpers
+    // ---------------------------------------------------------------- pointers and statuses
 
     private MemorySegment p(Tensor t) {
         return t == null ? MemorySegment.NULL : t.segment(key);
