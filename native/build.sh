@@ -39,7 +39,9 @@ arch_flags=(
   -gencode arch=compute_90,code=sm_90
   -gencode arch=compute_90,code=compute_90
 )
-flags=(-O3 -std=c++17 -Xcompiler -fPIC -cudart static
+# -fmad=false and -ffp-contract=off: no fused multiply-add unless the source asks for one (fmaf), so a
+# kernel, its host twin and the Java CPU backend round the same operations the same way.
+flags=(-O3 -std=c++17 -fmad=false -Xcompiler -fPIC -Xcompiler -ffp-contract=off -cudart static
        -I"$here/include" -I"$here/src" --expt-relaxed-constexpr -Werror all-warnings)
 
 shopt -s nullglob

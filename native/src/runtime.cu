@@ -5,7 +5,7 @@
 #include <string.h>
 
 #include "leviathan_cuda.h"
-#include "status.cuh"
+#include "common.cuh"
 
 extern "C" {
 
