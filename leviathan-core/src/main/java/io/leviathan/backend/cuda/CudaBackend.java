@@ -3,6 +3,7 @@ package io.leviathan.backend.cuda;
 import io.leviathan.backend.AdamWStep;
 import io.leviathan.backend.Backend;
 import io.leviathan.backend.OpChecks;
+import io.leviathan.bindings.NativeCallException;
 import io.leviathan.bindings.cuda.CuBlas;
 import io.leviathan.bindings.cuda.CuBlasLt;
 import io.leviathan.bindings.cuda.CudaLibraries;
@@ -714,7 +715,8 @@ public final class CudaBackend implements Backend {
             return; // nothing to compute: no launch of an empty grid
         }
         cx.bindThread();
-        long need = lib.lv_attention_backward_workspace_bytes(b, t, h, dh);
+        long need = workspaceBytes("lv_attention_backward_workspace_bytes",
+                lib.lv_attention_backward_workspace_bytes(b, t, h, dh));
         MemorySegment ws = workspace.get(need);
         check("lv_attention_backward", lib.lv_attention_backward(p(dOut), code(gradType), p(q), p(k), p(v), p(out),
                 p(lse), p(dQ), p(dK), p(dV), code(type), b, t, h, dh, ws, Math.max(need, 0), s()));
@@ -749,7 +751,8 @@ public final class CudaBackend implements Backend {
             return; // nothing to compute: no launch of an empty grid
         }
         cx.bindThread();
-        long need = lib.lv_embedding_backward_workspace_bytes(count, vocab, dim);
+        long need = workspaceBytes("lv_embedding_backward_workspace_bytes",
+                lib.lv_embedding_backward_workspace_bytes(count, vocab, dim));
         MemorySegment ws = workspace.get(need);
         check("lv_embedding_backward", lib.lv_embedding_backward(p(dOut), p(ids), p(dTable), count, vocab, dim,
                 deterministic ? 1 : 0, ws, Math.max(need, 0), errors.pointer(), s()));
@@ -777,10 +780,19 @@ public final class CudaBackend implements Backend {
             return; // nothing to compute: no launch of an empty grid
         }
         cx.bindThread();
-        long need = lib.lv_cross_entropy_workspace_bytes(n, vocab);
+        long need = workspaceBytes("lv_cross_entropy_workspace_bytes",
+                lib.lv_cross_entropy_workspace_bytes(n, vocab));
         MemorySegment ws = workspace.get(need);
         check("lv_cross_entropy", lib.lv_cross_entropy(p(logits), p(targets), ignoreIndex, p(losses), p(dLogits),
                 gradScale, p(lossSum), n, vocab, ws, Math.max(need, 0), errors.pointer(), s()));
+    }
+
+    /** A workspace size from a {@code lv_*_workspace_bytes} call, whose negative value is a CUDA status. */
+    private static long workspaceBytes(String call, long need) {
+        if (need < 0) {
+            throw new NativeCallException(call, (int) -need, "the CUDA library could not size its workspace");
+        }
+        return need;
     }
 
     // ---------------------------------------------------------------- Leviathan generator
@@ -855,7 +867,8 @@ public final class CudaBackend implements Backend {
             return; // nothing to compute: no launch of an empty grid
         }
         cx.bindThread();
-        long need = lib.lv_separable_modes_backward_workspace_bytes(d.groups(), d.n(), d.d(), knots, d.r());
+        long need = workspaceBytes("lv_separable_modes_backward_workspace_bytes",
+                lib.lv_separable_modes_backward_workspace_bytes(d.groups(), d.n(), d.d(), knots, d.r()));
         MemorySegment ws = workspace.get(need);
         check("lv_separable_modes_backward", lib.lv_separable_modes_backward(p(dModes), p(first), p(weights),
                 p(spline), p(modes), p(dWeights), p(dSpline), d.groups(), d.n(), d.d(), knots, d.r(), ws,
