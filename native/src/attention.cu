@@ -114,7 +114,7 @@ LV_HD void forward_probs(ForwardRows<G> &st, const float tile_max[G::RPT], float
         lane_sum[i] = 0.f;
         for (int j = 0; j < G::CPT; j++) {
             float p = online_prob(s[i][j], m_new);
-            lane_sum[i] = fadd(lane_sum[i], p);
+            lane_sum[i] = rn_add(lane_sum[i], p);
             ps[(ty * G::RPT + i) * G::PSTRIDE + tx + LANES * j] = p;
         }
     }
@@ -125,7 +125,7 @@ LV_HD void forward_rescale(ForwardRows<G> &st, const float alpha[G::RPT], const 
     for (int i = 0; i < G::RPT; i++) {
         st.l[i] = online_sum(st.l[i], alpha[i], tile_sum[i]);
         for (int c = 0; c < G::DPT; c++) {
-            st.o[i][c] = fmul(st.o[i][c], alpha[i]);
+            st.o[i][c] = rn_mul(st.o[i][c], alpha[i]);
         }
     }
 }
@@ -143,7 +143,7 @@ LV_HD void forward_finish(const ForwardRows<G> &st, void *out, float *lse, int d
         for (int c = 0; c < G::DPT; c++) {
             int col = tx + LANES * c;
             if (col < dh) {
-                store(out, dtype, ((b * seq + t) * heads + h) * dh + col, fmul(st.o[i][c], inv));
+                store(out, dtype, ((b * seq + t) * heads + h) * dh + col, rn_mul(st.o[i][c], inv));
             }
         }
         if (tx == 0) {
@@ -263,7 +263,7 @@ LV_HD double delta_lane(const void *d_out, int d_out_dtype, const void *out, int
                         int lane) {
     double acc = 0;
     for (int c = lane; c < dh; c += 32) {
-        acc += (double) load(d_out, d_out_dtype, row * dh + c) * (double) load(out, dtype, row * dh + c);
+        acc = rn_add(acc, rn_mul((double) load(d_out, d_out_dtype, row * dh + c), (double) load(out, dtype, row * dh + c)));
     }
     return acc;
 }

@@ -9,8 +9,8 @@
  * butterfly shuffles; the host twin reproduces the butterfly (lane_tree_sum), so host and device add in the
  * same order.
  *
- * Every product that decides a result is written with the explicit rounding helpers below (fma, mul, add),
- * so nvcc's contraction of a * b + c cannot make the device round differently from the host.
+ * Every product that decides a result is written with the explicit rounding helpers of rounding.cuh, so
+ * nvcc's contraction of a * b + c cannot make the device round differently from the host.
  */
 #ifndef LEVIATHAN_ATTENTION_MATH_CUH
 #define LEVIATHAN_ATTENTION_MATH_CUH
@@ -21,10 +21,11 @@
 #include <string.h>
 
 #include "leviathan_cuda.h"
-
-#define LV_HD __host__ __device__ __forceinline__
+#include "rounding.cuh"
 
 namespace lv_attention {
+
+using namespace lv_rounding;
 
 constexpr int LANES = 16;     // lanes sharing a row of a score tile (half a warp)
 constexpr int MAX_HEAD_DIM = 128;
@@ -49,61 +50,7 @@ template <int DMAX> struct ForwardGeometry : Geometry<(DMAX > 64 ? 32 : 64), 4, 
 /* The backward's: 32-row tiles (its blocks hold four [TILE][DMAX] tiles and two score tiles). */
 template <int DMAX> struct BackwardGeometry : Geometry<32, 4, DMAX> {};
 
-// ---------------------------------------------------------------- rounding helpers (no contraction)
-
-LV_HD float fmul(float a, float b) {
-#ifdef __CUDA_ARCH__
-    return __fmul_rn(a, b);
-#else
-    return a * b;
-#endif
-}
-
-LV_HD float fadd(float a, float b) {
-#ifdef __CUDA_ARCH__
-    return __fadd_rn(a, b);
-#else
-    return a + b;
-#endif
-}
-
-LV_HD float fsub(float a, float b) {
-#ifdef __CUDA_ARCH__
-    return __fsub_rn(a, b);
-#else
-    return a - b;
-#endif
-}
-
-LV_HD float ffma(float a, float b, float c) {
-#ifdef __CUDA_ARCH__
-    return __fmaf_rn(a, b, c);
-#else
-    return fmaf(a, b, c);
-#endif
-}
-
 // ---------------------------------------------------------------- bf16 (as io.leviathan.tensor.Bf16)
-
-LV_HD float bits_to_float(uint32_t u) {
-#ifdef __CUDA_ARCH__
-    return __uint_as_float(u);
-#else
-    float f;
-    memcpy(&f, &u, 4);
-    return f;
-#endif
-}
-
-LV_HD uint32_t float_to_bits(float f) {
-#ifdef __CUDA_ARCH__
-    return __float_as_uint(f);
-#else
-    uint32_t u;
-    memcpy(&u, &f, 4);
-    return u;
-#endif
-}
 
 /* Round to nearest even; a NaN stays a quiet NaN. */
 LV_HD uint16_t float_to_bf16(float f) {
@@ -136,16 +83,16 @@ LV_HD void store(void *p, int dtype, int64_t i, float v) {
 LV_HD float score(const float *q, const float *k, int n, float scale) {
     float acc = 0.f;
     for (int d = 0; d < n; d++) {
-        acc = ffma(q[d], k[d], acc);
+        acc = rn_fma(q[d], k[d], acc);
     }
-    return fmul(acc, scale);
+    return rn_mul(acc, scale);
 }
 
 /* q . k unscaled (dP = dOut V^T uses it). */
 LV_HD float dot(const float *a, const float *b, int n) {
     float acc = 0.f;
     for (int d = 0; d < n; d++) {
-        acc = ffma(a[d], b[d], acc);
+        acc = rn_fma(a[d], b[d], acc);
     }
     return acc;
 }
@@ -160,7 +107,7 @@ LV_HD float online_rescale(float m_old, float m_new) { return m_old == -INFINITY
 LV_HD float online_prob(float s, float m_new) { return expf(s - m_new); }
 
 /* l_new = alpha * l + (sum of this tile's probabilities). */
-LV_HD float online_sum(float l, float alpha, float tile_sum) { return fadd(fmul(l, alpha), tile_sum); }
+LV_HD float online_sum(float l, float alpha, float tile_sum) { return rn_add(rn_mul(l, alpha), tile_sum); }
 
 /* lse = m + log(l), the saved state of a row. */
 LV_HD float finish_lse(float m, float l) { return m + logf(l); }
@@ -172,50 +119,17 @@ LV_HD float finish_scale(float l) { return (float) (1.0 / (double) l); }
 LV_HD float prob_from_lse(float s, float lse) { return expf(s - lse); }
 
 /* dS = P * (dP - D). */
-LV_HD float score_grad(float p, float dp, float delta) { return fmul(p, fsub(dp, delta)); }
+LV_HD float score_grad(float p, float dp, float delta) { return rn_mul(p, rn_sub(dp, delta)); }
 
 /* A query at position qpos sees a key at kpos when kpos <= qpos (and the query is a real row). */
 LV_HD bool visible(int64_t qpos, int64_t kpos, int64_t seq) { return kpos <= qpos && qpos < seq; }
 
 // ---------------------------------------------------------------- lane reductions and their host twins
 
-/*
- * The butterfly a row group's 16 lanes run (xor 8, 4, 2, 1), emulated over an array: after step o, lane l
- * holds v[l] + v[l ^ o], which is the same float for both partners, so every lane ends with the same sum,
- * added in the same order as on the device.
- */
-template <int N>
-inline float lane_tree_sum(float *v) {
-    for (int o = N / 2; o >= 1; o >>= 1) {
-        for (int l = 0; l < N; l++) {
-            if ((l & o) == 0) {
-                float s = fadd(v[l], v[l ^ o]);
-                v[l] = s;
-                v[l ^ o] = s;
-            }
-        }
-    }
-    return v[0];
-}
-
-template <int N>
-inline double lane_tree_sum_double(double *v) {
-    for (int o = N / 2; o >= 1; o >>= 1) {
-        for (int l = 0; l < N; l++) {
-            if ((l & o) == 0) {
-                double s = v[l] + v[l ^ o];
-                v[l] = s;
-                v[l ^ o] = s;
-            }
-        }
-    }
-    return v[0];
-}
-
 #ifdef __CUDACC__
 __device__ __forceinline__ float row_group_sum(float v) {
     for (int o = LANES / 2; o >= 1; o >>= 1) {
-        v = fadd(v, __shfl_xor_sync(0xffffffffu, v, o, LANES));
+        v = rn_add(v, __shfl_xor_sync(0xffffffffu, v, o, LANES));
     }
     return v;
 }
@@ -301,7 +215,7 @@ LV_HD void accumulate_transposed(const float *a, const float *b, int ty, int tx,
         for (int i = 0; i < G::RPT; i++) {
             float ax = a[x * G::PSTRIDE + ty * G::RPT + i];
             for (int c = 0; c < G::DPT; c++) {
-                acc[i][c] = ffma(ax, b[x * G::STRIDE + tx + LANES * c], acc[i][c]);
+                acc[i][c] = rn_fma(ax, b[x * G::STRIDE + tx + LANES * c], acc[i][c]);
             }
         }
     }
@@ -314,7 +228,7 @@ LV_HD void accumulate(const float *a, const float *b, int ty, int tx, float acc[
         for (int i = 0; i < G::RPT; i++) {
             float ax = a[(ty * G::RPT + i) * G::PSTRIDE + x];
             for (int c = 0; c < G::DPT; c++) {
-                acc[i][c] = ffma(ax, b[x * G::STRIDE + tx + LANES * c], acc[i][c]);
+                acc[i][c] = rn_fma(ax, b[x * G::STRIDE + tx + LANES * c], acc[i][c]);
             }
         }
     }
@@ -336,7 +250,7 @@ LV_HD void add_rows(const float acc[G::RPT][G::DPT], float factor, float *dst, i
             int col = tx + LANES * c;
             if (col < dh) {
                 int64_t at = ((b * seq + t) * heads + h) * dh + col;
-                dst[at] = ffma(acc[i][c], factor, dst[at]);
+                dst[at] = rn_fma(acc[i][c], factor, dst[at]);
             }
         }
     }
