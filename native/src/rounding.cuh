@@ -15,7 +15,9 @@
 #include <stdint.h>
 #include <string.h>
 
-#define LV_HD __host__ __device__ __forceinline__
+#ifndef LV_HD
+#define LV_HD __host__ __device__ inline
+#endif
 
 namespace lv_rounding {
 
