@@ -494,6 +494,9 @@ int launch_forward(const void *q, const void *k, const void *v, void *out, float
         return (int) err;
     }
     int64_t blocks = batch * heads * tiles_of(seq, G::TILE);
+    if (blocks > INT32_MAX) {
+        return LV_ERR_INVALID_ARGUMENT;
+    }
     attention_forward_kernel<DMAX><<<(unsigned) blocks, G::THREADS, bytes, stream>>>(
         q, k, v, out, lse, dtype, seq, heads, dh, scale_of(dh));
     return (int) cudaGetLastError();
@@ -511,6 +514,9 @@ int launch_backward(const BackwardArgs &a, int64_t batch, cudaStream_t stream) {
         return (int) err;
     }
     int64_t blocks = batch * a.heads * tiles_of(a.seq, G::TILE);
+    if (blocks > INT32_MAX) {
+        return LV_ERR_INVALID_ARGUMENT;
+    }
     attention_dkdv_kernel<DMAX><<<(unsigned) blocks, G::THREADS, bytes, stream>>>(a);
     if ((err = cudaGetLastError()) != cudaSuccess) {
         return (int) err;

@@ -261,6 +261,9 @@ extern "C" int lv_separable_modes_backward(const float *d_modes, const int32_t *
         return (int) err;
     }
     int64_t blocks = plan.chunks * groups * d;
+    if (blocks > INT32_MAX) {
+        return LV_ERR_INVALID_ARGUMENT;
+    }
     int threads = (int) (rank >= THREADS ? THREADS : (rank + 31) / 32 * 32);
     size_t smem = plan.shared ? (size_t) (knots * rank) * sizeof(float) : 0;
     float *partials = plan.workspace_bytes(s) > 0 ? (float *) workspace : nullptr;
