@@ -86,6 +86,7 @@ struct ForwardRows {
 template <class G>
 LV_HD void forward_scores(const float *qs, const float *ks, int ty, int tx, int64_t q0, int64_t k0, int64_t seq,
                           float scale, float s[G::RPT][G::CPT], float lane_max[G::RPT]) {
+    tile_dots<G>(qs, ks, ty, tx, s);
     for (int i = 0; i < G::RPT; i++) {
         int row = ty * G::RPT + i;
         lane_max[i] = -INFINITY;
@@ -93,7 +94,7 @@ LV_HD void forward_scores(const float *qs, const float *ks, int ty, int tx, int6
             int col = tx + LANES * j;
             // a padding query row (past T) sees its keys too, so that no row is all -inf
             bool seen = k0 + col <= q0 + row && k0 + col < seq;
-            s[i][j] = seen ? score(qs + row * G::STRIDE, ks + col * G::STRIDE, G::DMAX, scale) : -INFINITY;
+            s[i][j] = seen ? scaled(s[i][j], scale) : -INFINITY;
             lane_max[i] = fmaxf(lane_max[i], s[i][j]);
         }
     }
@@ -514,9 +515,6 @@ int launch_backward(const BackwardArgs &a, int64_t batch, cudaStream_t stream) {
         return (int) err;
     }
     int64_t blocks = batch * a.heads * tiles_of(a.seq, G::TILE);
-    if (blocks > INT32_MAX) {
-        return LV_ERR_INVALID_ARGUMENT;
-    }
     attention_dkdv_kernel<DMAX><<<(unsigned) blocks, G::THREADS, bytes, stream>>>(a);
     if ((err = cudaGetLastError()) != cudaSuccess) {
         return (int) err;
@@ -586,6 +584,9 @@ extern "C" int lv_attention_backward(const void *d_out, int d_out_dtype, const v
                                 head_dim, workspace, workspace_bytes);
     if (status != LV_OK || batch * seq * heads == 0) {
         return status;
+    }
+    if (batch * heads * tiles_of(seq, BackwardGeometry<MAX_HEAD_DIM>::TILE) > INT32_MAX) {
+        return LV_ERR_INVALID_ARGUMENT;  // the grid of the dK/dV and dQ kernels; checked before anything is enqueued
     }
     cudaStream_t s = (cudaStream_t) stream;
     float *delta = (float *) workspace;

@@ -79,23 +79,8 @@ LV_HD void store(void *p, int dtype, int64_t i, float v) {
 
 // ---------------------------------------------------------------- scores and the online softmax
 
-/* q . k over n (padded) dimensions as one fma chain in dimension order, times scale. */
-LV_HD float score(const float *q, const float *k, int n, float scale) {
-    float acc = 0.f;
-    for (int d = 0; d < n; d++) {
-        acc = rn_fma(q[d], k[d], acc);
-    }
-    return rn_mul(acc, scale);
-}
-
-/* q . k unscaled (dP = dOut V^T uses it). */
-LV_HD float dot(const float *a, const float *b, int n) {
-    float acc = 0.f;
-    for (int d = 0; d < n; d++) {
-        acc = rn_fma(a[d], b[d], acc);
-    }
-    return acc;
-}
+/* s = q . k / sqrt(Dh) from the unscaled dot product. */
+LV_HD float scaled(float dot, float scale) { return rn_mul(dot, scale); }
 
 /* The running maximum after a tile whose (masked) maximum is tile_max. Max is exact in any order. */
 LV_HD float online_max(float m_old, float tile_max) { return fmaxf(m_old, tile_max); }
@@ -179,6 +164,35 @@ LV_HD void load_rows(const float *x, int64_t bh, int64_t seq, int64_t row0, floa
 }
 
 /*
+ * dots[i][j] = a[row_i] . b[col_j] over the (padded) head dims for this thread's rows i and columns j, each
+ * an fma chain in dimension order. The dimension loop is outermost, so a step loads RPT + CPT values from
+ * shared memory for RPT * CPT fmas.
+ */
+template <class G>
+LV_HD void tile_dots(const float *a, const float *b, int ty, int tx, float dots[G::RPT][G::CPT]) {
+    for (int i = 0; i < G::RPT; i++) {
+        for (int j = 0; j < G::CPT; j++) {
+            dots[i][j] = 0.f;
+        }
+    }
+#pragma unroll 4
+    for (int d = 0; d < G::DMAX; d++) {
+        float av[G::RPT], bv[G::CPT];
+        for (int i = 0; i < G::RPT; i++) {
+            av[i] = a[(ty * G::RPT + i) * G::STRIDE + d];
+        }
+        for (int j = 0; j < G::CPT; j++) {
+            bv[j] = b[(tx + LANES * j) * G::STRIDE + d];
+        }
+        for (int i = 0; i < G::RPT; i++) {
+            for (int j = 0; j < G::CPT; j++) {
+                dots[i][j] = rn_fma(av[i], bv[j], dots[i][j]);
+            }
+        }
+    }
+}
+
+/*
  * One thread's share of a score tile's recomputation in the backward: for its rows i (queries q0 + row)
  * and columns j (keys k0 + col) the probability p = exp(s - lse) and the score gradient dS = p (dP - D),
  * both 0 where the key is not visible.
@@ -187,16 +201,16 @@ template <class G>
 LV_HD void backward_scores(const float *qs, const float *ks, const float *dos, const float *vs,
                            const float *lse_s, const float *delta_s, int ty, int tx, int64_t q0, int64_t k0,
                            int64_t seq, float scale, float p[G::RPT][G::CPT], float ds[G::RPT][G::CPT]) {
+    float dp[G::RPT][G::CPT];
+    tile_dots<G>(qs, ks, ty, tx, p);   // q . k, into p until it becomes the probability
+    tile_dots<G>(dos, vs, ty, tx, dp); // dP = dOut V^T
     for (int i = 0; i < G::RPT; i++) {
         int row = ty * G::RPT + i;
         for (int j = 0; j < G::CPT; j++) {
             int col = tx + LANES * j;
             if (visible(q0 + row, k0 + col, seq)) {
-                float pij = prob_from_lse(score(qs + row * G::STRIDE, ks + col * G::STRIDE, G::DMAX, scale),
-                                          lse_s[row]);
-                float dp = dot(dos + row * G::STRIDE, vs + col * G::STRIDE, G::DMAX);
-                p[i][j] = pij;
-                ds[i][j] = score_grad(pij, dp, delta_s[row]);
+                p[i][j] = prob_from_lse(scaled(p[i][j], scale), lse_s[row]);
+                ds[i][j] = score_grad(p[i][j], dp[i][j], delta_s[row]);
             } else {
                 p[i][j] = 0.f;
                 ds[i][j] = 0.f;

@@ -254,6 +254,9 @@ extern "C" int lv_separable_modes_backward(const float *d_modes, const int32_t *
     }
     cudaStream_t st = (cudaStream_t) stream;
     ScatterPlan plan = ScatterPlan::of(s);
+    if (plan.chunks * groups * d > INT32_MAX) {
+        return LV_ERR_INVALID_ARGUMENT;  // the scatter's grid; checked before anything is enqueued
+    }
     separable_modes_weights_kernel<<<blocks_for(groups * n * d * 32, THREADS), THREADS, 0, st>>>(
         d_modes, first, weights, spline, modes, d_weights, s);
     cudaError_t err = cudaGetLastError();
@@ -261,9 +264,6 @@ extern "C" int lv_separable_modes_backward(const float *d_modes, const int32_t *
         return (int) err;
     }
     int64_t blocks = plan.chunks * groups * d;
-    if (blocks > INT32_MAX) {
-        return LV_ERR_INVALID_ARGUMENT;
-    }
     int threads = (int) (rank >= THREADS ? THREADS : (rank + 31) / 32 * 32);
     size_t smem = plan.shared ? (size_t) (knots * rank) * sizeof(float) : 0;
     float *partials = plan.workspace_bytes(s) > 0 ? (float *) workspace : nullptr;
