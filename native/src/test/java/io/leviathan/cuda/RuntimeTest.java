@@ -64,6 +64,25 @@ class RuntimeTest {
         }
     }
 
+    /**
+     * With no usable driver a launch cannot happen: a device operation with valid arguments returns the
+     * runtime's error (a cudaError_t with a readable name) instead of crashing. Where a device is present the
+     * host buffer used here is not device memory, so the check does not run there.
+     */
+    @Test
+    void deviceOperationWithoutDriverReturnsTheRuntimeStatus() throws Throwable {
+        try (Arena arena = Arena.ofConfined(); HostMemory mem = new HostMemory()) {
+            MemorySegment count = arena.allocate(JAVA_INT);
+            int probe = (int) CudaLibrary.get().handle(RuntimeCalls.DEVICE_COUNT).invokeExact(count);
+            org.junit.jupiter.api.Assumptions.assumeTrue(probe != 0,
+                    "a CUDA device is present: launching on host memory would be an illegal access");
+            MemorySegment buf = mem.floats(new float[8]);
+            int status = DeviceCalls.call(DeviceCalls.FILL, buf, 0, 8L, 1f, MemorySegment.NULL);
+            assertTrue(status > 0 && status < 10000, "a cudaError_t, got " + status);
+            assertTrue(RuntimeCalls.errorString(status).startsWith("cuda"), RuntimeCalls.errorString(status));
+        }
+    }
+
     @Test
     void runtimeCallsRefuseBadArguments() throws Throwable {
         int status = (int) CudaLibrary.get().handle(RuntimeCalls.DEVICE_COUNT).invokeExact(MemorySegment.NULL);
