@@ -15,12 +15,13 @@ import java.util.List;
 import java.util.Map;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
+import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 
 /**
- * leviathan_cuda_host_attention.h against the built library and {@link HostAttentionCalls}: every function it
- * declares is exported, and every function the call table binds is declared (there or in leviathan_cuda.h)
- * exactly as the table says, with one layout per parameter.
+ * leviathan_cuda_host_attention.h against the built library and the call tables {@link HostAttentionCalls} and
+ * {@link DeviceAttentionCalls}: every function the header declares is exported, and every function a table
+ * binds is declared (there or in leviathan_cuda.h) exactly as the table says, with one layout per parameter.
  */
 class HostAttentionHeaderTest {
     private static final Pattern DECLARATION = Pattern.compile("(?m)^(int|int64_t)\\s*(lv_\\w+)\\(([^;]*?)\\);");
@@ -64,12 +65,14 @@ class HostAttentionHeaderTest {
     void callTableMatchesTheHeaders() throws IOException {
         Map<String, String> all = new LinkedHashMap<>(declarations("leviathan_cuda.h"));
         all.putAll(declarations("leviathan_cuda_host_attention.h"));
-        for (NativeFunction f : HostAttentionCalls.FUNCTIONS) {
+        for (NativeFunction f : Stream.of(HostAttentionCalls.FUNCTIONS, DeviceAttentionCalls.FUNCTIONS)
+                .flatMap(List::stream).toList()) {
             String declared = all.get(f.symbol());
             assertTrue(declared != null, f.symbol() + " is not declared in the headers");
             assertEquals(declared, normalise(f.declaration()), f.symbol());
             String params = declared.substring(declared.indexOf('(') + 1, declared.lastIndexOf(')')).trim();
-            assertEquals(params.split(",").length, f.descriptor().argumentLayouts().size(), f.symbol() + " arity");
+            int arity = params.equals("void") ? 0 : params.split(",").length;
+            assertEquals(arity, f.descriptor().argumentLayouts().size(), f.symbol() + " arity");
         }
     }
 }
