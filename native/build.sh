@@ -2,6 +2,8 @@
 # Builds libleviathan_cuda.so from every src/*.cu with nvcc: machine code for sm_80 and sm_90 plus compute_90
 # PTX, the CUDA runtime linked statically so the process carries exactly one runtime (ours).
 #
+# Also builds leviathan_cuda_check next to it, a program that runs every kernel on a GPU against its host twin.
+#
 # Usage: native/build.sh [--required]
 #   --required (or LEVIATHAN_NATIVE_REQUIRED=true): fail when nvcc is absent instead of skipping.
 # Environment: NVCC (the compiler, default nvcc on the PATH), LEVIATHAN_NATIVE_JOBS (parallel compiles,
@@ -93,4 +95,11 @@ lib="$lib_dir/libleviathan_cuda.so"
 "$nvcc" -shared -cudart static "${arch_flags[@]}" -Xcompiler -fPIC \
   -Xlinker --version-script="$here/src/exports.map" "${objects[@]}" -o "$lib.tmp"
 mv "$lib.tmp" "$lib"
-echo "built $lib in $(( $(date +%s) - start )) s"
+
+# The GPU self-check: every kernel against its host twin on the device (check/device_check.cpp). It links
+# against the library and carries no CUDA runtime of its own.
+check="$lib_dir/leviathan_cuda_check"
+"$nvcc" -O2 -std=c++17 -cudart none -Xcompiler -Wall,-Wextra -Werror all-warnings -I"$here/include" "$here/check/device_check.cpp" -L"$lib_dir" -lleviathan_cuda \
+  -Xlinker -rpath='$ORIGIN' -o "$check.tmp"
+mv "$check.tmp" "$check"
+echo "built $lib and $check in $(( $(date +%s) - start )) s"

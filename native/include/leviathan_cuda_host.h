@@ -4,9 +4,9 @@
  *
  * Each lv_host_X takes the arguments of lv_X in leviathan_cuda.h, in the same order, minus the stream; all
  * pointers are host pointers. Where lv_X has a device error record, lv_host_X takes it as a host int32[4]
- * with the same meaning. The per-element arithmetic (the __host__ __device__ functions in src/*.cuh) is the
- * very code the kernels run; what differs is only the order in which a row's or a tensor's sum is taken
- * (serially here, by a fixed block tree on the device). Statuses are those of lv_X (LV_ERR_* for a refused
+ * with the same meaning. The per-element arithmetic (the __host__ __device__ functions of the .cuh files in
+ * src/) is the very code the kernels run; what differs is only the order in which a row's or a tensor's sum
+ * is taken (serially here, by a fixed block tree on the device). Statuses are those of lv_X (LV_ERR_* for a refused
  * argument); no CUDA call is made, so these work without a driver.
  */
 #ifndef LEVIATHAN_CUDA_HOST_H
