@@ -12,8 +12,9 @@
  * gradient, the deterministic dSpline sums) is tested on machines without a GPU. What the host twins do
  * not test is what only a GPU run shows: launch geometry, shared-memory sizes, synchronisation and races.
  *
- * Results of the host twins and the kernels agree to the last bit except where the CPU's and the GPU's
- * expf/logf differ (attention's exponentials; the generator uses none).
+ * The host twins and the kernels perform the same operations in the same order, so their results should
+ * differ only where the CPU's and the GPU's expf/logf do (attention's exponentials; the generator uses none);
+ * the native module's AttentionGeneratorDeviceTest checks that on a GPU.
  */
 #ifndef LEVIATHAN_CUDA_HOST_ATTENTION_H
 #define LEVIATHAN_CUDA_HOST_ATTENTION_H

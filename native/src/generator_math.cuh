@@ -4,9 +4,10 @@
  * dimension of a separable mode with its gradient.
  *
  * The Java CPU backend (CpuSplineBasis, CpuSeparableModes) is the specification; these functions perform
- * its operations in its order, with one rounding each (rounding.cuh), so a kernel, its host twin and the
- * Java backend agree to the last bit wherever the Java side's summation order is the same (the basis, its
- * backward and the modes) and to rounding elsewhere (the dWeights and dSpline sums).
+ * its operations in its order, with one rounding each (rounding.cuh): the host twins match the Java backend
+ * bit for bit where the Java side's summation order is the same (the basis, its backward and the modes) and
+ * to rounding elsewhere (the dWeights and dSpline sums), and the kernels run the same operations as the
+ * twins.
  */
 #ifndef LEVIATHAN_GENERATOR_MATH_CUH
 #define LEVIATHAN_GENERATOR_MATH_CUH
