@@ -116,6 +116,16 @@ class AttentionHostTest {
         }
     }
 
+    @Test
+    void emptyShapesTouchNothing() throws Throwable {
+        MemorySegment none = MemorySegment.NULL;
+        HostAttentionCalls.attentionForward(none, none, none, none, none, LV_F32, 0, 5, 2, 8);
+        HostAttentionCalls.attentionForward(none, none, none, none, none, LV_BF16, 3, 0, 2, 8);
+        HostAttentionCalls.attentionBackward(none, LV_F32, none, none, none, none, none, none, none, none, LV_F32, 2, 5,
+                0, 8, none, 0);
+        assertEquals(0, HostAttentionCalls.deviceAttentionForwardStatus(none, none, none, none, none, LV_F32, 0, 5, 2, 8));
+    }
+
     // ---------------------------------------------------------------- helpers
 
     static int code(DType type) {
