@@ -114,7 +114,9 @@ int lv_axpy(float alpha, const float *x, float *y, int64_t n, void *stream);
 int lv_row_sum(const float *x, float *out, int64_t rows, int64_t cols, float scale, void *stream);
 /* dX[r, c] += scale * dOut[r] */
 int lv_row_sum_backward(const float *d_out, float *d_x, int64_t rows, int64_t cols, float scale, void *stream);
-/* out[0] = (float) (scale * sum of all x), accumulated in double: Backend sum (scale 1), mean (1/n). */
+/* out[0] = (float) (scale * sum of all x), accumulated in double: Backend sum (scale 1), mean (1/n).
+ * lv_reduce_sum and lv_sum_squares keep their per-block partial sums in one device array of this library:
+ * two of them must not run concurrently on different streams (one stream orders them). */
 int lv_reduce_sum(const float *x, int64_t n, double scale, float *out, void *stream);
 /* acc[0] += sum of x^2 (double), for the global L2 norm of several tensors; x is F32. */
 int lv_sum_squares(const float *x, int64_t n, double *acc, void *stream);

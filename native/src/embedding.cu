@@ -58,15 +58,24 @@ __global__ void embedding_keys_kernel(const int32_t *ids, int32_t *keys, int32_t
 }
 
 // Block i starts a run of equal sorted keys when i == 0 or key[i] != key[i - 1]; it sums the run's rows
-// in position order onto dTable[key].
+// in position order onto dTable[key]. The run's end is found by binary search first, so the loop over the
+// run has a known length and its loads can be in flight together (a frequent token has a long run).
 __global__ void embedding_backward_sorted_kernel(const float *d_out, const int32_t *keys, const int32_t *positions,
                                                  float *d_table, int64_t count, int64_t vocab, int64_t dim) {
     for (int64_t i = blockIdx.x; i < count; i += gridDim.x) {
         int32_t key = keys[i];
         if (key >= vocab || (i > 0 && keys[i - 1] == key)) continue;
+        int64_t lo = i + 1, hi = count; // the first index whose key is greater
+        while (lo < hi) {
+            int64_t mid = lo + (hi - lo) / 2;
+            if (keys[mid] <= key) lo = mid + 1;
+            else hi = mid;
+        }
+        int64_t end = lo;
         for (int64_t d = threadIdx.x; d < dim; d += blockDim.x) {
             float acc = d_table[static_cast<int64_t>(key) * dim + d];
-            for (int64_t j = i; j < count && keys[j] == key; j++)
+#pragma unroll 8
+            for (int64_t j = i; j < end; j++)
                 acc = embedding_grad_step(acc, d_out[static_cast<int64_t>(positions[j]) * dim + d]);
             d_table[static_cast<int64_t>(key) * dim + d] = acc;
         }

@@ -10,19 +10,51 @@ namespace {
 using lv::kRowThreads;
 using lv::kThreads;
 
-// Whole-tensor reductions run as ONE block of kWholeThreads threads: the order of the sum is then fixed by
-// the code alone, and the op needs no scratch memory. Enough for the loss and norm sizes a step reduces.
-constexpr int kWholeThreads = 1024;
+// Whole-tensor reductions: a first pass of `blocks` blocks, each summing one contiguous chunk (fixed tree
+// within the block), into a device array of partial sums; a second pass of one block adds the partials in
+// a fixed tree. The number of blocks and the chunks depend on n alone, so the order of the sum (and its
+// bits) is the same on every GPU and every run. The partials live in this library's device memory, which
+// is why two whole-tensor reductions must not run at the same time on different streams.
+constexpr int kMaxParts = 512;
+constexpr int64_t kMinChunk = 4096; // elements per block below which fewer blocks are used
+__device__ double g_partials[kMaxParts];
 
-__device__ double whole_block_sum(double v) {
-    __shared__ double buf[kWholeThreads];
-    buf[threadIdx.x] = v;
+int parts_for(int64_t n) {
+    int64_t parts = (n + kMinChunk - 1) / kMinChunk;
+    return static_cast<int>(parts < 1 ? 1 : (parts > kMaxParts ? kMaxParts : parts));
+}
+
+// squares == false: sum of x; true: sum of x^2.
+template <bool squares>
+__global__ void partial_sums_kernel(const float *x, int64_t n) {
+    int64_t chunk = (n + gridDim.x - 1) / gridDim.x;
+    int64_t begin = blockIdx.x * chunk, end = begin + chunk < n ? begin + chunk : n;
+    double acc = 0.0;
+    for (int64_t i = begin + threadIdx.x; i < end; i += kRowThreads)
+        acc = squares ? lv::square_step(acc, x[i]) : lv::sum_step(acc, x[i]);
+    double total = lv::block_sum(acc);
+    if (threadIdx.x == 0) g_partials[blockIdx.x] = total;
+}
+
+__device__ double sum_partials(int parts) {
+    __shared__ double buf[kMaxParts];
+    buf[threadIdx.x] = threadIdx.x < parts ? g_partials[threadIdx.x] : 0.0;
     __syncthreads();
-    for (int stride = kWholeThreads / 2; stride > 0; stride >>= 1) {
+    for (int stride = kMaxParts / 2; stride > 0; stride >>= 1) {
         if (threadIdx.x < stride) buf[threadIdx.x] += buf[threadIdx.x + stride];
         __syncthreads();
     }
     return buf[0];
+}
+
+__global__ void finish_sum_kernel(int parts, double scale, float *out) {
+    double total = sum_partials(parts);
+    if (threadIdx.x == 0) out[0] = lv::scaled_sum(total, scale);
+}
+
+__global__ void finish_squares_kernel(int parts, double *acc) {
+    double total = sum_partials(parts);
+    if (threadIdx.x == 0) acc[0] += total;
 }
 
 // out[r] = scale * sum_c x[r, c]: one block per row.
@@ -41,20 +73,6 @@ __global__ void row_sum_backward_kernel(const float *d_out, float *d_x, int64_t 
     int64_t n = rows * cols;
     for (int64_t i = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; i < n; i += (int64_t)gridDim.x * blockDim.x)
         d_x[i] = lv::row_sum_grad(d_x[i], d_out[i / cols], scale);
-}
-
-__global__ void reduce_sum_kernel(const float *x, int64_t n, double scale, float *out) {
-    double acc = 0.0;
-    for (int64_t i = threadIdx.x; i < n; i += kWholeThreads) acc = lv::sum_step(acc, x[i]);
-    double total = whole_block_sum(acc);
-    if (threadIdx.x == 0) out[0] = lv::scaled_sum(total, scale);
-}
-
-__global__ void sum_squares_kernel(const float *x, int64_t n, double *acc_out) {
-    double acc = 0.0;
-    for (int64_t i = threadIdx.x; i < n; i += kWholeThreads) acc = lv::square_step(acc, x[i]);
-    double total = whole_block_sum(acc);
-    if (threadIdx.x == 0) acc_out[0] += total;
 }
 
 __global__ void sqrt_to_float_kernel(const double *acc, float *out) { out[0] = lv::sqrt_to_float(acc[0]); }
@@ -102,7 +120,12 @@ int lv_host_row_sum_backward(const float *d_out, float *d_x, int64_t rows, int64
 
 int lv_reduce_sum(const float *x, int64_t n, double scale, float *out, void *stream) {
     LV_REQUIRE(n >= 0 && out != nullptr && (n == 0 || x != nullptr));
-    reduce_sum_kernel<<<1, kWholeThreads, 0, lv::as_stream(stream)>>>(x, n, scale, out);
+    cudaStream_t s = lv::as_stream(stream);
+    int parts = parts_for(n);
+    partial_sums_kernel<false><<<parts, kRowThreads, 0, s>>>(x, n);
+    int status = lv::launch_status();
+    if (status != LV_OK) return status;
+    finish_sum_kernel<<<1, kMaxParts, 0, s>>>(parts, scale, out);
     return lv::launch_status();
 }
 
@@ -117,7 +140,12 @@ int lv_host_reduce_sum(const float *x, int64_t n, double scale, float *out) {
 int lv_sum_squares(const float *x, int64_t n, double *acc, void *stream) {
     LV_REQUIRE(n >= 0 && acc != nullptr && (n == 0 || x != nullptr));
     if (n == 0) return LV_OK;
-    sum_squares_kernel<<<1, kWholeThreads, 0, lv::as_stream(stream)>>>(x, n, acc);
+    cudaStream_t s = lv::as_stream(stream);
+    int parts = parts_for(n);
+    partial_sums_kernel<true><<<parts, kRowThreads, 0, s>>>(x, n);
+    int status = lv::launch_status();
+    if (status != LV_OK) return status;
+    finish_squares_kernel<<<1, kMaxParts, 0, s>>>(parts, acc);
     return lv::launch_status();
 }
 

@@ -91,6 +91,17 @@ class ExportsTest {
         assertEquals(List.of(), missing, "declared but not exported by " + lib.file());
     }
 
+    /** The Java side finds the library as this class-path resource (the module's jar carries it). */
+    @Test
+    void libraryIsPackagedAsAClassPathResource() throws IOException {
+        LinkedLibrary lib = CudaLibrary.get();
+        String resource = "/io/leviathan/cuda/linux-x86_64/libleviathan_cuda.so";
+        try (var in = ExportsTest.class.getResourceAsStream(resource)) {
+            assertTrue(in != null, resource + " is not on the class path");
+            assertEquals(Files.size(Path.of(lib.file())), in.readAllBytes().length, resource + " is not the built library");
+        }
+    }
+
     @Test
     void libraryExportsNothingButTheAbi() throws IOException {
         // The version script keeps the static runtime's and CUB's symbols private.
