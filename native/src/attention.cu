@@ -62,6 +62,11 @@ constexpr size_t backward_smem_floats() {
     return 4 * G::TILE * G::STRIDE + 2 * G::TILE * G::PSTRIDE + 2 * G::TILE;  // Q, dO, K, V, P, dS, lse, D
 }
 
+// Every block fits the shared memory an sm_80 block may opt in to (163 KB), with room for two per SM.
+static_assert(forward_smem_floats<ForwardGeometry<64>>() * sizeof(float) <= 80 * 1024, "forward tile at Dh 64");
+static_assert(forward_smem_floats<ForwardGeometry<128>>() * sizeof(float) <= 80 * 1024, "forward tile at Dh 128");
+static_assert(backward_smem_floats<BackwardGeometry<128>>() * sizeof(float) <= 80 * 1024, "backward tiles at Dh 128");
+
 // ================================================================ forward
 
 /* The running state of one thread's rows through the online softmax. */
