@@ -689,6 +689,7 @@ public final class CudaBackend implements Backend {
         OpChecks.f32Out(op, "lse", lse);
         CudaChecks.attentionShapes(op, names, q, k, v, out);
         CudaChecks.lseShape(op, lse, q);
+        CudaChecks.attentionHeadDim(op, q);
         if (q.numel() == 0) {
             return; // nothing to compute: no launch of an empty grid
         }
@@ -710,6 +711,7 @@ public final class CudaBackend implements Backend {
         CudaChecks.attentionShapes(op, new String[] {"dOut", "q", "k", "v", "out", "dQ", "dK", "dV"},
                 dOut, q, k, v, out, dQ, dK, dV);
         CudaChecks.lseShape(op, lse, q);
+        CudaChecks.attentionHeadDim(op, q);
         long b = q.size(0), t = q.size(1), h = q.size(2), dh = q.size(3);
         if (q.numel() == 0) {
             return; // nothing to compute: no launch of an empty grid

@@ -119,6 +119,18 @@ final class CudaChecks {
         }
     }
 
+    /** The widest head the native attention kernels tile (their shared-memory tiles are sized for it). */
+    static final long MAX_ATTENTION_HEAD_DIM = 128;
+
+    /** The head dimension of {@code q [B, T, H, Dh]} must fit the native kernels' tiles. */
+    static void attentionHeadDim(String op, Tensor q) {
+        if (q.size(3) > MAX_ATTENTION_HEAD_DIM) {
+            throw new IllegalArgumentException(op + ": head dimension " + q.size(3) + " of q "
+                    + Arrays.toString(q.shape()) + " exceeds the CUDA kernels' limit of " + MAX_ATTENTION_HEAD_DIM
+                    + "; use a model with more, narrower heads, or the CPU backend");
+        }
+    }
+
     /** ids {@code S}, table {@code [V, D]}, rows {@code S + [D]}. */
     static void embeddingShapes(String op, String rowsName, Tensor rows, Tensor ids, Tensor table) {
         String tableName = op.equals("embedding") ? "table" : "dTable";

@@ -368,6 +368,19 @@ class CudaBackendOnHostStandInTest {
     }
 
     @Test
+    void attentionRefusesHeadsWiderThanTheKernelsTileBeforeLaunching() {
+        try (TensorArena arena = be.newArena()) {
+            Tensor q = arena.allocate(DType.F32, 1, 2, 1, 129);
+            Tensor lse = arena.allocate(DType.F32, 1, 1, 2);
+            var e = assertThrows(IllegalArgumentException.class, () -> be.attention(q, q, q, q, lse));
+            assertTrue(e.getMessage().contains("head dimension 129"), e.getMessage());
+            var back = assertThrows(IllegalArgumentException.class,
+                    () -> be.attentionBackward(q, q, q, q, q, lse, q, q, q));
+            assertTrue(back.getMessage().startsWith("attentionBackward"), back.getMessage());
+        }
+    }
+
+    @Test
     void badIdsAreReportedAtTheNextSynchronizeOnceWithOpPositionAndValue() {
         try (TensorArena arena = be.newArena()) {
             Tensor table = arena.allocate(DType.F32, 4, 3);
