@@ -22,7 +22,8 @@
  *  - Ops needing scratch memory take a caller-owned workspace; a *_workspace_bytes function says how much,
  *    so a training step allocates nothing.
  *  - Each kernel's arithmetic lives in __host__ __device__ functions; lv_host_* entry points (declared in
- *    leviathan_cuda_host.h) run the same functions on the CPU so the maths is tested without a GPU.
+ *    leviathan_cuda_host.h, and for attention and the generator in leviathan_cuda_host_attention.h) run the
+ *    same functions on the CPU so the maths is tested without a GPU.
  */
 #ifndef LEVIATHAN_CUDA_H
 #define LEVIATHAN_CUDA_H
@@ -113,7 +114,9 @@ int lv_axpy(float alpha, const float *x, float *y, int64_t n, void *stream);
 int lv_row_sum(const float *x, float *out, int64_t rows, int64_t cols, float scale, void *stream);
 /* dX[r, c] += scale * dOut[r] */
 int lv_row_sum_backward(const float *d_out, float *d_x, int64_t rows, int64_t cols, float scale, void *stream);
-/* out[0] = (float) (scale * sum of all x), accumulated in double: Backend sum (scale 1), mean (1/n). */
+/* out[0] = (float) (scale * sum of all x), accumulated in double: Backend sum (scale 1), mean (1/n).
+ * lv_reduce_sum and lv_sum_squares keep their per-block partial sums in one device array of this library:
+ * two of them must not run concurrently on different streams (one stream orders them). */
 int lv_reduce_sum(const float *x, int64_t n, double scale, float *out, void *stream);
 /* acc[0] += sum of x^2 (double), for the global L2 norm of several tensors; x is F32. */
 int lv_sum_squares(const float *x, int64_t n, double *acc, void *stream);
@@ -201,13 +204,17 @@ int lv_adamw(float *param, const float *grad, float *m, float *v, int64_t n, flo
 
 /* ------------------------------------------------------------------ attention */
 
-/* Causal scaled-dot-product attention, flash-style. q, k, v, out [B, T, H, Dh] all of dtype (F32 or BF16),
- * arithmetic F32; lse [B, H, T] F32 receives the natural log of sum_{j<=i} exp(q_i.k_j / sqrt(Dh)). */
+/* Causal scaled-dot-product attention, flash-attention 2 style (src/attention.cu). q, k, v, out [B, T, H, Dh]
+ * all of dtype (F32 or BF16; a BF16 out rounds to nearest even), arithmetic F32, 1 <= head_dim <= 128
+ * (LV_ERR_INVALID_ARGUMENT above); lse [B, H, T] F32 receives the natural log of
+ * sum_{j<=i} exp(q_i.k_j / sqrt(Dh)), the only state the backward needs. */
 int lv_attention_forward(const void *q, const void *k, const void *v, void *out, float *lse, int dtype,
                          int64_t batch, int64_t seq, int64_t heads, int64_t head_dim, void *stream);
+/* B * H * T floats: D = rowsum(dOut * out) per row. */
 int64_t lv_attention_backward_workspace_bytes(int64_t batch, int64_t seq, int64_t heads, int64_t head_dim);
 /* Flash-attention 2 backward recomputing P from q, k and lse; d_out of d_out_dtype (F32 or BF16), q/k/v/out
- * of dtype; lse, d_q, d_k, d_v F32 [.., as q]; accumulates into d_q, d_k, d_v. */
+ * of dtype; lse, d_q, d_k, d_v F32 [.., as q]; accumulates into d_q, d_k, d_v. Deterministic: dK and dV are
+ * summed by one block per key tile and dQ by one block per query tile, in a fixed order, with no atomics. */
 int lv_attention_backward(const void *d_out, int d_out_dtype, const void *q, const void *k, const void *v,
                           const void *out, const float *lse, float *d_q, float *d_k, float *d_v, int dtype,
                           int64_t batch, int64_t seq, int64_t heads, int64_t head_dim, void *workspace,
@@ -215,21 +222,27 @@ int lv_attention_backward(const void *d_out, int d_out_dtype, const void *q, con
 
 /* ------------------------------------------------------------------ Leviathan generator (F32) */
 
-/* Quadratic B-spline basis on `knots` uniform knots over [0, 1] for t [n, d] (clamped): first [n, d] I32 is
- * the first knot of the three-knot window (nearest - 1, may be -1), weights [n, d, 3]; normalize != 0
- * divides the three weights by their sum. Matches Backend.splineBasis. */
+/* Quadratic B-spline basis on `knots` (>= 2) uniform knots over [0, 1] for t [n, d] (clamped): first [n, d]
+ * I32 is the first knot of the three-knot window (nearest - 1, may be -1), weights [n, d, 3]; normalize != 0
+ * divides the three weights by their sum. Computed in double with Backend.splineBasis's operations. */
 int lv_spline_basis(const float *t, int64_t n, int64_t d, int knots, int normalize, int32_t *first,
                     float *weights, void *stream);
-/* dT += d weights / d t . d_weights */
+/* dT += d weights / d t . d_weights (0 where t was clamped); first must be the forward's. */
 int lv_spline_basis_backward(const float *d_weights, const float *t, const int32_t *first, int64_t n, int64_t d,
                              int knots, int normalize, float *d_t, void *stream);
 /* Separable modes of `groups` heads: first [G, n, d], weights [G, n, d, 3], spline [G, d, knots, R],
- * modes [n, G, R] (G = 1 is the ungrouped form). modes = sign * exp(sum_i log(|phi_i| + 1e-9)). */
+ * modes [n, G, R] (G = 1 is the ungrouped form). modes = sign * exp(sum_i log(|phi_i| + 1e-9)), computed
+ * exactly as the product of phi_i +- 1e-9 (the sign of phi_i), as Backend.separableModes. A window start
+ * outside [-1, knots - 2] is never read through: its row's modes are NaN. */
 int lv_separable_modes(const int32_t *first, const float *weights, const float *spline, float *modes,
                        int64_t groups, int64_t n, int64_t d, int knots, int64_t rank, void *stream);
+/* Partial dSpline sums of the row chunks (a function of the shapes only); 0 for small shapes. */
 int64_t lv_separable_modes_backward_workspace_bytes(int64_t groups, int64_t n, int64_t d, int knots,
                                                     int64_t rank);
-/* Accumulates dWeights (like weights) and dSpline (like spline). */
+/* Accumulates dWeights (like weights) and dSpline (like spline), exact for the log-magnitude formula.
+ * Deterministic: dWeights by one warp per window, dSpline per (head, seed dim, knot, mode) summed over rows
+ * in increasing order within fixed row chunks and then over chunks in order, with no atomics. A window off
+ * the grid gets NaN dWeights and adds nothing to dSpline. */
 int lv_separable_modes_backward(const float *d_modes, const int32_t *first, const float *weights,
                                 const float *spline, const float *modes, float *d_weights, float *d_spline,
                                 int64_t groups, int64_t n, int64_t d, int knots, int64_t rank, void *workspace,

@@ -5,4 +5,5 @@
 module io.leviathan.bindings {
     exports io.leviathan.bindings;
     exports io.leviathan.bindings.openblas;
+    exports io.leviathan.bindings.cuda;
 }

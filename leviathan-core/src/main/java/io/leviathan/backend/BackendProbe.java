@@ -1,7 +1,7 @@
 package io.leviathan.backend;
 
-import java.lang.foreign.Arena;
-import java.lang.foreign.SymbolLookup;
+import io.leviathan.bindings.cuda.CudaAvailability;
+import io.leviathan.bindings.cuda.CudaProbe;
 import jdk.incubator.vector.FloatVector;
 
 /** Checks which backends can run on this machine. */
@@ -16,24 +16,12 @@ final class BackendProbe {
                 + " float lanes), " + threads + " threads");
     }
 
+    /**
+     * The CUDA probe's answer (driver, device, our kernel library, cuBLAS; run once per process): the device and the
+     * library files when every check passes, else {@code "CUDA unavailable: <reason>"} from the first that failed.
+     */
     static BackendInfo cuda() {
-        String driver = findLibrary("libcuda.so.1", "libcuda.so");
-        if (driver == null) {
-            return new BackendInfo("cuda", false, "no CUDA driver found (libcuda.so.1 is not on the library path)");
-        }
-        return new BackendInfo("cuda", false, "CUDA driver found (" + driver
-                + "), but this build of Leviathan has no CUDA backend yet");
-    }
-
-    private static String findLibrary(String... names) {
-        for (String name : names) {
-            try (Arena arena = Arena.ofConfined()) {
-                SymbolLookup.libraryLookup(name, arena);
-                return name;
-            } catch (IllegalArgumentException | IllegalCallerException e) {
-                // not found, or native access disabled: try the next name
-            }
-        }
-        return null;
+        CudaAvailability cuda = CudaProbe.probe();
+        return new BackendInfo("cuda", cuda.available(), cuda.summary());
     }
 }

@@ -1,0 +1,991 @@
+package io.leviathan.backend.cuda;
+
+import io.leviathan.backend.AdamWStep;
+import io.leviathan.backend.Backend;
+import io.leviathan.backend.OpChecks;
+import io.leviathan.bindings.NativeCallException;
+import io.leviathan.bindings.cuda.CuBlas;
+import io.leviathan.bindings.cuda.CuBlasLt;
+import io.leviathan.bindings.cuda.CudaLibraries;
+import io.leviathan.bindings.cuda.CudaLibrary;
+import io.leviathan.bindings.cuda.LeviathanCuda;
+import io.leviathan.tensor.DType;
+import io.leviathan.tensor.Device;
+import io.leviathan.tensor.MemoryKey;
+import io.leviathan.tensor.ShapeMismatchException;
+import io.leviathan.tensor.Tensor;
+import io.leviathan.tensor.TensorArena;
+import java.lang.foreign.MemorySegment;
+import java.util.List;
+
+/**
+ * The CUDA backend: one device, one stream, every operation an asynchronous call into Leviathan's kernel
+ * library ({@link LeviathanCuda}) or cuBLAS ({@link CudaGemm}) after the same argument checks as the CPU
+ * backend. Nothing waits for the device except a download and {@link #synchronize()}, which also throw the
+ * bad data kernels recorded in the {@link DeviceErrorRecord}. Memory comes from a caching allocator
+ * ({@link CudaAllocator}), workspaces from reused {@link DeviceScratch} buffers and host transfers go through
+ * pinned staging ({@link CudaTransfer}), so a training step allocates nothing once warm.
+ *
+ * <p>System properties: {@code leviathan.cuda.tf32=true} lets F32 GEMMs use TF32 tensor cores (off by
+ * default: F32 means F32); {@code leviathan.cuda.deterministic=false} lets the embedding backward use atomics
+ * (by default it sums each row in a fixed order, so runs and resumes repeat bit for bit).
+ *
+ * <p>Use it from one thread at a time (the host side is one stream); a thread switch re-selects the device.
+ */
+public final class CudaBackend implements Backend {
+    /** System property: {@code true} allows TF32 products in F32 GEMMs. */
+    public static final String TF32_PROPERTY = "leviathan.cuda.tf32";
+    /** System property: {@code false} allows the faster, non-deterministic embedding backward. */
+    public static final String DETERMINISTIC_PROPERTY = "leviathan.cuda.deterministic";
+
+    private static final int F32 = LeviathanCuda.LV_F32;
+    private static final int BF16 = LeviathanCuda.LV_BF16;
+
+    private final LeviathanCuda lib;
+    private final CudaContext cx;
+    private final MemoryKey key;
+    private final CachingDeviceMemory memory;
+    private final CudaAllocator allocator;
+    private final DeviceErrorRecord errors;
+    private final CudaTransfer transfer;
+    private final CudaGemm gemm;
+    private final CuBlasLt cublasLt;
+    private final DeviceScratch workspace;
+    private final DeviceScratch normAccumulator;
+    private final boolean deterministic;
+    private final String deviceName;
+    private boolean closed;
+
+    private CudaBackend(LeviathanCuda lib, CudaContext cx, MemoryKey key, CachingDeviceMemory memory,
+                        DeviceErrorRecord errors, CudaTransfer transfer, CudaGemm gemm, CuBlasLt cublasLt,
+                        String deviceName) {
+        this.lib = lib;
+        this.cx = cx;
+        this.key = key;
+        this.memory = memory;
+        this.allocator = new CudaAllocator(memory, key, cx.device);
+        this.errors = errors;
+        this.transfer = transfer;
+        this.gemm = gemm;
+        this.cublasLt = cublasLt;
+        this.workspace = new DeviceScratch(cx);
+        this.normAccumulator = new DeviceScratch(cx);
+        this.deterministic = !"false".equalsIgnoreCase(System.getProperty(DETERMINISTIC_PROPERTY));
+        this.deviceName = deviceName;
+    }
+
+    /**
+     * Opens a backend on {@code device}: checks the kernel library's ABI version, selects the device, creates
+     * the stream, the error record, the staging event and a cuBLAS handle on the stream.
+     *
+     * @param lib the loaded kernel library
+     * @param cublas the loaded cuBLAS
+     * @param cublasLtOrNull the loaded cuBLASLt, or null: then BF16 x BF16 GEMMs use {@code cublasGemmEx} too
+     * @param device the CUDA device ordinal
+     * @throws IllegalStateException when the library's ABI version is not the one these bindings were written for
+     * @throws io.leviathan.bindings.NativeCallException naming the first runtime or cuBLAS call that failed
+     */
+    public static CudaBackend open(LeviathanCuda lib, CuBlas cublas, CuBlasLt cublasLtOrNull, int device) {
+        if (lib == null || cublas == null) {
+            throw new IllegalArgumentException("CudaBackend.open: the kernel library and cuBLAS are required");
+        }
+        int abi = lib.lv_abi_version();
+        if (abi != LeviathanCuda.LV_ABI_VERSION) {
+            throw new IllegalStateException("CUDA kernel library " + lib.library().file() + " has ABI version " + abi
+                    + " but this build needs " + LeviathanCuda.LV_ABI_VERSION + "; rebuild native/");
+        }
+        String name = deviceName(lib, device);
+        CudaContext cx = CudaContext.open(lib, device);
+        MemoryKey key = new MemoryKey("cuda backend (" + "cuda:" + device + ")");
+        CachingDeviceMemory memory = new CachingDeviceMemory(cx);
+        DeviceErrorRecord errors = null;
+        CudaTransfer transfer = null;
+        try {
+            errors = new DeviceErrorRecord(cx);
+            transfer = new CudaTransfer(cx, key, errors);
+            CudaGemm gemm = new CudaGemm(cx, cublas, cublasLtOrNull, key, Boolean.getBoolean(TF32_PROPERTY));
+            return new CudaBackend(lib, cx, key, memory, errors, transfer, gemm, cublasLtOrNull, name);
+        } catch (RuntimeException e) {
+            closeQuietly(transfer, e);
+            closeQuietly(errors, e);
+            closeQuietly(memory, e);
+            closeQuietly(cx, e);
+            throw e;
+        }
+    }
+
+    /**
+     * Opens a backend on {@code device} with the libraries {@code libraries} finds: cuBLAS and cuBLASLt (loaded
+     * cuBLASLt first) and our kernel library. Call it after {@code CudaProbe} reported CUDA available.
+     *
+     * @throws io.leviathan.bindings.cuda.LibraryNotFoundException listing every place tried, for a missing library
+     */
+    public static CudaBackend open(CudaLibraries libraries, int device) {
+        CuBlas cublas = new CuBlas(libraries.load(CudaLibrary.CUBLAS));
+        CuBlasLt cublasLt = new CuBlasLt(libraries.load(CudaLibrary.CUBLAS_LT));
+        LeviathanCuda lib = new LeviathanCuda(libraries.load(CudaLibrary.LEVIATHAN));
+        return open(lib, cublas, cublasLt, device);
+    }
+
+    private static String deviceName(LeviathanCuda lib, int device) {
+        try (java.lang.foreign.Arena a = java.lang.foreign.Arena.ofConfined()) {
+            MemorySegment buf = a.allocate(256);
+            lib.check("lv_device_name", lib.lv_device_name(device, buf, 256));
+            return buf.getString(0);
+        }
+    }
+
+    private static void closeQuietly(AutoCloseable c, RuntimeException primary) {
+        if (c == null) {
+            return;
+        }
+        try {
+            c.close();
+        } catch (Exception suppressed) {
+            primary.addSuppressed(suppressed);
+        }
+    }
+
+    @Override public String name() { return "cuda"; }
+    @Override public Device device() { return Device.CUDA; }
+    @Override public int threads() { return 1; }
+    @Override public TensorArena newArena() { return new TensorArena(allocator); }
+
+    /** The device's name as the runtime reports it, e.g. "NVIDIA H200". */
+    public String deviceName() {
+        return deviceName;
+    }
+
+    /** The device ordinal. */
+    public int deviceOrdinal() {
+        return cx.device;
+    }
+
+    /** The cuBLAS version the handle reports ({@code cublasGetVersion_v2}), e.g. 130100 for 13.1.0. */
+    public int cublasVersion() {
+        cx.bindThread();
+        return gemm.version();
+    }
+
+    /** True when a cuBLASLt library was supplied: BF16 x BF16 GEMMs then run on it where it has an algorithm. */
+    public boolean hasCublasLt() {
+        return cublasLt != null;
+    }
+
+    /** Distinct GEMM shapes cuBLASLt has planned (each plans once; 0 without cuBLASLt). */
+    public int cublasLtPlans() {
+        return gemm.cublasLtPlans();
+    }
+
+    /** The caching allocator's counters: driver allocations, cache hits, bytes in use and cached. */
+    public String memoryStats() {
+        return memory.stats().toString();
+    }
+
+    /** Driver allocations made so far by the caching allocator (constant across warm training steps). */
+    public long driverAllocations() {
+        return memory.stats().driverAllocations();
+    }
+
+    // ---------------------------------------------------------------- pointers and statuses
+
+    private MemorySegment p(Tensor t) {
+        return t == null ? MemorySegment.NULL : t.segment(key);
+    }
+
+    private void check(String call, int status) {
+        lib.check(call, status);
+    }
+
+    private MemorySegment s() {
+        return cx.stream;
+    }
+
+    // ---------------------------------------------------------------- the host boundary
+
+    @Override public void upload(float[] src, int srcOffset, Tensor dst) { cx.bindThread(); transfer.upload(src, srcOffset, dst); }
+    @Override public void upload(int[] src, int srcOffset, Tensor dst) { cx.bindThread(); transfer.upload(src, srcOffset, dst); }
+    @Override public void upload(MemorySegment src, Tensor dst) { cx.bindThread(); transfer.upload(src, dst); }
+    @Override public void download(Tensor src, float[] dst, int dstOffset) { cx.bindThread(); transfer.download(src, dst, dstOffset); }
+    @Override public void download(Tensor src, int[] dst, int dstOffset) { cx.bindThread(); transfer.download(src, dst, dstOffset); }
+    @Override public void download(Tensor src, MemorySegment dst) { cx.bindThread(); transfer.download(src, dst); }
+
+    /** Waits for the stream and throws the first bad-data error kernels recorded since the last call. */
+    @Override
+    public void synchronize() {
+        cx.bindThread();
+        errors.synchronizeAndCheck();
+    }
+
+    // ---------------------------------------------------------------- data movement and conversion
+
+    @Override
+    public void copy(Tensor src, Tensor dst) {
+        String op = "copy";
+        CudaChecks.any(op, "src", src);
+        CudaChecks.any(op, "dst", dst);
+        CudaChecks.writable(op, "dst", dst);
+        OpChecks.sameShape(op, new String[] {"src", "dst"}, src, dst);
+        DType from = src.dtype(), to = dst.dtype();
+        if (from != to && (from == DType.I32 || to == DType.I32)) {
+            throw new IllegalArgumentException(op + ": cannot convert src " + src.describe() + " to dst "
+                    + dst.describe() + " (only F32 and BF16 convert into each other)");
+        }
+        cx.bindThread();
+        MemorySegment s = p(src), d = p(dst);
+        if (from == to) {
+            if (s.address() != d.address() && s.byteSize() > 0) {
+                check("lv_memcpy_async", lib.lv_memcpy_async(d, s, s.byteSize(), s()));
+            }
+        } else {
+            check("lv_copy", lib.lv_copy(s, code(from), d, code(to), src.numel(), s()));
+        }
+    }
+
+    @Override
+    public void fill(Tensor t, float value) {
+        String op = "fill";
+        CudaChecks.any(op, "t", t);
+        CudaChecks.writable(op, "t", t);
+        if (t.dtype() == DType.I32) {
+            throw new IllegalArgumentException(op + ": t must be F32 or BF16 but is " + t.describe());
+        }
+        if (t.numel() == 0) {
+            return; // nothing to compute: no launch of an empty grid
+        }
+        cx.bindThread();
+        check("lv_fill", lib.lv_fill(p(t), code(t.dtype()), t.numel(), value, s()));
+    }
+
+    private static int code(DType t) {
+        return switch (t) {
+            case F32 -> F32;
+            case BF16 -> BF16;
+            case I32 -> LeviathanCuda.LV_I32;
+        };
+    }
+
+    // ---------------------------------------------------------------- matrix multiplication
+
+    @Override
+    public void matmul(Tensor a, boolean transA, Tensor b, boolean transB, Tensor c, float alpha, float beta) {
+        cx.bindThread();
+        gemm.matmul(a, transA, b, transB, c, alpha, beta);
+    }
+
+    // ---------------------------------------------------------------- element-wise
+
+    @Override
+    public void add(Tensor a, Tensor b, Tensor out) {
+        String op = "add";
+        OpChecks.f32(op, "a", a);
+        OpChecks.f32(op, "b", b);
+        OpChecks.f32Out(op, "out", out);
+        OpChecks.sameShape(op, new String[] {"a", "b", "out"}, a, b, out);
+        if (a.numel() == 0) {
+            return; // nothing to compute: no launch of an empty grid
+        }
+        cx.bindThread();
+        check("lv_add", lib.lv_add(p(a), p(b), p(out), a.numel(), s()));
+    }
+
+    @Override
+    public void mul(Tensor a, Tensor b, Tensor out) {
+        String op = "mul";
+        OpChecks.f32(op, "a", a);
+        OpChecks.f32(op, "b", b);
+        OpChecks.f32Out(op, "out", out);
+        OpChecks.sameShape(op, new String[] {"a", "b", "out"}, a, b, out);
+        if (a.numel() == 0) {
+            return; // nothing to compute: no launch of an empty grid
+        }
+        cx.bindThread();
+        check("lv_mul", lib.lv_mul(p(a), p(b), p(out), a.numel(), s()));
+    }
+
+    @Override
+    public void mulBackward(Tensor dOut, Tensor a, Tensor b, Tensor dA, Tensor dB) {
+        String op = "mulBackward";
+        OpChecks.f32(op, "dOut", dOut);
+        OpChecks.f32(op, "a", a);
+        OpChecks.f32(op, "b", b);
+        OpChecks.sameShape(op, new String[] {"dOut", "a", "b"}, dOut, a, b);
+        if (dA != null) {
+            OpChecks.f32Out(op, "dA", dA);
+            OpChecks.sameShape(op, new String[] {"dOut", "dA"}, dOut, dA);
+        }
+        if (dB != null) {
+            OpChecks.f32Out(op, "dB", dB);
+            OpChecks.sameShape(op, new String[] {"dOut", "dB"}, dOut, dB);
+        }
+        if (dOut.numel() == 0) {
+            return; // nothing to compute: no launch of an empty grid
+        }
+        cx.bindThread();
+        check("lv_mul_backward", lib.lv_mul_backward(p(dOut), p(a), p(b), p(dA), p(dB), dOut.numel(), s()));
+    }
+
+    @Override
+    public void scale(Tensor a, float sc, Tensor out) {
+        String op = "scale";
+        OpChecks.f32(op, "a", a);
+        OpChecks.f32Out(op, "out", out);
+        OpChecks.sameShape(op, new String[] {"a", "out"}, a, out);
+        if (a.numel() == 0) {
+            return; // nothing to compute: no launch of an empty grid
+        }
+        cx.bindThread();
+        check("lv_scale", lib.lv_scale(p(a), sc, p(out), a.numel(), s()));
+    }
+
+    @Override
+    public void axpy(float alpha, Tensor x, Tensor y) {
+        String op = "axpy";
+        OpChecks.f32(op, "x", x);
+        OpChecks.f32Out(op, "y", y);
+        OpChecks.sameShape(op, new String[] {"x", "y"}, x, y);
+        if (x.numel() == 0) {
+            return; // nothing to compute: no launch of an empty grid
+        }
+        cx.bindThread();
+        check("lv_axpy", lib.lv_axpy(alpha, p(x), p(y), x.numel(), s()));
+    }
+
+    // ---------------------------------------------------------------- reductions
+
+    @Override public void sumLastDim(Tensor x, Tensor out) { rowReduce("sumLastDim", x, out, false); }
+    @Override public void meanLastDim(Tensor x, Tensor out) { rowReduce("meanLastDim", x, out, true); }
+    @Override public void sumLastDimBackward(Tensor dOut, Tensor dX) { rowBroadcastBackward("sumLastDimBackward", dOut, dX, false); }
+    @Override public void meanLastDimBackward(Tensor dOut, Tensor dX) { rowBroadcastBackward("meanLastDimBackward", dOut, dX, true); }
+
+    private void rowReduce(String op, Tensor x, Tensor out, boolean mean) {
+        OpChecks.f32(op, "x", x);
+        OpChecks.f32Out(op, "out", out);
+        long c = OpChecks.lastDim(op, "x", x);
+        CudaChecks.rowsShape(op, "x", x, "out", out);
+        if (out.numel() == 0) {
+            return; // nothing to compute: no launch of an empty grid
+        }
+        cx.bindThread();
+        check("lv_row_sum", lib.lv_row_sum(p(x), p(out), out.numel(), c, mean ? (float) (1.0 / c) : 1f, s()));
+    }
+
+    private void rowBroadcastBackward(String op, Tensor dOut, Tensor dX, boolean mean) {
+        OpChecks.f32(op, "dOut", dOut);
+        OpChecks.f32Out(op, "dX", dX);
+        long c = OpChecks.lastDim(op, "dX", dX);
+        CudaChecks.rowsShape(op, "dX", dX, "dOut", dOut);
+        if (dOut.numel() == 0) {
+            return; // nothing to compute: no launch of an empty grid
+        }
+        cx.bindThread();
+        check("lv_row_sum_backward", lib.lv_row_sum_backward(p(dOut), p(dX), dOut.numel(), c,
+                mean ? (float) (1.0 / c) : 1f, s()));
+    }
+
+    @Override
+    public void sum(Tensor x, Tensor out) {
+        OpChecks.f32("sum", "x", x);
+        CudaChecks.scalarOut("sum", "out", out);
+        cx.bindThread();
+        if (x.numel() == 0) { // the empty sum, without launching an empty grid
+            check("lv_fill", lib.lv_fill(p(out), F32, 1, 0f, s()));
+            return;
+        }
+        check("lv_reduce_sum", lib.lv_reduce_sum(p(x), x.numel(), 1.0, p(out), s()));
+    }
+
+    @Override
+    public void mean(Tensor x, Tensor out) {
+        OpChecks.f32("mean", "x", x);
+        CudaChecks.scalarOut("mean", "out", out);
+        cx.bindThread();
+        if (x.numel() == 0) { // 0 / 0, as the CPU backend gives it
+            check("lv_fill", lib.lv_fill(p(out), F32, 1, Float.NaN, s()));
+            return;
+        }
+        check("lv_reduce_sum", lib.lv_reduce_sum(p(x), x.numel(), 1.0 / x.numel(), p(out), s()));
+    }
+
+    // ---------------------------------------------------------------- normalisation
+
+    @Override
+    public void rmsNorm(Tensor x, Tensor weight, float eps, Tensor out, Tensor rstd) {
+        String op = "rmsNorm";
+        OpChecks.f32(op, "x", x);
+        OpChecks.f32(op, "weight", weight);
+        OpChecks.f32Out(op, "out", out);
+        OpChecks.f32Out(op, "rstd", rstd);
+        long c = OpChecks.lastDim(op, "x", x);
+        OpChecks.shape(op, "weight", weight, c);
+        OpChecks.sameShape(op, new String[] {"x", "out"}, x, out);
+        CudaChecks.rowsShape(op, "x", x, "rstd", rstd);
+        if (rstd.numel() == 0) {
+            return; // nothing to compute: no launch of an empty grid
+        }
+        cx.bindThread();
+        check("lv_rmsnorm_forward", lib.lv_rmsnorm_forward(p(x), p(weight), eps, p(out), p(rstd), rstd.numel(), c, s()));
+    }
+
+    @Override
+    public void rmsNormBackward(Tensor dOut, Tensor x, Tensor weight, Tensor rstd, Tensor dX, Tensor dWeight) {
+        String op = "rmsNormBackward";
+        OpChecks.f32(op, "dOut", dOut);
+        OpChecks.f32(op, "x", x);
+        OpChecks.f32(op, "weight", weight);
+        OpChecks.f32(op, "rstd", rstd);
+        OpChecks.f32Out(op, "dX", dX);
+        OpChecks.f32Out(op, "dWeight", dWeight);
+        long c = OpChecks.lastDim(op, "x", x);
+        OpChecks.sameShape(op, new String[] {"dOut", "x", "dX"}, dOut, x, dX);
+        OpChecks.sameShape(op, new String[] {"weight", "dWeight"}, weight, dWeight);
+        OpChecks.shape(op, "weight", weight, c);
+        CudaChecks.rowsShape(op, "x", x, "rstd", rstd);
+        if (rstd.numel() == 0) {
+            return; // nothing to compute: no launch of an empty grid
+        }
+        cx.bindThread();
+        check("lv_rmsnorm_backward", lib.lv_rmsnorm_backward(p(dOut), p(x), p(weight), p(rstd), p(dX), p(dWeight),
+                rstd.numel(), c, s()));
+    }
+
+    @Override
+    public void layerNorm(Tensor x, Tensor weight, Tensor bias, float eps, Tensor out, Tensor mean, Tensor rstd) {
+        String op = "layerNorm";
+        OpChecks.f32(op, "x", x);
+        OpChecks.f32(op, "weight", weight);
+        OpChecks.f32(op, "bias", bias);
+        OpChecks.f32Out(op, "out", out);
+        OpChecks.f32Out(op, "mean", mean);
+        OpChecks.f32Out(op, "rstd", rstd);
+        long c = OpChecks.lastDim(op, "x", x);
+        long groups = CudaChecks.affineGroups(op, x, c, weight);
+        OpChecks.shape(op, "bias", bias, weight.shape());
+        OpChecks.sameShape(op, new String[] {"x", "out"}, x, out);
+        CudaChecks.rowsShape(op, "x", x, "mean", mean);
+        CudaChecks.rowsShape(op, "x", x, "rstd", rstd);
+        long rows = rstd.numel();
+        if (rows == 0) {
+            return; // nothing to compute: no launch of an empty grid
+        }
+        cx.bindThread();
+        check("lv_layernorm_forward", lib.lv_layernorm_forward(p(x), p(weight), p(bias), eps, p(out), p(mean),
+                p(rstd), groups, groups == 0 ? 0 : rows / groups, c, s()));
+    }
+
+    @Override
+    public void layerNormBackward(Tensor dOut, Tensor x, Tensor weight, Tensor mean, Tensor rstd,
+                                  Tensor dX, Tensor dWeight, Tensor dBias) {
+        String op = "layerNormBackward";
+        OpChecks.f32(op, "dOut", dOut);
+        OpChecks.f32(op, "x", x);
+        OpChecks.f32(op, "weight", weight);
+        OpChecks.f32(op, "mean", mean);
+        OpChecks.f32(op, "rstd", rstd);
+        OpChecks.f32Out(op, "dX", dX);
+        OpChecks.f32Out(op, "dWeight", dWeight);
+        OpChecks.f32Out(op, "dBias", dBias);
+        long c = OpChecks.lastDim(op, "x", x);
+        OpChecks.sameShape(op, new String[] {"dOut", "x", "dX"}, dOut, x, dX);
+        OpChecks.sameShape(op, new String[] {"weight", "dWeight", "dBias"}, weight, dWeight, dBias);
+        long groups = CudaChecks.affineGroups(op, x, c, weight);
+        CudaChecks.rowsShape(op, "x", x, "mean", mean);
+        CudaChecks.rowsShape(op, "x", x, "rstd", rstd);
+        long rows = rstd.numel();
+        if (rows == 0) {
+            return; // nothing to compute: no launch of an empty grid
+        }
+        cx.bindThread();
+        check("lv_layernorm_backward", lib.lv_layernorm_backward(p(dOut), p(x), p(weight), p(mean), p(rstd),
+                p(dX), p(dWeight), p(dBias), groups, groups == 0 ? 0 : rows / groups, c, s()));
+    }
+
+    // ---------------------------------------------------------------- position encoding
+
+    @Override
+    public void rope(Tensor x, Tensor cos, Tensor sin, Tensor out) {
+        String op = "rope";
+        OpChecks.f32(op, "x", x);
+        OpChecks.f32(op, "cos", cos);
+        OpChecks.f32(op, "sin", sin);
+        OpChecks.f32Out(op, "out", out);
+        OpChecks.sameShape(op, new String[] {"x", "out"}, x, out);
+        CudaChecks.ropeShapes(op, "x", x, cos, sin);
+        if (x.numel() == 0) {
+            return; // nothing to compute: no launch of an empty grid
+        }
+        cx.bindThread();
+        check("lv_rope_forward", lib.lv_rope_forward(p(x), p(cos), p(sin), p(out),
+                x.size(0), x.size(1), x.size(2), x.size(3), s()));
+    }
+
+    @Override
+    public void ropeBackward(Tensor dOut, Tensor cos, Tensor sin, Tensor dX) {
+        String op = "ropeBackward";
+        OpChecks.f32(op, "dOut", dOut);
+        OpChecks.f32(op, "cos", cos);
+        OpChecks.f32(op, "sin", sin);
+        OpChecks.f32Out(op, "dX", dX);
+        OpChecks.sameShape(op, new String[] {"dOut", "dX"}, dOut, dX);
+        CudaChecks.ropeShapes(op, "dOut", dOut, cos, sin);
+        if (dOut.numel() == 0) {
+            return; // nothing to compute: no launch of an empty grid
+        }
+        cx.bindThread();
+        check("lv_rope_backward", lib.lv_rope_backward(p(dOut), p(cos), p(sin), p(dX),
+                dOut.size(0), dOut.size(1), dOut.size(2), dOut.size(3), s()));
+    }
+
+    @Override
+    public void ropeTables(float theta, Tensor cos, Tensor sin) {
+        String op = "ropeTables";
+        OpChecks.f32Out(op, "cos", cos);
+        OpChecks.f32Out(op, "sin", sin);
+        OpChecks.sameShape(op, new String[] {"cos", "sin"}, cos, sin);
+        if (cos.rank() != 2) {
+            throw new ShapeMismatchException(op + ": cos and sin must be [maxT, Dh/2] but are "
+                    + java.util.Arrays.toString(cos.shape()) + " and " + java.util.Arrays.toString(sin.shape()));
+        }
+        if (!(theta > 0) || Float.isInfinite(theta)) {
+            throw new IllegalArgumentException(op + ": theta must be positive and finite, got " + theta);
+        }
+        if (cos.numel() == 0) {
+            return; // nothing to compute: no launch of an empty grid
+        }
+        cx.bindThread();
+        check("lv_rope_tables", lib.lv_rope_tables(theta, p(cos), p(sin), cos.size(0), 2 * cos.size(1), s()));
+    }
+
+    // ---------------------------------------------------------------- activations
+
+    @Override
+    public void silu(Tensor x, Tensor out) {
+        String op = "silu";
+        OpChecks.f32(op, "x", x);
+        OpChecks.f32Out(op, "out", out);
+        OpChecks.sameShape(op, new String[] {"x", "out"}, x, out);
+        if (x.numel() == 0) {
+            return; // nothing to compute: no launch of an empty grid
+        }
+        cx.bindThread();
+        check("lv_silu", lib.lv_silu(p(x), p(out), x.numel(), s()));
+    }
+
+    @Override
+    public void siluBackward(Tensor dOut, Tensor x, Tensor dX) {
+        String op = "siluBackward";
+        OpChecks.f32(op, "dOut", dOut);
+        OpChecks.f32(op, "x", x);
+        OpChecks.f32Out(op, "dX", dX);
+        OpChecks.sameShape(op, new String[] {"dOut", "x", "dX"}, dOut, x, dX);
+        if (x.numel() == 0) {
+            return; // nothing to compute: no launch of an empty grid
+        }
+        cx.bindThread();
+        check("lv_silu_backward", lib.lv_silu_backward(p(dOut), p(x), p(dX), x.numel(), s()));
+    }
+
+    @Override
+    public void sigmoid(Tensor x, Tensor out) {
+        String op = "sigmoid";
+        OpChecks.f32(op, "x", x);
+        OpChecks.f32Out(op, "out", out);
+        OpChecks.sameShape(op, new String[] {"x", "out"}, x, out);
+        if (x.numel() == 0) {
+            return; // nothing to compute: no launch of an empty grid
+        }
+        cx.bindThread();
+        check("lv_sigmoid", lib.lv_sigmoid(p(x), p(out), x.numel(), s()));
+    }
+
+    @Override
+    public void sigmoidBackward(Tensor dOut, Tensor y, Tensor dX) {
+        String op = "sigmoidBackward";
+        OpChecks.f32(op, "dOut", dOut);
+        OpChecks.f32(op, "y", y);
+        OpChecks.f32Out(op, "dX", dX);
+        OpChecks.sameShape(op, new String[] {"dOut", "y", "dX"}, dOut, y, dX);
+        if (y.numel() == 0) {
+            return; // nothing to compute: no launch of an empty grid
+        }
+        cx.bindThread();
+        check("lv_sigmoid_backward", lib.lv_sigmoid_backward(p(dOut), p(y), p(dX), y.numel(), s()));
+    }
+
+    @Override
+    public void swiglu(Tensor gate, Tensor up, Tensor out) {
+        String op = "swiglu";
+        OpChecks.f32(op, "gate", gate);
+        OpChecks.f32(op, "up", up);
+        OpChecks.f32Out(op, "out", out);
+        OpChecks.sameShape(op, new String[] {"gate", "up", "out"}, gate, up, out);
+        if (gate.numel() == 0) {
+            return; // nothing to compute: no launch of an empty grid
+        }
+        cx.bindThread();
+        check("lv_swiglu", lib.lv_swiglu(p(gate), p(up), p(out), gate.numel(), s()));
+    }
+
+    @Override
+    public void swigluBackward(Tensor dOut, Tensor gate, Tensor up, Tensor dGate, Tensor dUp) {
+        String op = "swigluBackward";
+        OpChecks.f32(op, "dOut", dOut);
+        OpChecks.f32(op, "gate", gate);
+        OpChecks.f32(op, "up", up);
+        OpChecks.f32Out(op, "dGate", dGate);
+        OpChecks.f32Out(op, "dUp", dUp);
+        OpChecks.sameShape(op, new String[] {"dOut", "gate", "up", "dGate", "dUp"}, dOut, gate, up, dGate, dUp);
+        if (gate.numel() == 0) {
+            return; // nothing to compute: no launch of an empty grid
+        }
+        cx.bindThread();
+        check("lv_swiglu_backward", lib.lv_swiglu_backward(p(dOut), p(gate), p(up), p(dGate), p(dUp),
+                gate.numel(), s()));
+    }
+
+    @Override
+    public void softmax(Tensor x, Tensor out) {
+        String op = "softmax";
+        OpChecks.f32(op, "x", x);
+        OpChecks.f32Out(op, "out", out);
+        OpChecks.sameShape(op, new String[] {"x", "out"}, x, out);
+        long c = OpChecks.lastDim(op, "x", x);
+        if (c == 0) {
+            return;
+        }
+        if (x.numel() == 0) {
+            return; // nothing to compute: no launch of an empty grid
+        }
+        cx.bindThread();
+        check("lv_softmax", lib.lv_softmax(p(x), p(out), x.numel() / c, c, s()));
+    }
+
+    @Override
+    public void softmaxBackward(Tensor dOut, Tensor y, Tensor dX) {
+        String op = "softmaxBackward";
+        OpChecks.f32(op, "dOut", dOut);
+        OpChecks.f32(op, "y", y);
+        OpChecks.f32Out(op, "dX", dX);
+        OpChecks.sameShape(op, new String[] {"dOut", "y", "dX"}, dOut, y, dX);
+        long c = OpChecks.lastDim(op, "y", y);
+        if (c == 0) {
+            return;
+        }
+        if (y.numel() == 0) {
+            return; // nothing to compute: no launch of an empty grid
+        }
+        cx.bindThread();
+        check("lv_softmax_backward", lib.lv_softmax_backward(p(dOut), p(y), p(dX), y.numel() / c, c, s()));
+    }
+
+    // ---------------------------------------------------------------- attention
+
+    @Override
+    public void attention(Tensor q, Tensor k, Tensor v, Tensor out, Tensor lse) {
+        String op = "attention";
+        String[] names = {"q", "k", "v", "out"};
+        DType type = CudaChecks.sameFloatType(op, names, q, k, v, out);
+        CudaChecks.writable(op, "out", out);
+        OpChecks.f32Out(op, "lse", lse);
+        CudaChecks.attentionShapes(op, names, q, k, v, out);
+        CudaChecks.lseShape(op, lse, q);
+        CudaChecks.attentionHeadDim(op, q);
+        if (q.numel() == 0) {
+            return; // nothing to compute: no launch of an empty grid
+        }
+        cx.bindThread();
+        check("lv_attention_forward", lib.lv_attention_forward(p(q), p(k), p(v), p(out), p(lse), code(type),
+                q.size(0), q.size(1), q.size(2), q.size(3), s()));
+    }
+
+    @Override
+    public void attentionBackward(Tensor dOut, Tensor q, Tensor k, Tensor v, Tensor out, Tensor lse,
+                                  Tensor dQ, Tensor dK, Tensor dV) {
+        String op = "attentionBackward";
+        DType type = CudaChecks.sameFloatType(op, new String[] {"q", "k", "v", "out"}, q, k, v, out);
+        DType gradType = CudaChecks.sameFloatType(op, new String[] {"dOut"}, dOut);
+        OpChecks.f32(op, "lse", lse);
+        OpChecks.f32Out(op, "dQ", dQ);
+        OpChecks.f32Out(op, "dK", dK);
+        OpChecks.f32Out(op, "dV", dV);
+        CudaChecks.attentionShapes(op, new String[] {"dOut", "q", "k", "v", "out", "dQ", "dK", "dV"},
+                dOut, q, k, v, out, dQ, dK, dV);
+        CudaChecks.lseShape(op, lse, q);
+        CudaChecks.attentionHeadDim(op, q);
+        long b = q.size(0), t = q.size(1), h = q.size(2), dh = q.size(3);
+        if (q.numel() == 0) {
+            return; // nothing to compute: no launch of an empty grid
+        }
+        cx.bindThread();
+        long need = workspaceBytes("lv_attention_backward_workspace_bytes",
+                lib.lv_attention_backward_workspace_bytes(b, t, h, dh));
+        MemorySegment ws = workspace.get(need);
+        check("lv_attention_backward", lib.lv_attention_backward(p(dOut), code(gradType), p(q), p(k), p(v), p(out),
+                p(lse), p(dQ), p(dK), p(dV), code(type), b, t, h, dh, ws, Math.max(need, 0), s()));
+    }
+
+    // ---------------------------------------------------------------- embedding and loss
+
+    @Override
+    public void embedding(Tensor ids, Tensor table, Tensor out) {
+        String op = "embedding";
+        OpChecks.tensor(op, "ids", ids, DType.I32);
+        OpChecks.f32(op, "table", table);
+        OpChecks.f32Out(op, "out", out);
+        CudaChecks.embeddingShapes(op, "out", out, ids, table);
+        if (out.numel() == 0) {
+            return; // nothing to compute: no launch of an empty grid
+        }
+        cx.bindThread();
+        check("lv_embedding_forward", lib.lv_embedding_forward(p(ids), p(table), p(out), ids.numel(),
+                table.size(0), table.size(1), errors.pointer(), s()));
+    }
+
+    @Override
+    public void embeddingBackward(Tensor dOut, Tensor ids, Tensor dTable) {
+        String op = "embeddingBackward";
+        OpChecks.f32(op, "dOut", dOut);
+        OpChecks.tensor(op, "ids", ids, DType.I32);
+        OpChecks.f32Out(op, "dTable", dTable);
+        CudaChecks.embeddingShapes(op, "dOut", dOut, ids, dTable);
+        long count = ids.numel(), vocab = dTable.size(0), dim = dTable.size(1);
+        if (dOut.numel() == 0) {
+            return; // nothing to compute: no launch of an empty grid
+        }
+        cx.bindThread();
+        long need = workspaceBytes("lv_embedding_backward_workspace_bytes",
+                lib.lv_embedding_backward_workspace_bytes(count, vocab, dim));
+        MemorySegment ws = workspace.get(need);
+        check("lv_embedding_backward", lib.lv_embedding_backward(p(dOut), p(ids), p(dTable), count, vocab, dim,
+                deterministic ? 1 : 0, ws, Math.max(need, 0), errors.pointer(), s()));
+    }
+
+    @Override
+    public void crossEntropy(Tensor logits, Tensor targets, int ignoreIndex, Tensor losses, Tensor dLogits,
+                             float gradScale, Tensor lossSum) {
+        String op = "crossEntropy";
+        CudaChecks.scalarOut(op, "lossSum", lossSum);
+        OpChecks.f32(op, "logits", logits);
+        OpChecks.tensor(op, "targets", targets, DType.I32);
+        long vocab = OpChecks.lastDim(op, "logits", logits);
+        long n = vocab == 0 ? 0 : logits.numel() / vocab;
+        CudaChecks.lossRowsShape(op, "targets", targets, logits, n);
+        if (losses != null) {
+            OpChecks.f32Out(op, "losses", losses);
+            CudaChecks.lossRowsShape(op, "losses", losses, logits, n);
+        }
+        if (dLogits != null) {
+            OpChecks.f32Out(op, "dLogits", dLogits);
+            OpChecks.sameShape(op, new String[] {"logits", "dLogits"}, logits, dLogits);
+        }
+        if (n == 0 || vocab == 0) {
+            return; // nothing to compute: no launch of an empty grid
+        }
+        cx.bindThread();
+        long need = workspaceBytes("lv_cross_entropy_workspace_bytes",
+                lib.lv_cross_entropy_workspace_bytes(n, vocab));
+        MemorySegment ws = workspace.get(need);
+        check("lv_cross_entropy", lib.lv_cross_entropy(p(logits), p(targets), ignoreIndex, p(losses), p(dLogits),
+                gradScale, p(lossSum), n, vocab, ws, Math.max(need, 0), errors.pointer(), s()));
+    }
+
+    /** A workspace size from a {@code lv_*_workspace_bytes} call, whose negative value is a CUDA status. */
+    private static long workspaceBytes(String call, long need) {
+        if (need < 0) {
+            throw new NativeCallException(call, (int) -need, "the CUDA library could not size its workspace");
+        }
+        return need;
+    }
+
+    // ---------------------------------------------------------------- Leviathan generator
+
+    @Override
+    public void splineBasis(Tensor t, int knots, boolean normalize, Tensor first, Tensor weights) {
+        String op = "splineBasis";
+        OpChecks.f32(op, "t", t);
+        CudaChecks.i32Out(op, "first", first);
+        OpChecks.f32Out(op, "weights", weights);
+        CudaChecks.knots(op, knots);
+        CudaChecks.basisShapes(op, "t", t, "first", first, "weights", weights);
+        if (t.numel() == 0) {
+            return; // nothing to compute: no launch of an empty grid
+        }
+        cx.bindThread();
+        check("lv_spline_basis", lib.lv_spline_basis(p(t), t.size(0), t.size(1), knots, normalize ? 1 : 0,
+                p(first), p(weights), s()));
+    }
+
+    @Override
+    public void splineBasisBackward(Tensor dWeights, Tensor t, Tensor first, int knots, boolean normalize, Tensor dT) {
+        String op = "splineBasisBackward";
+        OpChecks.f32(op, "dWeights", dWeights);
+        OpChecks.f32(op, "t", t);
+        OpChecks.tensor(op, "first", first, DType.I32);
+        OpChecks.f32Out(op, "dT", dT);
+        CudaChecks.knots(op, knots);
+        CudaChecks.basisShapes(op, "t", t, "first", first, "dWeights", dWeights);
+        OpChecks.sameShape(op, new String[] {"t", "dT"}, t, dT);
+        if (t.numel() == 0) {
+            return; // nothing to compute: no launch of an empty grid
+        }
+        cx.bindThread();
+        check("lv_spline_basis_backward", lib.lv_spline_basis_backward(p(dWeights), p(t), p(first), t.size(0),
+                t.size(1), knots, normalize ? 1 : 0, p(dT), s()));
+    }
+
+    @Override
+    public void separableModes(Tensor first, Tensor weights, Tensor spline, Tensor modes) {
+        String op = "separableModes";
+        OpChecks.tensor(op, "first", first, DType.I32);
+        OpChecks.f32(op, "weights", weights);
+        OpChecks.f32(op, "spline", spline);
+        OpChecks.f32Out(op, "modes", modes);
+        CudaChecks.ModeDims d = CudaChecks.modeShapes(op, first, weights, spline, "modes", modes);
+        if (modes.numel() == 0) {
+            return; // nothing to compute: no launch of an empty grid
+        }
+        cx.bindThread();
+        check("lv_separable_modes", lib.lv_separable_modes(p(first), p(weights), p(spline), p(modes),
+                d.groups(), d.n(), d.d(), CudaChecks.knotsInt(op, d.knots()), d.r(), s()));
+    }
+
+    @Override
+    public void separableModesBackward(Tensor dModes, Tensor first, Tensor weights, Tensor spline, Tensor modes,
+                                       Tensor dWeights, Tensor dSpline) {
+        String op = "separableModesBackward";
+        OpChecks.f32(op, "dModes", dModes);
+        OpChecks.tensor(op, "first", first, DType.I32);
+        OpChecks.f32(op, "weights", weights);
+        OpChecks.f32(op, "spline", spline);
+        OpChecks.f32(op, "modes", modes);
+        OpChecks.f32Out(op, "dWeights", dWeights);
+        OpChecks.f32Out(op, "dSpline", dSpline);
+        CudaChecks.ModeDims d = CudaChecks.modeShapes(op, first, weights, spline, "modes", modes);
+        OpChecks.sameShape(op, new String[] {"modes", "dModes"}, modes, dModes);
+        OpChecks.sameShape(op, new String[] {"weights", "dWeights"}, weights, dWeights);
+        OpChecks.sameShape(op, new String[] {"spline", "dSpline"}, spline, dSpline);
+        int knots = CudaChecks.knotsInt(op, d.knots());
+        if (modes.numel() == 0) {
+            return; // nothing to compute: no launch of an empty grid
+        }
+        cx.bindThread();
+        long need = workspaceBytes("lv_separable_modes_backward_workspace_bytes",
+                lib.lv_separable_modes_backward_workspace_bytes(d.groups(), d.n(), d.d(), knots, d.r()));
+        MemorySegment ws = workspace.get(need);
+        check("lv_separable_modes_backward", lib.lv_separable_modes_backward(p(dModes), p(first), p(weights),
+                p(spline), p(modes), p(dWeights), p(dSpline), d.groups(), d.n(), d.d(), knots, d.r(), ws,
+                Math.max(need, 0), s()));
+    }
+
+    // ---------------------------------------------------------------- optimisation
+
+    @Override
+    public void globalL2Norm(List<Tensor> tensors, Tensor out) {
+        String op = "globalL2Norm";
+        if (tensors == null) {
+            throw new IllegalArgumentException(op + ": tensors is null");
+        }
+        for (int i = 0; i < tensors.size(); i++) {
+            Tensor t = tensors.get(i);
+            if (t == null || t.dtype() != DType.F32 || !t.isContiguous()) {
+                OpChecks.f32(op, "tensors[" + i + "]", t); // throws; the name is built only for the message
+            }
+            t.checkAlive(op);
+        }
+        CudaChecks.scalarOut(op, "out", out);
+        cx.bindThread();
+        MemorySegment acc = normAccumulator.get(Double.BYTES);
+        check("lv_memset_async", lib.lv_memset_async(acc, 0, Double.BYTES, s()));
+        for (Tensor t : tensors) {
+            if (t.numel() > 0) {
+                check("lv_sum_squares", lib.lv_sum_squares(p(t), t.numel(), acc, s()));
+            }
+        }
+        check("lv_sqrt_to_float", lib.lv_sqrt_to_float(acc, p(out), s()));
+    }
+
+    @Override
+    public void adamw(Tensor param, Tensor grad, Tensor m, Tensor v, AdamWStep step) {
+        String op = "adamw";
+        OpChecks.f32Out(op, "param", param);
+        OpChecks.f32(op, "grad", grad);
+        OpChecks.f32Out(op, "m", m);
+        OpChecks.f32Out(op, "v", v);
+        if (step == null) {
+            throw new IllegalArgumentException(op + ": step is null");
+        }
+        OpChecks.sameShape(op, new String[] {"param", "grad", "m", "v"}, param, grad, m, v);
+        long n = param.numel();
+        if (n == 0) {
+            return;
+        }
+        cx.bindThread();
+        check("lv_adamw", lib.lv_adamw(p(param), p(grad), p(m), p(v), n, step.lr(), step.beta1(), step.beta2(),
+                step.eps(), step.weightDecay(), 1.0 - Math.pow(step.beta1(), step.step()),
+                1.0 - Math.pow(step.beta2(), step.step()), n, MemorySegment.NULL, 0f, s()));
+    }
+
+    @Override
+    public void adamw(Tensor param, Tensor grad, Tensor m, Tensor v, AdamWStep step, long decayedCount,
+                      Tensor gradNorm, float clipNorm) {
+        String op = "adamw";
+        OpChecks.f32Out(op, "param", param);
+        OpChecks.f32(op, "grad", grad);
+        OpChecks.f32Out(op, "m", m);
+        OpChecks.f32Out(op, "v", v);
+        OpChecks.f32(op, "gradNorm", gradNorm);
+        if (step == null) {
+            throw new IllegalArgumentException(op + ": step is null");
+        }
+        OpChecks.sameShape(op, new String[] {"param", "grad", "m", "v"}, param, grad, m, v);
+        long n = param.numel();
+        if (decayedCount < 0 || decayedCount > n) {
+            throw new IllegalArgumentException(op + ": decayedCount " + decayedCount + " outside [0, " + n + "]");
+        }
+        if (gradNorm.numel() < 1) {
+            throw new ShapeMismatchException(op + ": gradNorm " + gradNorm.describe() + " is empty");
+        }
+        if (!(clipNorm >= 0) || !Float.isFinite(clipNorm)) {
+            throw new IllegalArgumentException(op + ": clipNorm must be finite and >= 0, got " + clipNorm);
+        }
+        if (n == 0) {
+            return;
+        }
+        cx.bindThread();
+        check("lv_adamw", lib.lv_adamw(p(param), p(grad), p(m), p(v), n, step.lr(), step.beta1(), step.beta2(),
+                step.eps(), step.weightDecay(), 1.0 - Math.pow(step.beta1(), step.step()),
+                1.0 - Math.pow(step.beta2(), step.step()), decayedCount, p(gradNorm), clipNorm, s()));
+    }
+
+    // ---------------------------------------------------------------- lifetime
+
+    /** Waits for the stream, then releases the cuBLAS handle, staging, scratch, cached memory and the stream. */
+    @Override
+    public void close() {
+        if (closed) {
+            return;
+        }
+        closed = true;
+        cx.bindThread();
+        RuntimeException first = null;
+        for (AutoCloseable c : new AutoCloseable[] {transfer, gemm, workspace, normAccumulator, errors, memory, cx}) {
+            try {
+                c.close();
+            } catch (Exception e) {
+                if (first == null) {
+                    first = e instanceof RuntimeException r ? r : new IllegalStateException(e);
+                } else {
+                    first.addSuppressed(e);
+                }
+            }
+        }
+        if (first != null) {
+            throw first;
+        }
+    }
+
+    @Override
+    public String toString() {
+        return "CudaBackend[cuda:" + cx.device + " " + deviceName + "]";
+    }
+}
