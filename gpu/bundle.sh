@@ -9,7 +9,7 @@
 #   lib/          the project's jars and every runtime and test dependency (JUnit itself excepted)
 #   junit/        JUnit's console launcher (standalone jar, the version of the root pom's JUnit BOM)
 #   tests/<m>/    each module's compiled tests, run from that module's folder as surefire would
-#   native/       libleviathan_cuda.so, when the native build produced it
+#   native/       libleviathan_cuda.so and its GPU self-check leviathan_cuda_check, when nvcc built them
 #   check.sh, torch_peer.py, compare.py, MANIFEST.txt
 # It builds first: `./mvnw -B -o package -DskipTests` plus the dependency copy, in one reactor run so that the
 # modules resolve each other's fresh jars (set MVN_OFFLINE= to let Maven download what ~/.m2 lacks).
@@ -116,6 +116,9 @@ so="native/target/native/linux-x86_64/libleviathan_cuda.so"
 if [ -f "$so" ]; then
   cp "$so" "$OUT_DIR/native/"
   say "kernel library: $so ($(du -h "$so" | cut -f1))"
+  # its GPU self-check, linked to it through $ORIGIN: it stays beside the library
+  self_check="$(dirname "$so")/leviathan_cuda_check"
+  if [ -x "$self_check" ]; then cp "$self_check" "$OUT_DIR/native/"; else say "no $self_check"; fi
 else
   say "no $so (nvcc absent, or the native module not built): the check will report CUDA unavailable"
 fi

@@ -4,10 +4,11 @@
 #
 #   bash gpu/check.sh            # everything, about 6 minutes
 #   bash gpu/check.sh --dry-run  # the same steps on the CPU (--device cpu, tiny shapes): checks the script
-#   bash gpu/check.sh --only abi,cuda-tests   # a rerun of some groups: probe, abi, cuda-tests, bench, train
+#   bash gpu/check.sh --only abi,cuda-tests   # a rerun of some groups: probe, abi, kernels, cuda-tests, bench, train
 #
 # Steps: nvidia-smi; the bundle's runtime; the CUDA libraries (PyTorch's nvidia wheels); the availability
-# probe; the ABI and symbol checks; every CUDA test (-Dleviathan.cuda.required=true); GEMM, attention,
+# probe; the ABI checks against the headers and the loaded libraries' symbols; the kernel library's own
+# self-check (every kernel against its host twin); every CUDA test (-Dleviathan.cuda.required=true); GEMM, attention,
 # generator and training-step benchmarks (ours, then PyTorch's at the same shapes); 200 training steps on
 # CUDA and on the CPU from one seed, compared. A failing step is recorded and the next one runs; the exit
 # status is 1 if any step failed. Results go to $OUT (else target/gpu-results/) as they are written:
@@ -16,14 +17,13 @@
 #   figures.jsonl  every benchmark figure, ours ("impl": "leviathan") and PyTorch's ("impl": "torch")
 #   details.tar.gz JUnit reports, the training runs' metrics and configs, each step's log
 # Environment: CHECK_BUDGET_S (default 400) caps the whole check; steps that no longer fit are skipped.
-# ABI_CHECK_CLASS names the ABI check's main class (default io.leviathan.bindings.cuda.AbiCheck).
 set -u
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 DRY=0
 ONLY=""
-GROUPS_VALID="probe abi cuda-tests bench train"
+GROUPS_VALID="probe abi kernels cuda-tests bench train"
 while [ $# -gt 0 ]; do
   case "$1" in
     --dry-run) DRY=1 ;;
@@ -46,13 +46,12 @@ LOG="$RES/check.log"; STEPS="$RES/steps.tsv"; FIG="$RES/figures.jsonl"; SUMMARY=
 : > "$LOG"; : > "$STEPS"; : > "$FIG"
 WORK="$(mktemp -d /tmp/leviathan-gpu-check.XXXXXX)"
 BUDGET="${CHECK_BUDGET_S:-400}"
-ABI_CHECK_CLASS="${ABI_CHECK_CLASS:-io.leviathan.bindings.cuda.AbiCheck}"
 B="$ROOT/target/gpu-bundle"
 START=$(date +%s)
 FAILED=0
 if [ "$DRY" = 1 ]; then DEVICE=cpu; CUDA_REQUIRED=false; else DEVICE=cuda; CUDA_REQUIRED=true; fi
 # what the steps (run in child shells, below) read
-export ROOT B WORK FIG DEVICE DRY CUDA_REQUIRED ABI_CHECK_CLASS
+export ROOT B WORK FIG DEVICE DRY CUDA_REQUIRED
 export JAVA="$B/jdk/bin/java" CP="$B/lib/*"
 
 log() { printf '%s\n' "$*" | tee -a "$LOG"; }
@@ -186,29 +185,45 @@ if want probe; then
 fi
 
 # ------------------------------------------------------------------------------------------------ ABI
-# The checks compare our bindings with the headers (cuda.h here, cuBLAS's from the wheel) and look up every
-# bound symbol in the loaded libraries.
-abi() {
-  local includes=() d
-  for d in /usr/local/cuda/include "$SITE"/nvidia/*/include; do [ -d "$d" ] && includes+=("$d"); done
-  # (no here-document: an exported function cannot carry one)
-  if ! python3 -c 'import sys, zipfile; e = sys.argv[1].replace(".", "/") + ".class"
-sys.exit(0 if any(e in zipfile.ZipFile(j).namelist() for j in sys.argv[2:]) else 1)' "$ABI_CHECK_CLASS" "$B"/lib/*.jar
-  then
-    echo "class $ABI_CHECK_CLASS is in none of the bundle's jars: the ABI check was not built (ABI_CHECK_CLASS names another)"
-    return 1
-  fi
-  echo "include folders: ${includes[*]:-none}"
-  jrun -cp "$CP" "$ABI_CHECK_CLASS" "${includes[@]}"
+# Our binding tables (io.leviathan.bindings.cuda.CudaBindingTables) against the headers, compiled: cuda.h of the
+# toolkit, our leviathan_cuda.h, cuBLAS's headers from the wheel (absent where the bundle was built); then every
+# bound symbol looked up in the libraries the search really loads (versioned names such as cuMemAlloc_v2).
+abi_headers() {
+  local args=() d
+  for d in /usr/local/cuda/include "$ROOT/native/include" "$SITE"/nvidia/*/include; do
+    [ -d "$d" ] && args+=(--include "$d")
+  done
+  # on the GPU machine a table the compiler could not check is a failure, not a skip
+  [ "$DRY" = 1 ] || args+=(--require "CUDA driver" --require "Leviathan CUDA library (probe)"
+                           --require "Leviathan CUDA library" --require "cuBLASLt" --require "cuBLAS")
+  jrun -cp "$CP" io.leviathan.bindings.cuda.CudaHeaderCheck "${args[@]}" --out "$WORK/header-check"
 }
-export -f abi
+export -f abi_headers
 if want abi; then
-  run_step abi 90 abi
-  record "$(tail -1 "$WORK/abi.log")"
+  run_step abi-headers 120 abi_headers
+  record "$(grep -cE '^(OK|PASSED)' "$WORK/abi-headers.log") ok, $(grep -c '^FAILED' "$WORK/abi-headers.log") failed, $(grep -c '^SKIPPED' "$WORK/abi-headers.log") skipped"
+  run_step abi-symbols 60 jrun -cp "$CP" io.leviathan.bindings.cuda.CudaSymbolCheck
+  record "$(grep -c 'MISSING\|NOT FOUND' "$WORK/abi-symbols.log") missing of $(( $(wc -l < "$WORK/abi-symbols.log") - 1 )) rows"
+fi
+
+# ------------------------------------------------------------------------------------------------ kernels
+# The kernel library's self-check (native/check/device_check.cpp; no Java): every kernel on the GPU against its
+# host twin on the same random data, at small, odd and large shapes.
+kernels() {
+  if [ ! -x "$B/native/leviathan_cuda_check" ]; then
+    echo "no native/leviathan_cuda_check in the bundle (nvcc absent where it was built?)"; return 1
+  fi
+  "$B/native/leviathan_cuda_check"
+}
+export -f kernels
+if want kernels; then
+  run_step kernels 120 kernels
+  record "$(tail -1 "$WORK/kernels.log")"
 fi
 
 # ------------------------------------------------------------------------------------------------ CUDA tests
-# Each module's tests run from that module's folder, as surefire runs them. With -Dleviathan.cuda.required=true
+# Every test class whose name contains Cuda or ends in DeviceTest (the kernels against their host twins on the
+# GPU). Each module's tests run from that module's folder, as surefire runs them. With -Dleviathan.cuda.required=true
 # a CUDA test that would skip fails instead (the dry run leaves it false: the tests must be found and skip).
 cuda_tests() {
   local rc=0 t m dir
@@ -218,7 +233,7 @@ cuda_tests() {
     echo "--- $m"
     (cd "$dir" && jrun -cp "$B/junit/console-standalone.jar:$t:$CP" org.junit.platform.console.ConsoleLauncher \
         execute --disable-banner --details=tree --details-theme=ascii --scan-class-path "$t" \
-        --include-classname '.*Cuda.*' --reports-dir "$WORK/junit/$m") || rc=1
+        --include-classname '^(.*Cuda.*|.*DeviceTest)$' --reports-dir "$WORK/junit/$m") || rc=1
   done
   return $rc
 }
