@@ -1,6 +1,8 @@
 package io.leviathan.backend;
 
 import io.leviathan.backend.cpu.CpuBackend;
+import io.leviathan.backend.cuda.CudaBackend;
+import io.leviathan.bindings.cuda.CudaLibraries;
 import java.io.PrintStream;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -58,7 +60,10 @@ public final class Backends {
             case "cpu-strict" -> strictCpu(Runtime.getRuntime().availableProcessors());
             case "cuda" -> {
                 BackendInfo info = BackendProbe.cuda();
-                throw new IllegalStateException("backend 'cuda' is unavailable: " + info.detail());
+                if (!info.available()) {
+                    throw new IllegalStateException("backend 'cuda' is unavailable: " + info.detail());
+                }
+                yield CudaBackend.open(CudaLibraries.system(), 0); // the libraries the probe just found
             }
             case "auto" -> auto(BackendProbe.cuda(), System.err, FALLBACK_REPORTED);
             default -> throw new IllegalArgumentException("unknown backend '" + name + "'; valid: "
