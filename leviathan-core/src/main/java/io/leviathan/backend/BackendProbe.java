@@ -1,6 +1,8 @@
 package io.leviathan.backend;
 
 import io.leviathan.bindings.cuda.CudaAvailability;
+import io.leviathan.bindings.cuda.CudaLibraries;
+import io.leviathan.bindings.cuda.CudaLibrary;
 import io.leviathan.bindings.cuda.CudaProbe;
 import jdk.incubator.vector.FloatVector;
 
@@ -23,5 +25,18 @@ final class BackendProbe {
     static BackendInfo cuda() {
         CudaAvailability cuda = CudaProbe.probe();
         return new BackendInfo("cuda", cuda.available(), cuda.summary());
+    }
+
+    /**
+     * Where our CUDA kernel library is loaded from ("path (how it was found)"), or why it is not found; asked
+     * whether or not a GPU is present, so {@code leviathan info} shows which build of the kernels a run would use.
+     */
+    static String cudaKernelLibrary() {
+        try {
+            CudaLibraries.Located located = CudaLibraries.system().locate(CudaLibrary.LEVIATHAN);
+            return located.location() + " (" + located.source() + ")";
+        } catch (RuntimeException e) {
+            return "not found: " + e.getMessage();
+        }
     }
 }

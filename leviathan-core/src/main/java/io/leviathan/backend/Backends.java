@@ -92,6 +92,14 @@ public final class Backends {
         return prefix + reason + "; using the CPU backend";
     }
 
+    /**
+     * Where the CUDA backend's kernel library ({@code libleviathan_cuda.so}) is loaded from, and how it was
+     * found, or why it is not found. Answered on any machine, with or without a GPU.
+     */
+    public static String cudaKernelLibrary() {
+        return BackendProbe.cudaKernelLibrary();
+    }
+
     /** Every backend this library knows, whether it can run here, and why not when it cannot. */
     public static List<BackendInfo> probe() {
         return List.of(BackendProbe.cpu(), BackendProbe.cuda());

@@ -98,6 +98,7 @@ final class InfoCommand {
         for (BackendInfo b : Backends.probe()) {
             out.printf(Locale.ROOT, "  %-5s %-12s %s%n", b.name(), b.available() ? "available" : "unavailable", b.detail());
         }
+        out.println("CUDA kernel library: " + Backends.cudaKernelLibrary());
     }
 
     private static void describeModel(PrintStream out, String model, String familyFlag, Integer vocab, boolean json) {

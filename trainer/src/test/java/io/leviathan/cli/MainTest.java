@@ -28,6 +28,11 @@ class MainTest {
         assertTrue(r.out().matches("(?s).*cpu\\s+available.*"), r.out());
         assertTrue(r.out().matches("(?s).*cuda\\s+(available|unavailable)\\s+\\S+.*"), "cuda needs a reason: " + r.out());
         assertTrue(r.out().contains("float lanes") && r.out().contains("threads"), r.out());
+        assertTrue(r.out().contains("CUDA kernel library: "), r.out());
+        if (java.nio.file.Files.exists(java.nio.file.Path.of("../native/target/native/linux-x86_64/libleviathan_cuda.so"))) {
+            // built by nvcc in this build: the trainer's class path carries it, so info names the file
+            assertTrue(r.out().matches("(?s).*CUDA kernel library: /\\S*libleviathan_cuda\\.so.*"), r.out());
+        }
     }
 
     @Test
