@@ -386,7 +386,7 @@ public final class CudaBackend implements Backend {
     @Override
     public void sum(Tensor x, Tensor out) {
         OpChecks.f32("sum", "x", x);
-        CudaChecks.scalarOut("sum", "out", out);
+        OpChecks.scalarOut("sum", "out", out);
         cx.bindThread();
         if (x.numel() == 0) { // the empty sum, without launching an empty grid
             check("lv_fill", lib.lv_fill(p(out), F32, 1, 0f, s()));
@@ -398,7 +398,7 @@ public final class CudaBackend implements Backend {
     @Override
     public void mean(Tensor x, Tensor out) {
         OpChecks.f32("mean", "x", x);
-        CudaChecks.scalarOut("mean", "out", out);
+        OpChecks.scalarOut("mean", "out", out);
         cx.bindThread();
         if (x.numel() == 0) { // 0 / 0, as the CPU backend gives it
             check("lv_fill", lib.lv_fill(p(out), F32, 1, Float.NaN, s()));
