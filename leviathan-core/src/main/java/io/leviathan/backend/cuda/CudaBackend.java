@@ -1,7 +1,9 @@
 package io.leviathan.backend.cuda;
 
+import io.leviathan.backend.ActivationChecks;
 import io.leviathan.backend.AdamWStep;
 import io.leviathan.backend.Backend;
+import io.leviathan.backend.ElementwiseChecks;
 import io.leviathan.backend.OpChecks;
 import io.leviathan.bindings.NativeCallException;
 import io.leviathan.bindings.cuda.CuBlas;
@@ -221,16 +223,8 @@ public final class CudaBackend implements Backend {
 
     @Override
     public void copy(Tensor src, Tensor dst) {
-        String op = "copy";
-        CudaChecks.any(op, "src", src);
-        CudaChecks.any(op, "dst", dst);
-        CudaChecks.writable(op, "dst", dst);
-        OpChecks.sameShape(op, new String[] {"src", "dst"}, src, dst);
+        ElementwiseChecks.copy(src, dst);
         DType from = src.dtype(), to = dst.dtype();
-        if (from != to && (from == DType.I32 || to == DType.I32)) {
-            throw new IllegalArgumentException(op + ": cannot convert src " + src.describe() + " to dst "
-                    + dst.describe() + " (only F32 and BF16 convert into each other)");
-        }
         cx.bindThread();
         MemorySegment s = p(src), d = p(dst);
         if (from == to) {
@@ -244,12 +238,7 @@ public final class CudaBackend implements Backend {
 
     @Override
     public void fill(Tensor t, float value) {
-        String op = "fill";
-        CudaChecks.any(op, "t", t);
-        CudaChecks.writable(op, "t", t);
-        if (t.dtype() == DType.I32) {
-            throw new IllegalArgumentException(op + ": t must be F32 or BF16 but is " + t.describe());
-        }
+        ElementwiseChecks.fill(t);
         if (t.numel() == 0) {
             return; // nothing to compute: no launch of an empty grid
         }
@@ -277,11 +266,7 @@ public final class CudaBackend implements Backend {
 
     @Override
     public void add(Tensor a, Tensor b, Tensor out) {
-        String op = "add";
-        OpChecks.f32(op, "a", a);
-        OpChecks.f32(op, "b", b);
-        OpChecks.f32Out(op, "out", out);
-        OpChecks.sameShape(op, new String[] {"a", "b", "out"}, a, b, out);
+        ElementwiseChecks.binary("add", a, b, out);
         if (a.numel() == 0) {
             return; // nothing to compute: no launch of an empty grid
         }
@@ -291,11 +276,7 @@ public final class CudaBackend implements Backend {
 
     @Override
     public void mul(Tensor a, Tensor b, Tensor out) {
-        String op = "mul";
-        OpChecks.f32(op, "a", a);
-        OpChecks.f32(op, "b", b);
-        OpChecks.f32Out(op, "out", out);
-        OpChecks.sameShape(op, new String[] {"a", "b", "out"}, a, b, out);
+        ElementwiseChecks.binary("mul", a, b, out);
         if (a.numel() == 0) {
             return; // nothing to compute: no launch of an empty grid
         }
@@ -305,19 +286,7 @@ public final class CudaBackend implements Backend {
 
     @Override
     public void mulBackward(Tensor dOut, Tensor a, Tensor b, Tensor dA, Tensor dB) {
-        String op = "mulBackward";
-        OpChecks.f32(op, "dOut", dOut);
-        OpChecks.f32(op, "a", a);
-        OpChecks.f32(op, "b", b);
-        OpChecks.sameShape(op, new String[] {"dOut", "a", "b"}, dOut, a, b);
-        if (dA != null) {
-            OpChecks.f32Out(op, "dA", dA);
-            OpChecks.sameShape(op, new String[] {"dOut", "dA"}, dOut, dA);
-        }
-        if (dB != null) {
-            OpChecks.f32Out(op, "dB", dB);
-            OpChecks.sameShape(op, new String[] {"dOut", "dB"}, dOut, dB);
-        }
+        ElementwiseChecks.mulBackward(dOut, a, b, dA, dB);
         if (dOut.numel() == 0) {
             return; // nothing to compute: no launch of an empty grid
         }
@@ -327,10 +296,7 @@ public final class CudaBackend implements Backend {
 
     @Override
     public void scale(Tensor a, float sc, Tensor out) {
-        String op = "scale";
-        OpChecks.f32(op, "a", a);
-        OpChecks.f32Out(op, "out", out);
-        OpChecks.sameShape(op, new String[] {"a", "out"}, a, out);
+        ElementwiseChecks.scale(a, out);
         if (a.numel() == 0) {
             return; // nothing to compute: no launch of an empty grid
         }
@@ -340,10 +306,7 @@ public final class CudaBackend implements Backend {
 
     @Override
     public void axpy(float alpha, Tensor x, Tensor y) {
-        String op = "axpy";
-        OpChecks.f32(op, "x", x);
-        OpChecks.f32Out(op, "y", y);
-        OpChecks.sameShape(op, new String[] {"x", "y"}, x, y);
+        ElementwiseChecks.axpy(x, y);
         if (x.numel() == 0) {
             return; // nothing to compute: no launch of an empty grid
         }
@@ -560,10 +523,7 @@ public final class CudaBackend implements Backend {
 
     @Override
     public void silu(Tensor x, Tensor out) {
-        String op = "silu";
-        OpChecks.f32(op, "x", x);
-        OpChecks.f32Out(op, "out", out);
-        OpChecks.sameShape(op, new String[] {"x", "out"}, x, out);
+        ActivationChecks.unary("silu", x, out);
         if (x.numel() == 0) {
             return; // nothing to compute: no launch of an empty grid
         }
@@ -573,11 +533,7 @@ public final class CudaBackend implements Backend {
 
     @Override
     public void siluBackward(Tensor dOut, Tensor x, Tensor dX) {
-        String op = "siluBackward";
-        OpChecks.f32(op, "dOut", dOut);
-        OpChecks.f32(op, "x", x);
-        OpChecks.f32Out(op, "dX", dX);
-        OpChecks.sameShape(op, new String[] {"dOut", "x", "dX"}, dOut, x, dX);
+        ActivationChecks.unaryBackward("siluBackward", dOut, "x", x, dX);
         if (x.numel() == 0) {
             return; // nothing to compute: no launch of an empty grid
         }
@@ -587,10 +543,7 @@ public final class CudaBackend implements Backend {
 
     @Override
     public void sigmoid(Tensor x, Tensor out) {
-        String op = "sigmoid";
-        OpChecks.f32(op, "x", x);
-        OpChecks.f32Out(op, "out", out);
-        OpChecks.sameShape(op, new String[] {"x", "out"}, x, out);
+        ActivationChecks.unary("sigmoid", x, out);
         if (x.numel() == 0) {
             return; // nothing to compute: no launch of an empty grid
         }
@@ -600,11 +553,7 @@ public final class CudaBackend implements Backend {
 
     @Override
     public void sigmoidBackward(Tensor dOut, Tensor y, Tensor dX) {
-        String op = "sigmoidBackward";
-        OpChecks.f32(op, "dOut", dOut);
-        OpChecks.f32(op, "y", y);
-        OpChecks.f32Out(op, "dX", dX);
-        OpChecks.sameShape(op, new String[] {"dOut", "y", "dX"}, dOut, y, dX);
+        ActivationChecks.unaryBackward("sigmoidBackward", dOut, "y", y, dX);
         if (y.numel() == 0) {
             return; // nothing to compute: no launch of an empty grid
         }
@@ -614,11 +563,7 @@ public final class CudaBackend implements Backend {
 
     @Override
     public void swiglu(Tensor gate, Tensor up, Tensor out) {
-        String op = "swiglu";
-        OpChecks.f32(op, "gate", gate);
-        OpChecks.f32(op, "up", up);
-        OpChecks.f32Out(op, "out", out);
-        OpChecks.sameShape(op, new String[] {"gate", "up", "out"}, gate, up, out);
+        ActivationChecks.swiglu(gate, up, out);
         if (gate.numel() == 0) {
             return; // nothing to compute: no launch of an empty grid
         }
@@ -628,13 +573,7 @@ public final class CudaBackend implements Backend {
 
     @Override
     public void swigluBackward(Tensor dOut, Tensor gate, Tensor up, Tensor dGate, Tensor dUp) {
-        String op = "swigluBackward";
-        OpChecks.f32(op, "dOut", dOut);
-        OpChecks.f32(op, "gate", gate);
-        OpChecks.f32(op, "up", up);
-        OpChecks.f32Out(op, "dGate", dGate);
-        OpChecks.f32Out(op, "dUp", dUp);
-        OpChecks.sameShape(op, new String[] {"dOut", "gate", "up", "dGate", "dUp"}, dOut, gate, up, dGate, dUp);
+        ActivationChecks.swigluBackward(dOut, gate, up, dGate, dUp);
         if (gate.numel() == 0) {
             return; // nothing to compute: no launch of an empty grid
         }
@@ -645,11 +584,7 @@ public final class CudaBackend implements Backend {
 
     @Override
     public void softmax(Tensor x, Tensor out) {
-        String op = "softmax";
-        OpChecks.f32(op, "x", x);
-        OpChecks.f32Out(op, "out", out);
-        OpChecks.sameShape(op, new String[] {"x", "out"}, x, out);
-        long c = OpChecks.lastDim(op, "x", x);
+        long c = ActivationChecks.softmax(x, out);
         if (c == 0) {
             return;
         }
@@ -662,12 +597,7 @@ public final class CudaBackend implements Backend {
 
     @Override
     public void softmaxBackward(Tensor dOut, Tensor y, Tensor dX) {
-        String op = "softmaxBackward";
-        OpChecks.f32(op, "dOut", dOut);
-        OpChecks.f32(op, "y", y);
-        OpChecks.f32Out(op, "dX", dX);
-        OpChecks.sameShape(op, new String[] {"dOut", "y", "dX"}, dOut, y, dX);
-        long c = OpChecks.lastDim(op, "y", y);
+        long c = ActivationChecks.softmaxBackward(dOut, y, dX);
         if (c == 0) {
             return;
         }
