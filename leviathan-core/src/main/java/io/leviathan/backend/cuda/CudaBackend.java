@@ -4,7 +4,10 @@ import io.leviathan.backend.ActivationChecks;
 import io.leviathan.backend.AdamWStep;
 import io.leviathan.backend.Backend;
 import io.leviathan.backend.ElementwiseChecks;
+import io.leviathan.backend.NormChecks;
 import io.leviathan.backend.OpChecks;
+import io.leviathan.backend.ReductionChecks;
+import io.leviathan.backend.RopeChecks;
 import io.leviathan.bindings.NativeCallException;
 import io.leviathan.bindings.cuda.CuBlas;
 import io.leviathan.bindings.cuda.CuBlasLt;
@@ -322,10 +325,7 @@ public final class CudaBackend implements Backend {
     @Override public void meanLastDimBackward(Tensor dOut, Tensor dX) { rowBroadcastBackward("meanLastDimBackward", dOut, dX, true); }
 
     private void rowReduce(String op, Tensor x, Tensor out, boolean mean) {
-        OpChecks.f32(op, "x", x);
-        OpChecks.f32Out(op, "out", out);
-        long c = OpChecks.lastDim(op, "x", x);
-        CudaChecks.rowsShape(op, "x", x, "out", out);
+        long c = ReductionChecks.rowReduce(op, x, out);
         if (out.numel() == 0) {
             return; // nothing to compute: no launch of an empty grid
         }
@@ -334,10 +334,7 @@ public final class CudaBackend implements Backend {
     }
 
     private void rowBroadcastBackward(String op, Tensor dOut, Tensor dX, boolean mean) {
-        OpChecks.f32(op, "dOut", dOut);
-        OpChecks.f32Out(op, "dX", dX);
-        long c = OpChecks.lastDim(op, "dX", dX);
-        CudaChecks.rowsShape(op, "dX", dX, "dOut", dOut);
+        long c = ReductionChecks.rowBroadcastBackward(op, dOut, dX);
         if (dOut.numel() == 0) {
             return; // nothing to compute: no launch of an empty grid
         }
@@ -374,15 +371,7 @@ public final class CudaBackend implements Backend {
 
     @Override
     public void rmsNorm(Tensor x, Tensor weight, float eps, Tensor out, Tensor rstd) {
-        String op = "rmsNorm";
-        OpChecks.f32(op, "x", x);
-        OpChecks.f32(op, "weight", weight);
-        OpChecks.f32Out(op, "out", out);
-        OpChecks.f32Out(op, "rstd", rstd);
-        long c = OpChecks.lastDim(op, "x", x);
-        OpChecks.shape(op, "weight", weight, c);
-        OpChecks.sameShape(op, new String[] {"x", "out"}, x, out);
-        CudaChecks.rowsShape(op, "x", x, "rstd", rstd);
+        long c = NormChecks.rmsNorm(x, weight, out, rstd);
         if (rstd.numel() == 0) {
             return; // nothing to compute: no launch of an empty grid
         }
@@ -392,18 +381,7 @@ public final class CudaBackend implements Backend {
 
     @Override
     public void rmsNormBackward(Tensor dOut, Tensor x, Tensor weight, Tensor rstd, Tensor dX, Tensor dWeight) {
-        String op = "rmsNormBackward";
-        OpChecks.f32(op, "dOut", dOut);
-        OpChecks.f32(op, "x", x);
-        OpChecks.f32(op, "weight", weight);
-        OpChecks.f32(op, "rstd", rstd);
-        OpChecks.f32Out(op, "dX", dX);
-        OpChecks.f32Out(op, "dWeight", dWeight);
-        long c = OpChecks.lastDim(op, "x", x);
-        OpChecks.sameShape(op, new String[] {"dOut", "x", "dX"}, dOut, x, dX);
-        OpChecks.sameShape(op, new String[] {"weight", "dWeight"}, weight, dWeight);
-        OpChecks.shape(op, "weight", weight, c);
-        CudaChecks.rowsShape(op, "x", x, "rstd", rstd);
+        long c = NormChecks.rmsNormBackward(dOut, x, weight, rstd, dX, dWeight);
         if (rstd.numel() == 0) {
             return; // nothing to compute: no launch of an empty grid
         }
@@ -414,19 +392,8 @@ public final class CudaBackend implements Backend {
 
     @Override
     public void layerNorm(Tensor x, Tensor weight, Tensor bias, float eps, Tensor out, Tensor mean, Tensor rstd) {
-        String op = "layerNorm";
-        OpChecks.f32(op, "x", x);
-        OpChecks.f32(op, "weight", weight);
-        OpChecks.f32(op, "bias", bias);
-        OpChecks.f32Out(op, "out", out);
-        OpChecks.f32Out(op, "mean", mean);
-        OpChecks.f32Out(op, "rstd", rstd);
-        long c = OpChecks.lastDim(op, "x", x);
-        long groups = CudaChecks.affineGroups(op, x, c, weight);
-        OpChecks.shape(op, "bias", bias, weight.shape());
-        OpChecks.sameShape(op, new String[] {"x", "out"}, x, out);
-        CudaChecks.rowsShape(op, "x", x, "mean", mean);
-        CudaChecks.rowsShape(op, "x", x, "rstd", rstd);
+        NormChecks.LayerNormDims dims = NormChecks.layerNorm(x, weight, bias, out, mean, rstd);
+        long c = dims.c(), groups = dims.groups();
         long rows = rstd.numel();
         if (rows == 0) {
             return; // nothing to compute: no launch of an empty grid
@@ -439,21 +406,8 @@ public final class CudaBackend implements Backend {
     @Override
     public void layerNormBackward(Tensor dOut, Tensor x, Tensor weight, Tensor mean, Tensor rstd,
                                   Tensor dX, Tensor dWeight, Tensor dBias) {
-        String op = "layerNormBackward";
-        OpChecks.f32(op, "dOut", dOut);
-        OpChecks.f32(op, "x", x);
-        OpChecks.f32(op, "weight", weight);
-        OpChecks.f32(op, "mean", mean);
-        OpChecks.f32(op, "rstd", rstd);
-        OpChecks.f32Out(op, "dX", dX);
-        OpChecks.f32Out(op, "dWeight", dWeight);
-        OpChecks.f32Out(op, "dBias", dBias);
-        long c = OpChecks.lastDim(op, "x", x);
-        OpChecks.sameShape(op, new String[] {"dOut", "x", "dX"}, dOut, x, dX);
-        OpChecks.sameShape(op, new String[] {"weight", "dWeight", "dBias"}, weight, dWeight, dBias);
-        long groups = CudaChecks.affineGroups(op, x, c, weight);
-        CudaChecks.rowsShape(op, "x", x, "mean", mean);
-        CudaChecks.rowsShape(op, "x", x, "rstd", rstd);
+        NormChecks.LayerNormDims dims = NormChecks.layerNormBackward(dOut, x, weight, mean, rstd, dX, dWeight, dBias);
+        long c = dims.c(), groups = dims.groups();
         long rows = rstd.numel();
         if (rows == 0) {
             return; // nothing to compute: no launch of an empty grid
@@ -467,13 +421,7 @@ public final class CudaBackend implements Backend {
 
     @Override
     public void rope(Tensor x, Tensor cos, Tensor sin, Tensor out) {
-        String op = "rope";
-        OpChecks.f32(op, "x", x);
-        OpChecks.f32(op, "cos", cos);
-        OpChecks.f32(op, "sin", sin);
-        OpChecks.f32Out(op, "out", out);
-        OpChecks.sameShape(op, new String[] {"x", "out"}, x, out);
-        CudaChecks.ropeShapes(op, "x", x, cos, sin);
+        RopeChecks.rotation("rope", "x", x, cos, sin, "out", out);
         if (x.numel() == 0) {
             return; // nothing to compute: no launch of an empty grid
         }
@@ -484,13 +432,7 @@ public final class CudaBackend implements Backend {
 
     @Override
     public void ropeBackward(Tensor dOut, Tensor cos, Tensor sin, Tensor dX) {
-        String op = "ropeBackward";
-        OpChecks.f32(op, "dOut", dOut);
-        OpChecks.f32(op, "cos", cos);
-        OpChecks.f32(op, "sin", sin);
-        OpChecks.f32Out(op, "dX", dX);
-        OpChecks.sameShape(op, new String[] {"dOut", "dX"}, dOut, dX);
-        CudaChecks.ropeShapes(op, "dOut", dOut, cos, sin);
+        RopeChecks.rotation("ropeBackward", "dOut", dOut, cos, sin, "dX", dX);
         if (dOut.numel() == 0) {
             return; // nothing to compute: no launch of an empty grid
         }
@@ -501,17 +443,7 @@ public final class CudaBackend implements Backend {
 
     @Override
     public void ropeTables(float theta, Tensor cos, Tensor sin) {
-        String op = "ropeTables";
-        OpChecks.f32Out(op, "cos", cos);
-        OpChecks.f32Out(op, "sin", sin);
-        OpChecks.sameShape(op, new String[] {"cos", "sin"}, cos, sin);
-        if (cos.rank() != 2) {
-            throw new ShapeMismatchException(op + ": cos and sin must be [maxT, Dh/2] but are "
-                    + java.util.Arrays.toString(cos.shape()) + " and " + java.util.Arrays.toString(sin.shape()));
-        }
-        if (!(theta > 0) || Float.isInfinite(theta)) {
-            throw new IllegalArgumentException(op + ": theta must be positive and finite, got " + theta);
-        }
+        RopeChecks.tables(theta, cos, sin);
         if (cos.numel() == 0) {
             return; // nothing to compute: no launch of an empty grid
         }
