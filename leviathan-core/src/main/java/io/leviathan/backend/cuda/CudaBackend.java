@@ -2,8 +2,11 @@ package io.leviathan.backend.cuda;
 
 import io.leviathan.backend.ActivationChecks;
 import io.leviathan.backend.AdamWStep;
+import io.leviathan.backend.AttentionChecks;
 import io.leviathan.backend.Backend;
+import io.leviathan.backend.CrossEntropyChecks;
 import io.leviathan.backend.ElementwiseChecks;
+import io.leviathan.backend.EmbeddingChecks;
 import io.leviathan.backend.NormChecks;
 import io.leviathan.backend.OpChecks;
 import io.leviathan.backend.ReductionChecks;
@@ -544,14 +547,8 @@ public final class CudaBackend implements Backend {
 
     @Override
     public void attention(Tensor q, Tensor k, Tensor v, Tensor out, Tensor lse) {
-        String op = "attention";
-        String[] names = {"q", "k", "v", "out"};
-        DType type = CudaChecks.sameFloatType(op, names, q, k, v, out);
-        CudaChecks.writable(op, "out", out);
-        OpChecks.f32Out(op, "lse", lse);
-        CudaChecks.attentionShapes(op, names, q, k, v, out);
-        CudaChecks.lseShape(op, lse, q);
-        CudaChecks.attentionHeadDim(op, q);
+        DType type = AttentionChecks.attention(q, k, v, out, lse);
+        CudaChecks.attentionHeadDim("attention", q);
         if (q.numel() == 0) {
             return; // nothing to compute: no launch of an empty grid
         }
@@ -563,17 +560,9 @@ public final class CudaBackend implements Backend {
     @Override
     public void attentionBackward(Tensor dOut, Tensor q, Tensor k, Tensor v, Tensor out, Tensor lse,
                                   Tensor dQ, Tensor dK, Tensor dV) {
-        String op = "attentionBackward";
-        DType type = CudaChecks.sameFloatType(op, new String[] {"q", "k", "v", "out"}, q, k, v, out);
-        DType gradType = CudaChecks.sameFloatType(op, new String[] {"dOut"}, dOut);
-        OpChecks.f32(op, "lse", lse);
-        OpChecks.f32Out(op, "dQ", dQ);
-        OpChecks.f32Out(op, "dK", dK);
-        OpChecks.f32Out(op, "dV", dV);
-        CudaChecks.attentionShapes(op, new String[] {"dOut", "q", "k", "v", "out", "dQ", "dK", "dV"},
-                dOut, q, k, v, out, dQ, dK, dV);
-        CudaChecks.lseShape(op, lse, q);
-        CudaChecks.attentionHeadDim(op, q);
+        AttentionChecks.BackwardTypes types = AttentionChecks.attentionBackward(dOut, q, k, v, out, lse, dQ, dK, dV);
+        DType type = types.type(), gradType = types.gradType();
+        CudaChecks.attentionHeadDim("attentionBackward", q);
         long b = q.size(0), t = q.size(1), h = q.size(2), dh = q.size(3);
         if (q.numel() == 0) {
             return; // nothing to compute: no launch of an empty grid
@@ -590,11 +579,7 @@ public final class CudaBackend implements Backend {
 
     @Override
     public void embedding(Tensor ids, Tensor table, Tensor out) {
-        String op = "embedding";
-        OpChecks.tensor(op, "ids", ids, DType.I32);
-        OpChecks.f32(op, "table", table);
-        OpChecks.f32Out(op, "out", out);
-        CudaChecks.embeddingShapes(op, "out", out, ids, table);
+        EmbeddingChecks.embedding(ids, table, out);
         if (out.numel() == 0) {
             return; // nothing to compute: no launch of an empty grid
         }
@@ -605,11 +590,7 @@ public final class CudaBackend implements Backend {
 
     @Override
     public void embeddingBackward(Tensor dOut, Tensor ids, Tensor dTable) {
-        String op = "embeddingBackward";
-        OpChecks.f32(op, "dOut", dOut);
-        OpChecks.tensor(op, "ids", ids, DType.I32);
-        OpChecks.f32Out(op, "dTable", dTable);
-        CudaChecks.embeddingShapes(op, "dOut", dOut, ids, dTable);
+        EmbeddingChecks.embeddingBackward(dOut, ids, dTable);
         long count = ids.numel(), vocab = dTable.size(0), dim = dTable.size(1);
         if (dOut.numel() == 0) {
             return; // nothing to compute: no launch of an empty grid
@@ -625,21 +606,9 @@ public final class CudaBackend implements Backend {
     @Override
     public void crossEntropy(Tensor logits, Tensor targets, int ignoreIndex, Tensor losses, Tensor dLogits,
                              float gradScale, Tensor lossSum) {
-        String op = "crossEntropy";
-        CudaChecks.scalarOut(op, "lossSum", lossSum);
-        OpChecks.f32(op, "logits", logits);
-        OpChecks.tensor(op, "targets", targets, DType.I32);
-        long vocab = OpChecks.lastDim(op, "logits", logits);
-        long n = vocab == 0 ? 0 : logits.numel() / vocab;
-        CudaChecks.lossRowsShape(op, "targets", targets, logits, n);
-        if (losses != null) {
-            OpChecks.f32Out(op, "losses", losses);
-            CudaChecks.lossRowsShape(op, "losses", losses, logits, n);
-        }
-        if (dLogits != null) {
-            OpChecks.f32Out(op, "dLogits", dLogits);
-            OpChecks.sameShape(op, new String[] {"logits", "dLogits"}, logits, dLogits);
-        }
+        OpChecks.scalarOut("crossEntropy", "lossSum", lossSum);
+        CrossEntropyChecks.LossDims dims = CrossEntropyChecks.crossEntropy(logits, targets, losses, dLogits);
+        long n = dims.rows(), vocab = dims.vocab();
         if (n == 0 || vocab == 0) {
             return; // nothing to compute: no launch of an empty grid
         }
