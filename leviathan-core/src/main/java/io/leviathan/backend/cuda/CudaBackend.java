@@ -11,6 +11,8 @@ import io.leviathan.backend.NormChecks;
 import io.leviathan.backend.OpChecks;
 import io.leviathan.backend.ReductionChecks;
 import io.leviathan.backend.RopeChecks;
+import io.leviathan.backend.SeparableModesChecks;
+import io.leviathan.backend.SplineBasisChecks;
 import io.leviathan.bindings.NativeCallException;
 import io.leviathan.bindings.cuda.CuBlas;
 import io.leviathan.bindings.cuda.CuBlasLt;
@@ -632,12 +634,7 @@ public final class CudaBackend implements Backend {
 
     @Override
     public void splineBasis(Tensor t, int knots, boolean normalize, Tensor first, Tensor weights) {
-        String op = "splineBasis";
-        OpChecks.f32(op, "t", t);
-        CudaChecks.i32Out(op, "first", first);
-        OpChecks.f32Out(op, "weights", weights);
-        CudaChecks.knots(op, knots);
-        CudaChecks.basisShapes(op, "t", t, "first", first, "weights", weights);
+        SplineBasisChecks.splineBasis(t, knots, first, weights);
         if (t.numel() == 0) {
             return; // nothing to compute: no launch of an empty grid
         }
@@ -648,14 +645,7 @@ public final class CudaBackend implements Backend {
 
     @Override
     public void splineBasisBackward(Tensor dWeights, Tensor t, Tensor first, int knots, boolean normalize, Tensor dT) {
-        String op = "splineBasisBackward";
-        OpChecks.f32(op, "dWeights", dWeights);
-        OpChecks.f32(op, "t", t);
-        OpChecks.tensor(op, "first", first, DType.I32);
-        OpChecks.f32Out(op, "dT", dT);
-        CudaChecks.knots(op, knots);
-        CudaChecks.basisShapes(op, "t", t, "first", first, "dWeights", dWeights);
-        OpChecks.sameShape(op, new String[] {"t", "dT"}, t, dT);
+        SplineBasisChecks.splineBasisBackward(dWeights, t, first, knots, dT);
         if (t.numel() == 0) {
             return; // nothing to compute: no launch of an empty grid
         }
@@ -667,11 +657,7 @@ public final class CudaBackend implements Backend {
     @Override
     public void separableModes(Tensor first, Tensor weights, Tensor spline, Tensor modes) {
         String op = "separableModes";
-        OpChecks.tensor(op, "first", first, DType.I32);
-        OpChecks.f32(op, "weights", weights);
-        OpChecks.f32(op, "spline", spline);
-        OpChecks.f32Out(op, "modes", modes);
-        CudaChecks.ModeDims d = CudaChecks.modeShapes(op, first, weights, spline, "modes", modes);
+        SeparableModesChecks.ModeDims d = SeparableModesChecks.separableModes(first, weights, spline, modes);
         if (modes.numel() == 0) {
             return; // nothing to compute: no launch of an empty grid
         }
@@ -683,19 +669,9 @@ public final class CudaBackend implements Backend {
     @Override
     public void separableModesBackward(Tensor dModes, Tensor first, Tensor weights, Tensor spline, Tensor modes,
                                        Tensor dWeights, Tensor dSpline) {
-        String op = "separableModesBackward";
-        OpChecks.f32(op, "dModes", dModes);
-        OpChecks.tensor(op, "first", first, DType.I32);
-        OpChecks.f32(op, "weights", weights);
-        OpChecks.f32(op, "spline", spline);
-        OpChecks.f32(op, "modes", modes);
-        OpChecks.f32Out(op, "dWeights", dWeights);
-        OpChecks.f32Out(op, "dSpline", dSpline);
-        CudaChecks.ModeDims d = CudaChecks.modeShapes(op, first, weights, spline, "modes", modes);
-        OpChecks.sameShape(op, new String[] {"modes", "dModes"}, modes, dModes);
-        OpChecks.sameShape(op, new String[] {"weights", "dWeights"}, weights, dWeights);
-        OpChecks.sameShape(op, new String[] {"spline", "dSpline"}, spline, dSpline);
-        int knots = CudaChecks.knotsInt(op, d.knots());
+        SeparableModesChecks.ModeDims d = SeparableModesChecks.separableModesBackward(dModes, first, weights, spline,
+                modes, dWeights, dSpline);
+        int knots = CudaChecks.knotsInt("separableModesBackward", d.knots());
         if (modes.numel() == 0) {
             return; // nothing to compute: no launch of an empty grid
         }
