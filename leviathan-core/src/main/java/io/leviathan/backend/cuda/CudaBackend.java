@@ -9,6 +9,7 @@ import io.leviathan.backend.ElementwiseChecks;
 import io.leviathan.backend.EmbeddingChecks;
 import io.leviathan.backend.NormChecks;
 import io.leviathan.backend.OpChecks;
+import io.leviathan.backend.OptimizerChecks;
 import io.leviathan.backend.ReductionChecks;
 import io.leviathan.backend.RopeChecks;
 import io.leviathan.backend.SeparableModesChecks;
@@ -688,18 +689,8 @@ public final class CudaBackend implements Backend {
 
     @Override
     public void globalL2Norm(List<Tensor> tensors, Tensor out) {
-        String op = "globalL2Norm";
-        if (tensors == null) {
-            throw new IllegalArgumentException(op + ": tensors is null");
-        }
-        for (int i = 0; i < tensors.size(); i++) {
-            Tensor t = tensors.get(i);
-            if (t == null || t.dtype() != DType.F32 || !t.isContiguous()) {
-                OpChecks.f32(op, "tensors[" + i + "]", t); // throws; the name is built only for the message
-            }
-            t.checkAlive(op);
-        }
-        CudaChecks.scalarOut(op, "out", out);
+        OptimizerChecks.globalL2Norm(tensors);
+        OpChecks.scalarOut("globalL2Norm", "out", out);
         cx.bindThread();
         MemorySegment acc = normAccumulator.get(Double.BYTES);
         check("lv_memset_async", lib.lv_memset_async(acc, 0, Double.BYTES, s()));
@@ -713,15 +704,7 @@ public final class CudaBackend implements Backend {
 
     @Override
     public void adamw(Tensor param, Tensor grad, Tensor m, Tensor v, AdamWStep step) {
-        String op = "adamw";
-        OpChecks.f32Out(op, "param", param);
-        OpChecks.f32(op, "grad", grad);
-        OpChecks.f32Out(op, "m", m);
-        OpChecks.f32Out(op, "v", v);
-        if (step == null) {
-            throw new IllegalArgumentException(op + ": step is null");
-        }
-        OpChecks.sameShape(op, new String[] {"param", "grad", "m", "v"}, param, grad, m, v);
+        OptimizerChecks.adamw(param, grad, m, v, step);
         long n = param.numel();
         if (n == 0) {
             return;
@@ -735,26 +718,8 @@ public final class CudaBackend implements Backend {
     @Override
     public void adamw(Tensor param, Tensor grad, Tensor m, Tensor v, AdamWStep step, long decayedCount,
                       Tensor gradNorm, float clipNorm) {
-        String op = "adamw";
-        OpChecks.f32Out(op, "param", param);
-        OpChecks.f32(op, "grad", grad);
-        OpChecks.f32Out(op, "m", m);
-        OpChecks.f32Out(op, "v", v);
-        OpChecks.f32(op, "gradNorm", gradNorm);
-        if (step == null) {
-            throw new IllegalArgumentException(op + ": step is null");
-        }
-        OpChecks.sameShape(op, new String[] {"param", "grad", "m", "v"}, param, grad, m, v);
+        OptimizerChecks.adamw(param, grad, m, v, step, decayedCount, gradNorm, clipNorm);
         long n = param.numel();
-        if (decayedCount < 0 || decayedCount > n) {
-            throw new IllegalArgumentException(op + ": decayedCount " + decayedCount + " outside [0, " + n + "]");
-        }
-        if (gradNorm.numel() < 1) {
-            throw new ShapeMismatchException(op + ": gradNorm " + gradNorm.describe() + " is empty");
-        }
-        if (!(clipNorm >= 0) || !Float.isFinite(clipNorm)) {
-            throw new IllegalArgumentException(op + ": clipNorm must be finite and >= 0, got " + clipNorm);
-        }
         if (n == 0) {
             return;
         }
