@@ -23,7 +23,6 @@ import io.leviathan.bindings.cuda.LeviathanCuda;
 import io.leviathan.tensor.DType;
 import io.leviathan.tensor.Device;
 import io.leviathan.tensor.MemoryKey;
-import io.leviathan.tensor.ShapeMismatchException;
 import io.leviathan.tensor.Tensor;
 import io.leviathan.tensor.TensorArena;
 import java.lang.foreign.MemorySegment;
