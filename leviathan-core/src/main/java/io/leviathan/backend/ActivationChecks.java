@@ -23,11 +23,7 @@ public final class ActivationChecks {
 
     /** {@code out = silu(gate) * up}, all of one shape. */
     public static void swiglu(Tensor gate, Tensor up, Tensor out) {
-        String op = "swiglu";
-        OpChecks.f32(op, "gate", gate);
-        OpChecks.f32(op, "up", up);
-        OpChecks.f32Out(op, "out", out);
-        OpChecks.sameShape(op, new String[] {"gate", "up", "out"}, gate, up, out);
+        ElementwiseChecks.binary("swiglu", "gate", gate, "up", up, out);
     }
 
     /** swiglu's gradients, all of one shape. */

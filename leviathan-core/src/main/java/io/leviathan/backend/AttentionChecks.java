@@ -43,7 +43,7 @@ public final class AttentionChecks {
      * Every tensor must be live and contiguous, all F32 or all BF16 (the type of the first); returns that
      * type.
      */
-    static DType sameFloatType(String op, String[] names, Tensor... ts) {
+    private static DType sameFloatType(String op, String[] names, Tensor... ts) {
         DType type = null;
         for (int i = 0; i < ts.length; i++) {
             Tensor t = ts[i];

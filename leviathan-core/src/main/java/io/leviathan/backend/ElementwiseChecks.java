@@ -33,10 +33,15 @@ public final class ElementwiseChecks {
 
     /** {@code out = a (op) b}, all F32 of one shape (add, mul). */
     public static void binary(String op, Tensor a, Tensor b, Tensor out) {
-        OpChecks.f32(op, "a", a);
-        OpChecks.f32(op, "b", b);
+        binary(op, "a", a, "b", b, out);
+    }
+
+    /** {@code out = f(a, b)} element by element, all F32 of one shape; the inputs named as the operation names them. */
+    public static void binary(String op, String aName, Tensor a, String bName, Tensor b, Tensor out) {
+        OpChecks.f32(op, aName, a);
+        OpChecks.f32(op, bName, b);
         OpChecks.f32Out(op, "out", out);
-        OpChecks.sameShape(op, new String[] {"a", "b", "out"}, a, b, out);
+        OpChecks.sameShape(op, new String[] {aName, bName, "out"}, a, b, out);
     }
 
     /** dOut, a and b of one shape; each of dA and dB null or of that shape. */
