@@ -46,8 +46,37 @@ public final class OpChecks {
     /** A writable F32 tensor (outputs and gradients). */
     public static Tensor f32Out(String op, String name, Tensor t) {
         f32(op, name, t);
+        writable(op, name, t);
+        return t;
+    }
+
+    /** A live, contiguous tensor of whatever dtype it has. */
+    public static Tensor any(String op, String name, Tensor t) {
+        if (t == null) {
+            throw new IllegalArgumentException(op + ": " + name + " is null");
+        }
+        return tensor(op, name, t, t.dtype());
+    }
+
+    /** Throws unless {@code t} may be written. */
+    public static void writable(String op, String name, Tensor t) {
         if (t.isReadOnly()) {
             throw new IllegalArgumentException(op + ": output " + name + " " + t.describe() + " is read-only");
+        }
+    }
+
+    /** A writable I32 tensor. */
+    public static Tensor i32Out(String op, String name, Tensor t) {
+        tensor(op, name, t, DType.I32);
+        writable(op, name, t);
+        return t;
+    }
+
+    /** A writable F32 tensor with at least one element, for a device scalar (a loss, a norm). */
+    public static Tensor scalarOut(String op, String name, Tensor t) {
+        f32Out(op, name, t);
+        if (t.numel() < 1) {
+            throw new ShapeMismatchException(op + ": " + name + " " + t.describe() + " has no element to hold the result");
         }
         return t;
     }
@@ -77,6 +106,16 @@ public final class OpChecks {
     public static long[] rowsShape(Tensor t) {
         long[] s = t.shape();
         return Arrays.copyOf(s, s.length - 1);
+    }
+
+    /** Throws unless {@code rows}' shape is {@code x}'s without its last dimension. */
+    public static void rowsOf(String op, String xName, Tensor x, String rowsName, Tensor rows) {
+        if (!x.isRowsOf(rows)) {
+            long[] expected = rowsShape(x);
+            throw new ShapeMismatchException(op + ": " + rowsName + " must have shape "
+                    + Arrays.toString(expected) + " (" + xName + Arrays.toString(x.shape())
+                    + " without its last dimension) but has " + Arrays.toString(rows.shape()));
+        }
     }
 
     /** The last dimension's size; throws for a rank-0 tensor. */

@@ -1,6 +1,6 @@
 package io.leviathan.backend.cpu;
 
-import io.leviathan.backend.OpChecks;
+import io.leviathan.backend.ActivationChecks;
 import static io.leviathan.backend.cpu.CpuElementwise.F;
 import static io.leviathan.backend.cpu.CpuElementwise.L;
 import static io.leviathan.backend.cpu.CpuElementwise.NO;
@@ -105,10 +105,7 @@ final class CpuActivations {
     // ---------------------------------------------------------------- SiLU: out = x * sigmoid(x)
 
     static void silu(Parallel par, Tensor x, Tensor out) {
-        String op = "silu";
-        OpChecks.f32(op, "x", x);
-        OpChecks.f32Out(op, "out", out);
-        OpChecks.sameShape(op, new String[] {"x", "out"}, x, out);
+        ActivationChecks.unary("silu", x, out);
         MemorySegment sx = x.segment(CpuMemory.KEY), so = out.segment(CpuMemory.KEY);
         forElements(par, x.numel(), (i0, i1) -> siluRange(sx, so, i0, i1));
     }
@@ -127,11 +124,7 @@ final class CpuActivations {
 
     /** {@code dX += dOut * s * (1 + x * (1 - s))} with {@code s = sigmoid(x)}. */
     static void siluBackward(Parallel par, Tensor dOut, Tensor x, Tensor dX) {
-        String op = "siluBackward";
-        OpChecks.f32(op, "dOut", dOut);
-        OpChecks.f32(op, "x", x);
-        OpChecks.f32Out(op, "dX", dX);
-        OpChecks.sameShape(op, new String[] {"dOut", "x", "dX"}, dOut, x, dX);
+        ActivationChecks.unaryBackward("siluBackward", dOut, "x", x, dX);
         MemorySegment g = dOut.segment(CpuMemory.KEY), sx = x.segment(CpuMemory.KEY), sdx = dX.segment(CpuMemory.KEY);
         forElements(par, x.numel(), (i0, i1) -> siluGradRange(g, sx, sdx, i0, i1));
     }
@@ -155,10 +148,7 @@ final class CpuActivations {
     // ---------------------------------------------------------------- sigmoid: y = 1 / (1 + exp(-x))
 
     static void sigmoid(Parallel par, Tensor x, Tensor out) {
-        String op = "sigmoid";
-        OpChecks.f32(op, "x", x);
-        OpChecks.f32Out(op, "out", out);
-        OpChecks.sameShape(op, new String[] {"x", "out"}, x, out);
+        ActivationChecks.unary("sigmoid", x, out);
         MemorySegment sx = x.segment(CpuMemory.KEY), so = out.segment(CpuMemory.KEY);
         forElements(par, x.numel(), (i0, i1) -> sigmoidRange(sx, so, i0, i1));
     }
@@ -175,11 +165,7 @@ final class CpuActivations {
 
     /** {@code dX += dOut * y * (1 - y)}. */
     static void sigmoidBackward(Parallel par, Tensor dOut, Tensor y, Tensor dX) {
-        String op = "sigmoidBackward";
-        OpChecks.f32(op, "dOut", dOut);
-        OpChecks.f32(op, "y", y);
-        OpChecks.f32Out(op, "dX", dX);
-        OpChecks.sameShape(op, new String[] {"dOut", "y", "dX"}, dOut, y, dX);
+        ActivationChecks.unaryBackward("sigmoidBackward", dOut, "y", y, dX);
         MemorySegment g = dOut.segment(CpuMemory.KEY), sy = y.segment(CpuMemory.KEY), sdx = dX.segment(CpuMemory.KEY);
         forElements(par, y.numel(), (i0, i1) -> sigmoidGradRange(g, sy, sdx, i0, i1));
     }
@@ -201,11 +187,7 @@ final class CpuActivations {
     // ---------------------------------------------------------------- SwiGLU: out = silu(gate) * up
 
     static void swiglu(Parallel par, Tensor gate, Tensor up, Tensor out) {
-        String op = "swiglu";
-        OpChecks.f32(op, "gate", gate);
-        OpChecks.f32(op, "up", up);
-        OpChecks.f32Out(op, "out", out);
-        OpChecks.sameShape(op, new String[] {"gate", "up", "out"}, gate, up, out);
+        ActivationChecks.swiglu(gate, up, out);
         MemorySegment sg = gate.segment(CpuMemory.KEY), su = up.segment(CpuMemory.KEY), so = out.segment(CpuMemory.KEY);
         forElements(par, gate.numel(), (i0, i1) -> swigluRange(sg, su, so, i0, i1));
     }
@@ -228,13 +210,7 @@ final class CpuActivations {
      * {@code s = sigmoid(gate)}.
      */
     static void swigluBackward(Parallel par, Tensor dOut, Tensor gate, Tensor up, Tensor dGate, Tensor dUp) {
-        String op = "swigluBackward";
-        OpChecks.f32(op, "dOut", dOut);
-        OpChecks.f32(op, "gate", gate);
-        OpChecks.f32(op, "up", up);
-        OpChecks.f32Out(op, "dGate", dGate);
-        OpChecks.f32Out(op, "dUp", dUp);
-        OpChecks.sameShape(op, new String[] {"dOut", "gate", "up", "dGate", "dUp"}, dOut, gate, up, dGate, dUp);
+        ActivationChecks.swigluBackward(dOut, gate, up, dGate, dUp);
         MemorySegment g = dOut.segment(CpuMemory.KEY), sg = gate.segment(CpuMemory.KEY), su = up.segment(CpuMemory.KEY);
         MemorySegment sdg = dGate.segment(CpuMemory.KEY), sdu = dUp.segment(CpuMemory.KEY);
         forElements(par, gate.numel(), (i0, i1) -> swigluGradRange(g, sg, su, sdg, sdu, i0, i1));
@@ -267,11 +243,7 @@ final class CpuActivations {
     // ---------------------------------------------------------------- softmax over the last dimension
 
     static void softmax(Parallel par, Tensor x, Tensor out) {
-        String op = "softmax";
-        OpChecks.f32(op, "x", x);
-        OpChecks.f32Out(op, "out", out);
-        OpChecks.sameShape(op, new String[] {"x", "out"}, x, out);
-        long c = OpChecks.lastDim(op, "x", x);
+        long c = ActivationChecks.softmax(x, out);
         if (c == 0) {
             return;
         }
@@ -323,12 +295,7 @@ final class CpuActivations {
 
     /** {@code dX += y * (dOut - sum(dOut * y))} per row. */
     static void softmaxBackward(Parallel par, Tensor dOut, Tensor y, Tensor dX) {
-        String op = "softmaxBackward";
-        OpChecks.f32(op, "dOut", dOut);
-        OpChecks.f32(op, "y", y);
-        OpChecks.f32Out(op, "dX", dX);
-        OpChecks.sameShape(op, new String[] {"dOut", "y", "dX"}, dOut, y, dX);
-        long c = OpChecks.lastDim(op, "y", y);
+        long c = ActivationChecks.softmaxBackward(dOut, y, dX);
         if (c == 0) {
             return;
         }

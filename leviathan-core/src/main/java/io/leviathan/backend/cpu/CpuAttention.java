@@ -1,9 +1,8 @@
 package io.leviathan.backend.cpu;
 
-import io.leviathan.backend.OpChecks;
+import io.leviathan.backend.AttentionChecks;
 import io.leviathan.tensor.Bf16;
 import io.leviathan.tensor.DType;
-import io.leviathan.tensor.ShapeMismatchException;
 import io.leviathan.tensor.Tensor;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
@@ -80,14 +79,8 @@ final class CpuAttention {
      * {@code lse[b,h,t] = log sum_{s<=t} exp(q[b,t,h] . k[b,s,h] / sqrt(Dh))}.
      */
     static void attention(Parallel par, Tensor q, Tensor k, Tensor v, Tensor out, Tensor lse) {
-        String op = "attention";
-        String[] names = {"q", "k", "v", "out"};
-        DType type = sameFloatType(op, names, q, k, v, out);
-        writable(op, "out", out);
-        OpChecks.f32Out(op, "lse", lse);
-        checkShapes(op, names, q, k, v, out);
+        DType type = AttentionChecks.attention(q, k, v, out, lse);
         int B = (int) q.size(0), T = (int) q.size(1), H = (int) q.size(2), Dh = (int) q.size(3);
-        checkLse(op, lse, q);
         MemorySegment qs = q.segment(CpuMemory.KEY), ks = k.segment(CpuMemory.KEY), vs = v.segment(CpuMemory.KEY);
         MemorySegment os = out.segment(CpuMemory.KEY), ls = lse.segment(CpuMemory.KEY);
         boolean bf16 = type == DType.BF16;
@@ -181,16 +174,9 @@ final class CpuAttention {
      */
     static void attentionBackward(Parallel par, Tensor dOut, Tensor q, Tensor k, Tensor v, Tensor out, Tensor lse,
                                   Tensor dQ, Tensor dK, Tensor dV) {
-        String op = "attentionBackward";
-        DType type = sameFloatType(op, new String[] {"q", "k", "v", "out"}, q, k, v, out);
-        DType gradType = sameFloatType(op, new String[] {"dOut"}, dOut);
-        OpChecks.f32(op, "lse", lse);
-        OpChecks.f32Out(op, "dQ", dQ);
-        OpChecks.f32Out(op, "dK", dK);
-        OpChecks.f32Out(op, "dV", dV);
-        checkShapes(op, new String[] {"dOut", "q", "k", "v", "out", "dQ", "dK", "dV"}, dOut, q, k, v, out, dQ, dK, dV);
+        AttentionChecks.BackwardTypes types = AttentionChecks.attentionBackward(dOut, q, k, v, out, lse, dQ, dK, dV);
+        DType type = types.type(), gradType = types.gradType();
         int B = (int) q.size(0), T = (int) q.size(1), H = (int) q.size(2), Dh = (int) q.size(3);
-        checkLse(op, lse, q);
         MemorySegment dos = dOut.segment(CpuMemory.KEY), qs = q.segment(CpuMemory.KEY), ks = k.segment(CpuMemory.KEY);
         MemorySegment vs = v.segment(CpuMemory.KEY), os = out.segment(CpuMemory.KEY), ls = lse.segment(CpuMemory.KEY);
         MemorySegment dqs = dQ.segment(CpuMemory.KEY), dks = dK.segment(CpuMemory.KEY), dvs = dV.segment(CpuMemory.KEY);
@@ -496,54 +482,6 @@ final class CpuAttention {
 
         private static float[] atLeast(float[] a, int n) {
             return a.length >= n ? a : new float[n];
-        }
-    }
-
-    /**
-     * Every tensor must be a live, contiguous host tensor, all F32 or all BF16 (the type of the first);
-     * returns that type.
-     */
-    private static DType sameFloatType(String op, String[] names, Tensor... ts) {
-        DType type = null;
-        for (int i = 0; i < ts.length; i++) {
-            Tensor t = ts[i];
-            if (t != null) {
-                t.checkAlive(op);
-                if (t.dtype() != DType.F32 && t.dtype() != DType.BF16) {
-                    throw new IllegalArgumentException(op + ": " + names[i] + " must be F32 or BF16 but is "
-                            + t.describe());
-                }
-                if (type != null && t.dtype() != type) {
-                    throw new IllegalArgumentException(op + ": " + names[i] + " " + t.describe() + " must have the dtype of "
-                            + names[0] + " " + ts[0].describe() + " (all F32 or all BF16)");
-                }
-            }
-            OpChecks.tensor(op, names[i], t, t == null ? DType.F32 : t.dtype());
-            type = t.dtype();
-        }
-        return type;
-    }
-
-    private static void writable(String op, String name, Tensor t) {
-        if (t.isReadOnly()) {
-            throw new IllegalArgumentException(op + ": output " + name + " " + t.describe() + " is read-only");
-        }
-    }
-
-    private static void checkShapes(String op, String[] names, Tensor... ts) {
-        if (ts[0].rank() != 4) {
-            throw new ShapeMismatchException(op + ": " + names[0] + " must be [B, T, H, Dh] but has shape "
-                    + Arrays.toString(ts[0].shape()));
-        }
-        OpChecks.sameShape(op, names, ts);
-    }
-
-    /** {@code lse} must be {@code [B, H, T]} for {@code q [B, T, H, Dh]}. */
-    private static void checkLse(String op, Tensor lse, Tensor q) {
-        long[] want = {q.size(0), q.size(2), q.size(1)};
-        if (!Arrays.equals(lse.shape(), want)) {
-            throw new ShapeMismatchException(op + ": lse must be [B, H, T] = " + Arrays.toString(want) + " for q "
-                    + Arrays.toString(q.shape()) + " but has " + Arrays.toString(lse.shape()));
         }
     }
 }

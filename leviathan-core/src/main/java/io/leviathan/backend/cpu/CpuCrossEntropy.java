@@ -1,14 +1,11 @@
 package io.leviathan.backend.cpu;
 
+import io.leviathan.backend.CrossEntropyChecks;
 import io.leviathan.backend.KernelDataException;
-import io.leviathan.backend.OpChecks;
-import io.leviathan.tensor.DType;
-import io.leviathan.tensor.ShapeMismatchException;
 import io.leviathan.tensor.Tensor;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
-import java.util.Arrays;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
@@ -49,19 +46,9 @@ final class CpuCrossEntropy {
     static double crossEntropy(Parallel par, Tensor logits, Tensor targets, int ignoreIndex, Tensor losses,
                                Tensor dLogits, float gradScale) {
         String op = "crossEntropy";
-        OpChecks.f32(op, "logits", logits);
-        OpChecks.tensor(op, "targets", targets, DType.I32);
-        int V = (int) OpChecks.lastDim(op, "logits", logits);
-        long n = V == 0 ? 0 : logits.numel() / V;
-        checkRowsShape(op, "targets", targets, logits, n);
-        if (losses != null) {
-            OpChecks.f32Out(op, "losses", losses);
-            checkRowsShape(op, "losses", losses, logits, n);
-        }
-        if (dLogits != null) {
-            OpChecks.f32Out(op, "dLogits", dLogits);
-            OpChecks.sameShape(op, new String[] {"logits", "dLogits"}, logits, dLogits);
-        }
+        CrossEntropyChecks.LossDims dims = CrossEntropyChecks.crossEntropy(logits, targets, losses, dLogits);
+        int V = (int) dims.vocab();
+        long n = dims.rows();
         MemorySegment xs = logits.segment(CpuMemory.KEY), ts = targets.segment(CpuMemory.KEY);
         MemorySegment ls = losses == null ? null : losses.segment(CpuMemory.KEY);
         MemorySegment gs = dLogits == null ? null : dLogits.segment(CpuMemory.KEY);
@@ -124,16 +111,6 @@ final class CpuCrossEntropy {
             counted++;
         }
         return counted;
-    }
-
-    /** {@code t} must be {@code [N]} or logits' shape without its last dimension. */
-    private static void checkRowsShape(String op, String name, Tensor t, Tensor logits, long n) {
-        long[] rows = OpChecks.rowsShape(logits);
-        if (!Arrays.equals(t.shape(), new long[] {n}) && !Arrays.equals(t.shape(), rows)) {
-            throw new ShapeMismatchException(op + ": " + name + " must have shape [" + n + "] or "
-                    + Arrays.toString(rows) + " for logits " + Arrays.toString(logits.shape()) + " but has "
-                    + Arrays.toString(t.shape()));
-        }
     }
 
     private static float rowMax(MemorySegment x, long off, int n) {

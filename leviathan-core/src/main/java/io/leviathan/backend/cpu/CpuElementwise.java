@@ -1,6 +1,6 @@
 package io.leviathan.backend.cpu;
 
-import io.leviathan.backend.OpChecks;
+import io.leviathan.backend.ElementwiseChecks;
 import io.leviathan.tensor.Bf16;
 import io.leviathan.tensor.DType;
 import io.leviathan.tensor.Tensor;
@@ -59,17 +59,9 @@ final class CpuElementwise {
     // ---------------------------------------------------------------- copy and conversion
 
     static void copy(Parallel par, Tensor src, Tensor dst) {
-        String op = "copy";
-        anyHost(op, "src", src);
-        anyHost(op, "dst", dst);
-        writable(op, "dst", dst);
-        OpChecks.sameShape(op, new String[] {"src", "dst"}, src, dst);
+        ElementwiseChecks.copy(src, dst);
         DType from = src.dtype();
         DType to = dst.dtype();
-        if (from != to && (from == DType.I32 || to == DType.I32)) {
-            throw new IllegalArgumentException(op + ": cannot convert src " + src.describe() + " to dst "
-                    + dst.describe() + " (only F32 and BF16 convert into each other)");
-        }
         MemorySegment s = src.segment(CpuMemory.KEY);
         MemorySegment d = dst.segment(CpuMemory.KEY);
         long n = src.numel();
@@ -118,21 +110,17 @@ final class CpuElementwise {
     // ---------------------------------------------------------------- fill
 
     static void fill(Parallel par, Tensor t, float value) {
-        String op = "fill";
-        anyHost(op, "t", t);
-        writable(op, "t", t);
+        ElementwiseChecks.fill(t);
         MemorySegment seg = t.segment(CpuMemory.KEY);
-        switch (t.dtype()) {
-            case F32 -> forElements(par, t.numel(), (i0, i1) -> fillF32(seg, value, i0, i1));
-            case BF16 -> {
-                short bits = Bf16.fromFloat(value);
-                forElements(par, t.numel(), (i0, i1) -> {
-                    for (long i = i0; i < i1; i++) {
-                        seg.set(BF16, i * 2, bits);
-                    }
-                });
-            }
-            case I32 -> throw new IllegalArgumentException(op + ": t must be F32 or BF16 but is " + t.describe());
+        if (t.dtype() == DType.F32) {
+            forElements(par, t.numel(), (i0, i1) -> fillF32(seg, value, i0, i1));
+        } else { // BF16: fill refuses I32
+            short bits = Bf16.fromFloat(value);
+            forElements(par, t.numel(), (i0, i1) -> {
+                for (long i = i0; i < i1; i++) {
+                    seg.set(BF16, i * 2, bits);
+                }
+            });
         }
     }
 
@@ -150,11 +138,7 @@ final class CpuElementwise {
     // ---------------------------------------------------------------- add: out = a + b (backward: axpy)
 
     static void add(Parallel par, Tensor a, Tensor b, Tensor out) {
-        String op = "add";
-        OpChecks.f32(op, "a", a);
-        OpChecks.f32(op, "b", b);
-        OpChecks.f32Out(op, "out", out);
-        OpChecks.sameShape(op, new String[] {"a", "b", "out"}, a, b, out);
+        ElementwiseChecks.binary("add", a, b, out);
         MemorySegment sa = a.segment(CpuMemory.KEY), sb = b.segment(CpuMemory.KEY), so = out.segment(CpuMemory.KEY);
         forElements(par, a.numel(), (i0, i1) -> addRange(sa, sb, so, i0, i1));
     }
@@ -174,11 +158,7 @@ final class CpuElementwise {
     // ---------------------------------------------------------------- mul: out = a * b; dA += dOut * b, dB += dOut * a
 
     static void mul(Parallel par, Tensor a, Tensor b, Tensor out) {
-        String op = "mul";
-        OpChecks.f32(op, "a", a);
-        OpChecks.f32(op, "b", b);
-        OpChecks.f32Out(op, "out", out);
-        OpChecks.sameShape(op, new String[] {"a", "b", "out"}, a, b, out);
+        ElementwiseChecks.binary("mul", a, b, out);
         MemorySegment sa = a.segment(CpuMemory.KEY), sb = b.segment(CpuMemory.KEY), so = out.segment(CpuMemory.KEY);
         forElements(par, a.numel(), (i0, i1) -> mulRange(sa, sb, so, i0, i1));
     }
@@ -196,19 +176,7 @@ final class CpuElementwise {
     }
 
     static void mulBackward(Parallel par, Tensor dOut, Tensor a, Tensor b, Tensor dA, Tensor dB) {
-        String op = "mulBackward";
-        OpChecks.f32(op, "dOut", dOut);
-        OpChecks.f32(op, "a", a);
-        OpChecks.f32(op, "b", b);
-        OpChecks.sameShape(op, new String[] {"dOut", "a", "b"}, dOut, a, b);
-        if (dA != null) {
-            OpChecks.f32Out(op, "dA", dA);
-            OpChecks.sameShape(op, new String[] {"dOut", "dA"}, dOut, dA);
-        }
-        if (dB != null) {
-            OpChecks.f32Out(op, "dB", dB);
-            OpChecks.sameShape(op, new String[] {"dOut", "dB"}, dOut, dB);
-        }
+        ElementwiseChecks.mulBackward(dOut, a, b, dA, dB);
         MemorySegment g = dOut.segment(CpuMemory.KEY);
         if (dA != null) {
             MemorySegment sb = b.segment(CpuMemory.KEY), sda = dA.segment(CpuMemory.KEY);
@@ -237,10 +205,7 @@ final class CpuElementwise {
     // ---------------------------------------------------------------- scale: out = s * a (backward: axpy(s, dOut, dA))
 
     static void scale(Parallel par, Tensor a, float s, Tensor out) {
-        String op = "scale";
-        OpChecks.f32(op, "a", a);
-        OpChecks.f32Out(op, "out", out);
-        OpChecks.sameShape(op, new String[] {"a", "out"}, a, out);
+        ElementwiseChecks.scale(a, out);
         MemorySegment sa = a.segment(CpuMemory.KEY), so = out.segment(CpuMemory.KEY);
         forElements(par, a.numel(), (i0, i1) -> scaleRange(sa, s, so, i0, i1));
     }
@@ -258,10 +223,7 @@ final class CpuElementwise {
     // ---------------------------------------------------------------- axpy: y += alpha * x
 
     static void axpy(Parallel par, float alpha, Tensor x, Tensor y) {
-        String op = "axpy";
-        OpChecks.f32(op, "x", x);
-        OpChecks.f32Out(op, "y", y);
-        OpChecks.sameShape(op, new String[] {"x", "y"}, x, y);
+        ElementwiseChecks.axpy(x, y);
         MemorySegment sx = x.segment(CpuMemory.KEY), sy = y.segment(CpuMemory.KEY);
         forElements(par, x.numel(), (i0, i1) -> axpyRange(alpha, sx, sy, i0, i1));
     }
@@ -276,22 +238,6 @@ final class CpuElementwise {
         }
         for (; i < to; i++) {
             y.set(F32, i * 4, Math.fma(x.get(F32, i * 4), alpha, y.get(F32, i * 4)));
-        }
-    }
-
-    // ---------------------------------------------------------------- checks for ops that take any dtype
-
-    /** A live, contiguous host tensor of whatever dtype it has. */
-    private static void anyHost(String op, String name, Tensor t) {
-        if (t == null) {
-            throw new IllegalArgumentException(op + ": " + name + " is null");
-        }
-        OpChecks.tensor(op, name, t, t.dtype());
-    }
-
-    private static void writable(String op, String name, Tensor t) {
-        if (t.isReadOnly()) {
-            throw new IllegalArgumentException(op + ": output " + name + " " + t.describe() + " is read-only");
         }
     }
 }

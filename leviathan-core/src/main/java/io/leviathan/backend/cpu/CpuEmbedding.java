@@ -1,14 +1,11 @@
 package io.leviathan.backend.cpu;
 
+import io.leviathan.backend.EmbeddingChecks;
 import io.leviathan.backend.KernelDataException;
-import io.leviathan.backend.OpChecks;
-import io.leviathan.tensor.DType;
-import io.leviathan.tensor.ShapeMismatchException;
 import io.leviathan.tensor.Tensor;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
-import java.util.Arrays;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorSpecies;
 
@@ -30,10 +27,7 @@ final class CpuEmbedding {
     /** out[i, :] = table[ids[i], :] for every position i of ids. */
     static void embedding(Parallel par, Tensor ids, Tensor table, Tensor out) {
         String op = "embedding";
-        OpChecks.tensor(op, "ids", ids, DType.I32);
-        OpChecks.f32(op, "table", table);
-        OpChecks.f32Out(op, "out", out);
-        checkShapes(op, "out", out, ids, table);
+        EmbeddingChecks.embedding(ids, table, out);
         long n = ids.numel();
         int V = (int) table.size(0), D = (int) table.size(1);
         MemorySegment is = ids.segment(CpuMemory.KEY), ts = table.segment(CpuMemory.KEY), os = out.segment(CpuMemory.KEY);
@@ -50,10 +44,7 @@ final class CpuEmbedding {
     /** Backward of {@link #embedding}: dTable[ids[i], :] += dOut[i, :], repeated ids accumulating. */
     static void embeddingBackward(Parallel par, Tensor dOut, Tensor ids, Tensor dTable) {
         String op = "embeddingBackward";
-        OpChecks.f32(op, "dOut", dOut);
-        OpChecks.tensor(op, "ids", ids, DType.I32);
-        OpChecks.f32Out(op, "dTable", dTable);
-        checkShapes(op, "dOut", dOut, ids, dTable);
+        EmbeddingChecks.embeddingBackward(dOut, ids, dTable);
         long n = ids.numel();
         int V = (int) dTable.size(0), D = (int) dTable.size(1);
         MemorySegment is = ids.segment(CpuMemory.KEY), ds = dOut.segment(CpuMemory.KEY), ts = dTable.segment(CpuMemory.KEY);
@@ -69,23 +60,6 @@ final class CpuEmbedding {
                 addRow(ds, i * D + c0, ts, id * D + c0, c1 - c0);
             }
         });
-    }
-
-    /** ids [S], table [V, D], rows S + [D]. */
-    private static void checkShapes(String op, String rowsName, Tensor rows, Tensor ids, Tensor table) {
-        String tableName = op.equals("embedding") ? "table" : "dTable";
-        if (table.rank() != 2) {
-            throw new ShapeMismatchException(op + ": " + tableName + " must be [V, D] but has shape "
-                    + Arrays.toString(table.shape()));
-        }
-        long[] idShape = ids.shape();
-        long[] expected = Arrays.copyOf(idShape, idShape.length + 1);
-        expected[idShape.length] = table.size(1);
-        if (!Arrays.equals(rows.shape(), expected)) {
-            throw new ShapeMismatchException(op + ": " + rowsName + " must have shape ids + [D] = "
-                    + Arrays.toString(expected) + " but has " + Arrays.toString(rows.shape()) + " (ids "
-                    + Arrays.toString(idShape) + ", " + tableName + " " + Arrays.toString(table.shape()) + ")");
-        }
     }
 
     /** Throws for the first id outside [0, V), naming it, its flat position and V. */

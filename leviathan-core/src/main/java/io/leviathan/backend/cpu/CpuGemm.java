@@ -1,8 +1,7 @@
 package io.leviathan.backend.cpu;
 
-import io.leviathan.backend.OpChecks;
+import io.leviathan.backend.GemmChecks;
 import io.leviathan.tensor.DType;
-import io.leviathan.tensor.ShapeMismatchException;
 import io.leviathan.tensor.Tensor;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
@@ -119,44 +118,17 @@ final class CpuGemm {
      */
     static void matmul(Parallel par, Tensor a, boolean transA, Tensor b, boolean transB, Tensor c,
                        float alpha, float beta) {
-        final String op = "matmul";
-        OpChecks.f32OrBf16(op, "a", a);
-        OpChecks.f32OrBf16(op, "b", b);
-        OpChecks.f32Out(op, "c", c);
+        GemmChecks.MatmulDims dims = GemmChecks.matmul(a, transA, b, transB, c);
         int ra = a.rank();
         int rb = b.rank();
-        int rc = c.rank();
-        if (ra < 2 || ra > 3 || rb < 2 || rb > 3 || rc != Math.max(ra, rb)) {
-            throw shapeError(a, transA, b, transB, c,
-                    "operands must be rank 2, or rank 3 with a leading batch dimension (c rank 3 when a or b is)");
-        }
-        long batch = rc == 3 ? c.size(0) : 1;
-        if ((ra == 3 && a.size(0) != batch) || (rb == 3 && b.size(0) != batch)) {
-            throw shapeError(a, transA, b, transB, c, "batch dimensions differ");
-        }
-        long m = transA ? a.size(-1) : a.size(-2);
-        long ka = transA ? a.size(-2) : a.size(-1);
-        long kb = transB ? b.size(-1) : b.size(-2);
-        long n = transB ? b.size(-2) : b.size(-1);
-        if (ka != kb) {
-            throw shapeError(a, transA, b, transB, c, "inner dimensions differ (" + ka + " vs " + kb + ")");
-        }
-        if (c.size(-2) != m || c.size(-1) != n) {
-            throw shapeError(a, transA, b, transB, c, "c must be [" + (rc == 3 ? batch + ", " : "") + m + ", " + n + "]");
-        }
-        if (m > Integer.MAX_VALUE || n > Integer.MAX_VALUE || ka > Integer.MAX_VALUE) {
-            throw shapeError(a, transA, b, transB, c, "a matrix dimension exceeds " + Integer.MAX_VALUE);
-        }
+        long batch = dims.batch();
         MemorySegment as = a.segment(CpuMemory.KEY);
         MemorySegment bs = b.segment(CpuMemory.KEY);
         MemorySegment cs = c.segment(CpuMemory.KEY);
-        if (overlaps(cs, as) || overlaps(cs, bs)) {
-            throw new IllegalArgumentException(op + ": output c " + c.describe()
-                    + " overlaps an input (a " + a.describe() + ", b " + b.describe() + ")");
-        }
-        int mi = (int) m;
-        int ni = (int) n;
-        int ki = (int) ka;
+        GemmChecks.noOverlap(a, as, b, bs, c, cs);
+        int mi = (int) dims.m();
+        int ni = (int) dims.n();
+        int ki = (int) dims.k();
         long strideA = ra == 3 ? (long) mi * ki : 0;
         long strideB = rb == 3 ? (long) ki * ni : 0;
         long strideC = (long) mi * ni;
@@ -164,19 +136,6 @@ final class CpuGemm {
         int ldb = (int) b.size(-1);
         gemmBatched(par, (int) batch, transA, transB, mi, ni, ki, alpha,
                 as, a.dtype(), 0, strideA, lda, bs, b.dtype(), 0, strideB, ldb, beta, cs, 0, strideC, ni);
-    }
-
-    private static boolean overlaps(MemorySegment x, MemorySegment y) {
-        // Address arithmetic rather than asOverlappingSlice, which allocates on every matmul.
-        return x.byteSize() > 0 && y.byteSize() > 0
-                && x.address() < y.address() + y.byteSize() && y.address() < x.address() + x.byteSize();
-    }
-
-    private static ShapeMismatchException shapeError(Tensor a, boolean transA, Tensor b, boolean transB,
-                                                     Tensor c, String why) {
-        return new ShapeMismatchException("matmul: a" + Arrays.toString(a.shape()) + (transA ? "^T" : "")
-                + " · b" + Arrays.toString(b.shape()) + (transB ? "^T" : "")
-                + " -> c" + Arrays.toString(c.shape()) + ": " + why);
     }
 
     // ------------------------------------------------------------------------------------------ raw gemm

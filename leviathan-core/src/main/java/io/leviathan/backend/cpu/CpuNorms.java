@@ -1,19 +1,16 @@
 package io.leviathan.backend.cpu;
 
-import io.leviathan.backend.OpChecks;
+import io.leviathan.backend.NormChecks;
 import static io.leviathan.backend.cpu.CpuElementwise.ELEMENT_GRAIN;
 import static io.leviathan.backend.cpu.CpuElementwise.F;
 import static io.leviathan.backend.cpu.CpuElementwise.L;
 import static io.leviathan.backend.cpu.CpuElementwise.NO;
 import static io.leviathan.backend.cpu.CpuElementwise.sumLanes;
-import static io.leviathan.backend.cpu.CpuReductions.checkRowsShape;
 import static io.leviathan.backend.cpu.CpuReductions.rowGrain;
 
-import io.leviathan.tensor.ShapeMismatchException;
 import io.leviathan.tensor.Tensor;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
-import java.util.Arrays;
 import jdk.incubator.vector.FloatVector;
 
 /**
@@ -33,15 +30,7 @@ final class CpuNorms {
     //                                                                   rstd = 1 / sqrt(mean(x^2) + eps)
 
     static void rmsNorm(Parallel par, Tensor x, Tensor weight, float eps, Tensor out, Tensor rstd) {
-        String op = "rmsNorm";
-        OpChecks.f32(op, "x", x);
-        OpChecks.f32(op, "weight", weight);
-        OpChecks.f32Out(op, "out", out);
-        OpChecks.f32Out(op, "rstd", rstd);
-        long c = OpChecks.lastDim(op, "x", x);
-        OpChecks.shape(op, "weight", weight, c);
-        OpChecks.sameShape(op, new String[] {"x", "out"}, x, out);
-        checkRowsShape(op, "x", x, "rstd", rstd);
+        long c = NormChecks.rmsNorm(x, weight, out, rstd);
         MemorySegment sx = x.segment(CpuMemory.KEY), sw = weight.segment(CpuMemory.KEY), so = out.segment(CpuMemory.KEY), sr = rstd.segment(CpuMemory.KEY);
         par.forRange(rstd.numel(), rowGrain(c), (r0, r1) -> {
             for (long r = r0; r < r1; r++) {
@@ -60,18 +49,7 @@ final class CpuNorms {
      */
     static void rmsNormBackward(Parallel par, Tensor dOut, Tensor x, Tensor weight, Tensor rstd,
                                 Tensor dX, Tensor dWeight) {
-        String op = "rmsNormBackward";
-        OpChecks.f32(op, "dOut", dOut);
-        OpChecks.f32(op, "x", x);
-        OpChecks.f32(op, "weight", weight);
-        OpChecks.f32(op, "rstd", rstd);
-        OpChecks.f32Out(op, "dX", dX);
-        OpChecks.f32Out(op, "dWeight", dWeight);
-        long c = OpChecks.lastDim(op, "x", x);
-        OpChecks.sameShape(op, new String[] {"dOut", "x", "dX"}, dOut, x, dX);
-        OpChecks.sameShape(op, new String[] {"weight", "dWeight"}, weight, dWeight);
-        OpChecks.shape(op, "weight", weight, c);
-        checkRowsShape(op, "x", x, "rstd", rstd);
+        long c = NormChecks.rmsNormBackward(dOut, x, weight, rstd, dX, dWeight);
         MemorySegment g = dOut.segment(CpuMemory.KEY), sx = x.segment(CpuMemory.KEY), sw = weight.segment(CpuMemory.KEY), sr = rstd.segment(CpuMemory.KEY);
         MemorySegment sdx = dX.segment(CpuMemory.KEY), sdw = dWeight.segment(CpuMemory.KEY);
         long rows = rstd.numel();
@@ -158,19 +136,8 @@ final class CpuNorms {
 
     static void layerNorm(Parallel par, Tensor x, Tensor weight, Tensor bias, float eps, Tensor out,
                           Tensor mean, Tensor rstd) {
-        String op = "layerNorm";
-        OpChecks.f32(op, "x", x);
-        OpChecks.f32(op, "weight", weight);
-        OpChecks.f32(op, "bias", bias);
-        OpChecks.f32Out(op, "out", out);
-        OpChecks.f32Out(op, "mean", mean);
-        OpChecks.f32Out(op, "rstd", rstd);
-        long c = OpChecks.lastDim(op, "x", x);
-        long groups = affineGroups(op, x, c, weight);
-        OpChecks.shape(op, "bias", bias, weight.shape());
-        OpChecks.sameShape(op, new String[] {"x", "out"}, x, out);
-        checkRowsShape(op, "x", x, "mean", mean);
-        checkRowsShape(op, "x", x, "rstd", rstd);
+        NormChecks.LayerNormDims dims = NormChecks.layerNorm(x, weight, bias, out, mean, rstd);
+        long c = dims.c(), groups = dims.groups();
         MemorySegment sx = x.segment(CpuMemory.KEY), sw = weight.segment(CpuMemory.KEY), sb = bias.segment(CpuMemory.KEY), so = out.segment(CpuMemory.KEY);
         MemorySegment sm = mean.segment(CpuMemory.KEY), sr = rstd.segment(CpuMemory.KEY);
         long rows = rstd.numel();
@@ -196,21 +163,8 @@ final class CpuNorms {
      */
     static void layerNormBackward(Parallel par, Tensor dOut, Tensor x, Tensor weight, Tensor mean, Tensor rstd,
                                   Tensor dX, Tensor dWeight, Tensor dBias) {
-        String op = "layerNormBackward";
-        OpChecks.f32(op, "dOut", dOut);
-        OpChecks.f32(op, "x", x);
-        OpChecks.f32(op, "weight", weight);
-        OpChecks.f32(op, "mean", mean);
-        OpChecks.f32(op, "rstd", rstd);
-        OpChecks.f32Out(op, "dX", dX);
-        OpChecks.f32Out(op, "dWeight", dWeight);
-        OpChecks.f32Out(op, "dBias", dBias);
-        long c = OpChecks.lastDim(op, "x", x);
-        OpChecks.sameShape(op, new String[] {"dOut", "x", "dX"}, dOut, x, dX);
-        OpChecks.sameShape(op, new String[] {"weight", "dWeight", "dBias"}, weight, dWeight, dBias);
-        long groups = affineGroups(op, x, c, weight);
-        checkRowsShape(op, "x", x, "mean", mean);
-        checkRowsShape(op, "x", x, "rstd", rstd);
+        NormChecks.LayerNormDims dims = NormChecks.layerNormBackward(dOut, x, weight, mean, rstd, dX, dWeight, dBias);
+        long c = dims.c(), groups = dims.groups();
         MemorySegment g = dOut.segment(CpuMemory.KEY), sx = x.segment(CpuMemory.KEY), sw = weight.segment(CpuMemory.KEY);
         MemorySegment sm = mean.segment(CpuMemory.KEY), sr = rstd.segment(CpuMemory.KEY);
         MemorySegment sdx = dX.segment(CpuMemory.KEY), sdw = dWeight.segment(CpuMemory.KEY), sdb = dBias.segment(CpuMemory.KEY);
@@ -236,23 +190,6 @@ final class CpuNorms {
                 weightGradRow(g, sx, r * c, sm.get(F32, r * 4), sr.get(F32, r * 4), dw, db, c0, c1);
             }
         });
-    }
-
-    /**
-     * The number of groups {@code G} of LayerNorm's gain and shift: 1 when {@code weight} is {@code [C]}
-     * (shared by every row), {@code G} when it is {@code [G, C]} and {@code x} is {@code [G, M, C]} (group
-     * {@code g}'s rows use row {@code g}). Throws for any other shape, naming both.
-     */
-    static long affineGroups(String op, Tensor x, long c, Tensor weight) {
-        if (weight.rank() == 2 && x.rank() == 3 && weight.size(0) == x.size(0) && weight.size(1) == c) {
-            return weight.size(0);
-        }
-        if (weight.rank() != 1) {
-            throw new ShapeMismatchException(op + ": weight " + Arrays.toString(weight.shape()) + " must be [" + c
-                    + "], or [G, " + c + "] for x [G, M, " + c + "], but x is " + Arrays.toString(x.shape()));
-        }
-        OpChecks.shape(op, "weight", weight, c);
-        return 1;
     }
 
     /** {@code sum_c (x - m)^2} of one row. */

@@ -1,9 +1,7 @@
 package io.leviathan.backend.cpu;
 
 import io.leviathan.backend.AdamWStep;
-import io.leviathan.backend.OpChecks;
-import io.leviathan.tensor.ShapeMismatchException;
-import io.leviathan.tensor.DType;
+import io.leviathan.backend.OptimizerChecks;
 import io.leviathan.tensor.Tensor;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
@@ -57,10 +55,7 @@ final class CpuOptimizer {
 
     /** sqrt(sum of x^2 over every element of every tensor), accumulated in double. */
     static double globalL2Norm(Parallel par, List<Tensor> tensors) {
-        String op = "globalL2Norm";
-        if (tensors == null) {
-            throw new IllegalArgumentException(op + ": tensors is null");
-        }
+        OptimizerChecks.globalL2Norm(tensors);
         int nt = tensors.size();
         NormScratch scratch = NORM_SCRATCH.get().fit(nt);
         MemorySegment[] segs = scratch.segs;
@@ -68,10 +63,6 @@ final class CpuOptimizer {
         firstBlock[0] = 0;
         for (int i = 0; i < nt; i++) {
             Tensor t = tensors.get(i);
-            if (t == null || t.dtype() != DType.F32 || !t.isContiguous()) {
-                OpChecks.f32(op, "tensors[" + i + "]", t); // throws; the name is built only for the message
-            }
-            t.checkAlive(op);
             segs[i] = t.segment(CpuMemory.KEY);
             firstBlock[i + 1] = firstBlock[i] + (t.numel() + NORM_BLOCK - 1) / NORM_BLOCK;
         }
@@ -104,15 +95,7 @@ final class CpuOptimizer {
      * v = b2 v + (1 - b2) g^2; p -= lr / (1 - b1^t) * m / (sqrt(v) / sqrt(1 - b2^t) + eps)}.
      */
     static void adamw(Parallel par, Tensor param, Tensor grad, Tensor m, Tensor v, AdamWStep step) {
-        String op = "adamw";
-        OpChecks.f32Out(op, "param", param);
-        OpChecks.f32(op, "grad", grad);
-        OpChecks.f32Out(op, "m", m);
-        OpChecks.f32Out(op, "v", v);
-        if (step == null) {
-            throw new IllegalArgumentException(op + ": step is null");
-        }
-        OpChecks.sameShape(op, new String[] {"param", "grad", "m", "v"}, param, grad, m, v);
+        OptimizerChecks.adamw(param, grad, m, v, step);
         MemorySegment ps = param.segment(CpuMemory.KEY), gs = grad.segment(CpuMemory.KEY), ms = m.segment(CpuMemory.KEY), vs = v.segment(CpuMemory.KEY);
         float b1 = step.beta1(), b2 = step.beta2(), eps = step.eps();
         float decay = (float) (1.0 - (double) step.lr() * step.weightDecay());
@@ -128,26 +111,8 @@ final class CpuOptimizer {
      */
     static void adamwFlat(Parallel par, Tensor param, Tensor grad, Tensor m, Tensor v, AdamWStep step,
                           long decayedCount, Tensor gradNorm, float clipNorm) {
-        String op = "adamw";
-        OpChecks.f32Out(op, "param", param);
-        OpChecks.f32(op, "grad", grad);
-        OpChecks.f32Out(op, "m", m);
-        OpChecks.f32Out(op, "v", v);
-        OpChecks.f32(op, "gradNorm", gradNorm);
-        if (step == null) {
-            throw new IllegalArgumentException(op + ": step is null");
-        }
-        OpChecks.sameShape(op, new String[] {"param", "grad", "m", "v"}, param, grad, m, v);
+        OptimizerChecks.adamw(param, grad, m, v, step, decayedCount, gradNorm, clipNorm);
         long n = param.numel();
-        if (decayedCount < 0 || decayedCount > n) {
-            throw new IllegalArgumentException(op + ": decayedCount " + decayedCount + " outside [0, " + n + "]");
-        }
-        if (gradNorm.numel() < 1) {
-            throw new ShapeMismatchException(op + ": gradNorm " + gradNorm.describe() + " is empty");
-        }
-        if (!(clipNorm >= 0) || !Float.isFinite(clipNorm)) {
-            throw new IllegalArgumentException(op + ": clipNorm must be finite and >= 0, got " + clipNorm);
-        }
         double norm = CpuScalars.get(gradNorm);
         if (!Double.isFinite(norm)) {
             return; // a diverged step changes nothing; the trainer reports it from the downloaded norm

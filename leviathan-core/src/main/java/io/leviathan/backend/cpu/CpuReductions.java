@@ -1,15 +1,14 @@
 package io.leviathan.backend.cpu;
 
 import io.leviathan.backend.OpChecks;
+import io.leviathan.backend.ReductionChecks;
 import static io.leviathan.backend.cpu.CpuElementwise.F;
 import static io.leviathan.backend.cpu.CpuElementwise.L;
 import static io.leviathan.backend.cpu.CpuElementwise.NO;
 
-import io.leviathan.tensor.ShapeMismatchException;
 import io.leviathan.tensor.Tensor;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
-import java.util.Arrays;
 import jdk.incubator.vector.DoubleVector;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorOperators;
@@ -86,10 +85,7 @@ final class CpuReductions {
     }
 
     private static void rowReduce(Parallel par, String op, Tensor x, Tensor out, boolean mean) {
-        OpChecks.f32(op, "x", x);
-        OpChecks.f32Out(op, "out", out);
-        long c = OpChecks.lastDim(op, "x", x);
-        checkRowsShape(op, "x", x, "out", out);
+        long c = ReductionChecks.rowReduce(op, x, out);
         MemorySegment sx = x.segment(CpuMemory.KEY), so = out.segment(CpuMemory.KEY);
         par.forRange(out.numel(), rowGrain(c), (r0, r1) -> {
             for (long r = r0; r < r1; r++) {
@@ -101,10 +97,7 @@ final class CpuReductions {
 
     /** {@code dX[r, c] += dOut[r]} (or {@code dOut[r] / C} for the mean). */
     private static void rowBroadcastBackward(Parallel par, String op, Tensor dOut, Tensor dX, boolean mean) {
-        OpChecks.f32(op, "dOut", dOut);
-        OpChecks.f32Out(op, "dX", dX);
-        long c = OpChecks.lastDim(op, "dX", dX);
-        checkRowsShape(op, "dX", dX, "dOut", dOut);
+        long c = ReductionChecks.rowBroadcastBackward(op, dOut, dX);
         MemorySegment g = dOut.segment(CpuMemory.KEY), sdx = dX.segment(CpuMemory.KEY);
         par.forRange(dOut.numel(), rowGrain(c), (r0, r1) -> {
             for (long r = r0; r < r1; r++) {
@@ -112,16 +105,6 @@ final class CpuReductions {
                 addScalarRange(sdx, mean ? v / c : v, r * c, r * c + c);
             }
         });
-    }
-
-    /** Throws unless {@code rows}' shape is {@code x}'s without its last dimension. */
-    static void checkRowsShape(String op, String xName, Tensor x, String rowsName, Tensor rows) {
-        if (!x.isRowsOf(rows)) {
-            long[] expected = OpChecks.rowsShape(x);
-            throw new ShapeMismatchException(op + ": " + rowsName + " must have shape "
-                    + Arrays.toString(expected) + " (" + xName + Arrays.toString(x.shape())
-                    + " without its last dimension) but has " + Arrays.toString(rows.shape()));
-        }
     }
 
     // ---------------------------------------------------------------- sum and mean of every element

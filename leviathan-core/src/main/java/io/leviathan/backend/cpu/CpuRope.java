@@ -1,16 +1,14 @@
 package io.leviathan.backend.cpu;
 
-import io.leviathan.backend.OpChecks;
+import io.leviathan.backend.RopeChecks;
 import static io.leviathan.backend.cpu.CpuElementwise.F;
 import static io.leviathan.backend.cpu.CpuElementwise.L;
 import static io.leviathan.backend.cpu.CpuElementwise.NO;
 import static io.leviathan.backend.cpu.CpuReductions.rowGrain;
 
-import io.leviathan.tensor.ShapeMismatchException;
 import io.leviathan.tensor.Tensor;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
-import java.util.Arrays;
 import jdk.incubator.vector.FloatVector;
 
 /**
@@ -30,24 +28,12 @@ final class CpuRope {
     private static final ValueLayout.OfFloat F32 = ValueLayout.JAVA_FLOAT_UNALIGNED;
 
     static void rope(Parallel par, Tensor x, Tensor cos, Tensor sin, Tensor out) {
-        String op = "rope";
-        OpChecks.f32(op, "x", x);
-        OpChecks.f32(op, "cos", cos);
-        OpChecks.f32(op, "sin", sin);
-        OpChecks.f32Out(op, "out", out);
-        OpChecks.sameShape(op, new String[] {"x", "out"}, x, out);
-        checkShapes(op, "x", x, cos, sin);
+        RopeChecks.rotation("rope", "x", x, cos, sin, "out", out);
         rotateAll(par, x, cos, sin, out, 1f);
     }
 
     static void ropeBackward(Parallel par, Tensor dOut, Tensor cos, Tensor sin, Tensor dX) {
-        String op = "ropeBackward";
-        OpChecks.f32(op, "dOut", dOut);
-        OpChecks.f32(op, "cos", cos);
-        OpChecks.f32(op, "sin", sin);
-        OpChecks.f32Out(op, "dX", dX);
-        OpChecks.sameShape(op, new String[] {"dOut", "dX"}, dOut, dX);
-        checkShapes(op, "dOut", dOut, cos, sin);
+        RopeChecks.rotation("ropeBackward", "dOut", dOut, cos, sin, "dX", dX);
         rotateAll(par, dOut, cos, sin, dX, -1f);
     }
 
@@ -122,17 +108,7 @@ final class CpuRope {
 
     /** {@code cos[t, i] = cos(t * theta^(-2i/Dh))}, likewise sin, computed in double; {@code Dh = 2 * cols}. */
     static void ropeTables(float theta, Tensor cos, Tensor sin) {
-        String op = "ropeTables";
-        OpChecks.f32Out(op, "cos", cos);
-        OpChecks.f32Out(op, "sin", sin);
-        OpChecks.sameShape(op, new String[] {"cos", "sin"}, cos, sin);
-        if (cos.rank() != 2) {
-            throw new ShapeMismatchException(op + ": cos and sin must be [maxT, Dh/2] but are "
-                    + Arrays.toString(cos.shape()) + " and " + Arrays.toString(sin.shape()));
-        }
-        if (!(theta > 0) || Float.isInfinite(theta)) {
-            throw new IllegalArgumentException(op + ": theta must be positive and finite, got " + theta);
-        }
+        RopeChecks.tables(theta, cos, sin);
         long maxT = cos.size(0);
         long half = cos.size(1);
         double dh = 2.0 * half;
@@ -144,18 +120,6 @@ final class CpuRope {
                 sc.set(F32, (t * half + i) * 4, (float) Math.cos(angle));
                 ss.set(F32, (t * half + i) * 4, (float) Math.sin(angle));
             }
-        }
-    }
-
-    /** {@code x} is {@code [B, T, H, Dh]} with even {@code Dh}; cos and sin are {@code [maxT >= T, Dh/2]}. */
-    private static void checkShapes(String op, String name, Tensor x, Tensor cos, Tensor sin) {
-        boolean ok = x.rank() == 4 && x.size(3) % 2 == 0 && cos.rank() == 2
-                && Arrays.equals(cos.shape(), sin.shape())
-                && cos.size(1) == x.size(3) / 2 && cos.size(0) >= x.size(1);
-        if (!ok) {
-            throw new ShapeMismatchException(op + ": expected " + name + " [B, T, H, Dh] with even Dh and cos, sin "
-                    + "[maxT >= T, Dh/2], but got " + name + Arrays.toString(x.shape()) + ", cos"
-                    + Arrays.toString(cos.shape()) + ", sin" + Arrays.toString(sin.shape()));
         }
     }
 }

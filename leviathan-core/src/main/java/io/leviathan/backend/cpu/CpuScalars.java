@@ -1,7 +1,6 @@
 package io.leviathan.backend.cpu;
 
 import io.leviathan.backend.OpChecks;
-import io.leviathan.tensor.ShapeMismatchException;
 import io.leviathan.tensor.Tensor;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
@@ -14,10 +13,7 @@ final class CpuScalars {
 
     /** Throws unless {@code t} is a writable F32 tensor with at least one element (a shape error when it has none). */
     static MemorySegment check(String op, String name, Tensor t) {
-        OpChecks.f32Out(op, name, t);
-        if (t.numel() < 1) {
-            throw new ShapeMismatchException(op + ": " + name + " " + t.describe() + " has no element to hold the result");
-        }
+        OpChecks.scalarOut(op, name, t);
         return t.segment(CpuMemory.KEY);
     }
 

@@ -1,13 +1,11 @@
 package io.leviathan.backend.cpu;
 
-import io.leviathan.backend.OpChecks;
+import io.leviathan.backend.SeparableModesChecks;
 import static io.leviathan.backend.cpu.CpuElementwise.ELEMENT_GRAIN;
 import static io.leviathan.backend.cpu.CpuElementwise.F;
 import static io.leviathan.backend.cpu.CpuElementwise.L;
 import static io.leviathan.backend.cpu.CpuElementwise.NO;
 
-import io.leviathan.tensor.DType;
-import io.leviathan.tensor.ShapeMismatchException;
 import io.leviathan.tensor.Tensor;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
@@ -64,11 +62,7 @@ final class CpuSeparableModes {
      */
     static void separableModes(Parallel par, Tensor first, Tensor weights, Tensor spline, Tensor modes) {
         String op = "separableModes";
-        OpChecks.tensor(op, "first", first, DType.I32);
-        OpChecks.f32(op, "weights", weights);
-        OpChecks.f32(op, "spline", spline);
-        OpChecks.f32Out(op, "modes", modes);
-        Dims s = checkShapes(op, first, weights, spline, "modes", modes);
+        Dims s = Dims.of(SeparableModesChecks.separableModes(first, weights, spline, modes));
         MemorySegment sf = first.segment(CpuMemory.KEY), sw = weights.segment(CpuMemory.KEY), ss = spline.segment(CpuMemory.KEY), so = modes.segment(CpuMemory.KEY);
         checkFirst(op, sf, s);
         int r = (int) s.r;
@@ -112,17 +106,8 @@ final class CpuSeparableModes {
     static void separableModesBackward(Parallel par, Tensor dModes, Tensor first, Tensor weights, Tensor spline,
                                        Tensor modes, Tensor dWeights, Tensor dSpline) {
         String op = "separableModesBackward";
-        OpChecks.f32(op, "dModes", dModes);
-        OpChecks.tensor(op, "first", first, DType.I32);
-        OpChecks.f32(op, "weights", weights);
-        OpChecks.f32(op, "spline", spline);
-        OpChecks.f32(op, "modes", modes);
-        OpChecks.f32Out(op, "dWeights", dWeights);
-        OpChecks.f32Out(op, "dSpline", dSpline);
-        Dims s = checkShapes(op, first, weights, spline, "modes", modes);
-        OpChecks.sameShape(op, new String[] {"modes", "dModes"}, modes, dModes);
-        OpChecks.sameShape(op, new String[] {"weights", "dWeights"}, weights, dWeights);
-        OpChecks.sameShape(op, new String[] {"spline", "dSpline"}, spline, dSpline);
+        Dims s = Dims.of(SeparableModesChecks.separableModesBackward(dModes, first, weights, spline, modes,
+                dWeights, dSpline));
         MemorySegment g = dModes.segment(CpuMemory.KEY), sf = first.segment(CpuMemory.KEY), sw = weights.segment(CpuMemory.KEY), ss = spline.segment(CpuMemory.KEY);
         MemorySegment so = modes.segment(CpuMemory.KEY), sdw = dWeights.segment(CpuMemory.KEY), sds = dSpline.segment(CpuMemory.KEY);
         checkFirst(op, sf, s);
@@ -343,46 +328,14 @@ final class CpuSeparableModes {
 
     /** Groups (heads) {@code groups}, rows {@code n}, seed dimensions {@code d}, knots and modes {@code r}. */
     record Dims(long groups, long n, long d, long knots, long r) {
+        static Dims of(SeparableModesChecks.ModeDims m) {
+            return new Dims(m.groups(), m.n(), m.d(), m.knots(), m.r());
+        }
+
         /** The element offset of {@code modes[n, g, :]} ({@code [N, G, R]}; {@code [N, R]} when ungrouped). */
         long modesRow(long row, long group) {
             return (row * groups + group) * r;
         }
-    }
-
-    /**
-     * Ungrouped: first {@code [N, d]}, weights {@code [N, d, 3]}, spline {@code [d, K, R]}, modes {@code [N, R]}.
-     * Grouped: first {@code [G, N, d]}, weights {@code [G, N, d, 3]}, spline {@code [G, d, K, R]}, modes
-     * {@code [N, G, R]}.
-     */
-    private static Dims checkShapes(String op, Tensor first, Tensor weights, Tensor spline, String modesName,
-                                    Tensor modes) {
-        boolean grouped = first.rank() == 3;
-        if (first.rank() != 2 && !grouped) {
-            throw new ShapeMismatchException(op + ": first must be [N, d], or [G, N, d] for G heads, but has shape "
-                    + Arrays.toString(first.shape()));
-        }
-        if (spline.rank() != (grouped ? 4 : 3)) {
-            throw new ShapeMismatchException(op + ": spline must be " + (grouped ? "[G, d, knots, R]" : "[d, knots, R]")
-                    + " for first " + Arrays.toString(first.shape()) + " but has shape " + Arrays.toString(spline.shape()));
-        }
-        long groups = grouped ? first.size(0) : 1;
-        long n = first.size(-2), d = first.size(-1), knots = spline.size(-2), r = spline.size(-1);
-        if (grouped) {
-            OpChecks.shape(op, "weights", weights, groups, n, d, 3);
-        } else {
-            OpChecks.shape(op, "weights", weights, n, d, 3);
-        }
-        if (spline.size(-3) != d || (grouped && spline.size(0) != groups)) {
-            throw new ShapeMismatchException(op + ": spline " + Arrays.toString(spline.shape())
-                    + (grouped ? " must be [" + groups + ", " + d + ", knots, R]" : " must have d = " + d + " rows")
-                    + ", as first " + Arrays.toString(first.shape()));
-        }
-        if (grouped) {
-            OpChecks.shape(op, modesName, modes, n, groups, r);
-        } else {
-            OpChecks.shape(op, modesName, modes, n, r);
-        }
-        return new Dims(groups, n, d, knots, r);
     }
 
     /** Every window start on the grid (per head, so a message names the head as well as [n, i]). */

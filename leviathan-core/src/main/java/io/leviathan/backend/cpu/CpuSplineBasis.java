@@ -1,12 +1,9 @@
 package io.leviathan.backend.cpu;
 
-import io.leviathan.backend.OpChecks;
-import io.leviathan.tensor.DType;
-import io.leviathan.tensor.ShapeMismatchException;
+import io.leviathan.backend.SplineBasisChecks;
 import io.leviathan.tensor.Tensor;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
-import java.util.Arrays;
 
 /**
  * The quadratic B-spline basis of the Leviathan generator, stored sparsely as a three-knot window per
@@ -49,12 +46,7 @@ final class CpuSplineBasis {
      * {@code knots} knots (at least 2); see the class comment. NaN coordinates give NaN weights.
      */
     static void splineBasis(Parallel par, Tensor t, int knots, boolean normalize, Tensor first, Tensor weights) {
-        String op = "splineBasis";
-        OpChecks.f32(op, "t", t);
-        checkI32Out(op, "first", first);
-        OpChecks.f32Out(op, "weights", weights);
-        checkKnots(op, knots);
-        checkBasisShapes(op, "t", t, "first", first, "weights", weights);
+        SplineBasisChecks.splineBasis(t, knots, first, weights);
         MemorySegment st = t.segment(CpuMemory.KEY), sf = first.segment(CpuMemory.KEY), sw = weights.segment(CpuMemory.KEY);
         double scale = knots - 1;
         par.forRange(t.numel(), GRAIN, (e0, e1) -> {
@@ -86,13 +78,7 @@ final class CpuSplineBasis {
     static void splineBasisBackward(Parallel par, Tensor dWeights, Tensor t, Tensor first, int knots,
                                     boolean normalize, Tensor dT) {
         String op = "splineBasisBackward";
-        OpChecks.f32(op, "dWeights", dWeights);
-        OpChecks.f32(op, "t", t);
-        OpChecks.tensor(op, "first", first, DType.I32);
-        OpChecks.f32Out(op, "dT", dT);
-        checkKnots(op, knots);
-        checkBasisShapes(op, "t", t, "first", first, "dWeights", dWeights);
-        OpChecks.sameShape(op, new String[] {"t", "dT"}, t, dT);
+        SplineBasisChecks.splineBasisBackward(dWeights, t, first, knots, dT);
         MemorySegment g = dWeights.segment(CpuMemory.KEY), st = t.segment(CpuMemory.KEY), sf = first.segment(CpuMemory.KEY), sdt = dT.segment(CpuMemory.KEY);
         checkFirst(op, sf, t.numel(), t.size(1), knots);
         checkWindows(op, st, sf, t.numel(), t.size(1), knots);
@@ -156,32 +142,6 @@ final class CpuSplineBasis {
     }
 
     // ================================================================ checks
-
-    private static void checkKnots(String op, int knots) {
-        if (knots < 2) {
-            throw new IllegalArgumentException(op + ": knots must be >= 2 (the grid j / (knots - 1)), got " + knots);
-        }
-    }
-
-    /** {@code t} is {@code [N, d]}, {@code first} {@code [N, d]} and {@code w} {@code [N, d, 3]}. */
-    private static void checkBasisShapes(String op, String tName, Tensor t, String fName, Tensor first,
-                                         String wName, Tensor w) {
-        if (t.rank() != 2) {
-            throw new ShapeMismatchException(op + ": " + tName + " must be [N, d] but has shape "
-                    + Arrays.toString(t.shape()));
-        }
-        long n = t.size(0), d = t.size(1);
-        OpChecks.shape(op, fName, first, n, d);
-        OpChecks.shape(op, wName, w, n, d, 3);
-    }
-
-    /** A writable host I32 tensor. */
-    static void checkI32Out(String op, String name, Tensor t) {
-        OpChecks.tensor(op, name, t, DType.I32);
-        if (t.isReadOnly()) {
-            throw new IllegalArgumentException(op + ": output " + name + " " + t.describe() + " is read-only");
-        }
-    }
 
     /**
      * Throws for the first window start outside {@code [-1, knots - 2]}, naming it and its position

@@ -1,8 +1,8 @@
 package io.leviathan.backend.cpu;
 
+import io.leviathan.backend.TransferChecks;
 import io.leviathan.tensor.Bf16;
 import io.leviathan.tensor.DType;
-import io.leviathan.tensor.ShapeMismatchException;
 import io.leviathan.tensor.Tensor;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
@@ -21,8 +21,8 @@ final class CpuTransfer {
 
     static void upload(float[] src, int srcOffset, Tensor dst) {
         String op = "upload";
-        MemorySegment d = writable(op, dst);
-        int n = range(op, src == null ? -1 : src.length, srcOffset, dst);
+        MemorySegment d = TransferChecks.writable(op, dst, CpuMemory.KEY);
+        int n = TransferChecks.range(op, src == null ? -1 : src.length, srcOffset, dst);
         switch (dst.dtype()) {
             case F32 -> MemorySegment.copy(src, srcOffset, d, F, 0, n);
             case BF16 -> {
@@ -37,25 +37,22 @@ final class CpuTransfer {
     static void upload(int[] src, int srcOffset, Tensor dst) {
         String op = "upload";
         dst.requireDType(op, DType.I32);
-        MemorySegment d = writable(op, dst);
-        int n = range(op, src == null ? -1 : src.length, srcOffset, dst);
+        MemorySegment d = TransferChecks.writable(op, dst, CpuMemory.KEY);
+        int n = TransferChecks.range(op, src == null ? -1 : src.length, srcOffset, dst);
         MemorySegment.copy(src, srcOffset, d, I, 0, n);
     }
 
     static void upload(MemorySegment src, Tensor dst) {
         String op = "upload";
-        MemorySegment d = writable(op, dst);
-        if (src == null || src.byteSize() < d.byteSize()) {
-            throw new ShapeMismatchException(op + ": host segment of " + (src == null ? "null" : src.byteSize() + " bytes")
-                    + " for " + dst.describe() + " (" + d.byteSize() + " bytes)");
-        }
+        MemorySegment d = TransferChecks.writable(op, dst, CpuMemory.KEY);
+        TransferChecks.hostSegment(op, src, dst, d);
         MemorySegment.copy(src, 0, d, 0, d.byteSize());
     }
 
     static void download(Tensor src, float[] dst, int dstOffset) {
         String op = "download";
-        MemorySegment s = readable(op, src);
-        int n = range(op, dst == null ? -1 : dst.length, dstOffset, src);
+        MemorySegment s = TransferChecks.readable(op, src, CpuMemory.KEY);
+        int n = TransferChecks.range(op, dst == null ? -1 : dst.length, dstOffset, src);
         switch (src.dtype()) {
             case F32 -> MemorySegment.copy(s, F, 0, dst, dstOffset, n);
             case BF16 -> {
@@ -70,49 +67,15 @@ final class CpuTransfer {
     static void download(Tensor src, int[] dst, int dstOffset) {
         String op = "download";
         src.requireDType(op, DType.I32);
-        MemorySegment s = readable(op, src);
-        int n = range(op, dst == null ? -1 : dst.length, dstOffset, src);
+        MemorySegment s = TransferChecks.readable(op, src, CpuMemory.KEY);
+        int n = TransferChecks.range(op, dst == null ? -1 : dst.length, dstOffset, src);
         MemorySegment.copy(s, I, 0, dst, dstOffset, n);
     }
 
     static void download(Tensor src, MemorySegment dst) {
         String op = "download";
-        MemorySegment s = readable(op, src);
-        if (dst == null || dst.byteSize() < s.byteSize()) {
-            throw new ShapeMismatchException(op + ": host segment of " + (dst == null ? "null" : dst.byteSize() + " bytes")
-                    + " for " + src.describe() + " (" + s.byteSize() + " bytes)");
-        }
+        MemorySegment s = TransferChecks.readable(op, src, CpuMemory.KEY);
+        TransferChecks.hostSegment(op, dst, src, s);
         MemorySegment.copy(s, 0, dst, 0, s.byteSize());
-    }
-
-    private static MemorySegment readable(String op, Tensor t) {
-        if (t == null) {
-            throw new IllegalArgumentException(op + ": tensor is null");
-        }
-        if (!t.isContiguous()) {
-            throw new IllegalArgumentException(op + ": " + t + " must be contiguous");
-        }
-        return t.segment(CpuMemory.KEY);
-    }
-
-    private static MemorySegment writable(String op, Tensor t) {
-        MemorySegment s = readable(op, t);
-        if (t.isReadOnly()) {
-            throw new IllegalArgumentException(op + ": " + t.describe() + " is read-only");
-        }
-        return s;
-    }
-
-    /** Elements to copy ({@code t.numel()}), after checking that the array holds them from {@code offset}. */
-    private static int range(String op, int length, int offset, Tensor t) {
-        if (length < 0) {
-            throw new IllegalArgumentException(op + ": array is null");
-        }
-        long n = t.numel();
-        if (offset < 0 || offset + n > length) {
-            throw new ShapeMismatchException(op + ": " + t.describe() + " needs " + n + " elements from offset "
-                    + offset + " of an array of " + length);
-        }
-        return (int) n;
     }
 }

@@ -1,8 +1,19 @@
 package io.leviathan.backend.cuda;
 
+import io.leviathan.backend.ActivationChecks;
 import io.leviathan.backend.AdamWStep;
+import io.leviathan.backend.AttentionChecks;
 import io.leviathan.backend.Backend;
+import io.leviathan.backend.CrossEntropyChecks;
+import io.leviathan.backend.ElementwiseChecks;
+import io.leviathan.backend.EmbeddingChecks;
+import io.leviathan.backend.NormChecks;
 import io.leviathan.backend.OpChecks;
+import io.leviathan.backend.OptimizerChecks;
+import io.leviathan.backend.ReductionChecks;
+import io.leviathan.backend.RopeChecks;
+import io.leviathan.backend.SeparableModesChecks;
+import io.leviathan.backend.SplineBasisChecks;
 import io.leviathan.bindings.NativeCallException;
 import io.leviathan.bindings.cuda.CuBlas;
 import io.leviathan.bindings.cuda.CuBlasLt;
@@ -12,7 +23,6 @@ import io.leviathan.bindings.cuda.LeviathanCuda;
 import io.leviathan.tensor.DType;
 import io.leviathan.tensor.Device;
 import io.leviathan.tensor.MemoryKey;
-import io.leviathan.tensor.ShapeMismatchException;
 import io.leviathan.tensor.Tensor;
 import io.leviathan.tensor.TensorArena;
 import java.lang.foreign.MemorySegment;
@@ -221,16 +231,8 @@ public final class CudaBackend implements Backend {
 
     @Override
     public void copy(Tensor src, Tensor dst) {
-        String op = "copy";
-        CudaChecks.any(op, "src", src);
-        CudaChecks.any(op, "dst", dst);
-        CudaChecks.writable(op, "dst", dst);
-        OpChecks.sameShape(op, new String[] {"src", "dst"}, src, dst);
+        ElementwiseChecks.copy(src, dst);
         DType from = src.dtype(), to = dst.dtype();
-        if (from != to && (from == DType.I32 || to == DType.I32)) {
-            throw new IllegalArgumentException(op + ": cannot convert src " + src.describe() + " to dst "
-                    + dst.describe() + " (only F32 and BF16 convert into each other)");
-        }
         cx.bindThread();
         MemorySegment s = p(src), d = p(dst);
         if (from == to) {
@@ -244,12 +246,7 @@ public final class CudaBackend implements Backend {
 
     @Override
     public void fill(Tensor t, float value) {
-        String op = "fill";
-        CudaChecks.any(op, "t", t);
-        CudaChecks.writable(op, "t", t);
-        if (t.dtype() == DType.I32) {
-            throw new IllegalArgumentException(op + ": t must be F32 or BF16 but is " + t.describe());
-        }
+        ElementwiseChecks.fill(t);
         if (t.numel() == 0) {
             return; // nothing to compute: no launch of an empty grid
         }
@@ -277,11 +274,7 @@ public final class CudaBackend implements Backend {
 
     @Override
     public void add(Tensor a, Tensor b, Tensor out) {
-        String op = "add";
-        OpChecks.f32(op, "a", a);
-        OpChecks.f32(op, "b", b);
-        OpChecks.f32Out(op, "out", out);
-        OpChecks.sameShape(op, new String[] {"a", "b", "out"}, a, b, out);
+        ElementwiseChecks.binary("add", a, b, out);
         if (a.numel() == 0) {
             return; // nothing to compute: no launch of an empty grid
         }
@@ -291,11 +284,7 @@ public final class CudaBackend implements Backend {
 
     @Override
     public void mul(Tensor a, Tensor b, Tensor out) {
-        String op = "mul";
-        OpChecks.f32(op, "a", a);
-        OpChecks.f32(op, "b", b);
-        OpChecks.f32Out(op, "out", out);
-        OpChecks.sameShape(op, new String[] {"a", "b", "out"}, a, b, out);
+        ElementwiseChecks.binary("mul", a, b, out);
         if (a.numel() == 0) {
             return; // nothing to compute: no launch of an empty grid
         }
@@ -305,19 +294,7 @@ public final class CudaBackend implements Backend {
 
     @Override
     public void mulBackward(Tensor dOut, Tensor a, Tensor b, Tensor dA, Tensor dB) {
-        String op = "mulBackward";
-        OpChecks.f32(op, "dOut", dOut);
-        OpChecks.f32(op, "a", a);
-        OpChecks.f32(op, "b", b);
-        OpChecks.sameShape(op, new String[] {"dOut", "a", "b"}, dOut, a, b);
-        if (dA != null) {
-            OpChecks.f32Out(op, "dA", dA);
-            OpChecks.sameShape(op, new String[] {"dOut", "dA"}, dOut, dA);
-        }
-        if (dB != null) {
-            OpChecks.f32Out(op, "dB", dB);
-            OpChecks.sameShape(op, new String[] {"dOut", "dB"}, dOut, dB);
-        }
+        ElementwiseChecks.mulBackward(dOut, a, b, dA, dB);
         if (dOut.numel() == 0) {
             return; // nothing to compute: no launch of an empty grid
         }
@@ -327,10 +304,7 @@ public final class CudaBackend implements Backend {
 
     @Override
     public void scale(Tensor a, float sc, Tensor out) {
-        String op = "scale";
-        OpChecks.f32(op, "a", a);
-        OpChecks.f32Out(op, "out", out);
-        OpChecks.sameShape(op, new String[] {"a", "out"}, a, out);
+        ElementwiseChecks.scale(a, out);
         if (a.numel() == 0) {
             return; // nothing to compute: no launch of an empty grid
         }
@@ -340,10 +314,7 @@ public final class CudaBackend implements Backend {
 
     @Override
     public void axpy(float alpha, Tensor x, Tensor y) {
-        String op = "axpy";
-        OpChecks.f32(op, "x", x);
-        OpChecks.f32Out(op, "y", y);
-        OpChecks.sameShape(op, new String[] {"x", "y"}, x, y);
+        ElementwiseChecks.axpy(x, y);
         if (x.numel() == 0) {
             return; // nothing to compute: no launch of an empty grid
         }
@@ -359,10 +330,7 @@ public final class CudaBackend implements Backend {
     @Override public void meanLastDimBackward(Tensor dOut, Tensor dX) { rowBroadcastBackward("meanLastDimBackward", dOut, dX, true); }
 
     private void rowReduce(String op, Tensor x, Tensor out, boolean mean) {
-        OpChecks.f32(op, "x", x);
-        OpChecks.f32Out(op, "out", out);
-        long c = OpChecks.lastDim(op, "x", x);
-        CudaChecks.rowsShape(op, "x", x, "out", out);
+        long c = ReductionChecks.rowReduce(op, x, out);
         if (out.numel() == 0) {
             return; // nothing to compute: no launch of an empty grid
         }
@@ -371,10 +339,7 @@ public final class CudaBackend implements Backend {
     }
 
     private void rowBroadcastBackward(String op, Tensor dOut, Tensor dX, boolean mean) {
-        OpChecks.f32(op, "dOut", dOut);
-        OpChecks.f32Out(op, "dX", dX);
-        long c = OpChecks.lastDim(op, "dX", dX);
-        CudaChecks.rowsShape(op, "dX", dX, "dOut", dOut);
+        long c = ReductionChecks.rowBroadcastBackward(op, dOut, dX);
         if (dOut.numel() == 0) {
             return; // nothing to compute: no launch of an empty grid
         }
@@ -386,7 +351,7 @@ public final class CudaBackend implements Backend {
     @Override
     public void sum(Tensor x, Tensor out) {
         OpChecks.f32("sum", "x", x);
-        CudaChecks.scalarOut("sum", "out", out);
+        OpChecks.scalarOut("sum", "out", out);
         cx.bindThread();
         if (x.numel() == 0) { // the empty sum, without launching an empty grid
             check("lv_fill", lib.lv_fill(p(out), F32, 1, 0f, s()));
@@ -398,7 +363,7 @@ public final class CudaBackend implements Backend {
     @Override
     public void mean(Tensor x, Tensor out) {
         OpChecks.f32("mean", "x", x);
-        CudaChecks.scalarOut("mean", "out", out);
+        OpChecks.scalarOut("mean", "out", out);
         cx.bindThread();
         if (x.numel() == 0) { // 0 / 0, as the CPU backend gives it
             check("lv_fill", lib.lv_fill(p(out), F32, 1, Float.NaN, s()));
@@ -411,15 +376,7 @@ public final class CudaBackend implements Backend {
 
     @Override
     public void rmsNorm(Tensor x, Tensor weight, float eps, Tensor out, Tensor rstd) {
-        String op = "rmsNorm";
-        OpChecks.f32(op, "x", x);
-        OpChecks.f32(op, "weight", weight);
-        OpChecks.f32Out(op, "out", out);
-        OpChecks.f32Out(op, "rstd", rstd);
-        long c = OpChecks.lastDim(op, "x", x);
-        OpChecks.shape(op, "weight", weight, c);
-        OpChecks.sameShape(op, new String[] {"x", "out"}, x, out);
-        CudaChecks.rowsShape(op, "x", x, "rstd", rstd);
+        long c = NormChecks.rmsNorm(x, weight, out, rstd);
         if (rstd.numel() == 0) {
             return; // nothing to compute: no launch of an empty grid
         }
@@ -429,18 +386,7 @@ public final class CudaBackend implements Backend {
 
     @Override
     public void rmsNormBackward(Tensor dOut, Tensor x, Tensor weight, Tensor rstd, Tensor dX, Tensor dWeight) {
-        String op = "rmsNormBackward";
-        OpChecks.f32(op, "dOut", dOut);
-        OpChecks.f32(op, "x", x);
-        OpChecks.f32(op, "weight", weight);
-        OpChecks.f32(op, "rstd", rstd);
-        OpChecks.f32Out(op, "dX", dX);
-        OpChecks.f32Out(op, "dWeight", dWeight);
-        long c = OpChecks.lastDim(op, "x", x);
-        OpChecks.sameShape(op, new String[] {"dOut", "x", "dX"}, dOut, x, dX);
-        OpChecks.sameShape(op, new String[] {"weight", "dWeight"}, weight, dWeight);
-        OpChecks.shape(op, "weight", weight, c);
-        CudaChecks.rowsShape(op, "x", x, "rstd", rstd);
+        long c = NormChecks.rmsNormBackward(dOut, x, weight, rstd, dX, dWeight);
         if (rstd.numel() == 0) {
             return; // nothing to compute: no launch of an empty grid
         }
@@ -451,19 +397,8 @@ public final class CudaBackend implements Backend {
 
     @Override
     public void layerNorm(Tensor x, Tensor weight, Tensor bias, float eps, Tensor out, Tensor mean, Tensor rstd) {
-        String op = "layerNorm";
-        OpChecks.f32(op, "x", x);
-        OpChecks.f32(op, "weight", weight);
-        OpChecks.f32(op, "bias", bias);
-        OpChecks.f32Out(op, "out", out);
-        OpChecks.f32Out(op, "mean", mean);
-        OpChecks.f32Out(op, "rstd", rstd);
-        long c = OpChecks.lastDim(op, "x", x);
-        long groups = CudaChecks.affineGroups(op, x, c, weight);
-        OpChecks.shape(op, "bias", bias, weight.shape());
-        OpChecks.sameShape(op, new String[] {"x", "out"}, x, out);
-        CudaChecks.rowsShape(op, "x", x, "mean", mean);
-        CudaChecks.rowsShape(op, "x", x, "rstd", rstd);
+        NormChecks.LayerNormDims dims = NormChecks.layerNorm(x, weight, bias, out, mean, rstd);
+        long c = dims.c(), groups = dims.groups();
         long rows = rstd.numel();
         if (rows == 0) {
             return; // nothing to compute: no launch of an empty grid
@@ -476,21 +411,8 @@ public final class CudaBackend implements Backend {
     @Override
     public void layerNormBackward(Tensor dOut, Tensor x, Tensor weight, Tensor mean, Tensor rstd,
                                   Tensor dX, Tensor dWeight, Tensor dBias) {
-        String op = "layerNormBackward";
-        OpChecks.f32(op, "dOut", dOut);
-        OpChecks.f32(op, "x", x);
-        OpChecks.f32(op, "weight", weight);
-        OpChecks.f32(op, "mean", mean);
-        OpChecks.f32(op, "rstd", rstd);
-        OpChecks.f32Out(op, "dX", dX);
-        OpChecks.f32Out(op, "dWeight", dWeight);
-        OpChecks.f32Out(op, "dBias", dBias);
-        long c = OpChecks.lastDim(op, "x", x);
-        OpChecks.sameShape(op, new String[] {"dOut", "x", "dX"}, dOut, x, dX);
-        OpChecks.sameShape(op, new String[] {"weight", "dWeight", "dBias"}, weight, dWeight, dBias);
-        long groups = CudaChecks.affineGroups(op, x, c, weight);
-        CudaChecks.rowsShape(op, "x", x, "mean", mean);
-        CudaChecks.rowsShape(op, "x", x, "rstd", rstd);
+        NormChecks.LayerNormDims dims = NormChecks.layerNormBackward(dOut, x, weight, mean, rstd, dX, dWeight, dBias);
+        long c = dims.c(), groups = dims.groups();
         long rows = rstd.numel();
         if (rows == 0) {
             return; // nothing to compute: no launch of an empty grid
@@ -504,13 +426,7 @@ public final class CudaBackend implements Backend {
 
     @Override
     public void rope(Tensor x, Tensor cos, Tensor sin, Tensor out) {
-        String op = "rope";
-        OpChecks.f32(op, "x", x);
-        OpChecks.f32(op, "cos", cos);
-        OpChecks.f32(op, "sin", sin);
-        OpChecks.f32Out(op, "out", out);
-        OpChecks.sameShape(op, new String[] {"x", "out"}, x, out);
-        CudaChecks.ropeShapes(op, "x", x, cos, sin);
+        RopeChecks.rotation("rope", "x", x, cos, sin, "out", out);
         if (x.numel() == 0) {
             return; // nothing to compute: no launch of an empty grid
         }
@@ -521,13 +437,7 @@ public final class CudaBackend implements Backend {
 
     @Override
     public void ropeBackward(Tensor dOut, Tensor cos, Tensor sin, Tensor dX) {
-        String op = "ropeBackward";
-        OpChecks.f32(op, "dOut", dOut);
-        OpChecks.f32(op, "cos", cos);
-        OpChecks.f32(op, "sin", sin);
-        OpChecks.f32Out(op, "dX", dX);
-        OpChecks.sameShape(op, new String[] {"dOut", "dX"}, dOut, dX);
-        CudaChecks.ropeShapes(op, "dOut", dOut, cos, sin);
+        RopeChecks.rotation("ropeBackward", "dOut", dOut, cos, sin, "dX", dX);
         if (dOut.numel() == 0) {
             return; // nothing to compute: no launch of an empty grid
         }
@@ -538,17 +448,7 @@ public final class CudaBackend implements Backend {
 
     @Override
     public void ropeTables(float theta, Tensor cos, Tensor sin) {
-        String op = "ropeTables";
-        OpChecks.f32Out(op, "cos", cos);
-        OpChecks.f32Out(op, "sin", sin);
-        OpChecks.sameShape(op, new String[] {"cos", "sin"}, cos, sin);
-        if (cos.rank() != 2) {
-            throw new ShapeMismatchException(op + ": cos and sin must be [maxT, Dh/2] but are "
-                    + java.util.Arrays.toString(cos.shape()) + " and " + java.util.Arrays.toString(sin.shape()));
-        }
-        if (!(theta > 0) || Float.isInfinite(theta)) {
-            throw new IllegalArgumentException(op + ": theta must be positive and finite, got " + theta);
-        }
+        RopeChecks.tables(theta, cos, sin);
         if (cos.numel() == 0) {
             return; // nothing to compute: no launch of an empty grid
         }
@@ -560,10 +460,7 @@ public final class CudaBackend implements Backend {
 
     @Override
     public void silu(Tensor x, Tensor out) {
-        String op = "silu";
-        OpChecks.f32(op, "x", x);
-        OpChecks.f32Out(op, "out", out);
-        OpChecks.sameShape(op, new String[] {"x", "out"}, x, out);
+        ActivationChecks.unary("silu", x, out);
         if (x.numel() == 0) {
             return; // nothing to compute: no launch of an empty grid
         }
@@ -573,11 +470,7 @@ public final class CudaBackend implements Backend {
 
     @Override
     public void siluBackward(Tensor dOut, Tensor x, Tensor dX) {
-        String op = "siluBackward";
-        OpChecks.f32(op, "dOut", dOut);
-        OpChecks.f32(op, "x", x);
-        OpChecks.f32Out(op, "dX", dX);
-        OpChecks.sameShape(op, new String[] {"dOut", "x", "dX"}, dOut, x, dX);
+        ActivationChecks.unaryBackward("siluBackward", dOut, "x", x, dX);
         if (x.numel() == 0) {
             return; // nothing to compute: no launch of an empty grid
         }
@@ -587,10 +480,7 @@ public final class CudaBackend implements Backend {
 
     @Override
     public void sigmoid(Tensor x, Tensor out) {
-        String op = "sigmoid";
-        OpChecks.f32(op, "x", x);
-        OpChecks.f32Out(op, "out", out);
-        OpChecks.sameShape(op, new String[] {"x", "out"}, x, out);
+        ActivationChecks.unary("sigmoid", x, out);
         if (x.numel() == 0) {
             return; // nothing to compute: no launch of an empty grid
         }
@@ -600,11 +490,7 @@ public final class CudaBackend implements Backend {
 
     @Override
     public void sigmoidBackward(Tensor dOut, Tensor y, Tensor dX) {
-        String op = "sigmoidBackward";
-        OpChecks.f32(op, "dOut", dOut);
-        OpChecks.f32(op, "y", y);
-        OpChecks.f32Out(op, "dX", dX);
-        OpChecks.sameShape(op, new String[] {"dOut", "y", "dX"}, dOut, y, dX);
+        ActivationChecks.unaryBackward("sigmoidBackward", dOut, "y", y, dX);
         if (y.numel() == 0) {
             return; // nothing to compute: no launch of an empty grid
         }
@@ -614,11 +500,7 @@ public final class CudaBackend implements Backend {
 
     @Override
     public void swiglu(Tensor gate, Tensor up, Tensor out) {
-        String op = "swiglu";
-        OpChecks.f32(op, "gate", gate);
-        OpChecks.f32(op, "up", up);
-        OpChecks.f32Out(op, "out", out);
-        OpChecks.sameShape(op, new String[] {"gate", "up", "out"}, gate, up, out);
+        ActivationChecks.swiglu(gate, up, out);
         if (gate.numel() == 0) {
             return; // nothing to compute: no launch of an empty grid
         }
@@ -628,13 +510,7 @@ public final class CudaBackend implements Backend {
 
     @Override
     public void swigluBackward(Tensor dOut, Tensor gate, Tensor up, Tensor dGate, Tensor dUp) {
-        String op = "swigluBackward";
-        OpChecks.f32(op, "dOut", dOut);
-        OpChecks.f32(op, "gate", gate);
-        OpChecks.f32(op, "up", up);
-        OpChecks.f32Out(op, "dGate", dGate);
-        OpChecks.f32Out(op, "dUp", dUp);
-        OpChecks.sameShape(op, new String[] {"dOut", "gate", "up", "dGate", "dUp"}, dOut, gate, up, dGate, dUp);
+        ActivationChecks.swigluBackward(dOut, gate, up, dGate, dUp);
         if (gate.numel() == 0) {
             return; // nothing to compute: no launch of an empty grid
         }
@@ -645,11 +521,7 @@ public final class CudaBackend implements Backend {
 
     @Override
     public void softmax(Tensor x, Tensor out) {
-        String op = "softmax";
-        OpChecks.f32(op, "x", x);
-        OpChecks.f32Out(op, "out", out);
-        OpChecks.sameShape(op, new String[] {"x", "out"}, x, out);
-        long c = OpChecks.lastDim(op, "x", x);
+        long c = ActivationChecks.softmax(x, out);
         if (c == 0) {
             return;
         }
@@ -662,12 +534,7 @@ public final class CudaBackend implements Backend {
 
     @Override
     public void softmaxBackward(Tensor dOut, Tensor y, Tensor dX) {
-        String op = "softmaxBackward";
-        OpChecks.f32(op, "dOut", dOut);
-        OpChecks.f32(op, "y", y);
-        OpChecks.f32Out(op, "dX", dX);
-        OpChecks.sameShape(op, new String[] {"dOut", "y", "dX"}, dOut, y, dX);
-        long c = OpChecks.lastDim(op, "y", y);
+        long c = ActivationChecks.softmaxBackward(dOut, y, dX);
         if (c == 0) {
             return;
         }
@@ -682,14 +549,8 @@ public final class CudaBackend implements Backend {
 
     @Override
     public void attention(Tensor q, Tensor k, Tensor v, Tensor out, Tensor lse) {
-        String op = "attention";
-        String[] names = {"q", "k", "v", "out"};
-        DType type = CudaChecks.sameFloatType(op, names, q, k, v, out);
-        CudaChecks.writable(op, "out", out);
-        OpChecks.f32Out(op, "lse", lse);
-        CudaChecks.attentionShapes(op, names, q, k, v, out);
-        CudaChecks.lseShape(op, lse, q);
-        CudaChecks.attentionHeadDim(op, q);
+        DType type = AttentionChecks.attention(q, k, v, out, lse);
+        CudaChecks.attentionHeadDim("attention", q);
         if (q.numel() == 0) {
             return; // nothing to compute: no launch of an empty grid
         }
@@ -701,17 +562,9 @@ public final class CudaBackend implements Backend {
     @Override
     public void attentionBackward(Tensor dOut, Tensor q, Tensor k, Tensor v, Tensor out, Tensor lse,
                                   Tensor dQ, Tensor dK, Tensor dV) {
-        String op = "attentionBackward";
-        DType type = CudaChecks.sameFloatType(op, new String[] {"q", "k", "v", "out"}, q, k, v, out);
-        DType gradType = CudaChecks.sameFloatType(op, new String[] {"dOut"}, dOut);
-        OpChecks.f32(op, "lse", lse);
-        OpChecks.f32Out(op, "dQ", dQ);
-        OpChecks.f32Out(op, "dK", dK);
-        OpChecks.f32Out(op, "dV", dV);
-        CudaChecks.attentionShapes(op, new String[] {"dOut", "q", "k", "v", "out", "dQ", "dK", "dV"},
-                dOut, q, k, v, out, dQ, dK, dV);
-        CudaChecks.lseShape(op, lse, q);
-        CudaChecks.attentionHeadDim(op, q);
+        AttentionChecks.BackwardTypes types = AttentionChecks.attentionBackward(dOut, q, k, v, out, lse, dQ, dK, dV);
+        DType type = types.type(), gradType = types.gradType();
+        CudaChecks.attentionHeadDim("attentionBackward", q);
         long b = q.size(0), t = q.size(1), h = q.size(2), dh = q.size(3);
         if (q.numel() == 0) {
             return; // nothing to compute: no launch of an empty grid
@@ -728,11 +581,7 @@ public final class CudaBackend implements Backend {
 
     @Override
     public void embedding(Tensor ids, Tensor table, Tensor out) {
-        String op = "embedding";
-        OpChecks.tensor(op, "ids", ids, DType.I32);
-        OpChecks.f32(op, "table", table);
-        OpChecks.f32Out(op, "out", out);
-        CudaChecks.embeddingShapes(op, "out", out, ids, table);
+        EmbeddingChecks.embedding(ids, table, out);
         if (out.numel() == 0) {
             return; // nothing to compute: no launch of an empty grid
         }
@@ -743,11 +592,7 @@ public final class CudaBackend implements Backend {
 
     @Override
     public void embeddingBackward(Tensor dOut, Tensor ids, Tensor dTable) {
-        String op = "embeddingBackward";
-        OpChecks.f32(op, "dOut", dOut);
-        OpChecks.tensor(op, "ids", ids, DType.I32);
-        OpChecks.f32Out(op, "dTable", dTable);
-        CudaChecks.embeddingShapes(op, "dOut", dOut, ids, dTable);
+        EmbeddingChecks.embeddingBackward(dOut, ids, dTable);
         long count = ids.numel(), vocab = dTable.size(0), dim = dTable.size(1);
         if (dOut.numel() == 0) {
             return; // nothing to compute: no launch of an empty grid
@@ -763,21 +608,9 @@ public final class CudaBackend implements Backend {
     @Override
     public void crossEntropy(Tensor logits, Tensor targets, int ignoreIndex, Tensor losses, Tensor dLogits,
                              float gradScale, Tensor lossSum) {
-        String op = "crossEntropy";
-        CudaChecks.scalarOut(op, "lossSum", lossSum);
-        OpChecks.f32(op, "logits", logits);
-        OpChecks.tensor(op, "targets", targets, DType.I32);
-        long vocab = OpChecks.lastDim(op, "logits", logits);
-        long n = vocab == 0 ? 0 : logits.numel() / vocab;
-        CudaChecks.lossRowsShape(op, "targets", targets, logits, n);
-        if (losses != null) {
-            OpChecks.f32Out(op, "losses", losses);
-            CudaChecks.lossRowsShape(op, "losses", losses, logits, n);
-        }
-        if (dLogits != null) {
-            OpChecks.f32Out(op, "dLogits", dLogits);
-            OpChecks.sameShape(op, new String[] {"logits", "dLogits"}, logits, dLogits);
-        }
+        OpChecks.scalarOut("crossEntropy", "lossSum", lossSum);
+        CrossEntropyChecks.LossDims dims = CrossEntropyChecks.crossEntropy(logits, targets, losses, dLogits);
+        long n = dims.rows(), vocab = dims.vocab();
         if (n == 0 || vocab == 0) {
             return; // nothing to compute: no launch of an empty grid
         }
@@ -801,12 +634,7 @@ public final class CudaBackend implements Backend {
 
     @Override
     public void splineBasis(Tensor t, int knots, boolean normalize, Tensor first, Tensor weights) {
-        String op = "splineBasis";
-        OpChecks.f32(op, "t", t);
-        CudaChecks.i32Out(op, "first", first);
-        OpChecks.f32Out(op, "weights", weights);
-        CudaChecks.knots(op, knots);
-        CudaChecks.basisShapes(op, "t", t, "first", first, "weights", weights);
+        SplineBasisChecks.splineBasis(t, knots, first, weights);
         if (t.numel() == 0) {
             return; // nothing to compute: no launch of an empty grid
         }
@@ -817,14 +645,7 @@ public final class CudaBackend implements Backend {
 
     @Override
     public void splineBasisBackward(Tensor dWeights, Tensor t, Tensor first, int knots, boolean normalize, Tensor dT) {
-        String op = "splineBasisBackward";
-        OpChecks.f32(op, "dWeights", dWeights);
-        OpChecks.f32(op, "t", t);
-        OpChecks.tensor(op, "first", first, DType.I32);
-        OpChecks.f32Out(op, "dT", dT);
-        CudaChecks.knots(op, knots);
-        CudaChecks.basisShapes(op, "t", t, "first", first, "dWeights", dWeights);
-        OpChecks.sameShape(op, new String[] {"t", "dT"}, t, dT);
+        SplineBasisChecks.splineBasisBackward(dWeights, t, first, knots, dT);
         if (t.numel() == 0) {
             return; // nothing to compute: no launch of an empty grid
         }
@@ -836,11 +657,7 @@ public final class CudaBackend implements Backend {
     @Override
     public void separableModes(Tensor first, Tensor weights, Tensor spline, Tensor modes) {
         String op = "separableModes";
-        OpChecks.tensor(op, "first", first, DType.I32);
-        OpChecks.f32(op, "weights", weights);
-        OpChecks.f32(op, "spline", spline);
-        OpChecks.f32Out(op, "modes", modes);
-        CudaChecks.ModeDims d = CudaChecks.modeShapes(op, first, weights, spline, "modes", modes);
+        SeparableModesChecks.ModeDims d = SeparableModesChecks.separableModes(first, weights, spline, modes);
         if (modes.numel() == 0) {
             return; // nothing to compute: no launch of an empty grid
         }
@@ -852,19 +669,9 @@ public final class CudaBackend implements Backend {
     @Override
     public void separableModesBackward(Tensor dModes, Tensor first, Tensor weights, Tensor spline, Tensor modes,
                                        Tensor dWeights, Tensor dSpline) {
-        String op = "separableModesBackward";
-        OpChecks.f32(op, "dModes", dModes);
-        OpChecks.tensor(op, "first", first, DType.I32);
-        OpChecks.f32(op, "weights", weights);
-        OpChecks.f32(op, "spline", spline);
-        OpChecks.f32(op, "modes", modes);
-        OpChecks.f32Out(op, "dWeights", dWeights);
-        OpChecks.f32Out(op, "dSpline", dSpline);
-        CudaChecks.ModeDims d = CudaChecks.modeShapes(op, first, weights, spline, "modes", modes);
-        OpChecks.sameShape(op, new String[] {"modes", "dModes"}, modes, dModes);
-        OpChecks.sameShape(op, new String[] {"weights", "dWeights"}, weights, dWeights);
-        OpChecks.sameShape(op, new String[] {"spline", "dSpline"}, spline, dSpline);
-        int knots = CudaChecks.knotsInt(op, d.knots());
+        SeparableModesChecks.ModeDims d = SeparableModesChecks.separableModesBackward(dModes, first, weights, spline,
+                modes, dWeights, dSpline);
+        int knots = CudaChecks.knotsInt("separableModesBackward", d.knots());
         if (modes.numel() == 0) {
             return; // nothing to compute: no launch of an empty grid
         }
@@ -881,18 +688,8 @@ public final class CudaBackend implements Backend {
 
     @Override
     public void globalL2Norm(List<Tensor> tensors, Tensor out) {
-        String op = "globalL2Norm";
-        if (tensors == null) {
-            throw new IllegalArgumentException(op + ": tensors is null");
-        }
-        for (int i = 0; i < tensors.size(); i++) {
-            Tensor t = tensors.get(i);
-            if (t == null || t.dtype() != DType.F32 || !t.isContiguous()) {
-                OpChecks.f32(op, "tensors[" + i + "]", t); // throws; the name is built only for the message
-            }
-            t.checkAlive(op);
-        }
-        CudaChecks.scalarOut(op, "out", out);
+        OptimizerChecks.globalL2Norm(tensors);
+        OpChecks.scalarOut("globalL2Norm", "out", out);
         cx.bindThread();
         MemorySegment acc = normAccumulator.get(Double.BYTES);
         check("lv_memset_async", lib.lv_memset_async(acc, 0, Double.BYTES, s()));
@@ -906,15 +703,7 @@ public final class CudaBackend implements Backend {
 
     @Override
     public void adamw(Tensor param, Tensor grad, Tensor m, Tensor v, AdamWStep step) {
-        String op = "adamw";
-        OpChecks.f32Out(op, "param", param);
-        OpChecks.f32(op, "grad", grad);
-        OpChecks.f32Out(op, "m", m);
-        OpChecks.f32Out(op, "v", v);
-        if (step == null) {
-            throw new IllegalArgumentException(op + ": step is null");
-        }
-        OpChecks.sameShape(op, new String[] {"param", "grad", "m", "v"}, param, grad, m, v);
+        OptimizerChecks.adamw(param, grad, m, v, step);
         long n = param.numel();
         if (n == 0) {
             return;
@@ -928,26 +717,8 @@ public final class CudaBackend implements Backend {
     @Override
     public void adamw(Tensor param, Tensor grad, Tensor m, Tensor v, AdamWStep step, long decayedCount,
                       Tensor gradNorm, float clipNorm) {
-        String op = "adamw";
-        OpChecks.f32Out(op, "param", param);
-        OpChecks.f32(op, "grad", grad);
-        OpChecks.f32Out(op, "m", m);
-        OpChecks.f32Out(op, "v", v);
-        OpChecks.f32(op, "gradNorm", gradNorm);
-        if (step == null) {
-            throw new IllegalArgumentException(op + ": step is null");
-        }
-        OpChecks.sameShape(op, new String[] {"param", "grad", "m", "v"}, param, grad, m, v);
+        OptimizerChecks.adamw(param, grad, m, v, step, decayedCount, gradNorm, clipNorm);
         long n = param.numel();
-        if (decayedCount < 0 || decayedCount > n) {
-            throw new IllegalArgumentException(op + ": decayedCount " + decayedCount + " outside [0, " + n + "]");
-        }
-        if (gradNorm.numel() < 1) {
-            throw new ShapeMismatchException(op + ": gradNorm " + gradNorm.describe() + " is empty");
-        }
-        if (!(clipNorm >= 0) || !Float.isFinite(clipNorm)) {
-            throw new IllegalArgumentException(op + ": clipNorm must be finite and >= 0, got " + clipNorm);
-        }
         if (n == 0) {
             return;
         }

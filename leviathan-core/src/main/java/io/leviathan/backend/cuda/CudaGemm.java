@@ -1,17 +1,15 @@
 package io.leviathan.backend.cuda;
 
-import io.leviathan.backend.OpChecks;
+import io.leviathan.backend.GemmChecks;
 import io.leviathan.bindings.cuda.CuBlas;
 import io.leviathan.bindings.cuda.CuBlasLt;
 import io.leviathan.bindings.cuda.LeviathanCuda;
 import io.leviathan.tensor.DType;
 import io.leviathan.tensor.MemoryKey;
-import io.leviathan.tensor.ShapeMismatchException;
 import io.leviathan.tensor.Tensor;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
-import java.util.Arrays;
 
 /**
  * {@code Backend.matmul} on cuBLAS: one handle on the backend's stream, with a workspace, issuing
@@ -89,37 +87,13 @@ final class CudaGemm implements AutoCloseable {
 
     synchronized void matmul(Tensor a, boolean transA, Tensor b, boolean transB, Tensor c, float alphaValue,
                              float betaValue) {
-        final String op = "matmul";
-        OpChecks.f32OrBf16(op, "a", a);
-        OpChecks.f32OrBf16(op, "b", b);
-        OpChecks.f32Out(op, "c", c);
-        int ra = a.rank(), rb = b.rank(), rc = c.rank();
-        if (ra < 2 || ra > 3 || rb < 2 || rb > 3 || rc != Math.max(ra, rb)) {
-            throw shapeError(a, transA, b, transB, c,
-                    "operands must be rank 2, or rank 3 with a leading batch dimension (c rank 3 when a or b is)");
+        GemmChecks.MatmulDims dims = GemmChecks.matmul(a, transA, b, transB, c);
+        if (dims.batch() > Integer.MAX_VALUE) { // cuBLAS takes the batch count as an int too
+            throw GemmChecks.tooLarge(a, transA, b, transB, c);
         }
-        long batch = rc == 3 ? c.size(0) : 1;
-        if ((ra == 3 && a.size(0) != batch) || (rb == 3 && b.size(0) != batch)) {
-            throw shapeError(a, transA, b, transB, c, "batch dimensions differ");
-        }
-        long m = transA ? a.size(-1) : a.size(-2);
-        long ka = transA ? a.size(-2) : a.size(-1);
-        long kb = transB ? b.size(-1) : b.size(-2);
-        long n = transB ? b.size(-2) : b.size(-1);
-        if (ka != kb) {
-            throw shapeError(a, transA, b, transB, c, "inner dimensions differ (" + ka + " vs " + kb + ")");
-        }
-        if (c.size(-2) != m || c.size(-1) != n) {
-            throw shapeError(a, transA, b, transB, c, "c must be [" + (rc == 3 ? batch + ", " : "") + m + ", " + n + "]");
-        }
-        if (m > Integer.MAX_VALUE || n > Integer.MAX_VALUE || ka > Integer.MAX_VALUE || batch > Integer.MAX_VALUE) {
-            throw shapeError(a, transA, b, transB, c, "a matrix dimension exceeds " + Integer.MAX_VALUE);
-        }
+        long batch = dims.batch(), m = dims.m(), n = dims.n(), ka = dims.k();
         MemorySegment as = a.segment(key), bs = b.segment(key), cs = c.segment(key);
-        if (overlaps(cs, as) || overlaps(cs, bs)) {
-            throw new IllegalArgumentException(op + ": output c " + c.describe()
-                    + " overlaps an input (a " + a.describe() + ", b " + b.describe() + ")");
-        }
+        GemmChecks.noOverlap(a, as, b, bs, c, cs);
         if (m == 0 || n == 0 || batch == 0) {
             return;
         }
@@ -168,18 +142,6 @@ final class CudaGemm implements AutoCloseable {
                     second, inputType, g.ldb(), g.strideB(), beta, cs, CuBlas.CUDA_R_32F, g.ldc(), g.strideC(),
                     g.batch(), compute, CuBlas.CUBLAS_GEMM_DEFAULT));
         }
-    }
-
-    private static boolean overlaps(MemorySegment x, MemorySegment y) {
-        return x.byteSize() > 0 && y.byteSize() > 0
-                && x.address() < y.address() + y.byteSize() && y.address() < x.address() + x.byteSize();
-    }
-
-    private static ShapeMismatchException shapeError(Tensor a, boolean transA, Tensor b, boolean transB,
-                                                     Tensor c, String why) {
-        return new ShapeMismatchException("matmul: a" + Arrays.toString(a.shape()) + (transA ? "^T" : "")
-                + " · b" + Arrays.toString(b.shape()) + (transB ? "^T" : "")
-                + " -> c" + Arrays.toString(c.shape()) + ": " + why);
     }
 
     @Override

@@ -1,10 +1,10 @@
 package io.leviathan.backend.cuda;
 
+import io.leviathan.backend.TransferChecks;
 import io.leviathan.bindings.cuda.LeviathanCuda;
 import io.leviathan.tensor.Bf16;
 import io.leviathan.tensor.DType;
 import io.leviathan.tensor.MemoryKey;
-import io.leviathan.tensor.ShapeMismatchException;
 import io.leviathan.tensor.Tensor;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
@@ -46,8 +46,8 @@ final class CudaTransfer implements AutoCloseable {
 
     synchronized void upload(float[] src, int srcOffset, Tensor dst) {
         String op = "upload";
-        MemorySegment d = writable(op, dst);
-        int n = range(op, src == null ? -1 : src.length, srcOffset, dst);
+        MemorySegment d = TransferChecks.writable(op, dst, key);
+        int n = TransferChecks.range(op, src == null ? -1 : src.length, srcOffset, dst);
         switch (dst.dtype()) {
             case F32 -> {
                 int per = (int) (CHUNK_BYTES / 4);
@@ -76,8 +76,8 @@ final class CudaTransfer implements AutoCloseable {
     synchronized void upload(int[] src, int srcOffset, Tensor dst) {
         String op = "upload";
         dst.requireDType(op, DType.I32);
-        MemorySegment d = writable(op, dst);
-        int n = range(op, src == null ? -1 : src.length, srcOffset, dst);
+        MemorySegment d = TransferChecks.writable(op, dst, key);
+        int n = TransferChecks.range(op, src == null ? -1 : src.length, srcOffset, dst);
         int per = (int) (CHUNK_BYTES / 4);
         for (int i = 0; i < n; i += per) {
             int len = Math.min(per, n - i);
@@ -89,11 +89,8 @@ final class CudaTransfer implements AutoCloseable {
 
     synchronized void upload(MemorySegment src, Tensor dst) {
         String op = "upload";
-        MemorySegment d = writable(op, dst);
-        if (src == null || src.byteSize() < d.byteSize()) {
-            throw new ShapeMismatchException(op + ": host segment of " + (src == null ? "null" : src.byteSize() + " bytes")
-                    + " for " + dst.describe() + " (" + d.byteSize() + " bytes)");
-        }
+        MemorySegment d = TransferChecks.writable(op, dst, key);
+        TransferChecks.hostSegment(op, src, dst, d);
         for (long off = 0; off < d.byteSize(); off += CHUNK_BYTES) {
             long len = Math.min(CHUNK_BYTES, d.byteSize() - off);
             MemorySegment s = stage(len);
@@ -104,8 +101,8 @@ final class CudaTransfer implements AutoCloseable {
 
     synchronized void download(Tensor src, float[] dst, int dstOffset) {
         String op = "download";
-        MemorySegment s = readable(op, src);
-        int n = range(op, dst == null ? -1 : dst.length, dstOffset, src);
+        MemorySegment s = TransferChecks.readable(op, src, key);
+        int n = TransferChecks.range(op, dst == null ? -1 : dst.length, dstOffset, src);
         if (src.dtype() == DType.I32) {
             throw new IllegalArgumentException(op + ": " + src.describe() + " into floats");
         }
@@ -128,8 +125,8 @@ final class CudaTransfer implements AutoCloseable {
     synchronized void download(Tensor src, int[] dst, int dstOffset) {
         String op = "download";
         src.requireDType(op, DType.I32);
-        MemorySegment s = readable(op, src);
-        int n = range(op, dst == null ? -1 : dst.length, dstOffset, src);
+        MemorySegment s = TransferChecks.readable(op, src, key);
+        int n = TransferChecks.range(op, dst == null ? -1 : dst.length, dstOffset, src);
         errors.synchronizeAndCheck();
         int per = (int) (CHUNK_BYTES / 4);
         for (int i = 0; i < n; i += per) {
@@ -141,11 +138,8 @@ final class CudaTransfer implements AutoCloseable {
 
     synchronized void download(Tensor src, MemorySegment dst) {
         String op = "download";
-        MemorySegment s = readable(op, src);
-        if (dst == null || dst.byteSize() < s.byteSize()) {
-            throw new ShapeMismatchException(op + ": host segment of " + (dst == null ? "null" : dst.byteSize() + " bytes")
-                    + " for " + src.describe() + " (" + s.byteSize() + " bytes)");
-        }
+        MemorySegment s = TransferChecks.readable(op, src, key);
+        TransferChecks.hostSegment(op, dst, src, s);
         errors.synchronizeAndCheck();
         for (long off = 0; off < s.byteSize(); off += CHUNK_BYTES) {
             long len = Math.min(CHUNK_BYTES, s.byteSize() - off);
@@ -184,37 +178,6 @@ final class CudaTransfer implements AutoCloseable {
         cx.lib.check("lv_memcpy_async", cx.lib.lv_memcpy_async(s, device.asSlice(offset, bytes), bytes, cx.stream));
         cx.synchronizeStream();
         return s;
-    }
-
-    private MemorySegment readable(String op, Tensor t) {
-        if (t == null) {
-            throw new IllegalArgumentException(op + ": tensor is null");
-        }
-        if (!t.isContiguous()) {
-            throw new IllegalArgumentException(op + ": " + t + " must be contiguous");
-        }
-        return t.segment(key);
-    }
-
-    private MemorySegment writable(String op, Tensor t) {
-        MemorySegment s = readable(op, t);
-        if (t.isReadOnly()) {
-            throw new IllegalArgumentException(op + ": " + t.describe() + " is read-only");
-        }
-        return s;
-    }
-
-    /** Elements to copy ({@code t.numel()}), after checking that the array holds them from {@code offset}. */
-    private static int range(String op, int length, int offset, Tensor t) {
-        if (length < 0) {
-            throw new IllegalArgumentException(op + ": array is null");
-        }
-        long n = t.numel();
-        if (offset < 0 || offset + n > length) {
-            throw new ShapeMismatchException(op + ": " + t.describe() + " needs " + n + " elements from offset "
-                    + offset + " of an array of " + length);
-        }
-        return (int) n;
     }
 
     @Override

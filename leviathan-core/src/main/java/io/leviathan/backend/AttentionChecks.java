@@ -1,0 +1,84 @@
+package io.leviathan.backend;
+
+import io.leviathan.tensor.DType;
+import io.leviathan.tensor.ShapeMismatchException;
+import io.leviathan.tensor.Tensor;
+import java.util.Arrays;
+
+/** The argument checks of causal attention, the same on every backend. */
+public final class AttentionChecks {
+    private AttentionChecks() {}
+
+    /** The backward's dtypes: of q, k, v and out, and of dOut (each F32 or BF16). */
+    public record BackwardTypes(DType type, DType gradType) {}
+
+    /** The forward: q, k, v, out one {@code [B, T, H, Dh]} shape and one float dtype, which it returns. */
+    public static DType attention(Tensor q, Tensor k, Tensor v, Tensor out, Tensor lse) {
+        String op = "attention";
+        String[] names = {"q", "k", "v", "out"};
+        DType type = sameFloatType(op, names, q, k, v, out);
+        OpChecks.writable(op, "out", out);
+        OpChecks.f32Out(op, "lse", lse);
+        sameShapes(op, names, q, k, v, out);
+        lseShape(op, lse, q);
+        return type;
+    }
+
+    /** The backward: every tensor but lse one {@code [B, T, H, Dh]} shape; dQ, dK, dV F32. */
+    public static BackwardTypes attentionBackward(Tensor dOut, Tensor q, Tensor k, Tensor v, Tensor out, Tensor lse,
+                                                  Tensor dQ, Tensor dK, Tensor dV) {
+        String op = "attentionBackward";
+        DType type = sameFloatType(op, new String[] {"q", "k", "v", "out"}, q, k, v, out);
+        DType gradType = sameFloatType(op, new String[] {"dOut"}, dOut);
+        OpChecks.f32(op, "lse", lse);
+        OpChecks.f32Out(op, "dQ", dQ);
+        OpChecks.f32Out(op, "dK", dK);
+        OpChecks.f32Out(op, "dV", dV);
+        sameShapes(op, new String[] {"dOut", "q", "k", "v", "out", "dQ", "dK", "dV"}, dOut, q, k, v, out, dQ, dK, dV);
+        lseShape(op, lse, q);
+        return new BackwardTypes(type, gradType);
+    }
+
+    /**
+     * Every tensor must be live and contiguous, all F32 or all BF16 (the type of the first); returns that
+     * type.
+     */
+    private static DType sameFloatType(String op, String[] names, Tensor... ts) {
+        DType type = null;
+        for (int i = 0; i < ts.length; i++) {
+            Tensor t = ts[i];
+            if (t != null) {
+                t.checkAlive(op);
+                if (t.dtype() != DType.F32 && t.dtype() != DType.BF16) {
+                    throw new IllegalArgumentException(op + ": " + names[i] + " must be F32 or BF16 but is "
+                            + t.describe());
+                }
+                if (type != null && t.dtype() != type) {
+                    throw new IllegalArgumentException(op + ": " + names[i] + " " + t.describe() + " must have the dtype of "
+                            + names[0] + " " + ts[0].describe() + " (all F32 or all BF16)");
+                }
+            }
+            OpChecks.tensor(op, names[i], t, t == null ? DType.F32 : t.dtype());
+            type = t.dtype();
+        }
+        return type;
+    }
+
+    /** The first tensor {@code [B, T, H, Dh]}, all of one shape. */
+    private static void sameShapes(String op, String[] names, Tensor... ts) {
+        if (ts[0].rank() != 4) {
+            throw new ShapeMismatchException(op + ": " + names[0] + " must be [B, T, H, Dh] but has shape "
+                    + Arrays.toString(ts[0].shape()));
+        }
+        OpChecks.sameShape(op, names, ts);
+    }
+
+    /** {@code lse} must be {@code [B, H, T]} for {@code q [B, T, H, Dh]}. */
+    private static void lseShape(String op, Tensor lse, Tensor q) {
+        long[] want = {q.size(0), q.size(2), q.size(1)};
+        if (!Arrays.equals(lse.shape(), want)) {
+            throw new ShapeMismatchException(op + ": lse must be [B, H, T] = " + Arrays.toString(want) + " for q "
+                    + Arrays.toString(q.shape()) + " but has " + Arrays.toString(lse.shape()));
+        }
+    }
+}

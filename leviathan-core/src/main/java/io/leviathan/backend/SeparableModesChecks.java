@@ -1,0 +1,77 @@
+package io.leviathan.backend;
+
+import io.leviathan.tensor.DType;
+import io.leviathan.tensor.ShapeMismatchException;
+import io.leviathan.tensor.Tensor;
+import java.util.Arrays;
+
+/**
+ * The argument checks of the separable modes, the same on every backend. Shapes are ungrouped: first
+ * {@code [N, d]}, weights {@code [N, d, 3]}, spline {@code [d, K, R]}, modes {@code [N, R]}; or grouped:
+ * first {@code [G, N, d]}, weights {@code [G, N, d, 3]}, spline {@code [G, d, K, R]}, modes {@code [N, G, R]}.
+ */
+public final class SeparableModesChecks {
+    private SeparableModesChecks() {}
+
+    /** The separable modes' sizes: groups (heads), rows, seed dimensions, knots and modes. */
+    public record ModeDims(long groups, long n, long d, long knots, long r) {}
+
+    /** The forward's operands; returns their sizes. */
+    public static ModeDims separableModes(Tensor first, Tensor weights, Tensor spline, Tensor modes) {
+        String op = "separableModes";
+        OpChecks.tensor(op, "first", first, DType.I32);
+        OpChecks.f32(op, "weights", weights);
+        OpChecks.f32(op, "spline", spline);
+        OpChecks.f32Out(op, "modes", modes);
+        return shapes(op, first, weights, spline, "modes", modes);
+    }
+
+    /** The backward's operands, each gradient of its value's shape; returns their sizes. */
+    public static ModeDims separableModesBackward(Tensor dModes, Tensor first, Tensor weights, Tensor spline,
+                                                  Tensor modes, Tensor dWeights, Tensor dSpline) {
+        String op = "separableModesBackward";
+        OpChecks.f32(op, "dModes", dModes);
+        OpChecks.tensor(op, "first", first, DType.I32);
+        OpChecks.f32(op, "weights", weights);
+        OpChecks.f32(op, "spline", spline);
+        OpChecks.f32(op, "modes", modes);
+        OpChecks.f32Out(op, "dWeights", dWeights);
+        OpChecks.f32Out(op, "dSpline", dSpline);
+        ModeDims dims = shapes(op, first, weights, spline, "modes", modes);
+        OpChecks.sameShape(op, new String[] {"modes", "dModes"}, modes, dModes);
+        OpChecks.sameShape(op, new String[] {"weights", "dWeights"}, weights, dWeights);
+        OpChecks.sameShape(op, new String[] {"spline", "dSpline"}, spline, dSpline);
+        return dims;
+    }
+
+    private static ModeDims shapes(String op, Tensor first, Tensor weights, Tensor spline, String modesName,
+                                   Tensor modes) {
+        boolean grouped = first.rank() == 3;
+        if (first.rank() != 2 && !grouped) {
+            throw new ShapeMismatchException(op + ": first must be [N, d], or [G, N, d] for G heads, but has shape "
+                    + Arrays.toString(first.shape()));
+        }
+        if (spline.rank() != (grouped ? 4 : 3)) {
+            throw new ShapeMismatchException(op + ": spline must be " + (grouped ? "[G, d, knots, R]" : "[d, knots, R]")
+                    + " for first " + Arrays.toString(first.shape()) + " but has shape " + Arrays.toString(spline.shape()));
+        }
+        long groups = grouped ? first.size(0) : 1;
+        long n = first.size(-2), d = first.size(-1), knots = spline.size(-2), r = spline.size(-1);
+        if (grouped) {
+            OpChecks.shape(op, "weights", weights, groups, n, d, 3);
+        } else {
+            OpChecks.shape(op, "weights", weights, n, d, 3);
+        }
+        if (spline.size(-3) != d || (grouped && spline.size(0) != groups)) {
+            throw new ShapeMismatchException(op + ": spline " + Arrays.toString(spline.shape())
+                    + (grouped ? " must be [" + groups + ", " + d + ", knots, R]" : " must have d = " + d + " rows")
+                    + ", as first " + Arrays.toString(first.shape()));
+        }
+        if (grouped) {
+            OpChecks.shape(op, modesName, modes, n, groups, r);
+        } else {
+            OpChecks.shape(op, modesName, modes, n, r);
+        }
+        return new ModeDims(groups, n, d, knots, r);
+    }
+}
