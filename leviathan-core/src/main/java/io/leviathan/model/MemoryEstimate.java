@@ -4,6 +4,7 @@ import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
 import java.util.Locale;
+import java.util.function.Predicate;
 
 /**
  * The memory a {@link LlamaModel} of a given batch shape takes, worked out from the configuration before
@@ -201,7 +202,7 @@ public final class MemoryEstimate {
      * not even batch 1 does. The estimate grows with the batch, so a bisection finds it.
      */
     public static int largestBatch(ModelConfig config, int seq, Precision precision, boolean training, int upTo,
-                                   java.util.function.Predicate<MemoryEstimate> fits) {
+                                   Predicate<MemoryEstimate> fits) {
         int lo = 0;
         int hi = upTo;
         while (lo < hi) {
@@ -216,7 +217,7 @@ public final class MemoryEstimate {
     }
 
     private static boolean fitsSafely(ModelConfig c, int batch, int seq, Precision p, boolean training,
-                                      java.util.function.Predicate<MemoryEstimate> fits) {
+                                      Predicate<MemoryEstimate> fits) {
         try {
             return fits.test(items(c, batch, seq, p, training));
         } catch (ArithmeticException overflow) {
