@@ -1,0 +1,158 @@
+package io.leviathan.train;
+
+import java.io.IOException;
+import java.io.PrintStream;
+import java.io.UncheckedIOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.channels.FileLock;
+import java.nio.channels.OverlappingFileLockException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.time.Instant;
+import java.time.temporal.ChronoUnit;
+
+/**
+ * An exclusive lock on a run folder, held from before anything is written there until the run ends, so
+ * that two processes never train into (or resume) the same folder at once.
+ *
+ * <p>The lock is an operating-system file lock ({@link FileChannel#tryLock()}) on {@code <folder>/run.lock}:
+ * it excludes other processes, not only other threads, and the kernel drops it when its process dies, so
+ * a run killed with {@code kill -9} never leaves a folder locked. While held, the file names the holder
+ * ({@code pid} and {@code started} lines) for the error the next process prints. The file itself stays in
+ * the folder, emptied on release: deleting it would let a process that opened it just before the deletion
+ * lock the orphaned file while a third locks a new one.
+ *
+ * <p>Once the lock is held, no other process can be writing into the folder, so temporary files left
+ * there by a killed write are stale: {@link #acquire} removes them (see {@link StaleTemporaries}) and says
+ * how much space that reclaimed.
+ */
+public final class RunLock implements AutoCloseable {
+    /** The lock file's name inside a run folder. */
+    public static final String FILE = "run.lock";
+
+    private final Path folder;
+    private final FileChannel channel;
+    private final FileLock lock;
+
+    private RunLock(Path folder, FileChannel channel, FileLock lock) {
+        this.folder = folder;
+        this.channel = channel;
+        this.lock = lock;
+    }
+
+    /**
+     * Locks {@code folder} (creating it if needed), removes the stale temporary files a killed run left in
+     * it, and reports any removed on {@code out}.
+     *
+     * @throws RunFolderBusyException if another process (or another run in this one) holds the folder,
+     *     naming the folder and the holder's pid
+     * @throws UncheckedIOException if the folder or lock file cannot be created or locked
+     */
+    public static RunLock acquire(Path folder, PrintStream out) {
+        Path dir = folder.toAbsolutePath().normalize();
+        Path file = dir.resolve(FILE);
+        FileChannel ch = null;
+        try {
+            Files.createDirectories(dir);
+            ch = FileChannel.open(file, StandardOpenOption.CREATE, StandardOpenOption.READ, StandardOpenOption.WRITE);
+            FileLock lock;
+            try {
+                lock = ch.tryLock();
+            } catch (OverlappingFileLockException e) {
+                // this JVM holds it already (a file lock belongs to the process, not to a channel)
+                throw new RunFolderBusyException(dir, ProcessHandle.current().pid() + " (this process)", holderStart(ch));
+            }
+            if (lock == null) {
+                throw new RunFolderBusyException(dir, holderPid(ch), holderStart(ch));
+            }
+            RunLock held = new RunLock(dir, ch, lock);
+            ch = null; // owned by held from here on
+            try {
+                held.writeHolder();
+                StaleTemporaries.Removed removed = StaleTemporaries.remove(dir);
+                if (removed.files() > 0) {
+                    out.println(removed.describe());
+                }
+            } catch (IOException | RuntimeException e) {
+                held.close();
+                throw e;
+            }
+            return held;
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot lock run folder " + dir + " (" + file + "): " + e.getMessage(), e);
+        } finally {
+            if (ch != null) {
+                try {
+                    ch.close();
+                } catch (IOException ignored) {
+                    // nothing was locked through it
+                }
+            }
+        }
+    }
+
+    /** The locked folder. */
+    public Path folder() {
+        return folder;
+    }
+
+    /** Empties the lock file and releases the lock. */
+    @Override
+    public void close() {
+        if (!channel.isOpen()) {
+            return;
+        }
+        try (channel) {
+            channel.truncate(0); // still under the lock: nobody reads a half-cleared holder
+            lock.release();
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot release the lock on run folder " + folder + ": " + e.getMessage(), e);
+        }
+    }
+
+    private void writeHolder() throws IOException {
+        String text = "pid " + ProcessHandle.current().pid() + "\nstarted "
+                + Instant.now().truncatedTo(ChronoUnit.SECONDS) + "\n";
+        channel.truncate(0);
+        ByteBuffer b = ByteBuffer.wrap(text.getBytes(StandardCharsets.UTF_8));
+        long pos = 0;
+        while (b.hasRemaining()) {
+            pos += channel.write(b, pos);
+        }
+        channel.force(false);
+    }
+
+    /** The holder's pid as its lock file gives it, or a phrase saying why it is unknown. */
+    private static String holderPid(FileChannel ch) {
+        String pid = field(read(ch), "pid");
+        return pid != null ? pid : "unknown (the holder is still starting)";
+    }
+
+    private static String holderStart(FileChannel ch) {
+        return field(read(ch), "started");
+    }
+
+    private static String read(FileChannel ch) {
+        try {
+            ByteBuffer b = ByteBuffer.allocate(256); // the holder writes two short lines
+            while (b.hasRemaining() && ch.read(b, b.position()) > 0) {
+                // read until full or end of file
+            }
+            return new String(b.array(), 0, b.position(), StandardCharsets.UTF_8);
+        } catch (IOException e) {
+            return "";
+        }
+    }
+
+    private static String field(String text, String key) {
+        for (String line : text.split("\n")) {
+            if (line.startsWith(key + " ") && line.length() > key.length() + 1) {
+                return line.substring(key.length() + 1).strip();
+            }
+        }
+        return null;
+    }
+}
