@@ -13,6 +13,8 @@ import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.time.Instant;
 import java.time.temporal.ChronoUnit;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
 
 /**
  * An exclusive lock on a run folder, held from before anything is written there until the run ends, so
@@ -25,6 +27,10 @@ import java.time.temporal.ChronoUnit;
  * the folder, emptied on release: deleting it would let a process that opened it just before the deletion
  * lock the orphaned file while a third locks a new one.
  *
+ * <p>POSIX drops all of a process's locks on a file when any of its descriptors of that file is closed, so
+ * this process must never open the lock file a second time while it holds it: a folder this process
+ * holds is refused from a table of held folders, before the file is opened.
+ *
  * <p>Once the lock is held, no other process can be writing into the folder, so temporary files left
  * there by a killed write are stale: {@link #acquire} removes them (see {@link StaleTemporaries}) and says
  * how much space that reclaimed.
@@ -33,12 +39,17 @@ public final class RunLock implements AutoCloseable {
     /** The lock file's name inside a run folder. */
     public static final String FILE = "run.lock";
 
+    /** The folders this process holds (real paths), with the time each was locked. */
+    private static final Map<Path, String> HELD = new ConcurrentHashMap<>();
+
     private final Path folder;
+    private final Path key;
     private final FileChannel channel;
     private final FileLock lock;
 
-    private RunLock(Path folder, FileChannel channel, FileLock lock) {
+    private RunLock(Path folder, Path key, FileChannel channel, FileLock lock) {
         this.folder = folder;
+        this.key = key;
         this.channel = channel;
         this.lock = lock;
     }
@@ -55,23 +66,32 @@ public final class RunLock implements AutoCloseable {
         Path dir = folder.toAbsolutePath().normalize();
         Path file = dir.resolve(FILE);
         FileChannel ch = null;
+        Path key = null;
         try {
             Files.createDirectories(dir);
+            Path real = dir.toRealPath();
+            String started = Instant.now().truncatedTo(ChronoUnit.SECONDS).toString();
+            String before = HELD.putIfAbsent(real, started);
+            if (before != null) {
+                throw new RunFolderBusyException(dir, ProcessHandle.current().pid() + " (this process)", before);
+            }
+            key = real;
             ch = FileChannel.open(file, StandardOpenOption.CREATE, StandardOpenOption.READ, StandardOpenOption.WRITE);
             FileLock lock;
             try {
                 lock = ch.tryLock();
             } catch (OverlappingFileLockException e) {
-                // this JVM holds it already (a file lock belongs to the process, not to a channel)
-                throw new RunFolderBusyException(dir, ProcessHandle.current().pid() + " (this process)", holderStart(ch));
+                // held through another spelling of the path that the table missed: still this process
+                throw new RunFolderBusyException(dir, ProcessHandle.current().pid() + " (this process)", null);
             }
             if (lock == null) {
                 throw new RunFolderBusyException(dir, holderPid(ch), holderStart(ch));
             }
-            RunLock held = new RunLock(dir, ch, lock);
+            RunLock held = new RunLock(dir, real, ch, lock);
             ch = null; // owned by held from here on
+            key = null;
             try {
-                held.writeHolder();
+                held.writeHolder(started);
                 StaleTemporaries.Removed removed = StaleTemporaries.remove(dir);
                 if (removed.files() > 0) {
                     out.println(removed.describe());
@@ -90,6 +110,9 @@ public final class RunLock implements AutoCloseable {
                 } catch (IOException ignored) {
                     // nothing was locked through it
                 }
+            }
+            if (key != null) {
+                HELD.remove(key);
             }
         }
     }
@@ -110,12 +133,13 @@ public final class RunLock implements AutoCloseable {
             lock.release();
         } catch (IOException e) {
             throw new UncheckedIOException("cannot release the lock on run folder " + folder + ": " + e.getMessage(), e);
+        } finally {
+            HELD.remove(key);
         }
     }
 
-    private void writeHolder() throws IOException {
-        String text = "pid " + ProcessHandle.current().pid() + "\nstarted "
-                + Instant.now().truncatedTo(ChronoUnit.SECONDS) + "\n";
+    private void writeHolder(String started) throws IOException {
+        String text = "pid " + ProcessHandle.current().pid() + "\nstarted " + started + "\n";
         channel.truncate(0);
         ByteBuffer b = ByteBuffer.wrap(text.getBytes(StandardCharsets.UTF_8));
         long pos = 0;
