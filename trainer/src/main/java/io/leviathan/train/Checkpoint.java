@@ -138,7 +138,8 @@ public final class Checkpoint implements AutoCloseable {
     private static void writeNew(Path target, Map<String, Tensor> all, Map<String, String> meta) {
         Path staged = null;
         try {
-            staged = Files.createTempFile(target.toAbsolutePath().getParent(), "." + target.getFileName() + ".", ".tmp");
+            Path dir = Files.createDirectories(target.toAbsolutePath().getParent());
+            staged = Files.createTempFile(dir, "." + target.getFileName() + ".", ".tmp");
             SafeTensors.write(staged, all, meta);
             NoReplacePublish.publish(staged, target);
         } catch (FileAlreadyExistsException e) {
