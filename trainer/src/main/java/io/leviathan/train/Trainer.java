@@ -60,7 +60,7 @@ import java.util.function.LongConsumer;
  * <p>The run folder holds {@code config.json} (the resolved configuration), {@code metrics.jsonl}
  * (one JSON object per step: {@code step} (updates done), {@code loss}, {@code lr}, {@code grad_norm},
  * {@code tokens_per_s}, {@code elapsed_s}; and at evaluations {@code step}, {@code val_loss},
- * {@code val_ppl}), {@code checkpoints/} and {@code loss.png}.
+ * {@code val_ppl}), {@code checkpoints/}, {@code loss.png} and {@code run.lock} (see {@link RunLock}).
  */
 public final class Trainer implements AutoCloseable {
     /** The fraction of a raw input file held out for validation when preparing it. */
