@@ -85,7 +85,10 @@ public final class RunLock implements AutoCloseable {
                 throw new RunFolderBusyException(dir, ProcessHandle.current().pid() + " (this process)", null);
             }
             if (lock == null) {
-                throw new RunFolderBusyException(dir, holderPid(ch), holderStart(ch));
+                String holder = holderText(ch);
+                String pid = field(holder, "pid");
+                throw new RunFolderBusyException(dir, pid != null ? pid : "unknown (the holder is still starting)",
+                        field(holder, "started"));
             }
             RunLock held = new RunLock(dir, real, ch, lock);
             ch = null; // owned by held from here on
@@ -149,14 +152,24 @@ public final class RunLock implements AutoCloseable {
         channel.force(false);
     }
 
-    /** The holder's pid as its lock file gives it, or a phrase saying why it is unknown. */
-    private static String holderPid(FileChannel ch) {
-        String pid = field(read(ch), "pid");
-        return pid != null ? pid : "unknown (the holder is still starting)";
-    }
-
-    private static String holderStart(FileChannel ch) {
-        return field(read(ch), "started");
+    /**
+     * The holder's lines. It writes them right after taking the lock, so a process that finds the lock
+     * taken an instant before may read an empty file: it waits a moment for them.
+     */
+    static String holderText(FileChannel ch) {
+        long deadline = System.nanoTime() + 2_000_000_000L;
+        String text = read(ch);
+        // complete once both lines are there, the last one ended
+        while (!(text.endsWith("\n") && field(text, "started") != null) && System.nanoTime() < deadline) {
+            try {
+                Thread.sleep(20);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                break;
+            }
+            text = read(ch);
+        }
+        return text;
     }
 
     private static String read(FileChannel ch) {

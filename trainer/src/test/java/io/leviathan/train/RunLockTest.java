@@ -11,10 +11,12 @@ import io.leviathan.study.SweepConfig;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.PrintStream;
+import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.SplittableRandom;
@@ -162,6 +164,27 @@ class RunLockTest {
         } catch (IOException e) {
             return e.toString();
         }
+    }
+
+    /**
+     * A process that meets the lock an instant after it was taken finds the lock file still empty: it waits
+     * for the holder's lines instead of reporting an unknown pid.
+     */
+    @Test
+    void theHolderIsReadOnceItHasWrittenItself(@TempDir Path tmp) throws Exception {
+        Path file = Files.createFile(tmp.resolve(RunLock.FILE));
+        Thread writer = Thread.ofPlatform().start(() -> {
+            try {
+                Thread.sleep(300);
+                Files.writeString(file, "pid 4242\nstarted 2026-01-01T00:00:00Z\n");
+            } catch (IOException | InterruptedException e) {
+                throw new IllegalStateException(e);
+            }
+        });
+        try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {
+            assertEquals("pid 4242\nstarted 2026-01-01T00:00:00Z\n", RunLock.holderText(ch));
+        }
+        writer.join();
     }
 
     // ------------------------------------------------------------------ the lock within one process
