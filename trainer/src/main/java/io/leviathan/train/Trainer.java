@@ -10,6 +10,7 @@ import io.leviathan.data.TokenDataset;
 import io.leviathan.data.Tokenizer;
 import io.leviathan.data.VocabularyMap;
 import io.leviathan.model.LlamaModel;
+import io.leviathan.model.MemoryEstimate;
 import io.leviathan.model.ModelConfig;
 import io.leviathan.model.ModelConfigFiles;
 import io.leviathan.model.ParameterCount;
@@ -212,6 +213,10 @@ public final class Trainer implements AutoCloseable {
             if (ckpt != null) {
                 checkCompatible(ckpt, cfg, mc, ds);
             }
+
+            // ---- memory: asked for before it is taken
+            MemoryBudget.of(be).check(MemoryEstimate.training(mc, cfg.batch(), cfg.seq(), cfg.precisionPolicy()),
+                    "training");
 
             // ---- model, optimizer, samplers
             LlamaModel model = new LlamaModel(be, mc, cfg.batch(), cfg.seq(), cfg.precisionPolicy());
