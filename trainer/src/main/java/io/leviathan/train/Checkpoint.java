@@ -7,6 +7,7 @@ import io.leviathan.backend.Backend;
 import io.leviathan.backend.HostTensors;
 import io.leviathan.data.VocabularyMap;
 import io.leviathan.io.SafeTensors;
+import io.leviathan.io.SafeTensorsHeader;
 import io.leviathan.model.LlamaModel;
 import io.leviathan.model.ModelConfig;
 import io.leviathan.model.ModelConfigFiles;
@@ -42,7 +43,8 @@ import java.util.zip.CRC32C;
  *   <li>the AdamW moments {@code adamw.m.<param>} and {@code adamw.v.<param>}, F32;</li>
  *   <li>{@code __metadata__} (strings): {@code format} = {@code pt}, {@code leviathan.checkpoint} (format
  *       version), {@code step} (updates done), {@code adamw_steps}, {@code model_config} (ModelConfigFiles
- *       JSON), {@code crc32c} (of every tensor byte, in file order), and what the trainer adds:
+ *       JSON), {@code leviathan.checksum} (CRC32C of every byte of the file, header included: see
+ *       {@link CheckpointChecksum}), and what the trainer adds:
  *       {@code train_config} (the run's {@link TrainConfig} JSON), {@code sampler_state} (the training
  *       BatchSampler's state: RNG and position, a JSON array of longs), {@code tokens_seen} (data position
  *       in tokens), {@code dataset} (its folder), {@code tokenizer}, {@code vocabulary_map} (the VocabularyMap's
@@ -52,31 +54,43 @@ import java.util.zip.CRC32C;
  * {@link #save} writes through {@link SafeTensors#write} to a temporary file, then publishes it under its name
  * with a link that fails if the name exists, so an existing checkpoint is never overwritten, not even by a
  * concurrent writer; and deletes older checkpoints beyond the newest K only after the new one is in
- * place. {@link #load} maps the file read-only, checks the marker and the checksum, and names the problem
- * when the file is truncated, corrupted, or not a checkpoint; {@link #restoreWeights} and
- * {@link #restoreOptimizer} refuse a checkpoint of another model, naming what differs.
+ * place. {@link #load} maps the file read-only, checks the whole-file checksum, the marker and the
+ * vocabulary map against its stored SHA-256, and names the problem when the file is truncated, corrupted, or
+ * not a checkpoint; {@link #restoreWeights} and {@link #restoreOptimizer} refuse a checkpoint of another
+ * model, naming what differs.
+ *
+ * <p>Format version 1 (written before the checksum covered the header) is still read: its CRC32C covers the
+ * tensor bytes only, so a changed header byte in such a file is caught only where it breaks the format, the
+ * model configuration or the vocabulary map's SHA-256. Checkpoints written now are version 2.
  */
 public final class Checkpoint implements AutoCloseable {
     /** Metadata key marking a Leviathan checkpoint; its value is the format version. */
     public static final String MARKER = "leviathan.checkpoint";
-    public static final String VERSION = "1";
+    public static final String VERSION = "2";
+    /** The format version whose checksum ({@code crc32c} metadata) covers the tensor bytes only; still read. */
+    public static final String TENSOR_CRC_VERSION = "1";
     /** The folder inside a run folder that holds its checkpoints. */
     public static final String DIR = "checkpoints";
     private static final Pattern NAME = Pattern.compile("step-(\\d{7,})\\.safetensors");
     private static final ObjectMapper JSON = new ObjectMapper();
+    /** The metadata key of format version 1's tensor-only checksum. */
+    private static final String LEGACY_CRC = "crc32c";
 
     private final Path file;
     private final TensorArena arena;
     private final SafeTensors tensors;
     private final long step;
     private final ModelConfig modelConfig;
+    private final Optional<VocabularyMap> vocabularyMap;
 
-    private Checkpoint(Path file, TensorArena arena, SafeTensors tensors, long step, ModelConfig modelConfig) {
+    private Checkpoint(Path file, TensorArena arena, SafeTensors tensors, long step, ModelConfig modelConfig,
+                       Optional<VocabularyMap> vocabularyMap) {
         this.file = file;
         this.arena = arena;
         this.tensors = tensors;
         this.step = step;
         this.modelConfig = modelConfig;
+        this.vocabularyMap = vocabularyMap;
     }
 
     // ---------------------------------------------------------------- saving
@@ -117,15 +131,18 @@ public final class Checkpoint implements AutoCloseable {
         meta.put("step", Long.toString(step));
         meta.put("adamw_steps", Long.toString(opt.steps()));
         meta.put("model_config", ModelConfigFiles.toJson(ModelConfigFiles.toMap(null, model.config())));
-        meta.put("crc32c", crc(all.values()));
+        meta.put(CheckpointChecksum.KEY, CheckpointChecksum.PLACEHOLDER);
         if (extra != null) {
             for (Map.Entry<String, String> e : extra.entrySet()) {
-                if (meta.containsKey(e.getKey())) {
+                if (meta.containsKey(e.getKey()) || e.getKey().equals(LEGACY_CRC)) {
                     throw new IllegalArgumentException("checkpoint metadata key '" + e.getKey() + "' is reserved");
                 }
                 meta.put(e.getKey(), e.getValue());
             }
         }
+        // The checksum covers the header as SafeTensors.write encodes it; its value has a fixed width, so
+        // putting it in place of the placeholder changes no other byte.
+        meta.put(CheckpointChecksum.KEY, CheckpointChecksum.compute(SafeTensorsHeader.encode(all, meta), all.values()));
         writeNew(target, all, meta);
         prune(dir, keep);
         return target;
@@ -232,23 +249,26 @@ public final class Checkpoint implements AutoCloseable {
                         + e.getMessage(), e);
             }
             Map<String, String> meta = st.metadata();
+            // Checked before anything else is read, so that a changed byte anywhere is reported as corruption.
+            String checksum = meta.get(CheckpointChecksum.KEY);
+            if (checksum != null) {
+                CheckpointChecksum.verify(file, checksum);
+            }
             if (!meta.containsKey(MARKER)) {
                 throw new IllegalArgumentException(file + " is a safetensors file but not a Leviathan checkpoint"
                         + " (no '" + MARKER + "' metadata); for weights alone use the export/import tools");
             }
-            if (!VERSION.equals(meta.get(MARKER))) {
-                throw new IllegalArgumentException("checkpoint " + file + " has format version " + meta.get(MARKER)
-                        + "; this build reads version " + VERSION);
-            }
-            String expected = required(file, meta, "crc32c");
-            List<Tensor> ordered = new ArrayList<>();
-            for (String name : st.names()) {
-                ordered.add(st.get(name));
-            }
-            String actual = crc(ordered);
-            if (!expected.equals(actual)) {
-                throw new IllegalArgumentException("checkpoint " + file + " is corrupted: its tensor data has CRC32C "
-                        + actual + " but was written with " + expected);
+            String version = meta.get(MARKER);
+            if (VERSION.equals(version)) {
+                if (checksum == null) {
+                    throw new IllegalArgumentException("checkpoint " + file + " is corrupted: format version " + VERSION
+                            + " but no '" + CheckpointChecksum.KEY + "' metadata");
+                }
+            } else if (TENSOR_CRC_VERSION.equals(version)) {
+                checkTensorCrc(file, st);
+            } else {
+                throw new IllegalArgumentException("checkpoint " + file + " has format version " + version
+                        + "; this build reads versions " + TENSOR_CRC_VERSION + " and " + VERSION);
             }
             long step = parseLong(file, meta, "step");
             ModelConfig config;
@@ -257,7 +277,7 @@ public final class Checkpoint implements AutoCloseable {
             } catch (IllegalArgumentException e) {
                 throw new IllegalArgumentException("checkpoint " + file + ": bad model_config: " + e.getMessage(), e);
             }
-            return new Checkpoint(file, arena, st, step, config);
+            return new Checkpoint(file, arena, st, step, config, verifiedVocabulary(file, meta));
         } catch (RuntimeException | Error e) {
             arena.close();
             throw e;
@@ -315,8 +335,7 @@ public final class Checkpoint implements AutoCloseable {
 
     /** The vocabulary map the model's ids go through, if the data was compacted. */
     public Optional<VocabularyMap> vocabularyMap() {
-        String text = tensors.metadata().get("vocabulary_map");
-        return text == null ? Optional.empty() : Optional.of(vocabularyFromText(text));
+        return vocabularyMap;
     }
 
     /**
@@ -389,9 +408,25 @@ public final class Checkpoint implements AutoCloseable {
         return map.toJsonString();
     }
 
-    /** A map from its JSON text. */
-    VocabularyMap vocabularyFromText(String text) {
-        return VocabularyMap.fromJsonString(text, "checkpoint " + file + " metadata 'vocabulary_map'");
+    /**
+     * The map in {@code vocabulary_map} (empty when absent), checked against {@code vocabulary_sha256} when
+     * that is present, so that resume, eval, generate and export never use a map other than the one the
+     * model was trained with.
+     */
+    private static Optional<VocabularyMap> verifiedVocabulary(Path file, Map<String, String> meta) {
+        String text = meta.get("vocabulary_map");
+        Optional<VocabularyMap> map = text == null ? Optional.empty()
+                : Optional.of(VocabularyMap.fromJsonString(text, "checkpoint " + file + " metadata 'vocabulary_map'"));
+        String stored = meta.get("vocabulary_sha256");
+        if (stored != null) {
+            String actual = vocabularyHash(map);
+            if (!actual.equals(stored)) {
+                throw new IllegalArgumentException("checkpoint " + file + " is corrupted: its vocabulary map has SHA-256 "
+                        + actual + " but vocabulary_sha256 says " + stored
+                        + (map.isEmpty() ? " (the map is missing)" : ""));
+            }
+        }
+        return map;
     }
 
     /** SHA-256 of the map's original ids (little-endian int32), or {@code none}. */
@@ -410,6 +445,20 @@ public final class Checkpoint implements AutoCloseable {
     }
 
     // ---------------------------------------------------------------- helpers
+
+    /** Format version 1: CRC32C of the tensor bytes in file order, in metadata {@value #LEGACY_CRC}. */
+    private static void checkTensorCrc(Path file, SafeTensors st) {
+        String expected = required(file, st.metadata(), LEGACY_CRC);
+        List<Tensor> ordered = new ArrayList<>();
+        for (String name : st.names()) {
+            ordered.add(st.get(name));
+        }
+        String actual = crc(ordered);
+        if (!expected.equals(actual)) {
+            throw new IllegalArgumentException("checkpoint " + file + " is corrupted: its tensor data has CRC32C "
+                    + actual + " but was written with " + expected);
+        }
+    }
 
     private static String crc(Iterable<Tensor> tensors) {
         CRC32C c = new CRC32C();
