@@ -238,7 +238,7 @@ public final class HfLlamaExport {
                 }
             }
             if (!unexpected.isEmpty()) {
-                throw new IllegalArgumentException("export: weights that a LLaMA model of this configuration does not"
+                throw new IllegalArgumentException("weights that a LLaMA model of this configuration does not"
                         + " have: " + unexpected);
             }
             Map<String, Object> config = configJson(c, src.tokenizer(), src.vocabularyMap());
