@@ -28,7 +28,7 @@ import java.util.stream.Stream;
  * names the input (the file or source label the reader was given). Anything else is a finding: another
  * exception type (an {@code ArithmeticException} from an overflow, an {@code IndexOutOfBoundsException} from a
  * read past a mapped segment, a {@code NullPointerException}), an {@link Error} ({@code OutOfMemoryError},
- * {@code StackOverflowError}), a run longer than {@link #TIMEOUT_SECONDS} (a hang), or more heap allocated
+ * {@code StackOverflowError}), two runs each longer than {@link #TIMEOUT_SECONDS} (a hang), or more heap allocated
  * while reading one input than {@link #ALLOCATION_LIMIT} plus 16 times the input's size (an allocation sized
  * by a field nobody checked). Findings are written to {@code target/fuzz-findings/} and fail the test;
  * copied under {@code src/test/resources/io/leviathan/fuzz/<target>/}, they are replayed on every run.
@@ -115,7 +115,18 @@ public final class Fuzzer {
                     f.cancel(true);
                     worker.shutdownNow();
                     worker = newWorker(target); // the stuck thread is a daemon: abandon it
-                    problem = "no answer within " + timeoutMillis + " ms (a hang)";
+                    // once more on a fresh thread: a loaded machine can stall one run, a hang stalls both
+                    Future<String> again = worker.submit(() -> outcome(input, label, check));
+                    try {
+                        problem = again.get(timeoutMillis, TimeUnit.MILLISECONDS);
+                    } catch (TimeoutException twice) {
+                        again.cancel(true);
+                        worker.shutdownNow();
+                        worker = newWorker(target);
+                        problem = "no answer within " + timeoutMillis + " ms, twice (a hang)";
+                    } catch (ExecutionException | InterruptedException other) {
+                        problem = "harness failure: " + other;
+                    }
                 } catch (ExecutionException e) {
                     problem = "harness failure: " + e.getCause();
                 } catch (InterruptedException e) {

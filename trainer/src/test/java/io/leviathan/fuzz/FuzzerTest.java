@@ -58,11 +58,13 @@ class FuzzerTest {
     @Test
     void aHangIsAFindingAndTheRunGoesOn() {
         int[] calls = {0};
-        AssertionFailedError e = assertThrows(AssertionFailedError.class, () -> Fuzzer.run("self-test-hang", 3,
-                "f.bin", r -> new byte[] {(byte) r.nextInt(2)}, in -> {
-                    if (++calls[0] == 2) {
+        int[] made = {0};
+        AssertionFailedError e = assertThrows(AssertionFailedError.class, () -> Fuzzer.run("self-test-hang", 4,
+                "f.bin", r -> new byte[] {(byte) (++made[0] == 2 ? 7 : 0)}, in -> {
+                    if (in[0] == 7) {
                         Thread.sleep(60_000);
                     }
+                    ++calls[0];
                 }, 200));
         assertTrue(e.getMessage().contains("a hang") && e.getMessage().contains("1 input(s)"), e.getMessage());
         assertEquals(3, calls[0], "the inputs after the hang still ran");
