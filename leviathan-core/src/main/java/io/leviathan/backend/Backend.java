@@ -5,6 +5,7 @@ import io.leviathan.tensor.Tensor;
 import io.leviathan.tensor.TensorArena;
 import java.lang.foreign.MemorySegment;
 import java.util.List;
+import java.util.OptionalLong;
 
 /**
  * The operations a model and trainer need, independent of the device that runs them. Models are written as
@@ -38,6 +39,14 @@ public interface Backend extends AutoCloseable {
 
     /** The device whose memory this backend's kernels read and write. */
     Device device();
+
+    /**
+     * Bytes of this backend's own memory that new tensors can still take (a GPU's free memory plus what its
+     * allocator holds cached), or empty when its arenas draw from host memory, which the caller judges.
+     */
+    default OptionalLong memoryAvailable() {
+        return OptionalLong.empty();
+    }
 
     /** Worker threads the backend runs kernels on (1 for a GPU backend's host side). */
     int threads();

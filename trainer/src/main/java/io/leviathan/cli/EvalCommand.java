@@ -5,7 +5,10 @@ import io.leviathan.backend.Backends;
 import io.leviathan.data.Split;
 import io.leviathan.data.TokenDataset;
 import io.leviathan.model.LlamaModel;
+import io.leviathan.model.MemoryEstimate;
+import io.leviathan.model.Precision;
 import io.leviathan.train.Checkpoint;
+import io.leviathan.train.MemoryBudget;
 import io.leviathan.train.TrainConfig;
 import io.leviathan.train.Trainer;
 import java.io.PrintStream;
@@ -89,6 +92,8 @@ final class EvalCommand {
                             + ckpt.modelConfig().vocab() + ")");
                 }
                 int seq = Math.min(cfg.seq(), ckpt.modelConfig().maxSeq());
+                MemoryBudget.of(be).check(MemoryEstimate.model(ckpt.modelConfig(), cfg.batch(), seq, Precision.FP32),
+                        "evaluation");
                 try (LlamaModel model = new LlamaModel(be, ckpt.modelConfig(), cfg.batch(), seq)) {
                     ckpt.restoreWeights(model);
                     double[] r = Trainer.evaluateSplit(model, ds, split, batches, null);

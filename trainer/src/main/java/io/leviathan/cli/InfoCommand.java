@@ -5,15 +5,20 @@ import io.leviathan.backend.BackendInfo;
 import io.leviathan.backend.Backends;
 import io.leviathan.model.Family;
 import io.leviathan.model.GeneratorConfig;
+import io.leviathan.model.MemoryEstimate;
 import io.leviathan.model.ModelConfig;
 import io.leviathan.model.ModelConfigFiles;
 import io.leviathan.model.ModelConfigs;
 import io.leviathan.model.ParameterCount;
+import io.leviathan.model.Precision;
 import io.leviathan.model.Presets;
+import io.leviathan.train.MemoryBudget;
 import java.io.PrintStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import jdk.incubator.vector.FloatVector;
@@ -23,19 +28,26 @@ import jdk.incubator.vector.FloatVector;
  * configuration and parameter count by component.
  * <pre>
  *   ./leviathan info
- *   ./leviathan info --model &lt;preset|config.json&gt; [--family dense|leviathan] [--vocab N] [--json]
+ *   ./leviathan info --model &lt;preset|config.json&gt; [--family dense|leviathan] [--vocab N]
+ *                    [--batch B --seq T [--precision fp32|bf16]] [--json]
  * </pre>
+ * With {@code --batch} and {@code --seq}, also the memory a training run of that shape needs, item by item
+ * ({@link MemoryEstimate}), and whether it fits this machine ({@link MemoryBudget}).
  */
 final class InfoCommand {
     private InfoCommand() {}
 
-    static final String FLAGS = "--model <preset|file>, --family dense|leviathan, --vocab N, --json";
+    static final String FLAGS = "--model <preset|file>, --family dense|leviathan, --vocab N, --batch B, --seq T,"
+            + " --precision fp32|bf16, --json";
 
     static int run(String[] args, PrintStream out) {
         String model = null;
         String family = null;
         Integer vocab = null;
         boolean json = false;
+        Integer batch = null;
+        Integer seq = null;
+        Precision precision = null;
         for (int i = 0; i < args.length; i++) {
             String a = args[i];
             String value = null;
@@ -58,6 +70,15 @@ final class InfoCommand {
                         throw new UsageException("--vocab needs a positive integer, got " + vocab);
                     }
                 }
+                case "--batch" -> batch = positive(a, value != null ? value : next(args, ++i, a));
+                case "--seq" -> seq = positive(a, value != null ? value : next(args, ++i, a));
+                case "--precision" -> {
+                    try {
+                        precision = Precision.of(value != null ? value : next(args, ++i, a));
+                    } catch (IllegalArgumentException e) {
+                        throw new UsageException("--precision: " + e.getMessage());
+                    }
+                }
                 case "--json" -> {
                     if (value != null) {
                         throw new UsageException("--json takes no value");
@@ -68,15 +89,35 @@ final class InfoCommand {
             }
         }
         if (model == null) {
-            if (family != null || vocab != null || json) {
-                throw new UsageException("--family, --vocab and --json describe a model: add --model <preset|file>"
+            if (family != null || vocab != null || json || batch != null || seq != null || precision != null) {
+                throw new UsageException("--family, --vocab, --batch, --seq, --precision and --json describe a model:"
+                        + " add --model <preset|file>"
                         + " (presets: " + String.join(", ", Presets.names()) + ")");
             }
             machine(out);
             return 0;
         }
-        describeModel(out, model, family, vocab, json);
+        if ((batch == null) != (seq == null) || (precision != null && batch == null)) {
+            throw new UsageException("a memory estimate needs both --batch B and --seq T (--precision is optional)");
+        }
+        Shape shape = batch == null ? null : new Shape(batch, seq, precision == null ? Precision.FP32 : precision);
+        describeModel(out, model, family, vocab, json, shape);
         return 0;
+    }
+
+    /** The batch shape and precision of a memory estimate. */
+    private record Shape(int batch, int seq, Precision precision) {}
+
+    private static int positive(String flag, String v) {
+        try {
+            int n = Integer.parseInt(v);
+            if (n >= 1) {
+                return n;
+            }
+        } catch (NumberFormatException e) {
+            // reported below
+        }
+        throw new UsageException(flag + " needs a positive integer, got '" + v + "'");
     }
 
     private static String next(String[] args, int i, String flag) {
@@ -101,7 +142,8 @@ final class InfoCommand {
         out.println("CUDA kernel library: " + Backends.cudaKernelLibrary());
     }
 
-    private static void describeModel(PrintStream out, String model, String familyFlag, Integer vocab, boolean json) {
+    private static void describeModel(PrintStream out, String model, String familyFlag, Integer vocab, boolean json,
+                                      Shape shape) {
         String preset;
         ModelConfig config;
         if (Presets.exists(model)) {
@@ -130,6 +172,17 @@ final class InfoCommand {
             }
         }
         ParameterCount count = ParameterCount.of(config);
+        MemoryEstimate estimate = null;
+        if (shape != null) {
+            if (shape.seq() > config.maxSeq()) {
+                throw new UsageException("--seq " + shape.seq() + " exceeds the model's maxSeq " + config.maxSeq());
+            }
+            try {
+                estimate = MemoryEstimate.training(config, shape.batch(), shape.seq(), shape.precision());
+            } catch (IllegalArgumentException e) {
+                throw new UsageException(e.getMessage());
+            }
+        }
         ModelConfig isoBody = null;
         ModelConfigs.IsoParametric iso = null;
         String isoError = null;
@@ -141,11 +194,66 @@ final class InfoCommand {
                 isoError = e.getMessage();
             }
         }
+        MemoryBudget budget = estimate == null ? null : MemoryBudget.cpu();
         if (json) {
-            out.println(ModelConfigFiles.toJson(jsonTree(model, preset, config, count, isoBody, iso, isoError)));
+            Map<String, Object> tree = jsonTree(model, preset, config, count, isoBody, iso, isoError);
+            if (estimate != null) {
+                tree.put("memory", memoryTree(estimate, budget));
+            }
+            out.println(ModelConfigFiles.toJson(tree));
         } else {
             text(out, model, preset, config, count, isoBody, iso, isoError);
+            if (estimate != null) {
+                memoryText(out, estimate, budget);
+            }
         }
+    }
+
+    private static Map<String, Object> memoryTree(MemoryEstimate e, MemoryBudget budget) {
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("batch", e.batch());
+        m.put("seq", e.seq());
+        m.put("precision", e.precision().label());
+        List<Object> items = new ArrayList<>();
+        for (MemoryEstimate.Item i : e.items()) {
+            Map<String, Object> item = new LinkedHashMap<>();
+            item.put("name", i.name());
+            item.put("place", i.place().label());
+            item.put("bytes", i.bytes());
+            items.add(item);
+        }
+        m.put("items", items);
+        m.put("backendBytes", e.bytes(MemoryEstimate.Place.BACKEND));
+        m.put("heapBytes", e.bytes(MemoryEstimate.Place.HEAP));
+        m.put("totalBytes", e.total());
+        budget.host().ifPresent(h -> m.put("hostAvailableBytes", h));
+        m.put("heapFreeBytes", budget.heap());
+        m.put("fitsCpu", budget.fits(e));
+        m.put("largestCpuBatch", largestBatch(e, budget));
+        return m;
+    }
+
+    private static int largestBatch(MemoryEstimate e, MemoryBudget budget) {
+        return MemoryEstimate.largestBatch(e.config(), e.seq(), e.precision(), true, Integer.MAX_VALUE / e.seq(),
+                budget::fits);
+    }
+
+    private static void memoryText(PrintStream out, MemoryEstimate e, MemoryBudget budget) {
+        out.printf(Locale.ROOT, "Memory of training at batch %d x seq %d (%s), allocated before the first step:%n",
+                e.batch(), e.seq(), e.precision().label());
+        for (MemoryEstimate.Item i : e.items()) {
+            out.printf(Locale.ROOT, "  %-58s %-7s %,22d B  %10s%n", i.name(), i.place().label(), i.bytes(),
+                    MemoryEstimate.human(i.bytes()));
+        }
+        out.printf(Locale.ROOT, "  %-58s %-7s %,22d B  %10s%n", "total backend memory (host on the CPU, device on a GPU)",
+                "", e.bytes(MemoryEstimate.Place.BACKEND), MemoryEstimate.human(e.bytes(MemoryEstimate.Place.BACKEND)));
+        out.printf(Locale.ROOT, "  %-58s %-7s %,22d B  %10s%n", "total Java heap", "",
+                e.bytes(MemoryEstimate.Place.HEAP), MemoryEstimate.human(e.bytes(MemoryEstimate.Place.HEAP)));
+        String host = budget.host().isPresent() ? MemoryEstimate.human(budget.host().getAsLong()) : "unknown";
+        int best = largestBatch(e, budget);
+        out.printf(Locale.ROOT, "On this machine's CPU: host memory available %s, heap free %s; %s; largest batch at"
+                        + " seq %d: %s%n", host, MemoryEstimate.human(budget.heap()),
+                budget.fits(e) ? "fits" : "does not fit", e.seq(), best > 0 ? String.valueOf(best) : "none");
     }
 
     private static Map<String, Object> jsonTree(String model, String preset, ModelConfig config, ParameterCount count,

@@ -2,6 +2,7 @@ package io.leviathan.cli;
 
 import java.io.PrintStream;
 import java.util.Arrays;
+import java.util.function.IntSupplier;
 
 /** Entry point of {@code ./leviathan}: dispatches to one class per command. */
 public final class Main {
@@ -18,31 +19,49 @@ public final class Main {
             return 0;
         }
         String[] rest = Arrays.copyOfRange(args, 1, args.length);
+        return guarded(args[0], () -> dispatch(args[0], rest, out, err), err);
+    }
+
+    private static int dispatch(String command, String[] rest, PrintStream out, PrintStream err) {
+        return switch (command) {
+            case "info" -> InfoCommand.run(rest, out);
+            case "generate" -> GenerateCommand.run(rest, out, err);
+            case "export" -> ExportCommand.run(rest, out, err);
+            case "data" -> DataCommand.run(rest, out, err);
+            case "train" -> TrainCommand.run(rest, out, err);
+            case "eval" -> EvalCommand.run(rest, out, err);
+            case "sweep" -> SweepCommand.run(rest, out, err);
+            case "fit" -> FitCommand.run(rest, out, err);
+            case "version", "--version" -> {
+                out.println(io.leviathan.Leviathan.version());
+                yield 0;
+            }
+            default -> {
+                err.println("leviathan: unknown command '" + command + "'");
+                usage(err);
+                yield 2;
+            }
+        };
+    }
+
+    /**
+     * Runs {@code body} and turns what escapes it into one line on {@code err} and an exit status: 2 for a
+     * usage error, 1 for any other failure, an {@link OutOfMemoryError} included (runs are refused before
+     * allocating when their estimate does not fit; this catches what still gets past that).
+     */
+    static int guarded(String command, IntSupplier body, PrintStream err) {
         try {
-            return switch (args[0]) {
-                case "info" -> InfoCommand.run(rest, out);
-                case "generate" -> GenerateCommand.run(rest, out, err);
-                case "export" -> ExportCommand.run(rest, out, err);
-                case "data" -> DataCommand.run(rest, out, err);
-                case "train" -> TrainCommand.run(rest, out, err);
-                case "eval" -> EvalCommand.run(rest, out, err);
-                case "sweep" -> SweepCommand.run(rest, out, err);
-                case "fit" -> FitCommand.run(rest, out, err);
-                case "version", "--version" -> {
-                    out.println(io.leviathan.Leviathan.version());
-                    yield 0;
-                }
-                default -> {
-                    err.println("leviathan: unknown command '" + args[0] + "'");
-                    usage(err);
-                    yield 2;
-                }
-            };
+            return body.getAsInt();
         } catch (UsageException e) {
-            err.println("leviathan " + args[0] + ": " + e.getMessage());
+            err.println("leviathan " + command + ": " + e.getMessage());
             return 2;
         } catch (RuntimeException e) {
-            err.println("leviathan " + args[0] + ": " + e.getMessage());
+            err.println("leviathan " + command + ": " + e.getMessage());
+            return 1;
+        } catch (OutOfMemoryError e) {
+            String detail = e.getMessage() == null ? "" : " (" + e.getMessage() + ")";
+            err.println("leviathan " + command + ": out of memory" + detail + "; lower --batch or --seq,"
+                    + " or give the JVM more heap (-Xmx)");
             return 1;
         }
     }
@@ -52,7 +71,9 @@ public final class Main {
                 usage: ./leviathan <command> [args]
 
                 commands:
-                  info       library version, backends and why any is unavailable, CPU vector width and threads
+                  info       library version, backends and why any is unavailable, CPU vector width and threads;
+                             --model P [--family F] [--vocab N] [--json]: configuration and parameter count;
+                             add --batch B --seq T [--precision fp32|bf16]: the memory a training run takes
                   version    the library version
                   generate   sample text from a checkpoint: --checkpoint DIR|FILE --prompt TEXT [--max-tokens N]
                              [--temperature X] [--top-k K] [--top-p P] [--seed S] [--device cpu|cuda|auto]

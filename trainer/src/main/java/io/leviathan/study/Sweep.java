@@ -20,6 +20,7 @@ import io.leviathan.model.ModelConfigFiles;
 import io.leviathan.model.ModelConfigs;
 import io.leviathan.model.ParameterCount;
 import io.leviathan.train.Checkpoint;
+import io.leviathan.train.RunLock;
 import io.leviathan.train.TrainConfig;
 import io.leviathan.train.Trainer;
 import java.io.IOException;
@@ -181,16 +182,18 @@ public final class Sweep {
 
     /**
      * Runs the sweep into {@code outDir}; {@code command} (may be null) is recorded in sweep.json. Returns
-     * when every run is done or has failed.
+     * when every run is done or has failed. The folder is locked for the whole sweep ({@link RunLock}): a
+     * second sweep into it fails at once, naming the first one's pid.
      */
     public static Summary run(SweepConfig cfg, Path outDir, String command, PrintStream out) {
-        long t0 = System.nanoTime();
-        outDir = outDir.toAbsolutePath().normalize();
-        try {
-            Files.createDirectories(outDir);
-        } catch (IOException e) {
-            throw new UncheckedIOException("cannot create " + outDir + ": " + e.getMessage(), e);
+        // one sweep per folder; each run's own folder is locked again by its Trainer
+        try (RunLock lock = RunLock.acquire(outDir, out)) {
+            return runLocked(cfg, lock.folder(), command, out);
         }
+    }
+
+    private static Summary runLocked(SweepConfig cfg, Path outDir, String command, PrintStream out) {
+        long t0 = System.nanoTime();
         Path dataDir = prepareData(cfg, outDir, out);
         int vocab;
         try (TokenDataset ds = TokenDataset.open(dataDir)) {

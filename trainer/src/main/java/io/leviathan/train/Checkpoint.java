@@ -17,6 +17,7 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
+import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.MessageDigest;
@@ -48,8 +49,9 @@ import java.util.zip.CRC32C;
  *       JSON, absent without compaction) and {@code vocabulary_sha256} (of the original ids, or
  *       {@code none}).</li>
  * </ul>
- * {@link #save} writes through {@link SafeTensors#write} (temporary file, then rename), refuses to overwrite
- * an existing checkpoint, and deletes older checkpoints beyond the newest K only after the new one is in
+ * {@link #save} writes through {@link SafeTensors#write} to a temporary file, then publishes it under its name
+ * with a link that fails if the name exists, so an existing checkpoint is never overwritten, not even by a
+ * concurrent writer; and deletes older checkpoints beyond the newest K only after the new one is in
  * place. {@link #load} maps the file read-only, checks the marker and the checksum, and names the problem
  * when the file is truncated, corrupted, or not a checkpoint; {@link #restoreWeights} and
  * {@link #restoreOptimizer} refuse a checkpoint of another model, naming what differs.
@@ -124,9 +126,36 @@ public final class Checkpoint implements AutoCloseable {
                 meta.put(e.getKey(), e.getValue());
             }
         }
-        SafeTensors.write(target, all, meta);
+        writeNew(target, all, meta);
         prune(dir, keep);
         return target;
+    }
+
+    /**
+     * Writes the file under a temporary name of its own, then publishes it without replacing: a checkpoint
+     * that appeared meanwhile (another process writing into this folder) is refused, never overwritten.
+     */
+    private static void writeNew(Path target, Map<String, Tensor> all, Map<String, String> meta) {
+        Path staged = null;
+        try {
+            Path dir = Files.createDirectories(target.toAbsolutePath().getParent());
+            staged = Files.createTempFile(dir, "." + target.getFileName() + ".", ".tmp");
+            SafeTensors.write(staged, all, meta);
+            NoReplacePublish.publish(staged, target);
+        } catch (FileAlreadyExistsException e) {
+            throw new IllegalStateException("checkpoint " + target + " appeared while this one was being written"
+                    + " (another run writing into the same folder?); refusing to overwrite it", e);
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot write checkpoint " + target + ": " + e.getMessage(), e);
+        } finally {
+            if (staged != null) {
+                try {
+                    Files.deleteIfExists(staged);
+                } catch (IOException ignored) {
+                    // left behind as a stale temporary; the next run in this folder removes it
+                }
+            }
+        }
     }
 
     /** Deletes all but the newest {@code keep} checkpoints in {@code dir}. */

@@ -10,6 +10,7 @@ import io.leviathan.data.TokenDataset;
 import io.leviathan.data.Tokenizer;
 import io.leviathan.data.VocabularyMap;
 import io.leviathan.model.LlamaModel;
+import io.leviathan.model.MemoryEstimate;
 import io.leviathan.model.ModelConfig;
 import io.leviathan.model.ModelConfigFiles;
 import io.leviathan.model.ParameterCount;
@@ -59,7 +60,7 @@ import java.util.function.LongConsumer;
  * <p>The run folder holds {@code config.json} (the resolved configuration), {@code metrics.jsonl}
  * (one JSON object per step: {@code step} (updates done), {@code loss}, {@code lr}, {@code grad_norm},
  * {@code tokens_per_s}, {@code elapsed_s}; and at evaluations {@code step}, {@code val_loss},
- * {@code val_ppl}), {@code checkpoints/} and {@code loss.png}.
+ * {@code val_ppl}), {@code checkpoints/}, {@code loss.png} and {@code run.lock} (see {@link RunLock}).
  */
 public final class Trainer implements AutoCloseable {
     /** The fraction of a raw input file held out for validation when preparing it. */
@@ -71,6 +72,7 @@ public final class Trainer implements AutoCloseable {
 
     private final TrainConfig cfg;
     private final Path runDir;
+    private final RunLock lock;
     private final Path checkpointDir;
     private final PrintStream out;
     private final TokenDataset dataset;
@@ -101,11 +103,12 @@ public final class Trainer implements AutoCloseable {
     private Path lastCheckpoint;
     private double lastTokensPerSecond;
 
-    private Trainer(TrainConfig cfg, Path runDir, PrintStream out, boolean interactive, TokenDataset dataset,
+    private Trainer(TrainConfig cfg, Path runDir, RunLock lock, PrintStream out, boolean interactive, TokenDataset dataset,
                     Backend be, LlamaModel model, AdamW opt, BatchSampler sampler, BatchSampler valSampler,
                     TensorArena io, long step, BufferedWriter metrics) {
         this.cfg = cfg;
         this.runDir = runDir;
+        this.lock = lock;
         this.checkpointDir = runDir.resolve(Checkpoint.DIR);
         this.out = out;
         this.dataset = dataset;
@@ -141,9 +144,11 @@ public final class Trainer implements AutoCloseable {
     /**
      * Sets up a run of {@code cfg}: a fresh one, or with {@code resume} (a checkpoint file or run folder,
      * may be null) one that continues from that checkpoint. {@code cfg.out} null means a new
-     * {@code runs/<timestamp>} folder, or the checkpoint's run folder when resuming. Everything is checked
-     * before anything is written: a checkpoint of another model or vocabulary, or a run folder that already
-     * holds later checkpoints, is an error and leaves every file as it was.
+     * {@code runs/<timestamp>} folder, or the checkpoint's run folder when resuming. The run folder is locked
+     * first ({@link RunLock}, held until {@link #close}): a folder another run holds is an error naming that
+     * run's pid, and stale temporary files of a killed run are removed. Everything else is checked before
+     * anything is written: a checkpoint of another model or vocabulary, or a run folder that already holds
+     * later checkpoints, is an error and leaves every file as it was (bar the emptied lock file).
      */
     public static Trainer create(TrainConfig cfg, Path resume, PrintStream out) {
         return create(cfg, resume, out, System.console() != null && System.console().isTerminal() && out == System.out);
@@ -168,6 +173,9 @@ public final class Trainer implements AutoCloseable {
                 runDir = Path.of("runs", LocalDateTime.now().format(DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss")));
             }
             runDir = runDir.toAbsolutePath().normalize();
+            // the folder is this process's from here on: the checks below cannot race another run's writes
+            RunLock lock = RunLock.acquire(runDir, out);
+            opened.add(lock);
             if (ckpt == null && !Checkpoint.list(runDir.resolve(Checkpoint.DIR)).isEmpty()) {
                 throw new IllegalArgumentException("run folder " + runDir + " already holds checkpoints; resume it with"
                         + " --resume " + runDir + ", or choose another --out");
@@ -219,6 +227,10 @@ public final class Trainer implements AutoCloseable {
                         + " (omit --vocab to take it from the dataset)");
             }
 
+            // ---- memory: asked for before it is taken
+            MemoryBudget.of(be).check(MemoryEstimate.training(mc, cfg.batch(), cfg.seq(), cfg.precisionPolicy()),
+                    "training");
+
             // ---- model, optimizer, samplers
             LlamaModel model = new LlamaModel(be, mc, cfg.batch(), cfg.seq(), cfg.precisionPolicy());
             opened.add(model);
@@ -257,7 +269,7 @@ public final class Trainer implements AutoCloseable {
             if (ckpt != null) {
                 ckpt.close();
             }
-            Trainer t = new Trainer(cfg, runDir, out, interactive, ds, be, model, opt, sampler, valSampler, io,
+            Trainer t = new Trainer(cfg, runDir, lock, out, interactive, ds, be, model, opt, sampler, valSampler, io,
                     start, metrics);
             t.describe(ckpt);
             return t;
@@ -557,10 +569,11 @@ public final class Trainer implements AutoCloseable {
         return lastValLoss;
     }
 
-    /** Frees the model, optimizer and buffers and closes the metrics file. */
+    /** Frees the model, optimizer and buffers, closes the metrics file and releases the run folder. */
     @Override
     public void close() {
         List<AutoCloseable> all = new ArrayList<>();
+        all.add(lock); // closed last, after every file is
         all.add(metrics);
         all.add(io);
         all.add(opt);

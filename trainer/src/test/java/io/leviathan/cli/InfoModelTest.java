@@ -131,4 +131,42 @@ class InfoModelTest {
         assertEquals(2, badModel.status());
         assertTrue(badModel.err().contains("enormous") && badModel.err().contains("paper-420m"), badModel.err());
     }
+
+    @Test
+    void batchAndSeqPrintTheMemoryEstimateItemByItem() {
+        Result r = run("info", "--model", "tiny", "--family", "leviathan", "--batch", "8", "--seq", "64",
+                "--precision", "bf16");
+        assertEquals(0, r.status(), r.err());
+        io.leviathan.model.MemoryEstimate e = io.leviathan.model.MemoryEstimate.training(
+                ModelConfigs.isoBody(Presets.get("tiny")), 8, 64, io.leviathan.model.Precision.BF16);
+        assertTrue(r.out().contains("Memory of training at batch 8 x seq 64 (bf16)"), r.out());
+        for (io.leviathan.model.MemoryEstimate.Item i : e.items()) {
+            assertTrue(r.out().contains(i.name()) && r.out().contains(grouped(i.bytes()) + " B"),
+                    i + " in\n" + r.out());
+        }
+        assertTrue(r.out().contains(grouped(e.bytes(io.leviathan.model.MemoryEstimate.Place.BACKEND)) + " B"), r.out());
+        assertTrue(r.out().contains("On this machine's CPU: host memory available"), r.out());
+
+        Result json = run("info", "--model", "tiny", "--batch", "8", "--seq", "64", "--json");
+        assertEquals(0, json.status(), json.err());
+        long backend = io.leviathan.model.MemoryEstimate.training(Presets.get("tiny"), 8, 64,
+                io.leviathan.model.Precision.FP32).bytes(io.leviathan.model.MemoryEstimate.Place.BACKEND);
+        assertTrue(json.out().replace(" ", "").contains("\"backendBytes\":" + backend), json.out());
+    }
+
+    @Test
+    void aMemoryEstimateNeedsBothBatchAndSeq() {
+        Result r = run("info", "--model", "tiny", "--batch", "8");
+        assertEquals(2, r.status());
+        assertTrue(r.err().contains("needs both --batch B and --seq T"), r.err());
+        r = run("info", "--model", "tiny", "--batch", "8", "--seq", "999");
+        assertEquals(2, r.status());
+        assertTrue(r.err().contains("exceeds the model's maxSeq 256"), r.err());
+        r = run("info", "--model", "tiny", "--batch", "0", "--seq", "8");
+        assertEquals(2, r.status());
+        assertTrue(r.err().contains("--batch needs a positive integer"), r.err());
+        r = run("info", "--batch", "8", "--seq", "8");
+        assertEquals(2, r.status());
+        assertTrue(r.err().contains("add --model"), r.err());
+    }
 }

@@ -44,4 +44,17 @@ class MainTest {
         assertEquals(2, extra.status());
         assertTrue(extra.err().contains("--bogus"), extra.err());
     }
+
+    @Test
+    void anOutOfMemoryErrorBecomesOneLineAndStatusOne() {
+        java.io.ByteArrayOutputStream err = new java.io.ByteArrayOutputStream();
+        PrintStream ps = new PrintStream(err, true, java.nio.charset.StandardCharsets.UTF_8);
+        // a real OutOfMemoryError that takes no memory: an array larger than the VM allows
+        int status = Main.guarded("train", () -> new int[Integer.MAX_VALUE].length, ps);
+        assertEquals(1, status);
+        String text = err.toString(java.nio.charset.StandardCharsets.UTF_8);
+        assertEquals(1, text.strip().lines().count(), text);
+        assertTrue(text.startsWith("leviathan train: out of memory (Requested array size exceeds VM limit);"), text);
+        assertTrue(text.contains("lower --batch or --seq"), text);
+    }
 }

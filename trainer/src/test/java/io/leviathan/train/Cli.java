@@ -16,6 +16,17 @@ final class Cli {
     record Result(int status, String output) {}
 
     static Result run(Path workDir, String... args) throws IOException, InterruptedException {
+        Path log = Files.createTempFile(workDir, "cli", ".log");
+        Process p = start(workDir, log, args);
+        if (!p.waitFor(120, TimeUnit.SECONDS)) {
+            p.destroyForcibly();
+            throw new IllegalStateException("./leviathan " + String.join(" ", args) + " did not finish in 120 s");
+        }
+        return new Result(p.exitValue(), Files.readString(log, StandardCharsets.UTF_8));
+    }
+
+    /** Starts {@code ./leviathan args} without waiting; its output (stdout and stderr) goes to {@code log}. */
+    static Process start(Path workDir, Path log, String... args) throws IOException {
         String modulePath = System.getProperty("jdk.module.path");
         if (modulePath == null) {
             throw new IllegalStateException("tests must run on the module path (jdk.module.path is not set)");
@@ -28,13 +39,7 @@ final class Cli {
         }
         cmd.addAll(List.of("-p", modulePath, "-m", "io.leviathan.trainer/io.leviathan.cli.Main"));
         cmd.addAll(List.of(args));
-        Path log = Files.createTempFile(workDir, "cli", ".log");
-        Process p = new ProcessBuilder(cmd).directory(workDir.toFile()).redirectErrorStream(true)
+        return new ProcessBuilder(cmd).directory(workDir.toFile()).redirectErrorStream(true)
                 .redirectOutput(log.toFile()).start();
-        if (!p.waitFor(120, TimeUnit.SECONDS)) {
-            p.destroyForcibly();
-            throw new IllegalStateException("./leviathan " + String.join(" ", args) + " did not finish in 120 s");
-        }
-        return new Result(p.exitValue(), Files.readString(log, StandardCharsets.UTF_8));
     }
 }

@@ -187,6 +187,22 @@ public final class CudaBackend implements Backend {
         return gemm.cublasLtPlans();
     }
 
+    /**
+     * The device's free memory ({@code lv_mem_info}) plus the blocks the caching allocator holds free, which
+     * new tensors reuse before asking the driver.
+     */
+    @Override
+    public java.util.OptionalLong memoryAvailable() {
+        cx.bindThread();
+        try (java.lang.foreign.Arena a = java.lang.foreign.Arena.ofConfined()) {
+            MemorySegment free = a.allocate(java.lang.foreign.ValueLayout.JAVA_LONG);
+            MemorySegment total = a.allocate(java.lang.foreign.ValueLayout.JAVA_LONG);
+            check("lv_mem_info", lib.lv_mem_info(free, total));
+            return java.util.OptionalLong.of(free.get(java.lang.foreign.ValueLayout.JAVA_LONG, 0)
+                    + memory.stats().bytesCached());
+        }
+    }
+
     /** The caching allocator's counters: driver allocations, cache hits, bytes in use and cached. */
     public String memoryStats() {
         return memory.stats().toString();

@@ -193,6 +193,20 @@ class CudaBackendOnHostStandInTest {
     }
 
     @Test
+    void memoryAvailableIsTheDriversFreeMemoryPlusTheCachedBlocks() {
+        long requested = 4L * (786_432 + 12_345);
+        long during;
+        try (TensorArena arena = be.newArena()) {
+            arena.allocate(DType.F32, requested / 4);
+            during = be.memoryAvailable().orElseThrow();
+            assertTrue(during >= 40L << 30, "at least the driver's free memory: " + during);
+        }
+        long after = be.memoryAvailable().orElseThrow();
+        assertTrue(after - during >= requested, "the freed block counts as available again: " + during + " -> " + after);
+        assertTrue(cpu.memoryAvailable().isEmpty(), "the CPU backend leaves host memory to the caller");
+    }
+
+    @Test
     void copyFillAndAddCallTheLibraryWithTheirArgumentsInOrder() {
         SplittableRandom rng = new SplittableRandom(2);
         try (TensorArena arena = be.newArena()) {
