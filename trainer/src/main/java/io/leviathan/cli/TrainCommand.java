@@ -102,7 +102,12 @@ final class TrainCommand {
             } catch (IOException e) {
                 throw new UsageException("--config " + config + ": cannot read: " + e.getMessage());
             }
-            cfg = cfg.merge(text, config.toString());
+            try {
+                cfg = cfg.merge(text, config.toString());
+            } catch (IllegalArgumentException e) {
+                // the same mistakes as in flags, so the same exit status
+                throw new UsageException(e.getMessage());
+            }
         }
         for (String[] o : overrides) {
             try {

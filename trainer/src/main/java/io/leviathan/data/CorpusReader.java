@@ -59,6 +59,15 @@ final class CorpusReader {
         void document(String text) throws IOException;
     }
 
+    /** A sink's own failure (writing the output), kept apart from read errors of the input. */
+    static final class SinkException extends UncheckedIOException {
+        private static final long serialVersionUID = 1L;
+
+        SinkException(IOException cause) {
+            super(cause.getMessage(), cause);
+        }
+    }
+
     /** Counts of one read. */
     static final class Counts {
         long documents;
@@ -150,7 +159,8 @@ final class CorpusReader {
      * Reads every document of {@code src} into {@code sink}, adding to {@code counts}.
      *
      * @throws IllegalArgumentException naming the file and line for a malformed line (unless skipped) or
-     *     invalid UTF-8; UncheckedIOException naming the file for read errors and damaged zstd data
+     *     invalid UTF-8; UncheckedIOException naming the file for read errors and damaged zstd data;
+     *     {@link SinkException} carrying the sink's own IOException
      */
     static void read(Source src, boolean skipBadLines, Sink sink, Counts counts) {
         long line = 0;
@@ -215,7 +225,11 @@ final class CorpusReader {
                     }
                 }
                 counts.documents++;
-                sink.document(text);
+                try {
+                    sink.document(text);
+                } catch (IOException e) {
+                    throw new SinkException(e); // not the input's fault: not caught as a read error below
+                }
             }
         } catch (java.nio.file.NoSuchFileException e) {
             throw new UncheckedIOException("input not found: " + src.name(), e);

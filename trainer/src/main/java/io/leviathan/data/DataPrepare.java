@@ -190,8 +190,10 @@ public final class DataPrepare {
                     map == null ? String.format(Locale.ROOT, "%,d ids, not compacted", tok.vocabSize())
                             : String.format(Locale.ROOT, "%,d of %,d ids kept", map.size(), tok.vocabSize())));
             return outDir;
+        } catch (CorpusReader.SinkException e) {
+            throw writeFailure(out, e.getCause());
         } catch (IOException e) {
-            throw new UncheckedIOException("cannot write dataset " + out + ": " + e.getMessage(), e);
+            throw writeFailure(out, e);
         } finally {
             if (staging != null) {
                 DataFiles.deleteQuietly(staging);
@@ -380,6 +382,12 @@ public final class DataPrepare {
             close(Split.TRAIN);
             close(Split.VAL);
         }
+    }
+
+    /** A failure writing the dataset (a full disk, say): names the output, not the input being read. */
+    static UncheckedIOException writeFailure(Path out, IOException cause) {
+        String why = cause.getMessage() != null ? cause.getMessage() : cause.getClass().getSimpleName();
+        return new UncheckedIOException("cannot write dataset " + out + ": " + why, cause);
     }
 
     private static String names(List<CorpusReader.Source> sources) {

@@ -198,9 +198,21 @@ public final class VocabularyMap {
         if (tok == null) {
             throw new IllegalArgumentException(where + ": no 'tokenizer'");
         }
-        int tokVocab = root.path("tokenizerVocabSize").asInt(-1);
-        if (tokVocab <= 0) {
-            throw new IllegalArgumentException(where + ": missing or bad 'tokenizerVocabSize'");
+        JsonNode tokVocabNode = root.path("tokenizerVocabSize");
+        if (!tokVocabNode.isInt() || tokVocabNode.intValue() <= 0) {
+            throw new IllegalArgumentException(where + ": missing or bad 'tokenizerVocabSize': " + tokVocabNode);
+        }
+        int tokVocab = tokVocabNode.intValue();
+        int known;
+        try {
+            known = Tokenizer.vocabSizeOf(tok);
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException(where + ": " + e.getMessage(), e);
+        }
+        if (tokVocab != known) {
+            // the map allocates one slot per tokenizer id: the size comes from the tokenizer, not the file
+            throw new IllegalArgumentException(where + ": 'tokenizerVocabSize' is " + tokVocab + " but tokenizer "
+                    + tok + " has " + known + " ids");
         }
         JsonNode ids = root.path("originalIds");
         if (!ids.isArray()) {

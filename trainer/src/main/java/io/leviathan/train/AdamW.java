@@ -106,21 +106,24 @@ public final class AdamW implements AutoCloseable {
         try (TensorArena scratch = be.newArena()) {
             Tensor norm = scratch.allocate(DType.F32, 1);
             step(lr, clipNorm, norm);
-            return checkNorm(be.downloadScalar(norm));
+            return checkNorm(be.downloadScalar(norm), clipNorm);
         }
     }
 
     /**
      * Returns {@code norm} (downloaded from a step's norm tensor) when finite.
      *
+     * @param clipNorm the clipping threshold the step ran with (0 = no clipping), for the advice given
      * @throws IllegalStateException if it is not: the backend skipped that step's update (the loss diverged),
      *     so the step count goes back to what it was
      */
-    public double checkNorm(double norm) {
+    public double checkNorm(double norm, float clipNorm) {
         if (!Double.isFinite(norm)) {
             long failed = steps--;
+            // clipping cannot rescue a non-finite norm, so suggest it only when it is off
+            String advice = clipNorm > 0 ? "lower the learning rate" : "lower the learning rate or enable clipping";
             throw new IllegalStateException("gradient norm is " + norm + " at optimizer step " + failed
-                    + "; the loss diverged (lower the learning rate or enable clipping)");
+                    + "; the loss diverged (" + advice + ")");
         }
         return norm;
     }

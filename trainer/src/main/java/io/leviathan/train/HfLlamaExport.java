@@ -238,7 +238,7 @@ public final class HfLlamaExport {
                 }
             }
             if (!unexpected.isEmpty()) {
-                throw new IllegalArgumentException("export: weights that a LLaMA model of this configuration does not"
+                throw new IllegalArgumentException("weights that a LLaMA model of this configuration does not"
                         + " have: " + unexpected);
             }
             Map<String, Object> config = configJson(c, src.tokenizer(), src.vocabularyMap());
@@ -432,14 +432,14 @@ public final class HfLlamaExport {
     private static Tensor weight(Map<String, Tensor> weights, String name, long... shape) {
         Tensor t = weights.get(name);
         if (t == null) {
-            throw new IllegalArgumentException("export: missing weight '" + name + "'");
+            throw new IllegalArgumentException("missing weight '" + name + "'");
         }
         if (!Arrays.equals(t.shape(), shape)) {
-            throw new IllegalArgumentException("export: weight '" + name + "' has shape " + Arrays.toString(t.shape())
+            throw new IllegalArgumentException("weight '" + name + "' has shape " + Arrays.toString(t.shape())
                     + ", expected " + Arrays.toString(shape));
         }
         if (t.dtype() == DType.I32) {
-            throw new IllegalArgumentException("export: weight '" + name + "' is I32, expected F32 or BF16");
+            throw new IllegalArgumentException("weight '" + name + "' is I32, expected F32 or BF16");
         }
         return t;
     }

@@ -220,6 +220,12 @@ public final class Trainer implements AutoCloseable {
             if (ckpt != null) {
                 checkCompatible(ckpt, cfg, mc, ds);
             }
+            if (ds.compacted() && mc.vocab() != ds.vocabSize()) {
+                // ids above the compacted size have no token behind them: sampling, generate and export fail
+                throw new IllegalArgumentException("vocab " + mc.vocab() + " differs from the compacted vocabulary of "
+                        + dataDir + " (" + ds.vocabSize() + " ids); compacted data needs vocab " + ds.vocabSize()
+                        + " (omit --vocab to take it from the dataset)");
+            }
 
             // ---- memory: asked for before it is taken
             MemoryBudget.of(be).check(MemoryEstimate.training(mc, cfg.batch(), cfg.seq(), cfg.precisionPolicy()),
@@ -238,7 +244,11 @@ public final class Trainer implements AutoCloseable {
             if (ckpt != null) {
                 ckpt.restoreWeights(model);
                 ckpt.restoreOptimizer(opt);
-                sampler.restore(ckpt.samplerState());
+                try {
+                    sampler.restore(ckpt.samplerState());
+                } catch (IllegalArgumentException e) {
+                    throw new IllegalArgumentException("checkpoint " + ckpt.file() + ": " + e.getMessage(), e);
+                }
                 start = ckpt.step();
             }
             TensorArena io = be.newArena();
@@ -441,7 +451,7 @@ public final class Trainer implements AutoCloseable {
         opt.step(lr, cfg.clip(), gradNorm);
         be.download(stats, statsHost, 0); // the step's one wait
         double loss = (double) statsHost[0] / cfg.accum();
-        double norm = opt.checkNorm(statsHost[1]);
+        double norm = opt.checkNorm(statsHost[1], cfg.clip());
         step++;
         double seconds = (System.nanoTime() - t0) / 1e9;
         lastTokensPerSecond = cfg.tokensPerStep() / seconds;

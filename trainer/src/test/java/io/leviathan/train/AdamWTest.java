@@ -168,6 +168,23 @@ class AdamWTest {
     }
 
     @Test
+    void divergenceAdviceSuggestsClippingOnlyWhenItIsOff() {
+        try (TensorArena arena = be.newArena()) {
+            ParameterStore store = new ParameterStore(arena);
+            store.create("w", true, 2);
+            try (AdamW opt = new AdamW(be, store, AdamWConfig.defaults())) {
+                IllegalStateException on = assertThrows(IllegalStateException.class, () -> opt.checkNorm(Double.NaN, 1f));
+                assertTrue(on.getMessage().contains("lower the learning rate"), on.getMessage());
+                assertTrue(!on.getMessage().contains("clipping"), "clipping is on: " + on.getMessage());
+                IllegalStateException off = assertThrows(IllegalStateException.class,
+                        () -> opt.checkNorm(Double.POSITIVE_INFINITY, 0f));
+                assertTrue(off.getMessage().contains("enable clipping"), off.getMessage());
+                assertEquals(2.5, opt.checkNorm(2.5, 1f));
+            }
+        }
+    }
+
+    @Test
     void badHyperParametersAreRejected() {
         assertThrows(IllegalArgumentException.class, () -> new AdamWConfig(1f, 0.95f, 1e-8f, 0f));
         assertThrows(IllegalArgumentException.class, () -> new AdamWConfig(0.9f, -0.1f, 1e-8f, 0f));

@@ -91,7 +91,7 @@ class CommandsTest {
         Path cfg = tmp.resolve("cfg.json");
         Files.writeString(cfg, "{\"steps\": 3, \"learning_rate\": 0.1}");
         r = main("train", "--config", cfg.toString());
-        assertEquals(1, r.status());
+        assertEquals(2, r.status(), "a usage error, as the same key given with --set");
         assertTrue(r.err().contains("unknown key 'learning_rate'") && r.err().contains("valid keys:"), r.err());
 
         if (!cudaAvailable()) { // where a GPU is present the same command trains on it instead
