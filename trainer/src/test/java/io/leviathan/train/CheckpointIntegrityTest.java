@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.leviathan.backend.Backend;
 import io.leviathan.backend.Backends;
+import io.leviathan.data.Tokenizer;
 import io.leviathan.data.VocabularyMap;
 import io.leviathan.io.SafeTensors;
 import io.leviathan.model.LlamaModel;
@@ -49,13 +50,13 @@ class CheckpointIntegrityTest {
         be.close();
     }
 
-    /** 50 original ids of a 1,000-id tokenizer, one per compact id of the test model's vocabulary of 50. */
+    /** 50 original ids of the o200k tokenizer, one per compact id of the test model's vocabulary of 50. */
     static VocabularyMap map() {
         int[] ids = new int[50];
         for (int i = 0; i < ids.length; i++) {
             ids[i] = 3 + 19 * i;
         }
-        return VocabularyMap.of("o200k_base", 1000, ids);
+        return VocabularyMap.of("o200k_base", Tokenizer.of("o200k_base").vocabSize(), ids);
     }
 
     static Map<String, String> meta(VocabularyMap map) {
@@ -196,7 +197,8 @@ class CheckpointIntegrityTest {
         Map<String, String> changed = new LinkedHashMap<>();
         int[] ids = map().originalIds();
         ids[7] += 1; // one original id moved: text would decode to the wrong tokens
-        changed.put("vocabulary_map", Checkpoint.vocabularyText(VocabularyMap.of("o200k_base", 1000, ids)));
+        changed.put("vocabulary_map", Checkpoint.vocabularyText(
+                VocabularyMap.of("o200k_base", Tokenizer.of("o200k_base").vocabSize(), ids)));
         Path tampered = rewriteAsVersion1(good, dir.resolve("tampered.safetensors"), changed);
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> Checkpoint.load(tampered));
         assertTrue(e.getMessage().contains(tampered.toString()) && e.getMessage().contains("vocabulary map")
