@@ -1,12 +1,12 @@
 package io.leviathan.bindings.cuda;
 
+import io.leviathan.bindings.FunctionSlots;
 import io.leviathan.bindings.LinkedLibrary;
 import io.leviathan.bindings.NativeCallException;
 import io.leviathan.bindings.NativeFunction;
 import java.lang.foreign.FunctionDescriptor;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
-import java.lang.invoke.MethodHandle;
 import java.util.List;
 
 /**
@@ -140,7 +140,7 @@ public final class CuBlas {
             cublasGemmStridedBatchedEx$FUNC);
 
     private final LinkedLibrary library;
-    private final MethodHandle[] handles = new MethodHandle[FUNCTIONS.size()];
+    private final FunctionSlots slots;
 
     /** Bindings over the loaded {@code libcublas.so.13}. */
     public CuBlas(LinkedLibrary library) {
@@ -148,6 +148,7 @@ public final class CuBlas {
             throw new IllegalArgumentException("CuBlas: library is null");
         }
         this.library = library;
+        this.slots = new FunctionSlots(library, FUNCTIONS);
     }
 
     /** The loaded library these bindings call. */
@@ -174,63 +175,63 @@ public final class CuBlas {
     /** {@code cublasStatus_t cublasCreate_v2(cublasHandle_t *handle);} */
     public int cublasCreate_v2(MemorySegment handle) {
         try {
-            return (int) handle(0, cublasCreate_v2$FUNC).invokeExact(handle);
+            return (int) slots.handle(0, cublasCreate_v2$FUNC).invokeExact(handle);
         } catch (Throwable t) {
-            throw rethrow(cublasCreate_v2$FUNC, t);
+            throw FunctionSlots.rethrow(cublasCreate_v2$FUNC, t);
         }
     }
 
     /** {@code cublasStatus_t cublasDestroy_v2(cublasHandle_t handle);} */
     public int cublasDestroy_v2(MemorySegment handle) {
         try {
-            return (int) handle(1, cublasDestroy_v2$FUNC).invokeExact(handle);
+            return (int) slots.handle(1, cublasDestroy_v2$FUNC).invokeExact(handle);
         } catch (Throwable t) {
-            throw rethrow(cublasDestroy_v2$FUNC, t);
+            throw FunctionSlots.rethrow(cublasDestroy_v2$FUNC, t);
         }
     }
 
     /** {@code cublasStatus_t cublasSetStream_v2(cublasHandle_t handle, cudaStream_t streamId);} */
     public int cublasSetStream_v2(MemorySegment handle, MemorySegment stream) {
         try {
-            return (int) handle(2, cublasSetStream_v2$FUNC).invokeExact(handle, stream);
+            return (int) slots.handle(2, cublasSetStream_v2$FUNC).invokeExact(handle, stream);
         } catch (Throwable t) {
-            throw rethrow(cublasSetStream_v2$FUNC, t);
+            throw FunctionSlots.rethrow(cublasSetStream_v2$FUNC, t);
         }
     }
 
     /** {@code cublasStatus_t cublasSetWorkspace_v2(cublasHandle_t handle, void *workspace, size_t workspaceSizeInBytes);} */
     public int cublasSetWorkspace_v2(MemorySegment handle, MemorySegment workspace, long workspaceSizeInBytes) {
         try {
-            return (int) handle(3, cublasSetWorkspace_v2$FUNC).invokeExact(handle, workspace, workspaceSizeInBytes);
+            return (int) slots.handle(3, cublasSetWorkspace_v2$FUNC).invokeExact(handle, workspace, workspaceSizeInBytes);
         } catch (Throwable t) {
-            throw rethrow(cublasSetWorkspace_v2$FUNC, t);
+            throw FunctionSlots.rethrow(cublasSetWorkspace_v2$FUNC, t);
         }
     }
 
     /** {@code cublasStatus_t cublasSetMathMode(cublasHandle_t handle, cublasMath_t mode);} */
     public int cublasSetMathMode(MemorySegment handle, int mode) {
         try {
-            return (int) handle(4, cublasSetMathMode$FUNC).invokeExact(handle, mode);
+            return (int) slots.handle(4, cublasSetMathMode$FUNC).invokeExact(handle, mode);
         } catch (Throwable t) {
-            throw rethrow(cublasSetMathMode$FUNC, t);
+            throw FunctionSlots.rethrow(cublasSetMathMode$FUNC, t);
         }
     }
 
     /** {@code cublasStatus_t cublasGetVersion_v2(cublasHandle_t handle, int *version);} */
     public int cublasGetVersion_v2(MemorySegment handle, MemorySegment version) {
         try {
-            return (int) handle(5, cublasGetVersion_v2$FUNC).invokeExact(handle, version);
+            return (int) slots.handle(5, cublasGetVersion_v2$FUNC).invokeExact(handle, version);
         } catch (Throwable t) {
-            throw rethrow(cublasGetVersion_v2$FUNC, t);
+            throw FunctionSlots.rethrow(cublasGetVersion_v2$FUNC, t);
         }
     }
 
     /** {@code const char *cublasGetStatusString(cublasStatus_t status);} */
     public MemorySegment cublasGetStatusString(int status) {
         try {
-            return (MemorySegment) handle(6, cublasGetStatusString$FUNC).invokeExact(status);
+            return (MemorySegment) slots.handle(6, cublasGetStatusString$FUNC).invokeExact(status);
         } catch (Throwable t) {
-            throw rethrow(cublasGetStatusString$FUNC, t);
+            throw FunctionSlots.rethrow(cublasGetStatusString$FUNC, t);
         }
     }
 
@@ -240,10 +241,10 @@ public final class CuBlas {
                             MemorySegment b, int bType, int ldb,
                             MemorySegment beta, MemorySegment c, int cType, int ldc, int computeType, int algo) {
         try {
-            return (int) handle(7, cublasGemmEx$FUNC).invokeExact(handle, transa, transb, m, n, k,
+            return (int) slots.handle(7, cublasGemmEx$FUNC).invokeExact(handle, transa, transb, m, n, k,
                     alpha, a, aType, lda, b, bType, ldb, beta, c, cType, ldc, computeType, algo);
         } catch (Throwable t) {
-            throw rethrow(cublasGemmEx$FUNC, t);
+            throw FunctionSlots.rethrow(cublasGemmEx$FUNC, t);
         }
     }
 
@@ -254,34 +255,13 @@ public final class CuBlas {
                                           MemorySegment beta, MemorySegment c, int cType, int ldc, long strideC,
                                           int batchCount, int computeType, int algo) {
         try {
-            return (int) handle(8, cublasGemmStridedBatchedEx$FUNC).invokeExact(handle, transa, transb, m, n, k,
+            return (int) slots.handle(8, cublasGemmStridedBatchedEx$FUNC).invokeExact(handle, transa, transb, m, n, k,
                     alpha, a, aType, lda, strideA, b, bType, ldb, strideB, beta, c, cType, ldc, strideC,
                     batchCount, computeType, algo);
         } catch (Throwable t) {
-            throw rethrow(cublasGemmStridedBatchedEx$FUNC, t);
+            throw FunctionSlots.rethrow(cublasGemmStridedBatchedEx$FUNC, t);
         }
     }
 
-    private MethodHandle handle(int index, NativeFunction f) {
-        MethodHandle h = handles[index]; // a benign race: every thread links the same handle
-        if (h == null) {
-            if (FUNCTIONS.get(index) != f) {
-                throw new IllegalStateException("binding slot " + index + " is " + FUNCTIONS.get(index).symbol()
-                        + ", not " + f.symbol() + ": FUNCTIONS and the methods disagree");
-            }
-            h = library.handle(f);
-            handles[index] = h;
-        }
-        return h;
-    }
 
-    private static RuntimeException rethrow(NativeFunction f, Throwable t) {
-        if (t instanceof RuntimeException r) {
-            return r;
-        }
-        if (t instanceof Error e) {
-            throw e;
-        }
-        return new IllegalStateException(f.symbol() + " failed: " + t, t);
-    }
 }

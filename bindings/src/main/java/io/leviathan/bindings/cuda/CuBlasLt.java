@@ -1,5 +1,6 @@
 package io.leviathan.bindings.cuda;
 
+import io.leviathan.bindings.FunctionSlots;
 import io.leviathan.bindings.LinkedLibrary;
 import io.leviathan.bindings.NativeCallException;
 import io.leviathan.bindings.NativeFunction;
@@ -8,7 +9,6 @@ import java.lang.foreign.MemoryLayout;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.StructLayout;
 import java.lang.foreign.ValueLayout;
-import java.lang.invoke.MethodHandle;
 import java.util.List;
 
 /**
@@ -164,7 +164,7 @@ public final class CuBlasLt {
             cublasLtMatmul$FUNC);
 
     private final LinkedLibrary library;
-    private final MethodHandle[] handles = new MethodHandle[FUNCTIONS.size()];
+    private final FunctionSlots slots;
 
     /** Bindings over the loaded {@code libcublasLt.so.13}. */
     public CuBlasLt(LinkedLibrary library) {
@@ -172,6 +172,7 @@ public final class CuBlasLt {
             throw new IllegalArgumentException("CuBlasLt: library is null");
         }
         this.library = library;
+        this.slots = new FunctionSlots(library, FUNCTIONS);
     }
 
     /** The loaded library these bindings call. */
@@ -205,18 +206,18 @@ public final class CuBlasLt {
     /** {@code const char *cublasLtGetStatusString(status)}. */
     public MemorySegment cublasLtGetStatusString(int status) {
         try {
-            return (MemorySegment) handle(2, cublasLtGetStatusString$FUNC).invokeExact(status);
+            return (MemorySegment) slots.handle(2, cublasLtGetStatusString$FUNC).invokeExact(status);
         } catch (Throwable t) {
-            throw rethrow(cublasLtGetStatusString$FUNC, t);
+            throw FunctionSlots.rethrow(cublasLtGetStatusString$FUNC, t);
         }
     }
 
     /** {@code cublasLtMatmulDescCreate(&desc, computeType, scaleType)}. */
     public int cublasLtMatmulDescCreate(MemorySegment descOut, int computeType, int scaleType) {
         try {
-            return (int) handle(3, cublasLtMatmulDescCreate$FUNC).invokeExact(descOut, computeType, scaleType);
+            return (int) slots.handle(3, cublasLtMatmulDescCreate$FUNC).invokeExact(descOut, computeType, scaleType);
         } catch (Throwable t) {
-            throw rethrow(cublasLtMatmulDescCreate$FUNC, t);
+            throw FunctionSlots.rethrow(cublasLtMatmulDescCreate$FUNC, t);
         }
     }
 
@@ -233,9 +234,9 @@ public final class CuBlasLt {
     /** {@code cublasLtMatrixLayoutCreate(&layout, type, rows, cols, ld)}. */
     public int cublasLtMatrixLayoutCreate(MemorySegment layoutOut, int type, long rows, long cols, long ld) {
         try {
-            return (int) handle(6, cublasLtMatrixLayoutCreate$FUNC).invokeExact(layoutOut, type, rows, cols, ld);
+            return (int) slots.handle(6, cublasLtMatrixLayoutCreate$FUNC).invokeExact(layoutOut, type, rows, cols, ld);
         } catch (Throwable t) {
-            throw rethrow(cublasLtMatrixLayoutCreate$FUNC, t);
+            throw FunctionSlots.rethrow(cublasLtMatrixLayoutCreate$FUNC, t);
         }
     }
 
@@ -270,10 +271,10 @@ public final class CuBlasLt {
                                               MemorySegment preference, int requested, MemorySegment results,
                                               MemorySegment returnedOut) {
         try {
-            return (int) handle(12, cublasLtMatmulAlgoGetHeuristic$FUNC).invokeExact(handle, desc, aDesc, bDesc,
+            return (int) slots.handle(12, cublasLtMatmulAlgoGetHeuristic$FUNC).invokeExact(handle, desc, aDesc, bDesc,
                     cDesc, dDesc, preference, requested, results, returnedOut);
         } catch (Throwable t) {
-            throw rethrow(cublasLtMatmulAlgoGetHeuristic$FUNC, t);
+            throw FunctionSlots.rethrow(cublasLtMatmulAlgoGetHeuristic$FUNC, t);
         }
     }
 
@@ -284,50 +285,29 @@ public final class CuBlasLt {
                               MemorySegment d, MemorySegment dDesc, MemorySegment algo,
                               MemorySegment workspace, long workspaceBytes, MemorySegment stream) {
         try {
-            return (int) handle(13, cublasLtMatmul$FUNC).invokeExact(handle, desc, alpha, a, aDesc, b, bDesc,
+            return (int) slots.handle(13, cublasLtMatmul$FUNC).invokeExact(handle, desc, alpha, a, aDesc, b, bDesc,
                     beta, c, cDesc, d, dDesc, algo, workspace, workspaceBytes, stream);
         } catch (Throwable t) {
-            throw rethrow(cublasLtMatmul$FUNC, t);
+            throw FunctionSlots.rethrow(cublasLtMatmul$FUNC, t);
         }
     }
 
     private int call(int index, NativeFunction f, MemorySegment arg) {
         try {
-            return (int) handle(index, f).invokeExact(arg);
+            return (int) slots.handle(index, f).invokeExact(arg);
         } catch (Throwable t) {
-            throw rethrow(f, t);
+            throw FunctionSlots.rethrow(f, t);
         }
     }
 
     private int setAttribute(int index, NativeFunction f, MemorySegment target, int attr, MemorySegment buf,
                              long size) {
         try {
-            return (int) handle(index, f).invokeExact(target, attr, buf, size);
+            return (int) slots.handle(index, f).invokeExact(target, attr, buf, size);
         } catch (Throwable t) {
-            throw rethrow(f, t);
+            throw FunctionSlots.rethrow(f, t);
         }
     }
 
-    private MethodHandle handle(int index, NativeFunction f) {
-        MethodHandle h = handles[index]; // a benign race: every thread links the same handle
-        if (h == null) {
-            if (FUNCTIONS.get(index) != f) {
-                throw new IllegalStateException("binding slot " + index + " is " + FUNCTIONS.get(index).symbol()
-                        + ", not " + f.symbol() + ": FUNCTIONS and the methods disagree");
-            }
-            h = library.handle(f);
-            handles[index] = h;
-        }
-        return h;
-    }
 
-    private static RuntimeException rethrow(NativeFunction f, Throwable t) {
-        if (t instanceof RuntimeException r) {
-            return r;
-        }
-        if (t instanceof Error e) {
-            throw e;
-        }
-        return new IllegalStateException(f.symbol() + " failed: " + t, t);
-    }
 }
