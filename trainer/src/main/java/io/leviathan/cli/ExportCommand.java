@@ -10,9 +10,11 @@ import java.nio.file.Path;
  * <pre>
  *   ./leviathan export --checkpoint DIR|FILE --out DIR [--format hf-llama] [--force]
  * </pre>
- * {@code hf-llama} (the default and only format) is a Hugging Face {@code LlamaForCausalLM} folder:
- * {@code config.json}, {@code model.safetensors} and, for a compacted vocabulary, {@code vocabulary_map.json}
- * (see {@link HfLlamaExport}); a Leviathan model's generator is materialised into an ordinary embedding table.
+ * {@code hf-llama} (the default and only format) is a Hugging Face {@code LlamaForCausalLM} folder with its
+ * tokenizer: {@code config.json}, {@code generation_config.json}, {@code model.safetensors}, {@code tokenizer.json},
+ * {@code tokenizer_config.json} and {@code special_tokens_map.json} (see {@link HfLlamaExport}); a Leviathan
+ * model's generator is materialised into an ordinary embedding table, and a compacted vocabulary is expanded to
+ * the tokenizer's ids. The command prints the files, the vocabulary size and whether it was expanded.
  * An existing non-empty {@code --out} folder is replaced only with {@code --force}.
  */
 final class ExportCommand {
@@ -65,8 +67,9 @@ final class ExportCommand {
         } catch (IllegalArgumentException e) {
             throw new UsageException(e.getMessage());
         }
-        HfLlamaExport.export(source, target, force, device);
+        HfLlamaExport.Written written = HfLlamaExport.export(source, target, force, device);
         out.println("exported " + source + " as " + format + " to " + target);
+        out.println(written.summary());
         return 0;
     }
 

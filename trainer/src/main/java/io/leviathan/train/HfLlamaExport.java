@@ -39,8 +39,10 @@ import java.util.function.Function;
 import java.util.stream.Stream;
 
 /**
- * Exports a model as an ordinary Hugging Face {@code LlamaForCausalLM} folder: {@code config.json} and
- * {@code model.safetensors} (F32), plus {@code vocabulary_map.json} when the vocabulary was compacted.
+ * Exports a model as an ordinary Hugging Face {@code LlamaForCausalLM} folder: {@code config.json},
+ * {@code generation_config.json}, {@code model.safetensors} (F32) and the tokenizer ({@code tokenizer.json},
+ * {@code tokenizer_config.json}, {@code special_tokens_map.json}; see {@link TokenizerJson}), which
+ * {@code transformers}' {@code AutoModelForCausalLM} / {@code AutoTokenizer} and Jlama load as they are.
  *
  * <h2>Layout</h2>
  * Our parameters already use Hugging Face LLaMA's names and layouts: linear weights are {@code (out, in)}
@@ -57,12 +59,30 @@ import java.util.stream.Stream;
  * id i), so the export is a plain LLaMA with an untied {@code lm_head}, loadable by any LLaMA runtime; the
  * generator itself is not exported.
  *
- * <h2>Tokenizer</h2>
- * {@code config.json} names the tokenizer ({@code "leviathan_tokenizer": "o200k_base"}); when the model's
- * vocabulary is compacted it also names the map file ({@code "leviathan_vocabulary_map"}), which converts
- * between the tokenizer's ids and the model's: the model's id {@code i} is the tokenizer's
- * {@code originalIds[i]}. {@code eos_token_id} is the tokenizer's end-of-text token in the model's ids, when
- * the vocabulary has it.
+ * <h2>Vocabulary: expanded to the tokenizer's</h2>
+ * The exported model's ids are the tokenizer's ids, so that the standard tokenizer works unchanged and any
+ * text round-trips. A model trained on a compacted vocabulary (or, in tests, a model smaller than its
+ * tokenizer) is <b>expanded</b> to the tokenizer's full id range ({@code vocab_size} 200,019 for o200k_base):
+ * the row of tokenizer id {@code o} in the embedding and in {@code lm_head} is the trained row of its compact
+ * id ({@code originalIds[c] = o}; a Leviathan model's generator output for {@code c}). An id the model never
+ * trained (absent from the compacted vocabulary, or one of the tokenizer's unused ids) gets the <b>mean of the
+ * trained rows</b>, in the embedding and in {@code lm_head} alike:
+ * <ul>
+ *   <li>its logit is the mean of the trained ids' logits, so it is never above the largest one: greedy
+ *       decoding never picks an untrained id (all untrained ids tie, below the best trained one), and each
+ *       untrained id is at most as likely as the trained ids' average (by Jensen's inequality, {@code exp} of
+ *       the mean logit is at most the mean of {@code exp} of the logits). Sampling can still draw them: together
+ *       they carry {@code N_untrained * exp(mean logit) / Z}, which is small for a confident model and large for
+ *       an untrained one (no bias-free LLaMA head can rule them out for every hidden state);</li>
+ *   <li>as an input, an untrained id reads the average trained embedding: a neutral input the model has not
+ *       seen, rather than a random one. For a Leviathan model this is the only choice: its code space holds
+ *       {@code base^digits} ids, barely more than the compacted vocabulary, so there is no generator row to
+ *       give a token it never saw.</li>
+ * </ul>
+ * A model whose vocabulary already covers the tokenizer is written as it is. {@code config.json} records the
+ * trained ids' count ({@code leviathan_trained_vocab_size}); no vocabulary map is written, as the export's ids
+ * need none (an export written before this change, with {@code vocabulary_map.json}, still loads).
+ * {@code eos_token_id} is the tokenizer's end-of-text token.
  *
  * <h2>Safety</h2>
  * Everything is written into a temporary folder next to {@code outDir}, which is then renamed to it; an
@@ -80,8 +100,26 @@ public final class HfLlamaExport {
     public static final String WEIGHTS_FILE = "model.safetensors";
     /** The configuration file name. */
     public static final String CONFIG_FILE = "config.json";
-    /** The vocabulary map file name (compacted vocabularies only). */
+    /** The generation defaults file name ({@code eos_token_id}). */
+    public static final String GENERATION_CONFIG_FILE = "generation_config.json";
+    /** The vocabulary map file name, which exports written before the vocabulary was expanded carry. */
     public static final String VOCABULARY_MAP_FILE = "vocabulary_map.json";
+
+    /**
+     * What an export wrote: the files (in {@code dir}), the tokenizer, the exported vocabulary size, how many of
+     * its rows are trained ones and whether it was expanded to the tokenizer's ids.
+     */
+    public record Written(Path dir, List<String> files, String tokenizer, int vocabSize, int trainedRows,
+                          boolean expanded) {
+        /** A short description for the command line. */
+        public String summary() {
+            String vocab = expanded
+                    ? vocabSize + " ids of " + tokenizer + ", expanded from " + trainedRows
+                            + " trained ids (untrained ids get the mean of the trained rows)"
+                    : vocabSize + " ids of " + tokenizer + ", as trained (not expanded)";
+            return "files: " + String.join(", ", files) + "\nvocabulary: " + vocab;
+        }
+    }
 
     private static final ObjectMapper JSON = new ObjectMapper();
 
@@ -158,30 +196,28 @@ public final class HfLlamaExport {
     // ------------------------------------------------------------------------------------------ export
 
     /** Exports a training checkpoint (folder or file) into {@code outDir}, which must not exist or be empty. */
-    public static void export(Path checkpoint, Path outDir) {
-        export(checkpoint, outDir, false);
+    public static Written export(Path checkpoint, Path outDir) {
+        return export(checkpoint, outDir, false);
     }
 
     /** Exports a training checkpoint (folder or file); {@code force} replaces a non-empty {@code outDir}. */
-    public static void export(Path checkpoint, Path outDir, boolean force) {
-        export(checkpoint, outDir, force, "cpu");
+    public static Written export(Path checkpoint, Path outDir, boolean force) {
+        return export(checkpoint, outDir, force, "cpu");
     }
 
     /**
      * Exports a training checkpoint, running a Leviathan generator on the backend named {@code device}
      * ({@code cpu}, {@code cuda}; see {@code Backends.create}).
      */
-    public static void export(Path checkpoint, Path outDir, boolean force, String device) {
+    public static Written export(Path checkpoint, Path outDir, boolean force, String device) {
         checkTarget(outDir, force);
-        withSource(checkpoint, src -> {
+        return withSource(checkpoint, src -> {
             if (src.config().family() == Family.LEVIATHAN) {
                 try (Backend be = Backends.create(device)) {
-                    export(be, src, outDir, force);
+                    return export(be, src, outDir, force);
                 }
-            } else {
-                export(null, src, outDir, force);
             }
-            return null;
+            return export(null, src, outDir, force);
         });
     }
 
@@ -206,30 +242,35 @@ public final class HfLlamaExport {
     }
 
     /** Exports the weights of a live model. */
-    public static void export(LlamaModel model, String tokenizer, Optional<VocabularyMap> map, Path outDir, boolean force) {
+    public static Written export(LlamaModel model, String tokenizer, Optional<VocabularyMap> map, Path outDir, boolean force) {
         Map<String, Tensor> w = new LinkedHashMap<>();
         for (Parameter p : model.parameters().all()) {
             w.put(p.name(), p.value());
         }
         try (TensorArena staging = new TensorArena()) { // device weights come to the host through the backend
             Backend be = model.backend();
-            export(be, new Source(model.config(), HostTensors.of(be, w, staging), tokenizer, map), outDir, force);
+            return export(be, new Source(model.config(), HostTensors.of(be, w, staging), tokenizer, map), outDir, force);
         }
     }
 
     /** Exports {@code src}, materialising a Leviathan generator on {@code be}. */
-    public static void export(Backend be, Source src, Path outDir, boolean force) {
+    public static Written export(Backend be, Source src, Path outDir, boolean force) {
         checkTarget(outDir, force);
         ModelConfig c = src.config();
+        Tokenizer tokenizer = Tokenizer.of(src.tokenizer());
+        int[] trainedRowOf = VocabularyExpansion.trainedRowOf(c.vocab(), tokenizer.vocabSize(), src.vocabularyMap());
+        boolean expanded = trainedRowOf != null;
+        int vocab = expanded ? trainedRowOf.length : c.vocab();
         try (TensorArena scratch = new TensorArena()) {
             Map<String, Tensor> out = new LinkedHashMap<>();
-            if (c.family() == Family.LEVIATHAN) {
-                out.put(DenseEmbedding.WEIGHT, materialize(be, c, src.weights(), scratch));
-            } else {
-                out.put(DenseEmbedding.WEIGHT, f32(weight(src.weights(), DenseEmbedding.WEIGHT, c.vocab(), c.dModel()), scratch));
-            }
+            Tensor embedding = c.family() == Family.LEVIATHAN
+                    ? materialize(be, c, src.weights(), scratch)
+                    : f32(weight(src.weights(), DenseEmbedding.WEIGHT, c.vocab(), c.dModel()), scratch);
+            out.put(DenseEmbedding.WEIGHT, expanded ? VocabularyExpansion.expand(embedding, trainedRowOf, scratch) : embedding);
             for (Map.Entry<String, long[]> e : bodyShapes(c).entrySet()) {
-                out.put(e.getKey(), f32(weight(src.weights(), e.getKey(), e.getValue()), scratch));
+                Tensor t = f32(weight(src.weights(), e.getKey(), e.getValue()), scratch);
+                boolean head = e.getKey().equals("lm_head.weight");
+                out.put(e.getKey(), head && expanded ? VocabularyExpansion.expand(t, trainedRowOf, scratch) : t);
             }
             List<String> unexpected = new ArrayList<>();
             for (String name : src.weights().keySet()) {
@@ -241,22 +282,28 @@ public final class HfLlamaExport {
                 throw new IllegalArgumentException("weights that a LLaMA model of this configuration does not"
                         + " have: " + unexpected);
             }
-            Map<String, Object> config = configJson(c, src.tokenizer(), src.vocabularyMap());
+            Map<String, Object> config = configJson(c, tokenizer, vocab);
+            Map<String, Object> generation = new LinkedHashMap<>();
+            generation.put("eos_token_id", tokenizer.endOfText());
+            generation.put("pad_token_id", tokenizer.endOfText());
+            List<String> files = List.of(CONFIG_FILE, GENERATION_CONFIG_FILE, WEIGHTS_FILE, TokenizerJson.TOKENIZER_FILE,
+                    TokenizerJson.CONFIG_FILE, TokenizerJson.SPECIAL_TOKENS_FILE);
             writeAtomically(outDir, force, tmp -> {
                 SafeTensors.write(tmp.resolve(WEIGHTS_FILE), out, Map.of("format", "pt"));
                 Files.writeString(tmp.resolve(CONFIG_FILE), ModelConfigFiles.toJson(config) + "\n", StandardCharsets.UTF_8);
-                if (src.vocabularyMap().isPresent()) {
-                    src.vocabularyMap().get().save(tmp.resolve(VOCABULARY_MAP_FILE));
-                }
+                Files.writeString(tmp.resolve(GENERATION_CONFIG_FILE), ModelConfigFiles.toJson(generation) + "\n",
+                        StandardCharsets.UTF_8);
+                TokenizerJson.write(tokenizer.name(), src.contextLength(), tmp);
             });
+            return new Written(outDir, files, tokenizer.name(), vocab, c.vocab(), expanded);
         }
     }
 
     /**
      * The {@code config.json} of the export of a model with configuration {@code c} (for a Leviathan model,
-     * the dense LLaMA its materialised table makes).
+     * the dense LLaMA its materialised table makes) over {@code vocab} ids of {@code tokenizer}.
      */
-    public static Map<String, Object> configJson(ModelConfig c, String tokenizer, Optional<VocabularyMap> map) {
+    static Map<String, Object> configJson(ModelConfig c, Tokenizer tokenizer, int vocab) {
         boolean tied = c.family() == Family.DENSE && c.tiedHead();
         Map<String, Object> m = new LinkedHashMap<>();
         m.put("architectures", List.of("LlamaForCausalLM"));
@@ -271,7 +318,7 @@ public final class HfLlamaExport {
         m.put("rms_norm_eps", decimal(c.normEps()));
         m.put("rope_theta", decimal(c.ropeTheta()));
         m.put("rope_scaling", null);
-        m.put("vocab_size", c.vocab());
+        m.put("vocab_size", vocab);
         m.put("max_position_embeddings", c.maxSeq());
         m.put("tie_word_embeddings", tied);
         m.put("attention_bias", false);
@@ -281,14 +328,9 @@ public final class HfLlamaExport {
         m.put("pretraining_tp", 1);
         m.put("use_cache", true);
         m.put("torch_dtype", "float32");
-        int eos = endOfText(tokenizer, map);
-        if (eos >= 0) {
-            m.put("eos_token_id", eos);
-        }
-        m.put("leviathan_tokenizer", tokenizer);
-        if (map.isPresent()) {
-            m.put("leviathan_vocabulary_map", VOCABULARY_MAP_FILE);
-        }
+        m.put("eos_token_id", tokenizer.endOfText());
+        m.put("leviathan_tokenizer", tokenizer.name());
+        m.put("leviathan_trained_vocab_size", c.vocab());
         m.put("leviathan_source_family", ModelConfigFiles.name(c.family()));
         return m;
     }
@@ -471,19 +513,6 @@ public final class HfLlamaExport {
             m.put(n, st.get(n));
         }
         return m;
-    }
-
-    private static int endOfText(String tokenizer, Optional<VocabularyMap> map) {
-        int eot;
-        try {
-            eot = Tokenizer.of(tokenizer).endOfText();
-        } catch (RuntimeException e) {
-            return -1;
-        }
-        if (map.isEmpty()) {
-            return eot;
-        }
-        return map.get().contains(eot) ? map.get().toCompact(eot) : -1;
     }
 
     private static int intKey(Path file, JsonNode root, String key) {

@@ -77,21 +77,51 @@ class HfLlamaExportTest {
         }
     }
 
+    /**
+     * The logits an export expanded by {@code rowOf} must give for {@code logits} ({@code [positions, v]} of the
+     * trained model): each tokenizer id's column is its trained row's, and an untrained id's is the mean of the
+     * trained logits (its head row is the mean of the trained rows).
+     */
+    static float[] expandLogits(float[] logits, int v, int[] rowOf) {
+        int n = logits.length / v;
+        float[] out = new float[n * rowOf.length];
+        for (int p = 0; p < n; p++) {
+            double sum = 0;
+            for (int j = 0; j < v; j++) {
+                sum += logits[p * v + j];
+            }
+            float mean = (float) (sum / v);
+            for (int o = 0; o < rowOf.length; o++) {
+                out[p * rowOf.length + o] = rowOf[o] >= 0 ? logits[p * v + rowOf[o]] : mean;
+            }
+        }
+        return out;
+    }
+
+    /** The o200k tokenizer's ids for a model of {@code v} ids without a vocabulary map (ids 0..v-1 trained). */
+    static int[] prefixRows(int v) {
+        return VocabularyExpansion.trainedRowOf(v, Tokenizer.of("o200k_base").vocabSize(), Optional.empty());
+    }
+
     /** Exports {@code model}, then compares its logits with the re-imported model's and the reference's. */
     private Path roundTrip(LlamaModel model, double tol) {
         Path out = tmp.resolve("export-" + model.config().family() + "-" + model.config().tiedHead());
-        HfLlamaExport.export(model, "o200k_base", Optional.empty(), out, false);
-        int[] ids = randomIds(model.batch() * model.seq(), model.config().vocab(), 5);
-        float[] want = logits(model, ids);
+        HfLlamaExport.Written w = HfLlamaExport.export(model, "o200k_base", Optional.empty(), out, false);
+        int v = model.config().vocab();
+        int[] rowOf = prefixRows(v);
+        assertTrue(w.expanded());
+        assertEquals(rowOf.length, w.vocabSize());
+        int[] ids = randomIds(model.batch() * model.seq(), v, 5);
+        float[] want = expandLogits(logits(model, ids), v, rowOf);
         try (LlamaModel back = HfLlamaExport.load(be, out, model.batch(), model.seq())) {
             assertEquals(Family.DENSE, back.config().family());
-            TextGeneratorTest.assertClose(want, logits(back, ids), tol, "re-imported logits");
+            TextGeneratorTest.assertClose(want, logits(back, ids), Math.max(tol, 1e-5), "re-imported logits");
         }
         int t = model.seq();
-        int v = model.config().vocab();
+        int n = rowOf.length;
         for (int b = 0; b < model.batch(); b++) {
             float[] ref = HfReference.logits(out, Arrays.copyOfRange(ids, b * t, (b + 1) * t));
-            TextGeneratorTest.assertClose(Arrays.copyOfRange(want, b * t * v, (b + 1) * t * v), ref, 1e-4,
+            TextGeneratorTest.assertClose(Arrays.copyOfRange(want, b * t * n, (b + 1) * t * n), ref, 1e-4,
                     "transformers-semantics reference logits, sequence " + b);
         }
         return out;
@@ -112,7 +142,8 @@ class HfLlamaExportTest {
             assertEquals(2, cfg.get("num_key_value_heads").asInt());
             assertEquals(1e-5, cfg.get("rms_norm_eps").asDouble(), 0);
             assertEquals(10_000, cfg.get("rope_theta").asDouble(), 0);
-            assertEquals(23, cfg.get("vocab_size").asInt());
+            assertEquals(200_019, cfg.get("vocab_size").asInt(), "expanded to the tokenizer's ids");
+            assertEquals(23, cfg.get("leviathan_trained_vocab_size").asInt());
             assertEquals(16, cfg.get("max_position_embeddings").asInt());
             assertFalse(cfg.get("tie_word_embeddings").asBoolean());
             assertEquals("float32", cfg.get("torch_dtype").asText());
@@ -165,18 +196,46 @@ class HfLlamaExportTest {
     }
 
     @Test
-    void compactedVocabularyIsExportedWithItsMap() throws IOException {
+    void compactedVocabularyIsExpandedToTheTokenizersIds() throws IOException {
         Tokenizer tok = Tokenizer.of("o200k_base");
         VocabularyMap map = TextGeneratorTest.map(tok, 31);
         try (LlamaModel m = random(TextGeneratorTest.tinyDense(map.size()), 1, 8, 8)) {
             Path out = tmp.resolve("compact");
-            HfLlamaExport.export(m, tok.name(), Optional.of(map), out, false);
+            HfLlamaExport.Written w = HfLlamaExport.export(m, tok.name(), Optional.of(map), out, false);
+            assertTrue(w.expanded());
+            assertEquals(tok.vocabSize(), w.vocabSize());
+            assertEquals(map.size(), w.trainedRows());
             JsonNode cfg = JSON.readTree(out.resolve("config.json").toFile());
-            assertEquals("vocabulary_map.json", cfg.get("leviathan_vocabulary_map").asText());
-            assertEquals(map.toCompact(tok.endOfText()), cfg.get("eos_token_id").asInt());
+            assertEquals(tok.vocabSize(), cfg.get("vocab_size").asInt());
+            assertEquals(map.size(), cfg.get("leviathan_trained_vocab_size").asInt());
+            assertFalse(cfg.has("leviathan_vocabulary_map"));
+            assertFalse(Files.exists(out.resolve("vocabulary_map.json")), "the expanded export needs no map");
+            assertEquals(tok.endOfText(), cfg.get("eos_token_id").asInt(), "the tokenizer's own id");
+            assertEquals(tok.endOfText(), JSON.readTree(out.resolve("generation_config.json").toFile()).get("eos_token_id").asInt());
+            for (String f : w.files()) {
+                assertTrue(Files.isRegularFile(out.resolve(f)), f);
+            }
             HfLlamaExport.Exported e = HfLlamaExport.readConfig(out);
             assertEquals("o200k_base", e.tokenizer());
-            assertEquals(Arrays.toString(map.originalIds()), Arrays.toString(e.vocabularyMap().orElseThrow().originalIds()));
+            assertTrue(e.vocabularyMap().isEmpty());
+
+            // fed the tokenizer's ids, the export gives the trained model's logits at the tokenizer's ids
+            int[] compact = randomIds(8, map.size(), 4);
+            int[] rowOf = VocabularyExpansion.trainedRowOf(map.size(), tok.vocabSize(), Optional.of(map));
+            float[] trained = logits(m, compact);
+            float[] want = expandLogits(trained, map.size(), rowOf);
+            try (LlamaModel back = HfLlamaExport.load(be, out, 1, 8)) {
+                float[] got = logits(back, map.toOriginal(compact));
+                TextGeneratorTest.assertClose(want, got, 1e-5, "expanded export");
+                int n = tok.vocabSize();
+                for (int p = 0; p < 8; p++) {
+                    int best = 0;
+                    for (int o = 1; o < n; o++) {
+                        best = got[p * n + o] > got[p * n + best] ? o : best;
+                    }
+                    assertTrue(map.contains(best), "greedy picks a trained id, got " + best + " at position " + p);
+                }
+            }
         }
     }
 
@@ -237,8 +296,9 @@ class HfLlamaExportTest {
             assertTrue(exists.err().contains("--force"), exists.err());
             assertEquals(0, cli("export", "--checkpoint", first.toString(), "--out", second.toString(), "--force").status());
 
+            assertTrue(ok.out().contains("tokenizer.json") && ok.out().contains("200019"), ok.out());
             int[] ids = randomIds(8, c.vocab(), 3);
-            float[] want = logits(m, ids);
+            float[] want = expandLogits(logits(m, ids), c.vocab(), prefixRows(c.vocab()));
             try (LlamaModel back = HfLlamaExport.load(be, second, 1, 8)) {
                 TextGeneratorTest.assertClose(want, logits(back, ids), 1e-5, "exported twice");
             }
@@ -261,19 +321,21 @@ class HfLlamaExportTest {
             Path out = tmp.resolve("hf");
             HfLlamaExport.export(run, out);
             JsonNode cfg = JSON.readTree(out.resolve("config.json").toFile());
-            assertEquals(map.size(), cfg.get("vocab_size").asInt());
-            assertEquals("vocabulary_map.json", cfg.get("leviathan_vocabulary_map").asText());
+            assertEquals(tok.vocabSize(), cfg.get("vocab_size").asInt());
+            assertTrue(Files.isRegularFile(out.resolve("tokenizer.json")));
             try (TensorArena a = new TensorArena()) {
                 SafeTensors st = SafeTensors.open(out.resolve("model.safetensors"), a);
                 assertTrue(st.names().stream().noneMatch(n -> n.startsWith("adamw.") || n.contains("generator")), st.names().toString());
             }
             int[] ids = randomIds(16, c.vocab(), 8);
-            float[] want = logits(m, ids);
+            int[] rowOf = VocabularyExpansion.trainedRowOf(map.size(), tok.vocabSize(), Optional.of(map));
+            float[] want = expandLogits(logits(m, ids), c.vocab(), rowOf);
+            int[] original = map.toOriginal(ids);
             try (LlamaModel back = HfLlamaExport.load(be, out, 2, 8)) {
-                TextGeneratorTest.assertClose(want, logits(back, ids), 1e-5, "checkpoint export");
+                TextGeneratorTest.assertClose(want, logits(back, original), 1e-5, "checkpoint export");
             }
-            float[] ref = HfReference.logits(out, Arrays.copyOf(ids, 8));
-            TextGeneratorTest.assertClose(Arrays.copyOf(want, 8 * c.vocab()), ref, 1e-4, "checkpoint export, reference");
+            float[] ref = HfReference.logits(out, Arrays.copyOf(original, 8));
+            TextGeneratorTest.assertClose(Arrays.copyOf(want, 8 * tok.vocabSize()), ref, 1e-4, "checkpoint export, reference");
 
             // the CLI reads the checkpoint (run folder) and an export alike, and greedy text agrees
             String viaApi = "The cat" + TextGenerator.generate(m, tok, Optional.of(map), "The cat", 4, 0f, 0, 1f, 0);
