@@ -110,7 +110,7 @@ public final class TokenizerJson {
      * @param modelMaxLength the context length the model was trained with ({@code model_max_length})
      */
     public static void write(String encoding, int modelMaxLength, Path dir) throws IOException {
-        Files.write(dir.resolve(TOKENIZER_FILE), JSON.writeValueAsBytes(tokenizerJson(encoding)));
+        Files.write(dir.resolve(TOKENIZER_FILE), tokenizerJsonBytes(encoding));
         String eos = "<|endoftext|>";
         ObjectNode config = JSON.createObjectNode();
         config.put("tokenizer_class", "PreTrainedTokenizerFast");
@@ -122,7 +122,7 @@ public final class TokenizerJson {
         config.put("add_bos_token", false);
         config.put("add_eos_token", false);
         ObjectNode decoder = config.putObject("added_tokens_decoder");
-        for (Map.Entry<Integer, String> e : addedTokens(encoding, ranks(encoding).length).entrySet()) {
+        for (Map.Entry<Integer, String> e : addedTokens(encoding, built(encoding).ranks()).entrySet()) {
             addedToken(decoder.putObject(Integer.toString(e.getKey())), e.getValue());
         }
         config.put("leviathan_encoding", encoding);
@@ -131,6 +131,27 @@ public final class TokenizerJson {
         special.put("eos_token", eos);
         special.put("pad_token", eos);
         Files.write(dir.resolve(SPECIAL_TOKENS_FILE), JSON.writerWithDefaultPrettyPrinter().writeValueAsBytes(special));
+    }
+
+    /** The {@code tokenizer.json} file of {@code encoding} (built once per encoding: seconds for o200k_base). */
+    static byte[] tokenizerJsonBytes(String encoding) {
+        return built(encoding).json();
+    }
+
+    /** A built {@code tokenizer.json} and the number of ranks it holds. */
+    private record Built(byte[] json, int ranks) {}
+
+    private static final Map<String, Built> BUILT = new java.util.concurrent.ConcurrentHashMap<>();
+
+    private static Built built(String encoding) {
+        spec(encoding);
+        return BUILT.computeIfAbsent(encoding, e -> {
+            try {
+                return new Built(JSON.writeValueAsBytes(tokenizerJson(e)), ranks(e).length);
+            } catch (com.fasterxml.jackson.core.JsonProcessingException x) {
+                throw new IllegalStateException("cannot write tokenizer.json: " + x.getOriginalMessage(), x);
+            }
+        });
     }
 
     /** The {@code tokenizer.json} tree of {@code encoding}. */
@@ -235,18 +256,23 @@ public final class TokenizerJson {
      * boundaries, first 0 and last {@code bytes.length}.
      */
     private static int[] mergeBelow(byte[] bytes, int limit, Map<String, Integer> rankOf) {
-        int[] b = new int[bytes.length + 1];
-        for (int i = 0; i <= bytes.length; i++) {
+        // as tiktoken: b[i] are the part boundaries, rank[i] the rank of parts i and i + 1 joined (limit if none),
+        // and only the two pairs next to a merge are looked up again
+        int n = bytes.length + 1;
+        int[] b = new int[n];
+        int[] rank = new int[n];
+        for (int i = 0; i < n; i++) {
             b[i] = i;
         }
-        int n = b.length;
+        for (int i = 0; i + 2 < n; i++) {
+            rank[i] = pairRank(bytes, b[i], b[i + 2], limit, rankOf);
+        }
         while (n > 2) {
             int best = -1;
             int bestRank = limit;
             for (int i = 0; i + 2 < n; i++) {
-                Integer rank = rankOf.get(latin1(bytes, b[i], b[i + 2]));
-                if (rank != null && rank < bestRank) {
-                    bestRank = rank;
+                if (rank[i] < bestRank) {
+                    bestRank = rank[i];
                     best = i;
                 }
             }
@@ -254,9 +280,21 @@ public final class TokenizerJson {
                 break;
             }
             System.arraycopy(b, best + 2, b, best + 1, n - best - 2);
+            System.arraycopy(rank, best + 2, rank, best + 1, n - best - 2);
             n--;
+            if (best + 2 < n) {
+                rank[best] = pairRank(bytes, b[best], b[best + 2], limit, rankOf);
+            }
+            if (best > 0) {
+                rank[best - 1] = pairRank(bytes, b[best - 1], b[best + 1], limit, rankOf);
+            }
         }
         return java.util.Arrays.copyOf(b, n);
+    }
+
+    private static int pairRank(byte[] bytes, int from, int to, int limit, Map<String, Integer> rankOf) {
+        Integer r = rankOf.get(latin1(bytes, from, to));
+        return r != null && r < limit ? r : limit;
     }
 
     /**
