@@ -11,6 +11,8 @@ import io.leviathan.backend.Backend;
 import io.leviathan.backend.Backends;
 import io.leviathan.data.Tokenizer;
 import io.leviathan.data.VocabularyMap;
+import io.leviathan.model.Family;
+import io.leviathan.model.GeneratorConfig;
 import io.leviathan.model.LlamaModel;
 import io.leviathan.model.ModelConfig;
 import io.leviathan.tensor.DType;
@@ -29,8 +31,10 @@ import org.junit.jupiter.api.io.TempDir;
  * exported folder, weights and tokenizer, and its next-token distribution for every position of a prompt is
  * ours. Jlama is given our tokenizer's ids: its own BPE merges the leftmost pair found in the vocabulary rather
  * than the pair of lowest rank, so its ids for a text can differ from every tiktoken-style tokenizer's; it still
- * decodes our ids to the text. Jlama computes in F32 here (F32 weights, F32 working memory), so the
- * probabilities agree to float rounding.
+ * decodes our ids to the text. Jlama computes in F32 here (F32 weights, F32 working memory); its softmax
+ * sums the 200,019 exponentials in a single float, whose rounding scales every probability alike (by up to
+ * about 3e-3 in these models), so the test compares that common scale (within 1e-2) and, apart from it, each
+ * probability above 1e-6 (within 1e-4 relative); the greedy token must agree at every position.
  */
 class JlamaLoadsTheExportTest {
     private static Backend be;
@@ -40,22 +44,36 @@ class JlamaLoadsTheExportTest {
 
     @BeforeAll
     static void open() {
+        // HfLlamaExportTest runs the export and load on the strict backend; Jlama's side is the same in both passes
+        org.junit.jupiter.api.Assumptions.assumeFalse(Boolean.getBoolean(Backends.STRICT_PROPERTY),
+                "Jlama's check runs in the first test pass only");
         be = Backends.cpu(2);
     }
 
     @AfterAll
     static void close() {
-        be.close();
+        if (be != null) {
+            be.close();
+        }
+    }
+
+    /**
+     * A small dense model whose widths are multiples of 64: Jlama's vector kernels read whole vectors of up to 16
+     * floats along the head and hidden dimensions (a head dimension of 8 fails inside Jlama with an
+     * {@code IndexOutOfBoundsException} from {@code FloatVector.fromMemorySegment}).
+     */
+    static ModelConfig jlamaSized(int vocab) {
+        return new ModelConfig(Family.DENSE, vocab, 64, 2, 1, 128, 1e-5f, 10_000f, 32, false, null);
     }
 
     @Test
     void denseCompactedExport() {
-        check(TextGeneratorTest.tinyDense(31), 11);
+        check(jlamaSized(31), 11);
     }
 
     @Test
     void leviathanCompactedExport() {
-        check(TextGeneratorTest.tinyLeviathan(31), 12);
+        check(jlamaSized(31).asLeviathan(new GeneratorConfig(3, 16, 2, 8, 16, false, true, 1e-5f)), 12);
     }
 
     private void check(ModelConfig compact, long seed) {
@@ -83,7 +101,8 @@ class JlamaLoadsTheExportTest {
             long[] asLong = java.util.Arrays.stream(ids).asLongStream().toArray();
             assertEquals(prompt, jlama.getTokenizer().decode(asLong), "Jlama decodes our ids");
             KvBufferCache.KvBuffer kv = cache.getKvBuffer(UUID.randomUUID());
-            double worst = 0;
+            double worstShape = 0;
+            double worstScale = 0;
             for (int pos = 0; pos < t; pos++) {
                 AbstractTensor h = jlama.forward(ids[pos], pos, kv, Optional.empty());
                 float[] probs = jlama.getLogits(h); // Jlama's getLogits returns the softmax
@@ -92,12 +111,21 @@ class JlamaLoadsTheExportTest {
                 int theirBest = argmax(probs);
                 assertEquals(ourBest, theirBest, "greedy token at position " + pos);
                 assertTrue(map.contains(theirBest), "greedy picks a trained id at position " + pos);
+                // Jlama normalises by a sum of 200,019 terms accumulated in a float: every probability shares
+                // that sum's rounding error, so compare the scale and, apart from it, the distribution's shape
+                double scale = probs[theirBest] / want[ourBest];
+                worstScale = Math.max(worstScale, Math.abs(scale - 1));
                 for (int j = 0; j < n; j++) {
-                    double d = Math.abs(want[j] - probs[j]);
-                    worst = Math.max(worst, d / Math.max(want[j], 1e-6));
+                    if (want[j] > 1e-6) {
+                        worstShape = Math.max(worstShape, Math.abs(probs[j] / (scale * want[j]) - 1));
+                    }
                 }
             }
-            assertTrue(worst < 1e-3, "largest relative difference of a probability: " + worst);
+            System.out.printf("Jlama vs ours, %s: normalisation differs by up to %.2e (relative), probabilities above 1e-6"
+                    + " by up to %.2e apart from it%n", compact.family(), worstScale, worstShape);
+            assertTrue(worstShape < 1e-4, "largest relative difference of a probability above 1e-6, apart from the"
+                    + " common scale: " + worstShape);
+            assertTrue(worstScale < 1e-2, "normalisation differs by " + worstScale);
         } finally {
             jlama.close();
         }
