@@ -42,9 +42,10 @@ import java.util.stream.Stream;
  * Exports a model as an ordinary Hugging Face {@code LlamaForCausalLM} folder: {@code config.json},
  * {@code generation_config.json}, {@code model.safetensors} (F32) and the tokenizer ({@code tokenizer.json},
  * {@code tokenizer_config.json}, {@code special_tokens_map.json}; see {@link TokenizerJson}), which
- * {@code transformers}' {@code AutoModelForCausalLM} / {@code AutoTokenizer} and Jlama load as they are
- * ({@code JlamaLoadsTheExportTest}: Jlama 0.8.4 gives our next-token distribution; {@code TokenizerJsonTest}: Hugging
- * Face's Rust {@code tokenizers} library gives jtokkit's ids).
+ * meant for {@code transformers}' {@code AutoModelForCausalLM} / {@code AutoTokenizer} and for Jlama
+ * ({@code JlamaLoadsTheExportTest}: Jlama 0.8.4 loads it and gives our next-token distribution;
+ * {@code TokenizerJsonTest}: Hugging Face's Rust {@code tokenizers} library reads the tokenizer and gives jtokkit's
+ * ids; {@code transformers} itself is not run by the tests).
  *
  * <h2>Layout</h2>
  * Our parameters already use Hugging Face LLaMA's names and layouts: linear weights are {@code (out, in)}
