@@ -26,8 +26,14 @@ MAX_MB=40
 # only JMH's annotation processor needs at build time. That keeps the bundle under its size limit.
 MODULES=java.base,java.logging,java.management,java.sql,java.xml,jdk.incubator.vector,jdk.management,jdk.unsupported
 OPTIONAL_MODULES=java.desktop,java.compiler
-# Dependencies the check never loads: the loss plot's (xchart and what it draws with) and build-time ones.
+# Dependencies the check never loads: the loss plot's (xchart and what it draws with), build-time ones, and the
+# export tests' loaders with everything they bring (DJL's Hugging Face tokenizers: 54 MiB of native libraries;
+# Jlama), which only TokenizerJsonTest and JlamaLoadsTheExportTest use.
 LEFT_OUT=xchart,VectorGraphics2D,animated-gif-lib,graphics2d,pdfbox,pdfbox-io,fontbox,commons-logging,jmh-generator-annprocess
+LEFT_OUT=$LEFT_OUT,tokenizers,api,gson,jna,commons-compress,commons-codec,commons-io
+LEFT_OUT=$LEFT_OUT,jlama-core,guava,failureaccess,listenablefuture,jsr305,checker-qual,error_prone_annotations
+LEFT_OUT=$LEFT_OUT,j2objc-annotations,jctools-core,jinjava,javassist,re2j,commons-lang3,commons-net,java-ipv6
+LEFT_OUT=$LEFT_OUT,annotations,jackson-dataformat-yaml,snakeyaml,big-math,jemoji,jspecify,jafama,slf4j-api
 
 say() { printf 'bundle: %s\n' "$*" >&2; }
 die() { printf 'bundle: error: %s\n' "$*" >&2; exit 1; }
