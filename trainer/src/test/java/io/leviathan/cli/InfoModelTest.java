@@ -120,7 +120,7 @@ class InfoModelTest {
         assertTrue(noModel.err().contains("--model") && noModel.err().contains("tiny"), noModel.err());
         Result missingValue = run("info", "--model");
         assertEquals(2, missingValue.status());
-        assertTrue(missingValue.err().contains("--model needs a value"), missingValue.err());
+        assertTrue(missingValue.err().contains("Missing required parameter for option '--model'"), missingValue.err());
         Result badVocab = run("info", "--model", "tiny", "--vocab", "lots");
         assertEquals(2, badVocab.status());
         assertTrue(badVocab.err().contains("--vocab") && badVocab.err().contains("lots"), badVocab.err());
