@@ -124,7 +124,12 @@ final class InfoCommand implements CommandBody {
             preset = model;
             config = Presets.get(model);
         } else if (Files.isRegularFile(Path.of(model))) {
-            ModelConfigFiles.Loaded loaded = ModelConfigFiles.read(Path.of(model));
+            ModelConfigFiles.Loaded loaded;
+            try {
+                loaded = ModelConfigFiles.read(Path.of(model));
+            } catch (IllegalArgumentException e) {
+                throw new UsageException(e.getMessage()); // a bad config file is a usage error, as a bad flag is
+            }
             preset = loaded.preset();
             config = loaded.config();
         } else {

@@ -34,7 +34,8 @@ public final class Main implements CommandBody {
     /** Commands that the {@code ./leviathan} script runs itself (through Maven), listed here for help. */
     private static final List<String[]> LAUNCHER_COMMANDS = List.of(
             new String[] {"test", "build everything and run every test (launcher command)"},
-            new String[] {"bench", "run the JMH matmul benchmark against OpenBLAS (launcher command)"});
+            new String[] {"bench", "run the JMH matmul benchmark against OpenBLAS (launcher command)"},
+            new String[] {"build", "(re)build the CLI (launcher command)"});
 
     @Option(names = {"-h", "--help"}, usageHelp = true, scope = ScopeType.INHERIT, description = "Show this help and exit.")
     boolean help;

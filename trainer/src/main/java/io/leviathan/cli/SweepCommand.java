@@ -31,7 +31,12 @@ final class SweepCommand implements CommandBody {
 
     @Override
     public int run(PrintStream out, PrintStream err) {
-        SweepConfig cfg = SweepConfig.read(config);
+        SweepConfig cfg;
+        try {
+            cfg = SweepConfig.read(config);
+        } catch (IllegalArgumentException e) {
+            throw new UsageException(e.getMessage()); // a bad config file is a usage error, as a bad flag is
+        }
         if (device != null) {
             cfg = cfg.withDevice(device);
         }

@@ -103,7 +103,7 @@ class InfoModelTest {
 
         Files.writeString(f, "{\"preset\": \"tiny\", \"layerz\": 3}");
         Result bad = run("info", "--model", f.toString());
-        assertEquals(1, bad.status());
+        assertEquals(2, bad.status(), "a bad config file is a usage error");
         assertTrue(bad.err().contains("m.json") && bad.err().contains("unknown key 'layerz'")
                 && bad.err().contains("layers"), bad.err());
     }
