@@ -1,5 +1,6 @@
 package io.leviathan.cli;
 
+import static io.leviathan.cli.Result.run;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -7,9 +8,7 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import io.leviathan.Leviathan;
 import io.leviathan.backend.Backends;
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
-import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -26,15 +25,6 @@ import picocli.CommandLine.Model.OptionSpec;
 /** What every command shares: help, version, exit status of usage errors, the completion script. */
 class CommandLineTest {
 
-    private record Result(int status, String out, String err) {}
-
-    private static Result run(String... args) {
-        ByteArrayOutputStream out = new ByteArrayOutputStream();
-        ByteArrayOutputStream err = new ByteArrayOutputStream();
-        int status = Main.run(args, new PrintStream(out, true, StandardCharsets.UTF_8),
-                new PrintStream(err, true, StandardCharsets.UTF_8));
-        return new Result(status, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
-    }
 
     /** Every command and subcommand, as the words that name it (e.g. {@code [data, prepare]}). */
     private static List<List<String>> commands() {

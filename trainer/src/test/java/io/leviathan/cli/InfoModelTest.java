@@ -1,5 +1,6 @@
 package io.leviathan.cli;
 
+import static io.leviathan.cli.Result.run;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -8,9 +9,6 @@ import io.leviathan.model.ModelConfigFiles;
 import io.leviathan.model.ModelConfigs;
 import io.leviathan.model.ParameterCount;
 import io.leviathan.model.Presets;
-import java.io.ByteArrayOutputStream;
-import java.io.PrintStream;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Locale;
@@ -25,15 +23,6 @@ class InfoModelTest {
     @TempDir
     Path dir;
 
-    private record Result(int status, String out, String err) {}
-
-    private static Result run(String... args) {
-        ByteArrayOutputStream out = new ByteArrayOutputStream();
-        ByteArrayOutputStream err = new ByteArrayOutputStream();
-        int status = Main.run(args, new PrintStream(out, true, StandardCharsets.UTF_8),
-                new PrintStream(err, true, StandardCharsets.UTF_8));
-        return new Result(status, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
-    }
 
     private static String grouped(long n) {
         return String.format(Locale.ROOT, "%,d", n);
