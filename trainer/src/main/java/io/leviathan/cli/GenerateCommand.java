@@ -9,7 +9,12 @@ import io.leviathan.train.TextGenerator;
 import java.io.PrintStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Stack;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.IParameterConsumer;
+import picocli.CommandLine.MissingParameterException;
+import picocli.CommandLine.Model.ArgSpec;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 
 /**
@@ -24,8 +29,9 @@ final class GenerateCommand implements CommandBody {
             description = "a training checkpoint (folder or file) or a folder written by export")
     String checkpoint;
 
-    @Option(names = "--prompt", required = true, paramLabel = "TEXT",
-            description = "the text to continue (--prompt \"\" starts from end-of-text)")
+    @Option(names = "--prompt", required = true, paramLabel = "TEXT", parameterConsumer = Verbatim.class,
+            description = "the text to continue, taken as given even if it starts with a dash"
+                    + " (--prompt \"\" starts from end-of-text)")
     String prompt;
 
     @Option(names = "--max-tokens", paramLabel = "N", description = "tokens to generate (default: ${DEFAULT-VALUE})")
@@ -67,5 +73,17 @@ final class GenerateCommand implements CommandBody {
         });
         out.println(prompt + generated);
         return 0;
+    }
+
+    /** Takes the next argument as the value whatever it looks like: a prompt may start with dashes. */
+    static final class Verbatim implements IParameterConsumer {
+        @Override
+        public void consumeParameters(Stack<String> args, ArgSpec option, CommandSpec command) {
+            if (args.isEmpty()) {
+                throw new MissingParameterException(command.commandLine(), option,
+                        "Missing required parameter for option '--prompt' (TEXT)");
+            }
+            option.setValue(args.pop());
+        }
     }
 }

@@ -178,6 +178,23 @@ class CommandLineTest {
     }
 
     @Test
+    void aPromptMayStartWithDashes(@TempDir Path tmp) {
+        String missing = tmp.resolve("none").toString();
+        for (String[] prompt : List.of(new String[] {"--prompt", "-hello"}, new String[] {"--prompt", "--seed"},
+                new String[] {"--prompt=-h"})) {
+            List<String> args = new ArrayList<>(List.of("generate", "--checkpoint", missing));
+            args.addAll(List.of(prompt));
+            Result r = run(args.toArray(String[]::new));
+            // parsed: the run got as far as looking for the checkpoint
+            assertEquals(2, r.status(), args + ": " + r.err());
+            assertTrue(r.err().contains("--checkpoint " + missing + ": no such file or folder"), args + ": " + r.err());
+        }
+        Result r = run("generate", "--checkpoint", missing, "--prompt");
+        assertEquals(2, r.status());
+        assertTrue(r.err().contains("Missing required parameter for option '--prompt'"), r.err());
+    }
+
+    @Test
     void launcherCommandsSayWhereTheyRun() {
         Result r = run("bench");
         assertEquals(2, r.status());
