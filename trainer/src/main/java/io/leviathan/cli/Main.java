@@ -46,6 +46,8 @@ public final class Main implements CommandBody {
     @Spec
     CommandSpec spec;
 
+    private Main() {}
+
     public static void main(String[] args) {
         System.exit(run(args, System.out, System.err));
     }
