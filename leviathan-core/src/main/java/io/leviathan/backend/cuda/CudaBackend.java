@@ -593,6 +593,16 @@ public final class CudaBackend implements Backend {
                 p(lse), p(dQ), p(dK), p(dV), code(type), b, t, h, dh, ws, Math.max(need, 0), s()));
     }
 
+    @Override
+    public void kvCacheAppend(Tensor k, Tensor v, Tensor kCache, Tensor vCache, int start) {
+        throw new UnsupportedOperationException("TODO");
+    }
+
+    @Override
+    public void attentionDecode(Tensor q, Tensor kCache, Tensor vCache, int start, Tensor out) {
+        throw new UnsupportedOperationException("TODO");
+    }
+
     // ---------------------------------------------------------------- embedding and loss
 
     @Override
