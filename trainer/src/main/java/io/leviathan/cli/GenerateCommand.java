@@ -17,9 +17,12 @@ import java.nio.file.Path;
  *                        [--top-p P] [--seed S] [--device cpu|cuda|auto]
  * </pre>
  * The checkpoint is a training checkpoint (folder or file) or a folder written by {@code ./leviathan export}.
- * Prints the prompt followed by the generated text. Defaults: 200 tokens, temperature 0.8, top-k 50,
- * top-p 0.95, seed 0 (a fixed seed: the same command prints the same text). Temperature 0 is greedy
- * decoding. The context window is the sequence length the model was trained with.
+ * Prints the prompt, then streams the generated text to standard output as tokens are produced, and ends with
+ * a line on standard error: {@code prompt: N tokens, X tok/s; generated: M tokens, Y tok/s} (so standard
+ * output is the text alone). Generation uses the key/value cache ({@link TextGenerator}). Defaults: 200
+ * tokens, temperature 0.8, top-k 50, top-p 0.95, seed 0 (a fixed seed: the same command prints the same
+ * text). Temperature 0 is greedy decoding. The context window is the sequence length the model was trained
+ * with.
  */
 final class GenerateCommand {
     private GenerateCommand() {}
@@ -78,13 +81,19 @@ final class GenerateCommand {
         float p = topP;
         long s = seed;
         String dev = device;
-        String generated = HfLlamaExport.withSource(path, src -> {
+        out.print(prompt);
+        out.flush();
+        TextGenerator.Generation g = HfLlamaExport.withSource(path, src -> {
             Tokenizer tok = Tokenizer.of(src.tokenizer());
             try (Backend be = Backends.create(dev); LlamaModel model = src.toModel(be, 1, src.contextLength())) {
-                return TextGenerator.generate(be, model, tok, src.vocabularyMap(), text, n, t, k, p, s);
+                return TextGenerator.generate(be, model, tok, src.vocabularyMap(), text, n, t, k, p, s, true, piece -> {
+                    out.print(piece); // each piece as soon as its token is sampled
+                    out.flush();
+                });
             }
         });
-        out.println(prompt + generated);
+        out.println();
+        err.println(g.summary());
         return 0;
     }
 
