@@ -15,7 +15,7 @@ import io.leviathan.tensor.TensorArena;
  * <p>The session borrows the model's weights (a dense model: the Leviathan generator's table is
  * materialised first, see {@code TextGenerator.denseTwin}) and owns an arena with the caches and one set of
  * activation buffers for {@code capacity} rows, allocated when it opens. A single-token step uses views
- * made at construction, so it allocates nothing, native or on the heap beyond the backend's own work.
+ * made at construction, so it allocates no native memory and no buffer.
  *
  * <p><b>Same result as a full forward pass.</b> Each step issues, row for row, the operations of
  * {@link LlamaModel}'s forward; position {@code p} is rotated with row {@code p} of the RoPE tables and
@@ -147,7 +147,21 @@ public final class KvCacheSession implements AutoCloseable {
 
     /** Forgets every cached position (the memory stays allocated for the next sequence). */
     public void reset() {
-        length = 0;
+        rewind(0);
+    }
+
+    /**
+     * Keeps the first {@code length} cached positions and forgets the rest: the next {@link #append} runs at
+     * position {@code length} (to try another continuation of a shared prefix).
+     *
+     * @throws IllegalArgumentException unless {@code 0 <= length <= length()}
+     */
+    public void rewind(int length) {
+        if (length < 0 || length > this.length) {
+            throw new IllegalArgumentException("KvCacheSession: cannot rewind to " + length + " positions; "
+                    + this.length + " are cached");
+        }
+        this.length = length;
     }
 
     /** Frees the caches and buffers; the model is borrowed and stays open. */

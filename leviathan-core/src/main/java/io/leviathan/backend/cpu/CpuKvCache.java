@@ -25,8 +25,8 @@ import jdk.incubator.vector.VectorSpecies;
  * cached keys into transposed tiles ({@code [tiles][Dh][TILE]}, so L consecutive keys are one vector load) and
  * its values into rows padded to whole vectors, zero beyond the cached length, in per-thread arrays sized
  * for the cache's capacity: they are allocated on the first call and reused by every later one, and the
- * job object that carries a call's arguments to the workers is reused too, so a decode step allocates
- * nothing.
+ * job object that carries a call's arguments to the workers is reused too, so a decode step allocates no
+ * buffer (only the few small objects of its argument checks and memory views).
  */
 final class CpuKvCache {
     private static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;
