@@ -161,6 +161,16 @@ __global__ void __launch_bounds__(THREADS) attention_decode_kernel(DecodeArgs a)
     }
 }
 
+/* A tree reduction of red[0, THREADS) into red[0] as the kernel's threads do it, step by step. */
+template <class Step>
+void tree_host(float *red, Step step) {
+    for (int stride = THREADS / 2; stride > 0; stride /= 2) {
+        for (int tid = 0; tid < THREADS; tid++) {
+            step(red, tid, stride);
+        }
+    }
+}
+
 /* The decode kernel's blocks, one after another, each phase thread by thread, on the CPU. */
 void attention_decode_host(const DecodeArgs &a, int64_t rows) {
     float qs[MAX_HEAD_DIM], red[THREADS], ps[CHUNK], acc[MAX_HEAD_DIM];
@@ -174,20 +184,12 @@ void attention_decode_host(const DecodeArgs &a, int64_t rows) {
         for (int tid = 0; tid < THREADS; tid++) {
             red[tid] = decode_local_max(a, r, qs, len, tid);
         }
-        for (int stride = THREADS / 2; stride > 0; stride /= 2) {
-            for (int tid = 0; tid < THREADS; tid++) {
-                tree_step_max(red, tid, stride);
-            }
-        }
+        tree_host(red, tree_step_max);
         float m = red[0];
         for (int tid = 0; tid < THREADS; tid++) {
             red[tid] = decode_local_sum(a, r, qs, len, m, tid);
         }
-        for (int stride = THREADS / 2; stride > 0; stride /= 2) {
-            for (int tid = 0; tid < THREADS; tid++) {
-                tree_step_sum(red, tid, stride);
-            }
-        }
+        tree_host(red, tree_step_sum);
         float inv = finish_scale(red[0]);
         for (int c = 0; c < a.dh; c++) {
             acc[c] = 0.f;
