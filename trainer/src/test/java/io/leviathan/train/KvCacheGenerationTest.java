@@ -14,6 +14,8 @@ import io.leviathan.model.GeneratorConfig;
 import io.leviathan.model.KvCacheSession;
 import io.leviathan.model.LlamaModel;
 import io.leviathan.model.ModelConfig;
+import io.leviathan.model.Parameter;
+import io.leviathan.model.Precision;
 import io.leviathan.tensor.NativeMemory;
 import java.util.Arrays;
 import java.util.Optional;
@@ -25,7 +27,7 @@ import org.junit.jupiter.api.Test;
 /**
  * Generation with the key/value cache against full recomputation: the same tokens for the same seed (dense
  * and Leviathan models, several prompts, generation past the cache's first 64-key tile and past the window),
- * logits equal bit for bit on the CPU, and no native memory allocated per token.
+ * logits equal bit for bit on the CPU (fp32 and bf16 models), and no native memory allocated per token.
  */
 class KvCacheGenerationTest {
     private static final int WINDOW = 100;
@@ -58,32 +60,47 @@ class KvCacheGenerationTest {
     @Test
     void cachedLogitsEqualAFullForwardPassBitForBit() {
         try (LlamaModel m = TextGeneratorTest.randomModel(be, dense(), 1, WINDOW, 3);
-             KvCacheSession cache = new KvCacheSession(m)) {
-            int[] ids = randomIds(4, WINDOW, 37);
-            float[] cached = new float[37], full = new float[37];
-            int prompt = 9;
-            be.download(cache.append(ids, 0, prompt), cached, 0);
-            for (int len = prompt; len <= WINDOW; len++) {
-                if (len > prompt) {
-                    be.download(cache.append(ids, len - 1, 1), cached, 0);
-                }
-                m.forwardLogits(ids); // positions >= len do not influence position len - 1
-                be.download(m.logits().select(0, len - 1), full, 0);
-                for (int i = 0; i < full.length; i++) {
-                    if (Float.floatToIntBits(cached[i]) != Float.floatToIntBits(full[i])) {
-                        throw new AssertionError("position " + (len - 1) + " logit " + i + ": cached " + cached[i]
-                                + ", full forward " + full[i]);
-                    }
+             LlamaModel bf16 = new LlamaModel(be, dense(), 1, WINDOW, Precision.BF16)) {
+            for (Parameter p : m.parameters().all()) {
+                be.copy(p.value(), bf16.parameters().get(p.name()).value());
+            }
+            for (LlamaModel model : new LlamaModel[] {m, bf16}) {
+                try (KvCacheSession cache = new KvCacheSession(model)) {
+                    assertCachedLogitsEqualFullForward(model, cache, model.precision().toString());
                 }
             }
-            assertEquals(WINDOW, cache.length());
-            IllegalArgumentException full2 = assertThrows(IllegalArgumentException.class, () -> cache.append(ids, 0, 1));
-            assertTrue(full2.getMessage().contains("do not fit"), full2.getMessage());
-            cache.reset();
-            IllegalArgumentException bad = assertThrows(IllegalArgumentException.class,
-                    () -> cache.append(new int[] {3, 37}, 0, 2));
-            assertTrue(bad.getMessage().contains("id 37"), bad.getMessage());
         }
+    }
+
+    /** After a prompt block of 9 tokens, one token at a time up to the window: every position's logits. */
+    private static void assertCachedLogitsEqualFullForward(LlamaModel m, KvCacheSession cache, String what) {
+        int[] ids = randomIds(4, WINDOW, 37);
+        float[] cached = new float[37], full = new float[37];
+        int prompt = 9;
+        be.download(cache.append(ids, 0, prompt), cached, 0);
+        for (int len = prompt; len <= WINDOW; len++) {
+            if (len > prompt) {
+                be.download(cache.append(ids, len - 1, 1), cached, 0);
+            }
+            m.forwardLogits(ids); // positions >= len do not influence position len - 1
+            be.download(m.logits().select(0, len - 1), full, 0);
+            for (int i = 0; i < full.length; i++) {
+                if (Float.floatToIntBits(cached[i]) != Float.floatToIntBits(full[i])) {
+                    throw new AssertionError(what + ": position " + (len - 1) + " logit " + i + ": cached "
+                            + cached[i] + ", full forward " + full[i]);
+                }
+            }
+        }
+        assertEquals(WINDOW, cache.length());
+        IllegalArgumentException tooMany = assertThrows(IllegalArgumentException.class, () -> cache.append(ids, 0, 1));
+        assertTrue(tooMany.getMessage().contains("do not fit"), tooMany.getMessage());
+        cache.rewind(3);
+        assertEquals(3, cache.length());
+        assertThrows(IllegalArgumentException.class, () -> cache.rewind(4));
+        cache.reset();
+        IllegalArgumentException bad = assertThrows(IllegalArgumentException.class,
+                () -> cache.append(new int[] {3, 37}, 0, 2));
+        assertTrue(bad.getMessage().contains("id 37"), bad.getMessage());
     }
 
     @Test
