@@ -154,6 +154,28 @@ class KvCacheGenerationTest {
     }
 
     @Test
+    void generateCommandStreamsTheSameTextWithAndWithoutTheCache(@org.junit.jupiter.api.io.TempDir java.nio.file.Path tmp) {
+        Tokenizer tok = Tokenizer.of("o200k_base");
+        VocabularyMap map = TextGeneratorTest.map(tok, 31);
+        try (LlamaModel m = TextGeneratorTest.randomModel(be, TextGeneratorTest.tinyDense(map.size()), 1, 8, 29)) {
+            java.nio.file.Path dir = tmp.resolve("model");
+            HfLlamaExport.export(m, tok.name(), Optional.of(map), dir, false);
+            String[] args = {"generate", "--checkpoint", dir.toString(), "--prompt", "The cat", "--max-tokens", "12",
+                    "--seed", "4", "--temperature", "1"};
+            HfLlamaExportTest.Cli cached = HfLlamaExportTest.cli(args);
+            String[] noCache = Arrays.copyOf(args, args.length + 1);
+            noCache[args.length] = "--no-cache";
+            HfLlamaExportTest.Cli full = HfLlamaExportTest.cli(noCache);
+            assertEquals(0, cached.status(), cached.err());
+            assertEquals(0, full.status(), full.err());
+            assertEquals(full.out(), cached.out());
+            assertTrue(cached.out().startsWith("The cat"), cached.out());
+            assertTrue(cached.err().matches("(?s)prompt: \\d+ tokens, [0-9.]+ tok/s; generated: \\d+ tokens, [0-9.]+ tok/s\\R"),
+                    cached.err());
+        }
+    }
+
+    @Test
     void aDecodeStepAllocatesNoNativeMemory() {
         try (LlamaModel m = TextGeneratorTest.randomModel(be, dense(), 1, WINDOW, 3);
              KvCacheSession cache = new KvCacheSession(m)) {
