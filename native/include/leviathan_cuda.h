@@ -220,6 +220,20 @@ int lv_attention_backward(const void *d_out, int d_out_dtype, const void *q, con
                           int64_t batch, int64_t seq, int64_t heads, int64_t head_dim, void *workspace,
                           int64_t workspace_bytes, void *stream);
 
+/* ------------------------------------------------------------------ the key/value cache of inference */
+
+/* Appends n positions to a key/value cache (src/attention_decode.cu): k_cache[b, h, start + t, :] = k[b, t, h, :]
+ * and likewise v, for t < n. k, v [B, n, H, Dh]; k_cache, v_cache [B, H, capacity, Dh] with
+ * start + n <= capacity (LV_ERR_INVALID_ARGUMENT otherwise); all of dtype (F32 or BF16), copied exactly. */
+int lv_kv_cache_append(const void *k, const void *v, void *k_cache, void *v_cache, int dtype, int64_t batch,
+                       int64_t n, int64_t heads, int64_t head_dim, int64_t capacity, int64_t start, void *stream);
+/* Causal attention of n query rows against a cache: row t of q [B, n, H, Dh] is position start + t and attends
+ * to cached positions j <= start + t (appended before); out [B, n, H, Dh]; caches as above; all of dtype,
+ * arithmetic F32, 1 <= head_dim <= 128. Nothing is saved for a backward pass. */
+int lv_attention_decode(const void *q, const void *k_cache, const void *v_cache, void *out, int dtype,
+                        int64_t batch, int64_t n, int64_t heads, int64_t head_dim, int64_t capacity, int64_t start,
+                        void *stream);
+
 /* ------------------------------------------------------------------ Leviathan generator (F32) */
 
 /* Quadratic B-spline basis on `knots` (>= 2) uniform knots over [0, 1] for t [n, d] (clamped): first [n, d]

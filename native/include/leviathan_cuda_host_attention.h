@@ -35,6 +35,15 @@ int lv_host_attention_backward(const void *d_out, int d_out_dtype, const void *q
                                int64_t batch, int64_t seq, int64_t heads, int64_t head_dim, void *workspace,
                                int64_t workspace_bytes);
 
+/* lv_kv_cache_append on the CPU. */
+int lv_host_kv_cache_append(const void *k, const void *v, void *k_cache, void *v_cache, int dtype, int64_t batch,
+                            int64_t n, int64_t heads, int64_t head_dim, int64_t capacity, int64_t start);
+
+/* lv_attention_decode on the CPU. */
+int lv_host_attention_decode(const void *q, const void *k_cache, const void *v_cache, void *out, int dtype,
+                             int64_t batch, int64_t n, int64_t heads, int64_t head_dim, int64_t capacity,
+                             int64_t start);
+
 /* lv_spline_basis on the CPU. */
 int lv_host_spline_basis(const float *t, int64_t n, int64_t d, int knots, int normalize, int32_t *first,
                          float *weights);

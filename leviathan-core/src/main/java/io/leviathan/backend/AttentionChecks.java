@@ -40,6 +40,50 @@ public final class AttentionChecks {
     }
 
     /**
+     * {@link Backend#kvCacheAppend}: k and v {@code [B, n, H, Dh]}, the caches {@code [B, H, capacity, Dh]} with
+     * {@code 0 <= start} and {@code start + n <= capacity}, all one float dtype, which it returns.
+     */
+    public static DType kvCacheAppend(Tensor k, Tensor v, Tensor kCache, Tensor vCache, int start) {
+        String op = "kvCacheAppend";
+        DType type = sameFloatType(op, new String[] {"k", "v", "kCache", "vCache"}, k, v, kCache, vCache);
+        OpChecks.writable(op, "kCache", kCache);
+        OpChecks.writable(op, "vCache", vCache);
+        sameShapes(op, new String[] {"k", "v"}, k, v);
+        cacheShapes(op, "k", k, kCache, vCache, start);
+        return type;
+    }
+
+    /**
+     * {@link Backend#attentionDecode}: q and out {@code [B, n, H, Dh]}, the caches {@code [B, H, capacity, Dh]}
+     * with {@code 0 <= start} and {@code start + n <= capacity}, all one float dtype, which it returns.
+     */
+    public static DType attentionDecode(Tensor q, Tensor kCache, Tensor vCache, int start, Tensor out) {
+        String op = "attentionDecode";
+        DType type = sameFloatType(op, new String[] {"q", "kCache", "vCache", "out"}, q, kCache, vCache, out);
+        OpChecks.writable(op, "out", out);
+        sameShapes(op, new String[] {"q", "out"}, q, out);
+        cacheShapes(op, "q", q, kCache, vCache, start);
+        return type;
+    }
+
+    /** Caches {@code [B, H, capacity, Dh]} for rows {@code x [B, n, H, Dh]} at positions {@code [start, start + n)}. */
+    private static void cacheShapes(String op, String name, Tensor x, Tensor kCache, Tensor vCache, int start) {
+        OpChecks.sameShape(op, new String[] {"kCache", "vCache"}, kCache, vCache);
+        boolean fits = kCache.rank() == 4 && kCache.size(0) == x.size(0) && kCache.size(1) == x.size(2)
+                && kCache.size(3) == x.size(3);
+        if (!fits) {
+            throw new ShapeMismatchException(op + ": caches must be [B, H, capacity, Dh] = [" + x.size(0) + ", "
+                    + x.size(2) + ", capacity, " + x.size(3) + "] for " + name + " " + Arrays.toString(x.shape())
+                    + " but are " + Arrays.toString(kCache.shape()));
+        }
+        if (start < 0 || start + x.size(1) > kCache.size(2)) {
+            throw new ShapeMismatchException(op + ": positions [" + start + ", " + (start + x.size(1))
+                    + ") do not fit a cache of capacity " + kCache.size(2) + " (start " + start + ", "
+                    + x.size(1) + " new rows)");
+        }
+    }
+
+    /**
      * Every tensor must be live and contiguous, all F32 or all BF16 (the type of the first); returns that
      * type.
      */

@@ -297,6 +297,30 @@ public interface Backend extends AutoCloseable {
     void attentionBackward(Tensor dOut, Tensor q, Tensor k, Tensor v, Tensor out, Tensor lse,
                            Tensor dQ, Tensor dK, Tensor dV);
 
+    // ---------------------------------------------------------------- inference with a key/value cache
+
+    /**
+     * Appends {@code n} positions to a key/value cache: {@code kCache[b, h, start + t, :] = k[b, t, h, :]}
+     * and {@code vCache[b, h, start + t, :] = v[b, t, h, :]} for {@code t < n}. {@code k} and {@code v} are
+     * {@code [B, n, H, Dh]} (a projection's output, after RoPE for keys), the caches
+     * {@code [B, H, capacity, Dh]} (each head's positions contiguous) with {@code start + n <= capacity}; all
+     * four have one dtype, F32 or BF16, and the copy is exact. Cached positions {@code >= start + n} are not
+     * touched.
+     */
+    void kvCacheAppend(Tensor k, Tensor v, Tensor kCache, Tensor vCache, int start);
+
+    /**
+     * Causal attention of {@code n} new query rows against a key/value cache, for inference: nothing is saved
+     * for a backward pass. {@code q} and {@code out} are {@code [B, n, H, Dh]}; query row {@code t} is
+     * position {@code start + t} and attends to the cached positions {@code j <= start + t}, so positions
+     * {@code [0, start + n)} must have been appended ({@link #kvCacheAppend}) first. {@code kCache} and
+     * {@code vCache} are {@code [B, H, capacity, Dh]} with {@code start + n <= capacity}. Dtypes and
+     * arithmetic are those of {@link #attention}: row for row the result is what {@link #attention} over the
+     * whole sequence {@code [0, start + n)} gives at these positions (on the CPU backend bit for bit: the
+     * same key tiles, the same online softmax and the same order of operations).
+     */
+    void attentionDecode(Tensor q, Tensor kCache, Tensor vCache, int start, Tensor out);
+
     // ---------------------------------------------------------------- embedding and loss
 
     /**

@@ -171,6 +171,43 @@ final class DecoderLayer {
         be.matmul(act, false, wDown.compute(), true, out, 1f, 1f);
     }
 
+    /**
+     * {@link #forward} for inference, side by side with it: the {@code n} rows of {@code x} ({@code [n, D]}) are
+     * positions {@code [start, start + n)} of one sequence; {@code cos} and {@code sin} are those rows of the
+     * RoPE tables. The rotated keys and the values are appended to this layer's cache and the queries attend
+     * to every cached position up to their own. Activations go to {@code r}'s buffers (shared by every
+     * layer: nothing is kept for a backward pass). Every operation is the one {@link #forward} issues, on
+     * the same rows, so the output rows equal the full forward's.
+     */
+    void forwardCached(Tensor x, Tensor cos, Tensor sin, InferenceRows r, Tensor kCache, Tensor vCache, int start,
+                       Tensor out) {
+        // ---- attention branch, with this layer's cache in place of the whole sequence's k and v
+        be.rmsNorm(x, inputNorm.value(), eps, fp32(r.ln1, r.norm32), r.rstd);
+        round(r.norm32, r.ln1);
+        be.matmul(r.ln1, false, wq.compute(), true, fp32(r.q, r.q32), 1f, 0f);
+        be.matmul(r.ln1, false, wk.compute(), true, fp32(r.k, r.k32), 1f, 0f);
+        be.matmul(r.ln1, false, wv.compute(), true, fp32(r.v, r.v32), 1f, 0f);
+        Tensor qRot = fp32(r.q4, r.q32v4), kRot = fp32(r.k4, r.k32v4);
+        be.rope(qRot, cos, sin, qRot);
+        be.rope(kRot, cos, sin, kRot);
+        round(r.q32, r.q);
+        round(r.k32, r.k);
+        round(r.v32, r.v);
+        be.kvCacheAppend(r.k4, r.v4, kCache, vCache, start);
+        be.attentionDecode(r.q4, kCache, vCache, start, r.att4);
+        be.copy(x, r.mid);
+        be.matmul(r.att, false, wo.compute(), true, r.mid, 1f, 1f);
+        // ---- MLP branch, as in forward
+        be.rmsNorm(r.mid, postNorm.value(), eps, fp32(r.ln2, r.norm32), r.rstd);
+        round(r.norm32, r.ln2);
+        be.matmul(r.ln2, false, wGate.compute(), true, r.gate, 1f, 0f);
+        be.matmul(r.ln2, false, wUp.compute(), true, r.up, 1f, 0f);
+        be.swiglu(r.gate, r.up, fp32(r.act, r.act32));
+        round(r.act32, r.act);
+        be.copy(r.mid, out);
+        be.matmul(r.act, false, wDown.compute(), true, out, 1f, 1f);
+    }
+
     /** Where an fp32 result goes: the saved activation itself when it is fp32, else the fp32 scratch. */
     private static Tensor fp32(Tensor saved, Tensor scratch) {
         return saved.dtype() == DType.F32 ? saved : scratch;

@@ -370,6 +370,30 @@ public final class LlamaModel implements AutoCloseable {
         return arena;
     }
 
+    // Package-private parts for the inference path (KvCacheSession), which runs the same layers and head.
+
+    DecoderLayer[] layers() {
+        return layers;
+    }
+
+    Parameter finalNorm() {
+        return finalNorm;
+    }
+
+    Parameter head() {
+        return head;
+    }
+
+    /** The RoPE cosine table, {@code [maxSeq, Dh/2]}. */
+    Tensor ropeCos() {
+        return cos;
+    }
+
+    /** The RoPE sine table, {@code [maxSeq, Dh/2]}. */
+    Tensor ropeSin() {
+        return sin;
+    }
+
     /** Frees every tensor of the model. */
     @Override
     public void close() {

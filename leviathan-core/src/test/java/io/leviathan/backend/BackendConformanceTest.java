@@ -897,6 +897,75 @@ abstract class BackendConformanceTest {
     }
 
 
+    /**
+     * The key/value cache: positions appended in blocks (a first block, then blocks of 1 and 3), each block's
+     * queries attending to the cache, give what full causal attention gives at those positions; the cache
+     * holds exactly the appended rows, and positions past them (poisoned with NaN) are never read.
+     */
+    @Test
+    void attentionWithKeyValueCache() {
+        // {B, T, H, Dh, capacity, first block}; 130 positions cross the first 64-key tile of the CPU kernel
+        int[][] shapes = {{1, 1, 1, 8, 1, 1}, {2, 7, 3, 8, 9, 3}, {1, 130, 2, 64, 140, 65}, {2, 70, 2, 24, 70, 1}};
+        for (int[] sh : shapes) {
+            int B = sh[0], T = sh[1], H = sh[2], Dh = sh[3], cap = sh[4], first = sh[5], n = B * T * H * Dh;
+            String what = "attentionDecode " + Arrays.toString(sh);
+            float[] q = normal(n, 1), k = normal(n, 1), v = normal(n, 1);
+            Tensor full = filled(Float.NaN, B, T, H, Dh);
+            be.attention(f32(q, B, T, H, Dh), f32(k, B, T, H, Dh), f32(v, B, T, H, Dh), full, filled(Float.NaN, B, H, T));
+            Tensor kCache = filled(Float.NaN, B, H, cap, Dh), vCache = filled(Float.NaN, B, H, cap, Dh);
+            float[] decoded = new float[n];
+            for (int start = 0, block = first; start < T; block = block == 1 ? 3 : 1) {
+                int rows = Math.min(block, T - start);
+                Tensor qb = f32(positions(q, B, T, H * Dh, start, rows), B, rows, H, Dh);
+                be.kvCacheAppend(f32(positions(k, B, T, H * Dh, start, rows), B, rows, H, Dh),
+                        f32(positions(v, B, T, H * Dh, start, rows), B, rows, H, Dh), kCache, vCache, start);
+                Tensor out = filled(Float.NaN, B, rows, H, Dh);
+                be.attentionDecode(qb, kCache, vCache, start, out);
+                float[] got = be.downloadFloats(out);
+                for (int b = 0; b < B; b++) {
+                    System.arraycopy(got, b * rows * H * Dh, decoded, (b * T + start) * H * Dh, rows * H * Dh);
+                }
+                start += rows;
+            }
+            double[] ref = Reference.attention(d(q), d(k), d(v), B, T, H, Dh);
+            assertClose(what + " against the reference", Arrays.copyOfRange(ref, 0, n), decoded, TRANSCENDENTAL);
+            assertClose(what + " against attention", d(be.downloadFloats(full)), decoded, TRANSCENDENTAL);
+            float[] cachedK = be.downloadFloats(kCache), cachedV = be.downloadFloats(vCache);
+            for (int b = 0; b < B; b++) {
+                for (int h = 0; h < H; h++) {
+                    for (int t = 0; t < cap; t++) {
+                        for (int i = 0; i < Dh; i++) {
+                            int at = ((b * H + h) * cap + t) * Dh + i, from = ((b * T + t) * H + h) * Dh + i;
+                            float wantK = t < T ? k[from] : Float.NaN, wantV = t < T ? v[from] : Float.NaN;
+                            if (Float.floatToIntBits(cachedK[at]) != Float.floatToIntBits(wantK)
+                                    || Float.floatToIntBits(cachedV[at]) != Float.floatToIntBits(wantV)) {
+                                fail(what + ": cache at b=" + b + " h=" + h + " t=" + t + " i=" + i + " holds "
+                                        + cachedK[at] + ", " + cachedV[at] + ", expected " + wantK + ", " + wantV);
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        Tensor x = f32(1, 2, 2, 8), cache = f32(1, 2, 4, 8);
+        assertShapeError("kvCacheAppend", () -> be.kvCacheAppend(x, x, cache, cache, 3));
+        assertShapeError("kvCacheAppend", () -> be.kvCacheAppend(x, x, f32(1, 2, 4, 6), f32(1, 2, 4, 6), 0));
+        assertShapeError("attentionDecode", () -> be.attentionDecode(x, cache, cache, 3, f32(1, 2, 2, 8)));
+        assertShapeError("attentionDecode", () -> be.attentionDecode(x, cache, cache, 0, f32(1, 1, 2, 8)));
+        assertDtypeError("kvCacheAppend", () -> be.kvCacheAppend(x, x, bf16(1, 2, 4, 8), bf16(1, 2, 4, 8), 0));
+        assertDtypeError("attentionDecode", () -> be.attentionDecode(x, cache, cache, 0, bf16(1, 2, 2, 8)));
+    }
+
+    /** Rows {@code [start, start + rows)} of each batch item of a {@code [B, T, width]} array, as {@code [B, rows, width]}. */
+    private static float[] positions(float[] x, int B, int T, int width, int start, int rows) {
+        float[] out = new float[B * rows * width];
+        for (int b = 0; b < B; b++) {
+            System.arraycopy(x, (b * T + start) * width, out, b * rows * width, rows * width);
+        }
+        return out;
+    }
+
+
     // ================================================================ embedding and loss
 
     @Test

@@ -39,6 +39,17 @@ final class HostAttentionCalls {
             FunctionDescriptor.of(JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG),
             "int64_t lv_attention_backward_workspace_bytes(int64_t batch, int64_t seq, int64_t heads,"
                     + " int64_t head_dim)");
+    static final NativeFunction KV_CACHE_APPEND = new NativeFunction("lv_host_kv_cache_append",
+            FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS, ADDRESS, ADDRESS, JAVA_INT, JAVA_LONG, JAVA_LONG,
+                    JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG),
+            "int lv_host_kv_cache_append(const void *k, const void *v, void *k_cache, void *v_cache, int dtype,"
+                    + " int64_t batch, int64_t n, int64_t heads, int64_t head_dim, int64_t capacity, int64_t start)");
+    static final NativeFunction ATTENTION_DECODE = new NativeFunction("lv_host_attention_decode",
+            FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS, ADDRESS, ADDRESS, JAVA_INT, JAVA_LONG, JAVA_LONG,
+                    JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG),
+            "int lv_host_attention_decode(const void *q, const void *k_cache, const void *v_cache, void *out,"
+                    + " int dtype, int64_t batch, int64_t n, int64_t heads, int64_t head_dim, int64_t capacity,"
+                    + " int64_t start)");
     static final NativeFunction SPLINE_BASIS = new NativeFunction("lv_host_spline_basis",
             FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_LONG, JAVA_LONG, JAVA_INT, JAVA_INT, ADDRESS, ADDRESS),
             "int lv_host_spline_basis(const float *t, int64_t n, int64_t d, int knots, int normalize,"
@@ -73,7 +84,8 @@ final class HostAttentionCalls {
 
     static final List<NativeFunction> FUNCTIONS = List.of(ATTENTION_FORWARD, ATTENTION_BACKWARD,
             ATTENTION_BACKWARD_WORKSPACE_BYTES, SPLINE_BASIS, SPLINE_BASIS_BACKWARD, SEPARABLE_MODES,
-            SEPARABLE_MODES_BACKWARD, SEPARABLE_MODES_BACKWARD_WORKSPACE_BYTES, DEVICE_ATTENTION_FORWARD);
+            SEPARABLE_MODES_BACKWARD, SEPARABLE_MODES_BACKWARD_WORKSPACE_BYTES, DEVICE_ATTENTION_FORWARD,
+            KV_CACHE_APPEND, ATTENTION_DECODE);
 
     static void attentionForward(MemorySegment q, MemorySegment k, MemorySegment v, MemorySegment out,
                                  MemorySegment lse, int dtype, long batch, long seq, long heads, long headDim)
@@ -93,6 +105,19 @@ final class HostAttentionCalls {
     static long attentionBackwardWorkspaceBytes(long batch, long seq, long heads, long headDim) throws Throwable {
         return (long) CudaLibrary.get().handle(ATTENTION_BACKWARD_WORKSPACE_BYTES)
                 .invokeExact(batch, seq, heads, headDim);
+    }
+
+    static void kvCacheAppend(MemorySegment k, MemorySegment v, MemorySegment kCache, MemorySegment vCache, int dtype,
+                              long batch, long n, long heads, long headDim, long capacity, long start) throws Throwable {
+        check(KV_CACHE_APPEND, (int) CudaLibrary.get().handle(KV_CACHE_APPEND)
+                .invokeExact(k, v, kCache, vCache, dtype, batch, n, heads, headDim, capacity, start));
+    }
+
+    static void attentionDecode(MemorySegment q, MemorySegment kCache, MemorySegment vCache, MemorySegment out,
+                                int dtype, long batch, long n, long heads, long headDim, long capacity, long start)
+            throws Throwable {
+        check(ATTENTION_DECODE, (int) CudaLibrary.get().handle(ATTENTION_DECODE)
+                .invokeExact(q, kCache, vCache, out, dtype, batch, n, heads, headDim, capacity, start));
     }
 
     static void splineBasis(MemorySegment t, long n, long d, int knots, boolean normalize, MemorySegment first,

@@ -18,10 +18,14 @@ import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 
 /**
- * {@code ./leviathan generate}: samples text from a trained model. The checkpoint is a training checkpoint (folder or file) or a folder written by {@code ./leviathan export}.
- * Prints the prompt followed by the generated text. Defaults: 200 tokens, temperature 0.8, top-k 50,
- * top-p 0.95, seed 0 (a fixed seed: the same command prints the same text). Temperature 0 is greedy
- * decoding. The context window is the sequence length the model was trained with.
+ * {@code ./leviathan generate}: samples text from a trained model. The checkpoint is a training checkpoint
+ * (folder or file) or a folder written by {@code ./leviathan export}. Prints the prompt, then streams the
+ * generated text to standard output as tokens are produced, and ends with a line on standard error:
+ * {@code prompt: N tokens, X tok/s; generated: M tokens, Y tok/s} (so standard output is the text alone).
+ * Generation uses the key/value cache ({@link TextGenerator}) unless {@code --no-cache} asks for a full
+ * forward pass per token (same tokens, slower). Defaults: 200 tokens, temperature 0.8, top-k 50, top-p 0.95,
+ * seed 0 (a fixed seed: the same command prints the same text). Temperature 0 is greedy decoding. The context
+ * window is the sequence length the model was trained with.
  */
 @Command(name = "generate", sortOptions = false, description = "sample text from a checkpoint (prints the prompt, then the generated text)")
 final class GenerateCommand implements CommandBody {
@@ -49,6 +53,10 @@ final class GenerateCommand implements CommandBody {
     @Option(names = "--seed", paramLabel = "S", description = "random seed; the same seed prints the same text (default: ${DEFAULT-VALUE})")
     long seed = 0;
 
+    @Option(names = "--no-cache", description = "recompute the whole window for every token instead of using the"
+            + " key/value cache (the same tokens, slower)")
+    boolean noCache;
+
     @Option(names = "--device", paramLabel = DeviceFlag.LABEL, converter = DeviceFlag.class,
             completionCandidates = DeviceFlag.Names.class, description = "where to run (default: ${DEFAULT-VALUE})")
     String device = "cpu";
@@ -64,14 +72,20 @@ final class GenerateCommand implements CommandBody {
         if (!Files.exists(path)) {
             throw new UsageException("--checkpoint " + checkpoint + ": no such file or folder");
         }
-        String generated = HfLlamaExport.withSource(path, src -> {
+        out.print(prompt);
+        out.flush();
+        TextGenerator.Generation g = HfLlamaExport.withSource(path, src -> {
             Tokenizer tok = Tokenizer.of(src.tokenizer());
             try (Backend be = Backends.create(device); LlamaModel model = src.toModel(be, 1, src.contextLength())) {
                 return TextGenerator.generate(be, model, tok, src.vocabularyMap(), prompt, maxTokens, temperature, topK,
-                        topP, seed);
+                        topP, seed, !noCache, piece -> {
+                            out.print(piece); // each piece as soon as its token is sampled
+                            out.flush();
+                        });
             }
         });
-        out.println(prompt + generated);
+        out.println();
+        err.println(g.summary());
         return 0;
     }
 

@@ -6,6 +6,7 @@ import io.leviathan.data.Tokenizer;
 import io.leviathan.data.VocabularyMap;
 import io.leviathan.model.DenseEmbedding;
 import io.leviathan.model.Family;
+import io.leviathan.model.KvCacheSession;
 import io.leviathan.model.LlamaModel;
 import io.leviathan.model.ModelConfig;
 import io.leviathan.model.Parameter;
@@ -20,6 +21,8 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.Optional;
 import java.util.SplittableRandom;
+import java.util.function.Consumer;
+import java.util.function.IntConsumer;
 
 /**
  * Autoregressive text generation from a {@link LlamaModel}: temperature, top-k and nucleus (top-p)
@@ -33,14 +36,21 @@ import java.util.SplittableRandom;
  * one token); the token is drawn from the softmax of what is kept. {@code topK == 0} and {@code topP == 1}
  * disable the filters. Hence {@code topK == 1}, and a tiny {@code topP}, are greedy decoding.
  *
- * <h2>Context window and cost</h2>
- * The context window is the model's {@code seq}: when prompt plus generated tokens are longer, the oldest
- * tokens are dropped (positions restart at 0 in the window). Each new token runs one full forward pass of
- * a {@code [1, seq]} model over the whole window; positions after the current length hold padding, which
- * causal attention keeps from influencing the positions before it, and the logits are read at the last
- * real position. There is no key/value cache: the cost per token is a whole forward pass, which is fine for
- * the small models this project trains. The inference model and its input tensor are allocated once per
- * {@link #generate} call; nothing native is allocated per token.
+ * <h2>Context window and the key/value cache</h2>
+ * The context window is the model's {@code seq}. By default generation runs a {@link KvCacheSession}: the
+ * prompt goes through the model once (prefill), then each new token is one position, attending to the
+ * keys and values the cache kept, so a token costs one row of every projection plus attention over the
+ * window instead of a whole forward pass. Without the cache ({@code cached = false}) each token runs one
+ * full forward pass of a {@code [1, seq]} model over the whole window (positions after the current length
+ * hold padding, which causal attention keeps from influencing the positions before it). Both give the same
+ * tokens for the same seed: on the CPU backend their logits are equal bit for bit.
+ *
+ * <p>A prompt longer than the window keeps its last {@code seq} tokens. When the window is full, the
+ * oldest tokens are dropped so that its last {@code seq / 2} remain (at least one), and positions restart at
+ * 0: with the cache that is one new prefill of the kept half (rotary positions change, so cached keys
+ * cannot be shifted); without it the next forward pass sees the same shortened window, so both paths keep
+ * giving the same tokens. The inference model, its cache and its input tensor are allocated once per
+ * generation; nothing native is allocated per token.
  *
  * <h2>Leviathan models</h2>
  * The generator's {@code V x D} table is materialised once ({@link io.leviathan.model.TokenEmbedding#materialize})
@@ -89,21 +99,38 @@ public final class TextGenerator {
      */
     public static String generate(Backend be, LlamaModel model, Tokenizer tok, Optional<VocabularyMap> map,
                                   String prompt, int maxTokens, float temperature, int topK, float topP, long seed) {
+        Generation g = generate(be, model, tok, map, prompt, maxTokens, temperature, topK, topP, seed, true, text -> { });
+        return decode(tok, map, g.ids());
+    }
+
+    /**
+     * As {@link #generate(Backend, LlamaModel, Tokenizer, Optional, String, int, float, int, float, long)},
+     * streaming: {@code onText} receives the continuation piece by piece as tokens are produced (a piece is
+     * held back while it ends inside a multi-byte character), and together the pieces are the decoded text.
+     * {@code cached} chooses the key/value cache (the default) or a full forward pass per token.
+     *
+     * @return the generated ids and the prompt and generation speeds
+     */
+    public static Generation generate(Backend be, LlamaModel model, Tokenizer tok, Optional<VocabularyMap> map,
+                                      String prompt, int maxTokens, float temperature, int topK, float topP,
+                                      long seed, boolean cached, Consumer<String> onText) {
         validate(maxTokens, temperature, topK, topP);
         int[] context = encodePrompt(tok, map, prompt);
         int stop = modelId(map, tok.endOfText());
-        int[] out;
+        TextStream stream = new TextStream(tok, map, onText);
+        Generation g;
         if (isReusable(model)) {
-            out = generateIds(model, context, maxTokens, temperature, topK, topP, seed, stop);
+            g = generateIds(model, context, maxTokens, temperature, topK, topP, seed, stop, cached, stream::add);
         } else {
             if (be == null) {
                 throw new IllegalArgumentException("a backend is needed to build the inference model");
             }
             try (LlamaModel twin = denseTwin(be, model, 1, model.seq())) {
-                out = generateIds(twin, context, maxTokens, temperature, topK, topP, seed, stop);
+                g = generateIds(twin, context, maxTokens, temperature, topK, topP, seed, stop, cached, stream::add);
             }
         }
-        return decode(tok, map, out);
+        stream.finish();
+        return g;
     }
 
     private static boolean isReusable(LlamaModel model) {
@@ -112,11 +139,21 @@ public final class TextGenerator {
 
     /**
      * Generates up to {@code maxTokens} model ids after {@code context} (model ids, at least one) with a
-     * dense model of batch 1 ({@code model.seq()} is the window). Stops before {@code stopId} when it is
-     * sampled ({@code -1}: never). Allocates nothing on the device per token.
+     * dense model of batch 1 ({@code model.seq()} is the window), using the key/value cache. Stops before
+     * {@code stopId} when it is sampled ({@code -1}: never). Allocates nothing on the device per token.
      */
     public static int[] generateIds(LlamaModel model, int[] context, int maxTokens, float temperature, int topK,
                                     float topP, long seed, int stopId) {
+        return generateIds(model, context, maxTokens, temperature, topK, topP, seed, stopId, true, id -> { }).ids();
+    }
+
+    /**
+     * {@link #generateIds(LlamaModel, int[], int, float, int, float, long, int)} with the choice of the
+     * key/value cache ({@code cached}) or a full forward pass per token, calling {@code onToken} with each id
+     * as soon as it is sampled. Both choices give the same ids (see the class comment).
+     */
+    public static Generation generateIds(LlamaModel model, int[] context, int maxTokens, float temperature, int topK,
+                                         float topP, long seed, int stopId, boolean cached, IntConsumer onToken) {
         validate(maxTokens, temperature, topK, topP);
         if (model.batch() != 1) {
             throw new IllegalArgumentException("generateIds needs a model of batch 1, got batch " + model.batch());
@@ -131,28 +168,125 @@ public final class TextGenerator {
             }
         }
         int seq = model.seq();
+        int keep = Math.max(1, seq / 2); // what a full window shrinks to
         SplittableRandom rng = new SplittableRandom(seed);
         int[] window = new int[seq];
         int len = Math.min(context.length, seq);
         System.arraycopy(context, context.length - len, window, 0, len);
-        List<Integer> generated = new ArrayList<>();
+        int promptTokens = len;
+        int[] generated = new int[maxTokens];
+        int count = 0;
         float[] row = new float[vocab];
         Backend be = model.backend();
-        for (int step = 0; step < maxTokens; step++) {
-            model.forwardLogits(window); // positions >= len hold stale ids: causal attention ignores them
-            be.download(model.logits().select(0, len - 1), row, 0);
-            int next = sample(row, temperature, topK, topP, rng);
-            if (next == stopId) {
-                break;
+        long begin = System.nanoTime(), promptDone = begin;
+        try (KvCacheSession cache = cached ? new KvCacheSession(model) : null) {
+            for (int step = 0; step < maxTokens; step++) {
+                if (cache != null) {
+                    // the positions not cached yet: the prompt (or a shrunk window) at once, then the last token
+                    be.download(cache.append(window, cache.length(), len - cache.length()), row, 0);
+                } else {
+                    model.forwardLogits(window); // positions >= len hold stale ids: causal attention ignores them
+                    be.download(model.logits().select(0, len - 1), row, 0);
+                }
+                if (step == 0) {
+                    promptDone = System.nanoTime();
+                }
+                int next = sample(row, temperature, topK, topP, rng);
+                if (next == stopId) {
+                    break;
+                }
+                generated[count++] = next;
+                onToken.accept(next);
+                if (len == seq) {
+                    System.arraycopy(window, seq - keep, window, 0, keep);
+                    len = keep;
+                    if (cache != null) {
+                        cache.reset();
+                    }
+                }
+                window[len++] = next;
             }
-            generated.add(next);
-            if (len == seq) {
-                System.arraycopy(window, 1, window, 0, seq - 1);
-                len--;
-            }
-            window[len++] = next;
         }
-        return generated.stream().mapToInt(Integer::intValue).toArray();
+        long end = System.nanoTime();
+        return new Generation(Arrays.copyOf(generated, count), promptTokens, promptDone - begin, end - promptDone);
+    }
+
+    /**
+     * What a generation produced and how fast. The prompt time runs until the first token's logits are
+     * ready (prefill and first download); the generation time is the rest, re-prefills after the window
+     * shrinks included.
+     *
+     * @param ids the generated model ids, without the stop token
+     * @param promptTokens the context tokens the model saw at first (at most the window)
+     * @param promptNanos the prompt time
+     * @param generationNanos the generation time
+     */
+    public record Generation(int[] ids, int promptTokens, long promptNanos, long generationNanos) {
+        /** Prompt tokens per second. */
+        public double promptTokensPerSecond() {
+            return perSecond(promptTokens, promptNanos);
+        }
+
+        /** Generated tokens per second. */
+        public double generatedTokensPerSecond() {
+            return perSecond(ids.length, generationNanos);
+        }
+
+        /** {@code "prompt: N tokens, X tok/s; generated: M tokens, Y tok/s"}. */
+        public String summary() {
+            return String.format(java.util.Locale.ROOT, "prompt: %d tokens, %.1f tok/s; generated: %d tokens, %.1f tok/s",
+                    promptTokens, promptTokensPerSecond(), ids.length, generatedTokensPerSecond());
+        }
+
+        private static double perSecond(int tokens, long nanos) {
+            return nanos <= 0 ? 0 : tokens * 1e9 / nanos;
+        }
+    }
+
+    /**
+     * Decodes a growing list of ids into text pieces: after each id, the part of the decoded text not yet
+     * passed on, unless it ends inside a multi-byte character (the tokenizer's replacement character), which
+     * waits for the next id.
+     */
+    private static final class TextStream {
+        private final Tokenizer tok;
+        private final Optional<VocabularyMap> map;
+        private final Consumer<String> onText;
+        private int[] ids = new int[16];
+        private int count;
+        private int emitted; // characters of the decoded text passed on so far
+
+        TextStream(Tokenizer tok, Optional<VocabularyMap> map, Consumer<String> onText) {
+            this.tok = tok;
+            this.map = map;
+            this.onText = onText;
+        }
+
+        void add(int id) {
+            if (count == ids.length) {
+                ids = Arrays.copyOf(ids, 2 * count);
+            }
+            ids[count++] = id;
+            String text = decode(tok, map, Arrays.copyOf(ids, count));
+            int stable = text.length();
+            while (stable > emitted && text.charAt(stable - 1) == '\uFFFD') {
+                stable--;
+            }
+            pass(text, stable);
+        }
+
+        /** Passes on whatever is left, replacement characters included. */
+        void finish() {
+            String text = decode(tok, map, Arrays.copyOf(ids, count));
+            pass(text, text.length());
+        }
+
+        private void pass(String text, int upTo) {
+            if (upTo > emitted) {
+                onText.accept(text.substring(emitted, upTo));
+                emitted = upTo;
+            }
+        }
     }
 
     /**

@@ -394,6 +394,22 @@ public final class LeviathanCuda {
                     ValueLayout.JAVA_LONG, ValueLayout.ADDRESS, ValueLayout.JAVA_FLOAT, ValueLayout.ADDRESS),
             "int lv_adamw(float *param, const float *grad, float *m, float *v, int64_t n, float lr, float beta1, float beta2, float eps, float weight_decay, double bias1, double bias2, int64_t decayed_count, const float *grad_norm, float clip_norm, void *stream);");
 
+    /** The binding of {@code lv_kv_cache_append}. */
+    public static final NativeFunction lv_kv_cache_append$FUNC = new NativeFunction("lv_kv_cache_append",
+            FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.ADDRESS, ValueLayout.ADDRESS, ValueLayout.ADDRESS,
+                    ValueLayout.ADDRESS, ValueLayout.JAVA_INT, ValueLayout.JAVA_LONG, ValueLayout.JAVA_LONG,
+                    ValueLayout.JAVA_LONG, ValueLayout.JAVA_LONG, ValueLayout.JAVA_LONG, ValueLayout.JAVA_LONG,
+                    ValueLayout.ADDRESS),
+            "int lv_kv_cache_append(const void *k, const void *v, void *k_cache, void *v_cache, int dtype, int64_t batch, int64_t n, int64_t heads, int64_t head_dim, int64_t capacity, int64_t start, void *stream);");
+
+    /** The binding of {@code lv_attention_decode}. */
+    public static final NativeFunction lv_attention_decode$FUNC = new NativeFunction("lv_attention_decode",
+            FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.ADDRESS, ValueLayout.ADDRESS, ValueLayout.ADDRESS,
+                    ValueLayout.ADDRESS, ValueLayout.JAVA_INT, ValueLayout.JAVA_LONG, ValueLayout.JAVA_LONG,
+                    ValueLayout.JAVA_LONG, ValueLayout.JAVA_LONG, ValueLayout.JAVA_LONG, ValueLayout.JAVA_LONG,
+                    ValueLayout.ADDRESS),
+            "int lv_attention_decode(const void *q, const void *k_cache, const void *v_cache, void *out, int dtype, int64_t batch, int64_t n, int64_t heads, int64_t head_dim, int64_t capacity, int64_t start, void *stream);");
+
     /** The binding of {@code lv_attention_forward}. */
     public static final NativeFunction lv_attention_forward$FUNC = new NativeFunction("lv_attention_forward",
             FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.ADDRESS, ValueLayout.ADDRESS, ValueLayout.ADDRESS,
@@ -516,6 +532,8 @@ public final class LeviathanCuda {
             lv_attention_forward$FUNC,
             lv_attention_backward_workspace_bytes$FUNC,
             lv_attention_backward$FUNC,
+            lv_kv_cache_append$FUNC,
+            lv_attention_decode$FUNC,
             lv_spline_basis$FUNC,
             lv_spline_basis_backward$FUNC,
             lv_separable_modes$FUNC,
@@ -1118,7 +1136,7 @@ public final class LeviathanCuda {
     /** {@code int lv_spline_basis(const float *t, int64_t n, int64_t d, int knots, int normalize, int32_t *first, float *weights, void *stream);} */
     public int lv_spline_basis(MemorySegment t, long n, long d, int knots, int normalize, MemorySegment first, MemorySegment weights, MemorySegment stream) {
         try {
-            return (int) slots.handle(62, lv_spline_basis$FUNC).invokeExact(t, n, d, knots, normalize, first, weights, stream);
+            return (int) slots.handle(64, lv_spline_basis$FUNC).invokeExact(t, n, d, knots, normalize, first, weights, stream);
         } catch (Throwable e) {
             throw FunctionSlots.rethrow(lv_spline_basis$FUNC, e);
         }
@@ -1127,7 +1145,7 @@ public final class LeviathanCuda {
     /** {@code int lv_spline_basis_backward(const float *d_weights, const float *t, const int32_t *first, int64_t n, int64_t d, int knots, int normalize, float *d_t, void *stream);} */
     public int lv_spline_basis_backward(MemorySegment dWeights, MemorySegment t, MemorySegment first, long n, long d, int knots, int normalize, MemorySegment dT, MemorySegment stream) {
         try {
-            return (int) slots.handle(63, lv_spline_basis_backward$FUNC).invokeExact(dWeights, t, first, n, d, knots, normalize, dT, stream);
+            return (int) slots.handle(65, lv_spline_basis_backward$FUNC).invokeExact(dWeights, t, first, n, d, knots, normalize, dT, stream);
         } catch (Throwable e) {
             throw FunctionSlots.rethrow(lv_spline_basis_backward$FUNC, e);
         }
@@ -1136,7 +1154,7 @@ public final class LeviathanCuda {
     /** {@code int lv_separable_modes(const int32_t *first, const float *weights, const float *spline, float *modes, int64_t groups, int64_t n, int64_t d, int knots, int64_t rank, void *stream);} */
     public int lv_separable_modes(MemorySegment first, MemorySegment weights, MemorySegment spline, MemorySegment modes, long groups, long n, long d, int knots, long rank, MemorySegment stream) {
         try {
-            return (int) slots.handle(64, lv_separable_modes$FUNC).invokeExact(first, weights, spline, modes, groups, n, d, knots, rank, stream);
+            return (int) slots.handle(66, lv_separable_modes$FUNC).invokeExact(first, weights, spline, modes, groups, n, d, knots, rank, stream);
         } catch (Throwable e) {
             throw FunctionSlots.rethrow(lv_separable_modes$FUNC, e);
         }
@@ -1145,7 +1163,7 @@ public final class LeviathanCuda {
     /** {@code int64_t lv_separable_modes_backward_workspace_bytes(int64_t groups, int64_t n, int64_t d, int knots, int64_t rank);} */
     public long lv_separable_modes_backward_workspace_bytes(long groups, long n, long d, int knots, long rank) {
         try {
-            return (long) slots.handle(65, lv_separable_modes_backward_workspace_bytes$FUNC).invokeExact(groups, n, d, knots, rank);
+            return (long) slots.handle(67, lv_separable_modes_backward_workspace_bytes$FUNC).invokeExact(groups, n, d, knots, rank);
         } catch (Throwable e) {
             throw FunctionSlots.rethrow(lv_separable_modes_backward_workspace_bytes$FUNC, e);
         }
@@ -1154,9 +1172,27 @@ public final class LeviathanCuda {
     /** {@code int lv_separable_modes_backward(const float *d_modes, const int32_t *first, const float *weights, const float *spline, const float *modes, float *d_weights, float *d_spline, int64_t groups, int64_t n, int64_t d, int knots, int64_t rank, void *workspace, int64_t workspace_bytes, void *stream);} */
     public int lv_separable_modes_backward(MemorySegment dModes, MemorySegment first, MemorySegment weights, MemorySegment spline, MemorySegment modes, MemorySegment dWeights, MemorySegment dSpline, long groups, long n, long d, int knots, long rank, MemorySegment workspace, long workspaceBytes, MemorySegment stream) {
         try {
-            return (int) slots.handle(66, lv_separable_modes_backward$FUNC).invokeExact(dModes, first, weights, spline, modes, dWeights, dSpline, groups, n, d, knots, rank, workspace, workspaceBytes, stream);
+            return (int) slots.handle(68, lv_separable_modes_backward$FUNC).invokeExact(dModes, first, weights, spline, modes, dWeights, dSpline, groups, n, d, knots, rank, workspace, workspaceBytes, stream);
         } catch (Throwable e) {
             throw FunctionSlots.rethrow(lv_separable_modes_backward$FUNC, e);
+        }
+    }
+
+    /** {@code int lv_kv_cache_append(const void *k, const void *v, void *k_cache, void *v_cache, int dtype, int64_t batch, int64_t n, int64_t heads, int64_t head_dim, int64_t capacity, int64_t start, void *stream);} */
+    public int lv_kv_cache_append(MemorySegment k, MemorySegment v, MemorySegment kCache, MemorySegment vCache, int dtype, long batch, long n, long heads, long headDim, long capacity, long start, MemorySegment stream) {
+        try {
+            return (int) slots.handle(62, lv_kv_cache_append$FUNC).invokeExact(k, v, kCache, vCache, dtype, batch, n, heads, headDim, capacity, start, stream);
+        } catch (Throwable e) {
+            throw FunctionSlots.rethrow(lv_kv_cache_append$FUNC, e);
+        }
+    }
+
+    /** {@code int lv_attention_decode(const void *q, const void *k_cache, const void *v_cache, void *out, int dtype, int64_t batch, int64_t n, int64_t heads, int64_t head_dim, int64_t capacity, int64_t start, void *stream);} */
+    public int lv_attention_decode(MemorySegment q, MemorySegment kCache, MemorySegment vCache, MemorySegment out, int dtype, long batch, long n, long heads, long headDim, long capacity, long start, MemorySegment stream) {
+        try {
+            return (int) slots.handle(63, lv_attention_decode$FUNC).invokeExact(q, kCache, vCache, out, dtype, batch, n, heads, headDim, capacity, start, stream);
+        } catch (Throwable e) {
+            throw FunctionSlots.rethrow(lv_attention_decode$FUNC, e);
         }
     }
 }

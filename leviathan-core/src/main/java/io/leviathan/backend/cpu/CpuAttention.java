@@ -136,7 +136,7 @@ final class CpuAttention {
      * {@code rowSums[r * L, (r + 1) * L)}, and returns {@code alpha = exp(m_old - m_new)}, the factor the
      * row's output so far must be scaled by.
      */
-    private static float onlineSoftmaxRow(float[] s, int off, int visible, float scale, float[] rowMax,
+    static float onlineSoftmaxRow(float[] s, int off, int visible, float scale, float[] rowMax,
                                           float[] rowSums, int r) {
         // (a local broadcast, not a static FloatVector: C2 boxes a loop value that starts as a constant object)
         FloatVector maxV = FloatVector.broadcast(S, Float.NEGATIVE_INFINITY);
@@ -375,7 +375,7 @@ final class CpuAttention {
     }
 
     /** {@code dst[at + i] = src[off + i] * factor} for {@code i < n}, rounded to nearest even when BF16. */
-    private static void storeRow(float[] src, int off, float factor, MemorySegment dst, long at, int n, boolean bf16) {
+    static void storeRow(float[] src, int off, float factor, MemorySegment dst, long at, int n, boolean bf16) {
         if (bf16) {
             for (int i = 0; i < n; i++) {
                 dst.setAtIndex(BF16, at + i, Bf16.fromFloat(src[off + i] * factor));
@@ -415,7 +415,7 @@ final class CpuAttention {
     }
 
     /** {@code alpha * x[off + i]} in place for {@code i < n} (n a multiple of L); nothing to do for 1. */
-    private static void scaleRow(float[] x, int off, int n, float alpha) {
+    static void scaleRow(float[] x, int off, int n, float alpha) {
         if (alpha == 1f) {
             return;
         }

@@ -153,6 +153,16 @@ public final class CpuBackend implements Backend {
         CpuAttention.attentionBackward(par, dOut, q, k, v, out, lse, dQ, dK, dV);
     }
 
+    @Override
+    public void kvCacheAppend(Tensor k, Tensor v, Tensor kCache, Tensor vCache, int start) {
+        CpuKvCache.append(k, v, kCache, vCache, start);
+    }
+
+    @Override
+    public void attentionDecode(Tensor q, Tensor kCache, Tensor vCache, int start, Tensor out) {
+        CpuKvCache.attentionDecode(par, q, kCache, vCache, start, out);
+    }
+
     @Override public void embedding(Tensor ids, Tensor table, Tensor out) {
         try {
             CpuEmbedding.embedding(par, ids, table, out);

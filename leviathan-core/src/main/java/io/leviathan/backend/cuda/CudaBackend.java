@@ -593,6 +593,29 @@ public final class CudaBackend implements Backend {
                 p(lse), p(dQ), p(dK), p(dV), code(type), b, t, h, dh, ws, Math.max(need, 0), s()));
     }
 
+    @Override
+    public void kvCacheAppend(Tensor k, Tensor v, Tensor kCache, Tensor vCache, int start) {
+        DType type = AttentionChecks.kvCacheAppend(k, v, kCache, vCache, start);
+        if (k.numel() == 0) {
+            return; // nothing to compute: no launch of an empty grid
+        }
+        cx.bindThread();
+        check("lv_kv_cache_append", lib.lv_kv_cache_append(p(k), p(v), p(kCache), p(vCache), code(type),
+                k.size(0), k.size(1), k.size(2), k.size(3), kCache.size(2), start, s()));
+    }
+
+    @Override
+    public void attentionDecode(Tensor q, Tensor kCache, Tensor vCache, int start, Tensor out) {
+        DType type = AttentionChecks.attentionDecode(q, kCache, vCache, start, out);
+        CudaChecks.attentionHeadDim("attentionDecode", q);
+        if (q.numel() == 0) {
+            return; // nothing to compute: no launch of an empty grid
+        }
+        cx.bindThread();
+        check("lv_attention_decode", lib.lv_attention_decode(p(q), p(kCache), p(vCache), p(out), code(type),
+                q.size(0), q.size(1), q.size(2), q.size(3), kCache.size(2), start, s()));
+    }
+
     // ---------------------------------------------------------------- embedding and loss
 
     @Override
