@@ -195,7 +195,8 @@ abi_headers() {
   done
   # on the GPU machine a table the compiler could not check is a failure, not a skip
   [ "$DRY" = 1 ] || args+=(--require "CUDA driver" --require "Leviathan CUDA library (probe)"
-                           --require "Leviathan CUDA library" --require "cuBLASLt" --require "cuBLAS")
+                           --require "Leviathan CUDA library" --require "cuBLASLt" --require "cuBLAS"
+                           --require "cuDNN")
   jrun -cp "$CP" io.leviathan.bindings.cuda.CudaHeaderCheck "${args[@]}" --out "$WORK/header-check"
 }
 export -f abi_headers
