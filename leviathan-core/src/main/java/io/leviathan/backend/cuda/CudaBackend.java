@@ -831,25 +831,7 @@ public final class CudaBackend implements Backend {
         }
         closed = true;
         cx.bindThread();
-        RuntimeException first = null;
-        for (AutoCloseable c : new AutoCloseable[] {cudnnAttention, transfer, gemm, workspace, normAccumulator, errors,
-                memory, cx}) {
-            if (c == null) {
-                continue;
-            }
-            try {
-                c.close();
-            } catch (Exception e) {
-                if (first == null) {
-                    first = e instanceof RuntimeException r ? r : new IllegalStateException(e);
-                } else {
-                    first.addSuppressed(e);
-                }
-            }
-        }
-        if (first != null) {
-            throw first;
-        }
+        ClosingOrder.closeAll(cudnnAttention, transfer, gemm, workspace, normAccumulator, errors, memory, cx);
     }
 
     @Override

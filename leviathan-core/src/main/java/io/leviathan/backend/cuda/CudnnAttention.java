@@ -2,7 +2,6 @@ package io.leviathan.backend.cuda;
 
 import static io.leviathan.backend.cuda.CudnnAttentionGraphs.*;
 
-import io.leviathan.bindings.NativeCallException;
 import io.leviathan.bindings.cuda.CuDnn;
 import io.leviathan.bindings.cuda.LeviathanCuda;
 import io.leviathan.tensor.DType;
@@ -150,30 +149,7 @@ final class CudnnAttention implements AutoCloseable {
     /** Destroys the plans, the scratch and the handle. */
     @Override
     public void close() {
-        RuntimeException first = null;
-        for (AutoCloseable c : new AutoCloseable[] {plans, workspace, conversions, api}) {
-            try {
-                c.close();
-            } catch (Exception e) {
-                if (first == null) {
-                    first = e instanceof RuntimeException r ? r : new IllegalStateException(e);
-                } else {
-                    first.addSuppressed(e);
-                }
-            }
-        }
-        try {
-            cudnn.check("cudnnDestroy", cudnn.cudnnDestroy(MemorySegment.ofAddress(handle)));
-        } catch (NativeCallException e) {
-            if (first == null) {
-                first = e;
-            } else {
-                first.addSuppressed(e);
-            }
-        }
-        arena.close();
-        if (first != null) {
-            throw first;
-        }
+        ClosingOrder.closeAll(plans, workspace, conversions, api,
+                () -> cudnn.check("cudnnDestroy", cudnn.cudnnDestroy(MemorySegment.ofAddress(handle))), arena);
     }
 }

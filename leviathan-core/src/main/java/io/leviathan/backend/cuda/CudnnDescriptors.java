@@ -215,22 +215,13 @@ final class CudnnDescriptors implements AutoCloseable {
     /** Destroys every descriptor still owned, newest first; the first failure is thrown after trying all. */
     @Override
     public void close() {
-        RuntimeException first = null;
-        for (int i = owned.size() - 1; i >= 0; i--) {
-            try {
-                api.destroy(owned.get(i));
-            } catch (RuntimeException e) {
-                if (first == null) {
-                    first = e;
-                } else {
-                    first.addSuppressed(e);
-                }
-            }
+        AutoCloseable[] steps = new AutoCloseable[owned.size() + 1];
+        for (int i = 0; i < owned.size(); i++) {
+            long d = owned.get(owned.size() - 1 - i);
+            steps[i] = () -> api.destroy(d);
         }
+        steps[owned.size()] = arena;
         owned.clear();
-        arena.close();
-        if (first != null) {
-            throw first;
-        }
+        ClosingOrder.closeAll(steps);
     }
 }

@@ -75,23 +75,10 @@ final class CudnnPlanCache implements AutoCloseable {
     /** Destroys every plan and its descriptors. */
     @Override
     public synchronized void close() {
-        RuntimeException first = null;
-        for (Entry e : entries.values()) {
-            if (e.plan() != null) {
-                try {
-                    e.plan().close();
-                } catch (RuntimeException x) {
-                    if (first == null) {
-                        first = x;
-                    } else {
-                        first.addSuppressed(x);
-                    }
-                }
-            }
-        }
-        entries.clear();
-        if (first != null) {
-            throw first;
+        try {
+            ClosingOrder.closeAll(entries.values().stream().map(Entry::plan).toArray(AutoCloseable[]::new));
+        } finally {
+            entries.clear();
         }
     }
 }
