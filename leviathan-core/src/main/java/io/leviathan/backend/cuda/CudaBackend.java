@@ -616,7 +616,7 @@ public final class CudaBackend implements Backend {
             return; // nothing to compute: no launch of an empty grid
         }
         cx.bindThread();
-        CudnnPlan plan = cudnnPlan(false, type, q);
+        CudnnPlan plan = cudnnPlan(false, type, q, k, v, out, lse);
         if (plan != null) {
             cudnnAttention.forward(plan, q.size(3), a(q), a(k), a(v), a(out), a(lse));
             return;
@@ -636,7 +636,7 @@ public final class CudaBackend implements Backend {
             return; // nothing to compute: no launch of an empty grid
         }
         cx.bindThread();
-        CudnnPlan plan = cudnnPlan(true, type, q);
+        CudnnPlan plan = cudnnPlan(true, type, q, dOut, k, v, out, lse, dQ, dK, dV);
         if (plan != null) {
             cudnnAttention.backward(plan, q.numel(), dh, a(dOut), gradType, a(q), a(k), a(v), a(out), a(lse), a(dQ),
                     a(dK), a(dV));
@@ -649,8 +649,11 @@ public final class CudaBackend implements Backend {
                 p(lse), p(dQ), p(dK), p(dV), code(type), b, t, h, dh, ws, Math.max(need, 0), s()));
     }
 
-    /** The cuDNN plan for this attention call when the route takes cuDNN, else null (our kernel runs it). */
-    private CudnnPlan cudnnPlan(boolean backward, DType type, Tensor q) {
+    /**
+     * The cuDNN plan for this attention call when the route takes cuDNN, else null (our kernel runs it);
+     * {@code tensors} are the call's other tensors, whose addresses must meet the plan's alignment.
+     */
+    private CudnnPlan cudnnPlan(boolean backward, DType type, Tensor q, Tensor... tensors) {
         CudnnAttentionGraphs.Shape shape = new CudnnAttentionGraphs.Shape(q.size(0), q.size(1), q.size(2), q.size(3));
         String what = (backward ? "backward " : "forward ") + shape;
         if (attentionRoute.nativeOnly()) {
@@ -658,6 +661,13 @@ public final class CudaBackend implements Backend {
             return null;
         }
         String reason = cudnnAttention == null ? cudnnMissing : CudnnAttention.unsupported(type, q.size(3));
+        for (int i = 0; reason == null && i <= tensors.length; i++) {
+            long address = a(i == 0 ? q : tensors[i - 1]);
+            if (address % CudnnDescriptors.ALIGNMENT != 0) {
+                reason = "a tensor of the call is at " + Long.toHexString(address) + ", not "
+                        + CudnnDescriptors.ALIGNMENT + "-byte aligned as the plan declares";
+            }
+        }
         CudnnPlanCache.Entry entry = null;
         if (reason == null) {
             entry = cudnnAttention.plan(backward, shape);

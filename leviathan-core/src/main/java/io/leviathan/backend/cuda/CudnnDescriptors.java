@@ -15,7 +15,10 @@ import java.util.List;
  * built from, so its owner closes them together when the plan is dropped.
  */
 final class CudnnDescriptors implements AutoCloseable {
-    /** Byte alignment promised for every real tensor: the caching allocator returns 256-byte aligned blocks. */
+    /**
+     * Byte alignment declared for every real tensor: blocks of the caching allocator are 256-byte aligned, and
+     * the backend checks each call's addresses before using a plan (a view at an odd offset runs our kernel).
+     */
     static final long ALIGNMENT = 16;
 
     private final CudnnBackendApi api;
