@@ -16,7 +16,7 @@
 #   steps.tsv      step, status, seconds, key figure
 #   figures.jsonl  every benchmark figure, ours ("impl": "leviathan") and PyTorch's ("impl": "torch")
 #   details.tar.gz JUnit reports, the training runs' metrics and configs, each step's log
-# Environment: CHECK_BUDGET_S (default 400) caps the whole check; steps that no longer fit are skipped.
+# Environment: CHECK_BUDGET_S (default 560: fits a 600 s run with the cuDNN steps) caps the whole check; steps that no longer fit are skipped.
 set -u
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -45,7 +45,7 @@ mkdir -p "$RES"
 LOG="$RES/check.log"; STEPS="$RES/steps.tsv"; FIG="$RES/figures.jsonl"; SUMMARY="$RES/summary.txt"
 : > "$LOG"; : > "$STEPS"; : > "$FIG"
 WORK="$(mktemp -d /tmp/leviathan-gpu-check.XXXXXX)"
-BUDGET="${CHECK_BUDGET_S:-400}"
+BUDGET="${CHECK_BUDGET_S:-560}"
 B="$ROOT/target/gpu-bundle"
 START=$(date +%s)
 FAILED=0
@@ -195,7 +195,8 @@ abi_headers() {
   done
   # on the GPU machine a table the compiler could not check is a failure, not a skip
   [ "$DRY" = 1 ] || args+=(--require "CUDA driver" --require "Leviathan CUDA library (probe)"
-                           --require "Leviathan CUDA library" --require "cuBLASLt" --require "cuBLAS")
+                           --require "Leviathan CUDA library" --require "cuBLASLt" --require "cuBLAS"
+                           --require "cuDNN")
   jrun -cp "$CP" io.leviathan.bindings.cuda.CudaHeaderCheck "${args[@]}" --out "$WORK/header-check"
 }
 export -f abi_headers
@@ -254,23 +255,33 @@ EOF
 fi
 
 # ------------------------------------------------------------------------------------------------ training
-# 200 steps of the tiny Leviathan model on the embedded corpus, bf16 policy, one seed: on CUDA, then on the
-# CPU. The first 10 steps' losses must agree within 2 % (bf16 operands, other summation orders); the
-# difference over all 200 steps is reported.
+# 200 steps of the tiny Leviathan model on the embedded corpus, bf16 policy, one seed: on CUDA with our attention
+# kernel, on CUDA with cuDNN's fused attention, then on the CPU. The first 10 steps' losses of each CUDA run must
+# agree with the CPU's within 2 % (bf16 operands, other summation orders); the difference over all 200 steps is
+# reported.
 if want train; then
   run_step data 90 jrun -cp "$CP" io.leviathan.cli.Main data default --cache "$WORK/data"
   DATA="$(sed -n 's/^Dataset //p' "$WORK/data.log" | head -1)"
   record "${DATA:-no dataset}"
   TRAIN=(train --data "${DATA:-$WORK/data}" --model tiny --family leviathan --steps 200 --batch 8 --seq 128
          --precision bf16 --seed 7 --set sampleTokens=0 --set evalEvery=0 --set evalBatches=2 --set checkpointEvery=0)
-  run_step train-cuda 120 jrun -cp "$CP" io.leviathan.cli.Main "${TRAIN[@]}" --device "$DEVICE" --out "$WORK/run-cuda"
+  run_step train-cuda 120 jrun -cp "$CP" io.leviathan.cli.Main "${TRAIN[@]}" --device "$DEVICE" \
+    --set attention=native --out "$WORK/run-cuda"
   record "$(grep -o 'done: .*' "$WORK/train-cuda.log" | head -1)"
+  # the dry run has no GPU: cuDNN attention there is the CPU's refusal, so it trains with auto (our CPU attention)
+  CUDNN_ATT=cudnn; [ "$DRY" = 1 ] && CUDNN_ATT=auto
+  run_step train-cudnn 120 jrun -cp "$CP" io.leviathan.cli.Main "${TRAIN[@]}" --device "$DEVICE" \
+    --set attention="$CUDNN_ATT" --out "$WORK/run-cudnn"
+  record "$(grep -o 'done: .*' "$WORK/train-cudnn.log" | head -1); $(grep -m1 '^attention:' "$WORK/train-cudnn.log")"
   run_step train-cpu 150 jrun -cp "$CP" io.leviathan.cli.Main "${TRAIN[@]}" --device cpu --out "$WORK/run-cpu"
   record "$(grep -o 'done: .*' "$WORK/train-cpu.log" | head -1)"
   run_step agreement 20 python3 "$ROOT/gpu/compare.py" losses "$WORK/run-cuda/metrics.jsonl" \
     "$WORK/run-cpu/metrics.jsonl" --first 10 --rtol 0.02
   grep '^{' "$WORK/agreement.log" >> "$FIG"
   record "$(grep '^first' "$WORK/agreement.log")"
+  run_step agreement-cudnn 20 python3 "$ROOT/gpu/compare.py" losses "$WORK/run-cudnn/metrics.jsonl" \
+    "$WORK/run-cpu/metrics.jsonl" --first 10 --rtol 0.02
+  record "$(grep '^first' "$WORK/agreement-cudnn.log")"
 fi
 
 # ------------------------------------------------------------------------------------------------ benchmarks
@@ -295,8 +306,12 @@ peer() {
 }
 export -f bench peer
 if want bench; then
-  run_step bench-ours 120 bench -- --only gemm,attention,generator,step
+  run_step bench-ours 120 bench -- --only gemm,attention,generator,step --attention native
   record "$(grep '"impl": "leviathan"' "$FIG" | grep -vc '"bench": "agreement"') figures"
+  # cuDNN's fused attention: attention (bf16) and the training steps again, beside our kernel's figures
+  CUDNN_ATT=cudnn; [ "$DRY" = 1 ] && CUDNN_ATT=auto
+  run_step bench-ours-cudnn 100 bench -- --only attention,step --attention "$CUDNN_ATT"
+  record "$(grep -c '"attention": "'"$CUDNN_ATT"'"' "$FIG") figures with attention $CUDNN_ATT"
   run_step bench-ours-tf32 40 bench -Dleviathan.cuda.tf32=true -- --only gemm --gemm-dtypes f32 --label tf32
   record "$(grep -c '"dtype": "tf32"' "$FIG") tf32 figures"
   run_step bench-torch 120 peer
@@ -305,7 +320,7 @@ fi
 
 # ------------------------------------------------------------------------------------------------ the end
 (cd "$WORK" && tar czf "$RES/details.tar.gz" --ignore-failed-read junit run-cuda/metrics.jsonl run-cuda/config.json \
-   run-cpu/metrics.jsonl run-cpu/config.json ./*.log ./*.out 2>/dev/null)
+   run-cudnn/metrics.jsonl run-cpu/metrics.jsonl run-cpu/config.json ./*.log ./*.out 2>/dev/null)
 log ""; log "=== summary after $(elapsed)s"
 python3 "$ROOT/gpu/compare.py" table "$STEPS" "$FIG" > "$SUMMARY"
 tee -a "$LOG" < "$SUMMARY"

@@ -147,6 +147,24 @@ class CompareTest(unittest.TestCase):
         self.assertAlmostEqual(0.04, lines["generator share of the Leviathan step (leviathan)"][0])
         self.assertAlmostEqual(1.2, lines["Leviathan step / dense step time (leviathan)"][0])
 
+    def test_cudnn_attention_rows_have_their_own_lines_and_targets(self):
+        shape = {"dtype": "bf16", "b": 4, "t": 2048, "h": 16, "dh": 64}
+        step = {"bench": "step", "family": "dense", "model": "m", "batch": 8, "seq": 1024, "vocab": 10}
+        rows = [
+            dict(shape, impl="leviathan", bench="attention", attention="native", fwd_bwd_ms=20.0),
+            dict(shape, impl="leviathan", bench="attention", attention="cudnn", fwd_bwd_ms=5.0),
+            dict(shape, impl="torch", bench="attention", fwd_bwd_ms=4.0),
+            dict(step, impl="leviathan", attention="native", tokens_per_s=100.0, mfu=0.1, ms=80.0),
+            dict(step, impl="leviathan", attention="cudnn", tokens_per_s=150.0, mfu=0.15, ms=55.0),
+        ]
+        lines = {what: (ours, ratio, target) for what, ours, _, ratio, target in compare.ratios(rows)}
+        self.assertAlmostEqual(0.2, lines["attention native bf16 B4 T2048 H16 Dh64 fwd+bwd ms"][1])
+        self.assertEqual((5.0, 0.8, ">= 0.9"), lines["attention cudnn bf16 B4 T2048 H16 Dh64 fwd+bwd ms"])
+        self.assertIn("step dense m (cudnn attention) tokens/s", lines)
+        self.assertEqual((1.5, None, "> 1"), lines["step dense seq 1024: cuDNN attention / our kernel tokens/s"])
+        self.assertEqual(1, len(torch_peer.plan(type("A", (), {"quick": False})(), rows[:3])["attention"]),
+                         "PyTorch measures a shape once")
+
     def test_table_marks_targets(self):
         steps = tempfile.NamedTemporaryFile("w", suffix=".tsv", delete=False)
         steps.write("probe\tok\t3\tcuda available\nabi\tFAIL(1)\t1\tmissing\n")

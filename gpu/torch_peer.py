@@ -92,7 +92,9 @@ def plan(args, ours):
     p = {"gemm": [], "attention": [], "generator": [], "step": []}
     gemm = [(r["dtype"], r["m"], r["k"], r["n"]) for r in rows if r.get("bench") == "gemm"]
     p["gemm"] = gemm or [(dt, m, k, n) for dt in ("f32", "tf32", "bf16") for (m, k, n) in gemm_shapes(quick)]
-    att = [(r["dtype"], r["b"], r["t"], r["h"], r["dh"]) for r in rows if r.get("bench") == "attention"]
+    # our rows repeat a shape once per attention implementation (our kernel, cuDNN): PyTorch measures it once
+    att = list(dict.fromkeys((r["dtype"], r["b"], r["t"], r["h"], r["dh"]) for r in rows
+                             if r.get("bench") == "attention"))
     default_att = (1, 64, 2, 32) if quick else (4, 2048, 16, 64)
     p["attention"] = att or [(dt,) + default_att for dt in ("f32", "bf16")]
     preset = "tiny" if quick else "paper-420m"
@@ -110,7 +112,11 @@ def plan(args, ours):
     p["generator"] = gen or [dict(model_config(preset, vocab, True), tokens=batch * seq)]
     steps = [dict(from_row(r, r["family"] == "leviathan"), family=r["family"], batch=r["batch"], seq=r["seq"],
                   precision=r.get("precision", "bf16")) for r in rows if r.get("bench") == "step"]
-    p["step"] = steps or [dict(model_config(preset, vocab, fam == "leviathan"), family=fam, batch=batch, seq=seq,
+    unique = []
+    for st in steps:
+        if st not in unique:
+            unique.append(st)
+    p["step"] = unique or [dict(model_config(preset, vocab, fam == "leviathan"), family=fam, batch=batch, seq=seq,
                                precision="bf16") for fam in ("dense", "leviathan")]
     return p
 

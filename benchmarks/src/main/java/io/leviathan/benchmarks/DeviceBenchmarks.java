@@ -2,6 +2,7 @@ package io.leviathan.benchmarks;
 
 import io.leviathan.backend.AdamWStep;
 import io.leviathan.backend.Backend;
+import io.leviathan.backend.AttentionChoice;
 import io.leviathan.backend.Backends;
 import io.leviathan.model.GeneratorConfig;
 import io.leviathan.model.LeviathanGenerator;
@@ -34,6 +35,8 @@ import java.util.function.Supplier;
  *
  * <pre>
  *   java ... io.leviathan.benchmarks.DeviceBenchmarks [--device cuda|cpu|auto] [--only gemm,attention,generator,step]
+ *       [--attention native|cudnn|auto]  (which attention the CUDA backend runs; our kernel by default; with
+ *                                          cudnn only BF16 attention is timed, the dtype cuDNN's fused attention takes)
  *        [--gemm-dtypes f32,bf16] [--label NAME] [--model PRESET] [--batch B] [--seq T] [--precision fp32|bf16]
  *        [--steps N] [--quick]
  * </pre>
@@ -51,12 +54,12 @@ public final class DeviceBenchmarks {
 
     /** The settings of one run. */
     record Options(String device, List<String> only, List<String> gemmDtypes, String label, String model, int batch,
-                   int seq, Precision precision, int steps, boolean quick) {
+                   int seq, Precision precision, int steps, boolean quick, AttentionChoice attention) {
         static Options parse(String[] args) {
             Map<String, String> v = new LinkedHashMap<>();
             boolean quick = false;
             List<String> flags = List.of("--device", "--only", "--gemm-dtypes", "--label", "--model", "--batch", "--seq",
-                    "--precision", "--steps");
+                    "--precision", "--steps", "--attention");
             for (int i = 0; i < args.length; i++) {
                 if (args[i].equals("--quick")) {
                     quick = true;
@@ -85,7 +88,8 @@ public final class DeviceBenchmarks {
                     Integer.parseInt(v.getOrDefault("--batch", quick ? "2" : "8")),
                     Integer.parseInt(v.getOrDefault("--seq", quick ? "64" : "1024")),
                     Precision.of(v.getOrDefault("--precision", "bf16")),
-                    Integer.parseInt(v.getOrDefault("--steps", quick ? "2" : "6")), quick);
+                    Integer.parseInt(v.getOrDefault("--steps", quick ? "2" : "6")), quick,
+                    AttentionChoice.of(v.getOrDefault("--attention", "native")));
         }
     }
 
@@ -96,7 +100,7 @@ public final class DeviceBenchmarks {
     public static void main(String[] args) {
         Options o = Options.parse(args);
         int failed;
-        try (Backend be = Backends.create(o.device())) {
+        try (Backend be = Backends.create(o.device(), o.attention())) {
             System.err.println("backend " + be.name() + " (" + be.device() + "), " + be.threads() + " threads");
             failed = run(be, o, r -> System.out.println(json(r)));
         }
@@ -117,7 +121,7 @@ public final class DeviceBenchmarks {
         }
         if (o.only().contains("attention")) {
             int[] shape = o.quick() ? new int[] {1, 64, 2, 32} : new int[] {4, 2048, 16, 64};
-            for (DType dtype : List.of(DType.F32, DType.BF16)) {
+            for (DType dtype : o.attention() == AttentionChoice.CUDNN ? List.of(DType.BF16) : List.of(DType.F32, DType.BF16)) {
                 names.add("attention " + dtype);
                 jobs.add(() -> attention(be, o, dtype, shape[0], shape[1], shape[2], shape[3]));
             }
@@ -196,6 +200,7 @@ public final class DeviceBenchmarks {
             // causal: half of the T x T scores; forward 2 products, backward 5 (flash-style, recomputing P)
             double fwdFlops = 2.0 * 2 * batch * heads * (double) t * t * dh / 2;
             Map<String, Object> r = row("attention", be);
+            r.put("attention", o.attention().configName());
             r.put("dtype", dtype == DType.BF16 ? "bf16" : "f32");
             r.put("b", batch);
             r.put("t", t);
@@ -286,6 +291,7 @@ public final class DeviceBenchmarks {
             // 6N for the body and head, plus attention's 12 L D T (forward and backward), per token
             double flopsPerToken = 6.0 * nonEmbedding + 12.0 * dense.layers() * dense.dModel() * o.seq();
             Map<String, Object> r = row("step", be);
+            r.put("attention", o.attention().configName());
             r.put("family", leviathan ? "leviathan" : "dense");
             r.put("model", o.model());
             putShape(r, c);

@@ -66,5 +66,11 @@ class DeviceBenchmarksTest {
         e = assertThrows(IllegalArgumentException.class,
                 () -> DeviceBenchmarks.Options.parse(new String[] {"--gemm-dtypes", "f16"}));
         assertTrue(e.getMessage().contains("valid: f32, bf16"), e.getMessage());
+        assertEquals(io.leviathan.backend.AttentionChoice.NATIVE, DeviceBenchmarks.Options.parse(new String[0]).attention());
+        assertEquals(io.leviathan.backend.AttentionChoice.CUDNN,
+                DeviceBenchmarks.Options.parse(new String[] {"--attention", "cudnn"}).attention());
+        e = assertThrows(IllegalArgumentException.class,
+                () -> DeviceBenchmarks.Options.parse(new String[] {"--attention", "flash"}));
+        assertEquals("attention must be one of auto, cudnn, native, got 'flash'", e.getMessage());
     }
 }

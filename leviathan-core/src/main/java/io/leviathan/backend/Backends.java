@@ -55,20 +55,43 @@ public final class Backends {
      * @throws IllegalStateException when the backend exists but cannot run here; the message says why
      */
     public static Backend create(String name) {
+        return create(name, AttentionChoice.AUTO);
+    }
+
+    /**
+     * {@link #create(String)} with attention run as {@code attention} says. On the CUDA backend: {@code auto} uses
+     * cuDNN's fused attention where its plan finalizes for the call, else our kernel; {@code cudnn} insists on
+     * cuDNN; {@code native} uses our kernel. The CPU backend has one attention: {@code auto} and {@code native} run
+     * it, and {@code cudnn} is an error naming the device, also when {@code auto} falls back to the CPU.
+     *
+     * @throws IllegalArgumentException for an unknown name, or {@code cudnn} with a CPU backend
+     * @throws IllegalStateException when the backend exists but cannot run here; the message says why
+     */
+    public static Backend create(String name, AttentionChoice attention) {
         return switch (name) {
-            case "cpu" -> cpu();
-            case "cpu-strict" -> strictCpu(Runtime.getRuntime().availableProcessors());
+            case "cpu", "cpu-strict" -> {
+                refuseCudnnOnCpu(attention, name);
+                yield name.equals("cpu") ? cpu() : strictCpu(Runtime.getRuntime().availableProcessors());
+            }
             case "cuda" -> {
                 BackendInfo info = BackendProbe.cuda();
                 if (!info.available()) {
                     throw new IllegalStateException("backend 'cuda' is unavailable: " + info.detail());
                 }
-                yield CudaBackend.open(CudaLibraries.system(), 0); // the libraries the probe just found
+                yield CudaBackend.open(CudaLibraries.system(), 0, attention); // the libraries the probe just found
             }
-            case "auto" -> auto(BackendProbe.cuda(), System.err, FALLBACK_REPORTED);
+            case "auto" -> auto(BackendProbe.cuda(), System.err, FALLBACK_REPORTED, attention);
             default -> throw new IllegalArgumentException("unknown backend '" + name + "'; valid: "
                     + String.join(", ", DEVICES));
         };
+    }
+
+    /** {@code attention = cudnn} has no meaning on the CPU backend: an error naming what was asked. */
+    static void refuseCudnnOnCpu(AttentionChoice attention, String device) {
+        if (attention == AttentionChoice.CUDNN) {
+            throw new IllegalArgumentException("attention 'cudnn' needs the CUDA backend, but the device is '" + device
+                    + "' (the CPU backend has its own attention: use attention auto or native)");
+        }
     }
 
     /**
@@ -76,9 +99,14 @@ public final class Backends {
      * probe's reason written to {@code err} unless {@code reported} says it was written already.
      */
     static Backend auto(BackendInfo cuda, PrintStream err, AtomicBoolean reported) {
+        return auto(cuda, err, reported, AttentionChoice.AUTO);
+    }
+
+    static Backend auto(BackendInfo cuda, PrintStream err, AtomicBoolean reported, AttentionChoice attention) {
         if (cuda.available()) {
-            return create("cuda");
+            return create("cuda", attention);
         }
+        refuseCudnnOnCpu(attention, "auto, which fell back to the CPU: " + fallbackNotice(cuda));
         if (reported.compareAndSet(false, true)) {
             err.println(fallbackNotice(cuda));
         }

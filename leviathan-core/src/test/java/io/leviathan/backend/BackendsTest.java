@@ -65,4 +65,32 @@ class BackendsTest {
             assertTrue(e.getMessage().contains(cuda.detail()), e.getMessage());
         }
     }
+
+    @Test
+    void attentionCudnnIsRefusedOnTheCpuAndAutoAndNativeRunThere() {
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> Backends.create("cpu", AttentionChoice.CUDNN));
+        assertEquals("attention 'cudnn' needs the CUDA backend, but the device is 'cpu' (the CPU backend has its own"
+                + " attention: use attention auto or native)", e.getMessage());
+        BackendInfo noCuda = new BackendInfo("cuda", false, "no CUDA driver found");
+        ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+        PrintStream err = new PrintStream(bytes, true, StandardCharsets.UTF_8);
+        e = assertThrows(IllegalArgumentException.class,
+                () -> Backends.auto(noCuda, err, new AtomicBoolean(), AttentionChoice.CUDNN));
+        assertTrue(e.getMessage().contains("the device is 'auto, which fell back to the CPU: CUDA unavailable: no CUDA"
+                + " driver found; using the CPU backend'"), e.getMessage());
+        for (AttentionChoice c : new AttentionChoice[] {AttentionChoice.AUTO, AttentionChoice.NATIVE}) {
+            try (Backend be = Backends.create("cpu", c)) {
+                assertTrue(be.name().startsWith("cpu"), be.name());
+            }
+        }
+    }
+
+    @Test
+    void attentionChoiceNames() {
+        assertEquals(java.util.List.of("auto", "cudnn", "native"), AttentionChoice.NAMES);
+        assertEquals(AttentionChoice.CUDNN, AttentionChoice.of("cudnn"));
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> AttentionChoice.of("Flash"));
+        assertEquals("attention must be one of auto, cudnn, native, got 'Flash'", e.getMessage());
+    }
 }

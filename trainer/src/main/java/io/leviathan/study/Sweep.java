@@ -444,7 +444,7 @@ public final class Sweep {
         if (newest != null && resumedFrom >= tc.steps()) {
             out.println("the final checkpoint " + newest + " is there; evaluating it");
             try (Checkpoint c = Checkpoint.load(newest);
-                 Backend be = Backends.create(tc.device());
+                 Backend be = Backends.create(tc.device(), tc.attentionChoice());
                  TokenDataset ds = TokenDataset.open(dataDir);
                  LlamaModel model = new LlamaModel(be, r.model(), tc.batch(), tc.seq())) {
                 c.restoreWeights(model);

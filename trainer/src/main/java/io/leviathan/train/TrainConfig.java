@@ -1,5 +1,6 @@
 package io.leviathan.train;
 
+import io.leviathan.backend.AttentionChoice;
 import io.leviathan.backend.Backends;
 import io.leviathan.io.JsonConfig;
 import com.fasterxml.jackson.core.JsonProcessingException;
@@ -50,6 +51,9 @@ import java.util.Map;
  *   "keepCheckpoints": 3,         keep the newest K checkpoints
  *   "device": "cpu",              cpu | cuda | auto (CUDA where it can run, else the CPU)
  *   "precision": "fp32",          fp32 | bf16 (bf16 matmul and attention operands, fp32 master weights and loss)
+ *   "attention": "auto",          auto | cudnn | native: on CUDA, cuDNN's fused attention where its plan finalizes
+ *                                 (bf16), else our kernel (auto), cuDNN or an error (cudnn), our kernel (native);
+ *                                 the CPU backend has one attention, so cudnn needs device cuda
  *   "out": null,                  run folder; null = runs/&lt;yyyyMMdd-HHmmss&gt;
  *   "seed": 1337,                 initialisation and data-order seed
  *   "sampleTokens": 48            tokens to sample at the end; 0 = none
@@ -62,13 +66,14 @@ public record TrainConfig(JsonNode model, String family, Integer vocab, String d
                           long steps, int batch, int seq, int accum, float lr, Float minLr, Long warmup,
                           float weightDecay, float beta1, float beta2, float eps, float clip,
                           int evalEvery, int evalBatches, int checkpointEvery, int keepCheckpoints,
-                          String device, String precision, String out, long seed, int sampleTokens) {
+                          String device, String precision, String attention, String out, long seed,
+                          int sampleTokens) {
 
     /** Every key, in the order {@link #toJson} writes them. */
     public static final List<String> KEYS = List.of("model", "family", "vocab", "data", "tokenizer", "steps",
             "batch", "seq", "accum", "lr", "minLr", "warmup", "weightDecay", "beta1", "beta2", "eps", "clip",
-            "evalEvery", "evalBatches", "checkpointEvery", "keepCheckpoints", "device", "precision", "out", "seed",
-            "sampleTokens");
+            "evalEvery", "evalBatches", "checkpointEvery", "keepCheckpoints", "device", "precision", "attention", "out",
+            "seed", "sampleTokens");
 
     static final List<String> TOKENIZERS = List.of("o200k_base", "cl100k_base");
     static final List<String> DEVICES = Backends.DEVICES;
@@ -132,6 +137,14 @@ public record TrainConfig(JsonNode model, String family, Integer vocab, String d
         } catch (IllegalArgumentException e) {
             throw new IllegalArgumentException(src + ": key 'precision' must be fp32 or bf16, got '" + precision + "'");
         }
+        if (!AttentionChoice.NAMES.contains(attention)) {
+            throw new IllegalArgumentException(src + ": key 'attention' must be one of "
+                    + String.join(", ", AttentionChoice.NAMES) + ", got '" + attention + "'");
+        }
+        if (attention.equals("cudnn") && device.equals("cpu")) {
+            throw new IllegalArgumentException(src + ": key 'attention' is 'cudnn', which needs key 'device' cuda (or"
+                    + " auto on a machine with a GPU), but device is 'cpu'");
+        }
         atLeast(src, "sampleTokens", sampleTokens, 0);
         // the model itself must resolve
         resolveModel(model, family, vocab, 1);
@@ -144,7 +157,7 @@ public record TrainConfig(JsonNode model, String family, Integer vocab, String d
     public static TrainConfig defaults() {
         return new TrainConfig(JsonNodeFactory.instance.textNode("tiny"), "leviathan", null, null, "o200k_base",
                 1000, 8, 64, 1, 3e-3f, null, null, 0.1f, 0.9f, 0.95f, 1e-8f, 1.0f,
-                100, 8, 250, 3, "cpu", "fp32", null, 1337, 48);
+                100, 8, 250, 3, "cpu", "fp32", "auto", null, 1337, 48);
     }
 
     // ---------------------------------------------------------------- derived values
@@ -280,7 +293,13 @@ public record TrainConfig(JsonNode model, String family, Integer vocab, String d
         return fromTree(tree, "--" + key);
     }
 
-    private static final List<String> STRINGS = List.of("family", "data", "tokenizer", "device", "precision", "out");
+    private static final List<String> STRINGS = List.of("family", "data", "tokenizer", "device", "precision", "attention",
+            "out");
+
+    /** The attention implementation ({@code attention} key). */
+    public AttentionChoice attentionChoice() {
+        return AttentionChoice.of(attention);
+    }
 
     /** The precision policy ({@code precision} key). */
     public Precision precisionPolicy() {
@@ -322,6 +341,7 @@ public record TrainConfig(JsonNode model, String family, Integer vocab, String d
         o.put("keepCheckpoints", keepCheckpoints);
         o.put("device", device);
         o.put("precision", precision);
+        o.put("attention", attention);
         o.put("out", out);
         o.put("seed", seed);
         o.put("sampleTokens", sampleTokens);
@@ -348,7 +368,7 @@ public record TrainConfig(JsonNode model, String family, Integer vocab, String d
                     floatValue(t, "weightDecay"), floatValue(t, "beta1"), floatValue(t, "beta2"), floatValue(t, "eps"),
                     floatValue(t, "clip"), intValue(t, "evalEvery"), intValue(t, "evalBatches"),
                     intValue(t, "checkpointEvery"), intValue(t, "keepCheckpoints"), string(t, "device"),
-                    string(t, "precision"), optString(t, "out"), longValue(t, "seed"), intValue(t, "sampleTokens"));
+                    string(t, "precision"), string(t, "attention"), optString(t, "out"), longValue(t, "seed"), intValue(t, "sampleTokens"));
         } catch (IllegalArgumentException e) {
             String msg = e.getMessage();
             if (msg.startsWith("train config: ")) {

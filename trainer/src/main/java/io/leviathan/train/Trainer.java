@@ -195,7 +195,7 @@ public final class Trainer implements AutoCloseable {
             }
 
             // ---- the device (first: an unavailable one fails before any work)
-            Backend be = Backends.create(cfg.device());
+            Backend be = Backends.create(cfg.device(), cfg.attentionChoice());
             opened.add(be);
 
             // ---- data

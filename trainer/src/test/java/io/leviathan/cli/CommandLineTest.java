@@ -150,6 +150,16 @@ class CommandLineTest {
     }
 
     @Test
+    void attentionIsAConfigKeyAndCudnnOnTheCpuIsRefused(@TempDir Path tmp) {
+        Result r = run("train", "--device", "cpu", "--set", "attention=cudnn", "--out", tmp.resolve("run").toString());
+        assertEquals(2, r.status(), r.err());
+        assertTrue(r.err().contains("key 'attention' is 'cudnn', which needs key 'device' cuda"), r.err());
+        r = run("train", "--set", "attention=flash", "--out", tmp.resolve("run").toString());
+        assertEquals(2, r.status(), r.err());
+        assertTrue(r.err().contains("key 'attention' must be one of auto, cudnn, native, got 'flash'"), r.err());
+    }
+
+    @Test
     void configFileErrorsAreUsageErrors(@TempDir Path tmp) throws IOException {
         Path missing = tmp.resolve("missing.json");
         Result r = run("train", "--config", missing.toString());

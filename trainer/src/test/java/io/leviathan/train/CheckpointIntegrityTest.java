@@ -63,7 +63,9 @@ class CheckpointIntegrityTest {
         Map<String, String> m = new LinkedHashMap<>(CheckpointTest.meta());
         m.put("vocabulary_map", Checkpoint.vocabularyText(map));
         m.put("vocabulary_sha256", Checkpoint.vocabularyHash(java.util.Optional.of(map)));
-        m.put("sampler_state", "[8815392012,77,-3]");
+        // its length keeps the header JSON off a multiple of 8 bytes, so the header has padding to flip (a
+        // train-config key added or removed can change that: then adjust this state's length)
+        m.put("sampler_state", "[8815392012,77,-30]");
         return m;
     }
 

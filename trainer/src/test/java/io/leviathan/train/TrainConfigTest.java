@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.leviathan.backend.AttentionChoice;
 import io.leviathan.model.Family;
 import io.leviathan.model.ModelConfig;
 import io.leviathan.model.Presets;
@@ -93,5 +94,27 @@ class TrainConfigTest {
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> TrainConfig.parse(json, "cfg.json"));
         assertTrue(e.getMessage().contains(expected), "'" + e.getMessage() + "' should contain '" + expected + "'");
         assertTrue(e.getMessage().startsWith("cfg.json"), e.getMessage());
+    }
+
+    @Test
+    void attentionIsAutoByDefaultAndTakesTheThreeChoices() {
+        assertEquals(AttentionChoice.AUTO, TrainConfig.defaults().attentionChoice());
+        assertEquals(AttentionChoice.NATIVE, TrainConfig.defaults().with("attention", "native").attentionChoice());
+        TrainConfig c = TrainConfig.parse("{\"device\": \"cuda\", \"attention\": \"cudnn\"}", "t");
+        assertEquals(AttentionChoice.CUDNN, c.attentionChoice());
+        assertEquals(c, TrainConfig.parse(c.toJson(), "back"));
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> TrainConfig.defaults().with("attention", "flash"));
+        assertEquals("--attention: key 'attention' must be one of auto, cudnn, native, got 'flash'", e.getMessage());
+    }
+
+    @Test
+    void cudnnAttentionOnTheCpuIsRefusedNamingBothKeys() {
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> TrainConfig.parse("{\"attention\": \"cudnn\"}", "run.json"));
+        assertTrue(e.getMessage().startsWith("run.json: key 'attention' is 'cudnn', which needs key 'device' cuda"),
+                e.getMessage());
+        assertEquals(AttentionChoice.CUDNN,
+                TrainConfig.parse("{\"device\": \"auto\", \"attention\": \"cudnn\"}", "t").attentionChoice());
     }
 }

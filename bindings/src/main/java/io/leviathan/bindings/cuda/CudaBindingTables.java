@@ -20,7 +20,9 @@ public final class CudaBindingTables {
             new BindingTable("cuBLASLt", CuBlasLt.FUNCTIONS, BindingTable.constantsOf(CuBlasLt.class),
                     CudaLibrary.CUBLAS_LT, List.of("cublasLt.h"), "org.bytedeco.cuda.global.cublas"),
             new BindingTable("cuBLAS", CuBlas.FUNCTIONS, BindingTable.constantsOf(CuBlas.class),
-                    CudaLibrary.CUBLAS, List.of("cublas_v2.h"), "org.bytedeco.cuda.global.cublas"));
+                    CudaLibrary.CUBLAS, List.of("cublas_v2.h"), "org.bytedeco.cuda.global.cublas"),
+            new BindingTable("cuDNN", CuDnn.FUNCTIONS, BindingTable.constantsOf(CuDnn.class),
+                    CudaLibrary.CUDNN, List.of("cudnn.h"), "org.bytedeco.cuda.global.cudnn"));
 
     /** The table called {@code name}. */
     public static BindingTable named(String name) {

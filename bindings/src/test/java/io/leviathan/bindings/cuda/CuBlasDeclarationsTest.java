@@ -13,23 +13,25 @@ import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 
 /**
- * The cuBLAS and cuBLASLt binding tables are consistent with their own C declarations: each declaration parses,
+ * The cuBLAS, cuBLASLt and cuDNN binding tables are consistent with their own C declarations: each declaration parses,
  * names the symbol it binds, and its parameter types map to the descriptor's layouts (enums and {@code int}
  * to JAVA_INT; {@code size_t}, {@code int64_t}, {@code uint64_t} and {@code long long} to JAVA_LONG; handles,
  * descriptors, streams, arrays and pointers to ADDRESS). Whether the declarations match NVIDIA's headers is
  * checked where those headers exist (the GPU machine); the enum values are the CUDA 13 ones recorded in
- * {@link CuBlas} and {@link CuBlasLt}.
+ * {@link CuBlas}, {@link CuBlasLt} and {@link CuDnn}.
  */
 class CuBlasDeclarationsTest {
     private static final Set<String> INT_TYPES = Set.of("int", "cublasStatus_t", "cublasOperation_t",
             "cudaDataType", "cudaDataType_t", "cublasComputeType_t", "cublasGemmAlgo_t", "cublasMath_t",
-            "cublasLtMatmulDescAttributes_t", "cublasLtMatrixLayoutAttribute_t", "cublasLtMatmulPreferenceAttributes_t");
+            "cublasLtMatmulDescAttributes_t", "cublasLtMatrixLayoutAttribute_t", "cublasLtMatmulPreferenceAttributes_t",
+            "cudnnStatus_t", "cudnnBackendDescriptorType_t", "cudnnBackendAttributeName_t", "cudnnBackendAttributeType_t");
     private static final Set<String> LONG_TYPES = Set.of("size_t", "int64_t", "uint64_t", "long long int");
     private static final Set<String> HANDLE_TYPES = Set.of("cublasHandle_t", "cudaStream_t", "cublasLtHandle_t",
-            "cublasLtMatmulDesc_t", "cublasLtMatrixLayout_t", "cublasLtMatmulPreference_t");
+            "cublasLtMatmulDesc_t", "cublasLtMatrixLayout_t", "cublasLtMatmulPreference_t", "cudnnHandle_t",
+            "cudnnBackendDescriptor_t");
 
     static MemoryLayout layoutOf(String cType, boolean array) {
-        String t = cType.replace("const ", "").trim();
+        String t = (" " + cType + " ").replace(" const ", " ").trim();
         if (array || t.contains("*") || HANDLE_TYPES.contains(t)) {
             return ValueLayout.ADDRESS;
         }
@@ -44,7 +46,8 @@ class CuBlasDeclarationsTest {
 
     @Test
     void everyDeclarationMatchesItsDescriptor() {
-        List<NativeFunction> all = Stream.concat(CuBlas.FUNCTIONS.stream(), CuBlasLt.FUNCTIONS.stream()).toList();
+        List<NativeFunction> all = Stream.of(CuBlas.FUNCTIONS, CuBlasLt.FUNCTIONS, CuDnn.FUNCTIONS)
+                .flatMap(List::stream).toList();
         Set<String> symbols = new HashSet<>();
         for (NativeFunction f : all) {
             assertTrue(symbols.add(f.symbol()), f.symbol() + " bound twice");
@@ -58,7 +61,7 @@ class CuBlasDeclarationsTest {
             assertEquals(layoutOf(returnType, false), f.descriptor().returnLayout().orElseThrow(), name + " return");
             String params = d.substring(open + 1, d.length() - 2).trim();
             List<MemoryLayout> args = f.descriptor().argumentLayouts();
-            String[] ps = params.split(",");
+            String[] ps = params.equals("void") ? new String[0] : params.split(",");
             assertEquals(ps.length, args.size(), name + ": parameter count");
             for (int i = 0; i < ps.length; i++) {
                 String p = ps[i].trim();
@@ -69,7 +72,7 @@ class CuBlasDeclarationsTest {
                 assertEquals(layoutOf(type, array), args.get(i), name + " parameter " + i + " (" + ps[i].trim() + ")");
             }
         }
-        assertEquals(23, symbols.size());
+        assertEquals(34, symbols.size());
     }
 
     @Test

@@ -3,6 +3,7 @@ package io.leviathan.backend.cuda;
 import io.leviathan.backend.ActivationChecks;
 import io.leviathan.backend.AdamWStep;
 import io.leviathan.backend.AttentionChecks;
+import io.leviathan.backend.AttentionChoice;
 import io.leviathan.backend.Backend;
 import io.leviathan.backend.CrossEntropyChecks;
 import io.leviathan.backend.ElementwiseChecks;
@@ -17,6 +18,7 @@ import io.leviathan.backend.SplineBasisChecks;
 import io.leviathan.bindings.NativeCallException;
 import io.leviathan.bindings.cuda.CuBlas;
 import io.leviathan.bindings.cuda.CuBlasLt;
+import io.leviathan.bindings.cuda.CuDnn;
 import io.leviathan.bindings.cuda.CudaLibraries;
 import io.leviathan.bindings.cuda.CudaLibrary;
 import io.leviathan.bindings.cuda.LeviathanCuda;
@@ -65,6 +67,10 @@ public final class CudaBackend implements Backend {
     private final boolean deterministic;
     private final String deviceName;
     private boolean closed;
+    // attention: which implementation runs it (useAttention); cuDNN's part is null when not loaded, with the reason
+    private AttentionRoute attentionRoute = new AttentionRoute(AttentionChoice.NATIVE, System.err);
+    private CudnnAttention cudnnAttention;
+    private String cudnnMissing = "cuDNN is not loaded";
 
     private CudaBackend(LeviathanCuda lib, CudaContext cx, MemoryKey key, CachingDeviceMemory memory,
                         DeviceErrorRecord errors, CudaTransfer transfer, CudaGemm gemm, CuBlasLt cublasLt,
@@ -131,10 +137,49 @@ public final class CudaBackend implements Backend {
      * @throws io.leviathan.bindings.cuda.LibraryNotFoundException listing every place tried, for a missing library
      */
     public static CudaBackend open(CudaLibraries libraries, int device) {
+        return open(libraries, device, AttentionChoice.AUTO);
+    }
+
+    /**
+     * {@link #open(CudaLibraries, int)} with attention run as {@code attention} says: {@code auto} and
+     * {@code cudnn} load cuDNN from {@code libraries} (see {@link #useAttention}).
+     *
+     * @throws IllegalStateException with attention = cudnn, when cuDNN cannot be loaded or started
+     */
+    public static CudaBackend open(CudaLibraries libraries, int device, AttentionChoice attention) {
         CuBlas cublas = new CuBlas(libraries.load(CudaLibrary.CUBLAS));
         CuBlasLt cublasLt = new CuBlasLt(libraries.load(CudaLibrary.CUBLAS_LT));
         LeviathanCuda lib = new LeviathanCuda(libraries.load(CudaLibrary.LEVIATHAN));
-        return open(lib, cublas, cublasLt, device);
+        CudaBackend be = open(lib, cublas, cublasLt, device);
+        try {
+            be.useAttention(attention, libraries);
+        } catch (RuntimeException e) {
+            closeQuietly(be, e);
+            throw e;
+        }
+        return be;
+    }
+
+    /**
+     * Sets how attention runs. {@code native}: our kernel. {@code auto}: cuDNN's fused attention where cuDNN loads
+     * from {@code libraries} and finalizes a plan for the call's dtype and shape, else our kernel. {@code cudnn}: cuDNN
+     * or an error. The decision and its reason go to standard error once each.
+     *
+     * @throws IllegalStateException with {@code cudnn}, when cuDNN cannot be loaded or started
+     */
+    public void useAttention(AttentionChoice attention, CudaLibraries libraries) {
+        cx.bindThread();
+        if (attention != AttentionChoice.NATIVE && cudnnAttention == null) {
+            try {
+                cudnnAttention = CudnnAttention.open(new CuDnn(libraries.load(CudaLibrary.CUDNN)), lib, cx);
+            } catch (RuntimeException | LinkageError e) {
+                cudnnMissing = "cuDNN unavailable: " + e.getMessage();
+                if (attention == AttentionChoice.CUDNN) {
+                    throw new IllegalStateException("attention = cudnn, but " + cudnnMissing, e);
+                }
+            }
+        }
+        attentionRoute = new AttentionRoute(attention, System.err);
     }
 
     private static String deviceName(LeviathanCuda lib, int device) {
@@ -571,6 +616,11 @@ public final class CudaBackend implements Backend {
             return; // nothing to compute: no launch of an empty grid
         }
         cx.bindThread();
+        CudnnPlan plan = cudnnPlan(false, type, q, k, v, out, lse);
+        if (plan != null) {
+            cudnnAttention.forward(plan, q.size(3), a(q), a(k), a(v), a(out), a(lse));
+            return;
+        }
         check("lv_attention_forward", lib.lv_attention_forward(p(q), p(k), p(v), p(out), p(lse), code(type),
                 q.size(0), q.size(1), q.size(2), q.size(3), s()));
     }
@@ -586,6 +636,12 @@ public final class CudaBackend implements Backend {
             return; // nothing to compute: no launch of an empty grid
         }
         cx.bindThread();
+        CudnnPlan plan = cudnnPlan(true, type, q, dOut, k, v, out, lse, dQ, dK, dV);
+        if (plan != null) {
+            cudnnAttention.backward(plan, q.numel(), dh, a(dOut), gradType, a(q), a(k), a(v), a(out), a(lse), a(dQ),
+                    a(dK), a(dV));
+            return;
+        }
         long need = workspaceBytes("lv_attention_backward_workspace_bytes",
                 lib.lv_attention_backward_workspace_bytes(b, t, h, dh));
         MemorySegment ws = workspace.get(need);
@@ -614,6 +670,37 @@ public final class CudaBackend implements Backend {
         cx.bindThread();
         check("lv_attention_decode", lib.lv_attention_decode(p(q), p(kCache), p(vCache), p(out), code(type),
                 q.size(0), q.size(1), q.size(2), q.size(3), kCache.size(2), start, s()));
+    }
+
+    /**
+     * The cuDNN plan for this attention call when the route takes cuDNN, else null (our kernel runs it);
+     * {@code tensors} are the call's other tensors, whose addresses must meet the plan's alignment.
+     */
+    private CudnnPlan cudnnPlan(boolean backward, DType type, Tensor q, Tensor... tensors) {
+        CudnnAttentionGraphs.Shape shape = new CudnnAttentionGraphs.Shape(q.size(0), q.size(1), q.size(2), q.size(3));
+        String what = (backward ? "backward " : "forward ") + shape;
+        if (attentionRoute.nativeOnly()) {
+            attentionRoute.useCudnn(what, null);
+            return null;
+        }
+        String reason = cudnnAttention == null ? cudnnMissing : CudnnAttention.unsupported(type, q.size(3));
+        for (int i = 0; reason == null && i <= tensors.length; i++) {
+            long address = a(i == 0 ? q : tensors[i - 1]);
+            if (address % CudnnDescriptors.ALIGNMENT != 0) {
+                reason = "a tensor of the call is at " + Long.toHexString(address) + ", not "
+                        + CudnnDescriptors.ALIGNMENT + "-byte aligned as the plan declares";
+            }
+        }
+        CudnnPlanCache.Entry entry = null;
+        if (reason == null) {
+            entry = cudnnAttention.plan(backward, shape);
+            reason = entry.reason();
+        }
+        return attentionRoute.useCudnn(what, reason) ? entry.plan() : null;
+    }
+
+    private long a(Tensor t) {
+        return p(t).address();
     }
 
     // ---------------------------------------------------------------- embedding and loss
@@ -777,21 +864,7 @@ public final class CudaBackend implements Backend {
         }
         closed = true;
         cx.bindThread();
-        RuntimeException first = null;
-        for (AutoCloseable c : new AutoCloseable[] {transfer, gemm, workspace, normAccumulator, errors, memory, cx}) {
-            try {
-                c.close();
-            } catch (Exception e) {
-                if (first == null) {
-                    first = e instanceof RuntimeException r ? r : new IllegalStateException(e);
-                } else {
-                    first.addSuppressed(e);
-                }
-            }
-        }
-        if (first != null) {
-            throw first;
-        }
+        ClosingOrder.closeAll(cudnnAttention, transfer, gemm, workspace, normAccumulator, errors, memory, cx);
     }
 
     @Override
