@@ -52,7 +52,9 @@ import java.util.Map;
  *   "precision": "fp32",          fp32 | bf16 (bf16 matmul and attention operands, fp32 master weights and loss)
  *   "out": null,                  run folder; null = runs/&lt;yyyyMMdd-HHmmss&gt;
  *   "seed": 1337,                 initialisation and data-order seed
- *   "sampleTokens": 48            tokens to sample at the end; 0 = none
+ *   "sampleTokens": 48,           tokens to sample at the end; 0 = none
+ *   "sampler": "random"           training windows: random (independent random positions, with replacement)
+ *                                 | epochs (every non-overlapping window once per epoch, shuffled)
  * }
  * </pre>
  * Unknown keys, wrong types and invalid values are errors ({@link IllegalArgumentException}) that name the
@@ -62,14 +64,17 @@ public record TrainConfig(JsonNode model, String family, Integer vocab, String d
                           long steps, int batch, int seq, int accum, float lr, Float minLr, Long warmup,
                           float weightDecay, float beta1, float beta2, float eps, float clip,
                           int evalEvery, int evalBatches, int checkpointEvery, int keepCheckpoints,
-                          String device, String precision, String out, long seed, int sampleTokens) {
+                          String device, String precision, String out, long seed, int sampleTokens,
+                          String sampler) {
 
     /** Every key, in the order {@link #toJson} writes them. */
     public static final List<String> KEYS = List.of("model", "family", "vocab", "data", "tokenizer", "steps",
             "batch", "seq", "accum", "lr", "minLr", "warmup", "weightDecay", "beta1", "beta2", "eps", "clip",
             "evalEvery", "evalBatches", "checkpointEvery", "keepCheckpoints", "device", "precision", "out", "seed",
-            "sampleTokens");
+            "sampleTokens", "sampler");
 
+    /** The training samplers ({@code sampler} key): independent random windows, or shuffled epochs. */
+    public static final List<String> SAMPLERS = List.of("random", "epochs");
     static final List<String> TOKENIZERS = List.of("o200k_base", "cl100k_base");
     static final List<String> DEVICES = Backends.DEVICES;
 
@@ -133,6 +138,10 @@ public record TrainConfig(JsonNode model, String family, Integer vocab, String d
             throw new IllegalArgumentException(src + ": key 'precision' must be fp32 or bf16, got '" + precision + "'");
         }
         atLeast(src, "sampleTokens", sampleTokens, 0);
+        if (!SAMPLERS.contains(sampler)) {
+            throw new IllegalArgumentException(src + ": key 'sampler' must be one of " + String.join(", ", SAMPLERS)
+                    + ", got '" + sampler + "'");
+        }
         // the model itself must resolve
         resolveModel(model, family, vocab, 1);
     }
@@ -144,7 +153,7 @@ public record TrainConfig(JsonNode model, String family, Integer vocab, String d
     public static TrainConfig defaults() {
         return new TrainConfig(JsonNodeFactory.instance.textNode("tiny"), "leviathan", null, null, "o200k_base",
                 1000, 8, 64, 1, 3e-3f, null, null, 0.1f, 0.9f, 0.95f, 1e-8f, 1.0f,
-                100, 8, 250, 3, "cpu", "fp32", null, 1337, 48);
+                100, 8, 250, 3, "cpu", "fp32", null, 1337, 48, "random");
     }
 
     // ---------------------------------------------------------------- derived values
@@ -280,7 +289,7 @@ public record TrainConfig(JsonNode model, String family, Integer vocab, String d
         return fromTree(tree, "--" + key);
     }
 
-    private static final List<String> STRINGS = List.of("family", "data", "tokenizer", "device", "precision", "out");
+    private static final List<String> STRINGS = List.of("family", "data", "tokenizer", "device", "precision", "out", "sampler");
 
     /** The precision policy ({@code precision} key). */
     public Precision precisionPolicy() {
@@ -325,6 +334,7 @@ public record TrainConfig(JsonNode model, String family, Integer vocab, String d
         o.put("out", out);
         o.put("seed", seed);
         o.put("sampleTokens", sampleTokens);
+        o.put("sampler", sampler);
         return o;
     }
 
@@ -348,7 +358,8 @@ public record TrainConfig(JsonNode model, String family, Integer vocab, String d
                     floatValue(t, "weightDecay"), floatValue(t, "beta1"), floatValue(t, "beta2"), floatValue(t, "eps"),
                     floatValue(t, "clip"), intValue(t, "evalEvery"), intValue(t, "evalBatches"),
                     intValue(t, "checkpointEvery"), intValue(t, "keepCheckpoints"), string(t, "device"),
-                    string(t, "precision"), optString(t, "out"), longValue(t, "seed"), intValue(t, "sampleTokens"));
+                    string(t, "precision"), optString(t, "out"), longValue(t, "seed"), intValue(t, "sampleTokens"),
+                    absent(t, "sampler") ? "random" : string(t, "sampler")); // configs from before the key: random
         } catch (IllegalArgumentException e) {
             String msg = e.getMessage();
             if (msg.startsWith("train config: ")) {
