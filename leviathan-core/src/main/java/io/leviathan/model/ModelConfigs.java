@@ -147,7 +147,9 @@ public final class ModelConfigs {
                 return next;
             }
             if (t > target) {
-                throw noMatch(dense, target);
+                throw new IllegalArgumentException("no depth and SwiGLU size of a tied dense model of width "
+                        + dense.dModel() + " comes within 1% of the untied total " + target
+                        + " (a SwiGLU step of 8 moves every layer at once; try another width)");
             }
         }
     }

@@ -12,13 +12,13 @@ import java.nio.file.Path;
  *   ./leviathan fit DIR [--params total|non-embedding] [--bootstrap B] [--seed S] [--confidence C]
  * </pre>
  * N counts total parameters by default (as the paper's headline does); {@code --params non-embedding}
- * leaves out the input stage (table or generator). {@code --bootstrap 0} turns the residual bootstrap off
- * (intervals then come from the covariance alone).
+ * leaves out the input stage (table or generator). Intervals come from the covariance (delta method, t);
+ * {@code --bootstrap B} adds the residual bootstrap's.
  */
 final class FitCommand {
     private FitCommand() {}
 
-    static final String FLAGS = "DIR, --params total|non-embedding (default total), --bootstrap B (default 2000; 0 = off),"
+    static final String FLAGS = "DIR, --params total|non-embedding (default total), --bootstrap B (default 0 = t intervals only),"
             + " --seed S (default 1), --confidence C (default 0.95)";
 
     static int run(String[] args, PrintStream out, PrintStream err) {
