@@ -179,6 +179,20 @@ class SweepConfigTest {
         assertEquals(List.of("paper-60m", "paper-110m", "paper-170m", "paper-240m", "paper-310m", "paper-420m"),
                 gpu.dense().stream().map(SweepConfig.Size::name).toList());
         Sweep.Plan gp = Sweep.plan(gpu, 200_019);
-        assertEquals(18, gp.runs().size(), "six sizes, each with both twins: " + gp.skipped());
+        assertEquals(40, gp.runs().size(), "six sizes, five arms, two seeds at two sizes: " + gp.skipped());
+        TrainConfig gt = gpu.baseTrainConfig();
+        assertEquals(512L * 512, gt.tokensPerStep(), "512 sequences of 512 tokens per update");
+        assertTrue(gt.steps() * gt.tokensPerStep() >= 20 * 420_500_736L, "at least 20 tokens per parameter");
+
+        SweepConfig cpu2 = SweepConfig.read(dir.resolve("cpu-sweep-2.json"));
+        Sweep.Plan c2 = Sweep.plan(cpu2, 51_329);
+        assertTrue(c2.skipped().isEmpty(), c2.skipped().toString());
+        List<String> arms = c2.runs().stream().map(Sweep.PlannedRun::variant).distinct().toList();
+        assertEquals(SweepConfig.ARMS, arms, "every arm appears");
+        assertTrue(c2.runs().stream().anyMatch(r -> r.tokens() != null), "a budget probe");
+        SweepConfig small = SweepConfig.read(dir.resolve("gpu-small.json"));
+        assertEquals("cuda", small.device());
+        assertTrue(Sweep.plan(small, 200_019).runs().stream()
+                .allMatch(r -> ParameterCount.total(r.model()) < 60_000_000L), "10-60M models");
     }
 }
