@@ -160,9 +160,7 @@ public final class ScalingFit {
                         Double.NaN, Status.UNDEFINED);
             }
             double nEff = l.effectiveParameters(loss);
-            double lnRatio = Math.log(l.bigA()) - Math.log(loss - l.b());
-            double[] g = {1 / (l.alpha() * l.bigA()), -lnRatio / (l.alpha() * l.alpha()), 1 / (l.alpha() * (loss - l.b()))};
-            double se = Math.sqrt(quad(g));
+            double se = Math.sqrt(quad(gradient(loss)));
             double t = tQuantile();
             double m = nEff / n;
             Status s = nEff < minN() * (1 - 1e-9) ? Status.BELOW_RANGE
@@ -183,9 +181,7 @@ public final class ScalingFit {
                 return e;
             }
             Law l = law;
-            double lnRatio = Math.log(l.bigA()) - Math.log(loss - l.b());
-            double[] g = {1 / (l.alpha() * l.bigA()), -lnRatio / (l.alpha() * l.alpha()), 1 / (l.alpha() * (loss - l.b()))};
-            double vLaw = quad(g);
+            double vLaw = quad(gradient(loss));
             double gLoss = -1 / (l.alpha() * (loss - l.b())); // d ln N_eff / d L
             double vRun = gLoss * gLoss * lossVariance / seeds;
             double v = vLaw + vRun;
@@ -197,6 +193,14 @@ public final class ScalingFit {
             double se = Math.sqrt(v);
             double m = e.multiplier();
             return new Effective(loss, n, e.nEff(), m, m * Math.exp(-t * se), m * Math.exp(t * se), e.status());
+        }
+
+        /** The gradient of ln N_eff with respect to (A, alpha, b) at {@code loss}. */
+        private double[] gradient(double loss) {
+            Law l = law;
+            double lnRatio = Math.log(l.bigA()) - Math.log(loss - l.b());
+            return new double[] {1 / (l.alpha() * l.bigA()), -lnRatio / (l.alpha() * l.alpha()),
+                    1 / (l.alpha() * (loss - l.b()))};
         }
 
         private double quad(double[] g) {
