@@ -23,7 +23,7 @@ public record GeneratorConfig(int digits, int seedDim, int heads, int knots, int
     public static final String INIT_SMALL = "small";
     public static final java.util.List<String> INITS = java.util.List.of(INIT_UNIT, INIT_SMALL);
     /** The initialisation a configuration without an {@code init} gets (chosen by measurement, docs/scaling.md). */
-    public static final String DEFAULT_INIT = INIT_UNIT;
+    public static final String DEFAULT_INIT = INIT_SMALL;
 
     /** The defaults: k 3, d_seed 128, h 8, kappa 32, R 64, k codebooks, normalised basis, eps 1e-5. */
     public static GeneratorConfig defaults() {
