@@ -9,8 +9,10 @@ module io.leviathan.trainer {
     requires org.knowm.xchart;
     requires com.fasterxml.jackson.databind;
     requires commons.math3;
+    requires info.picocli;
 
     exports io.leviathan.cli;
+    opens io.leviathan.cli to info.picocli; // picocli reads the command classes' annotations and sets their fields
     exports io.leviathan.data;
     exports io.leviathan.study;
     exports io.leviathan.train;

@@ -13,71 +13,42 @@ import io.leviathan.train.TrainConfig;
 import io.leviathan.train.Trainer;
 import java.io.PrintStream;
 import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.Iterator;
 import java.util.Locale;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.ITypeConverter;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.TypeConversionException;
 
 /**
  * {@code ./leviathan eval}: the loss and perplexity of a checkpoint over a dataset's validation split (every
- * token, in consecutive windows of the run's sequence length).
- * <pre>
- *   ./leviathan eval --checkpoint DIR|FILE [--data DIR] [--split val|train] [--batches N] [--device cpu|cuda|auto]
- * </pre>
- * {@code --data} defaults to the dataset the checkpoint was trained on; a dataset with another vocabulary is
+ * token, in consecutive windows of the run's sequence length). {@code --data} defaults to the dataset the checkpoint was trained on; a dataset with another vocabulary is
  * refused. {@code --batches} bounds the work (0 = the whole split).
  */
-final class EvalCommand {
-    private EvalCommand() {}
+@Command(name = "eval", sortOptions = false, description = "loss and perplexity of a checkpoint on a dataset split")
+final class EvalCommand implements CommandBody {
+    @Option(names = "--checkpoint", required = true, paramLabel = "DIR|FILE", description = "the checkpoint (folder or file)")
+    String checkpoint;
 
-    static final String FLAGS = "--checkpoint DIR|FILE, --data DIR, --split val|train, --batches N, "
-            + DeviceFlag.USAGE;
+    @Option(names = "--data", paramLabel = "DIR", description = "the dataset (default: the one the checkpoint was trained on)")
+    String data;
 
-    static int run(String[] args, PrintStream out, PrintStream err) {
-        String checkpoint = null;
-        String data = null;
-        String device = "cpu";
-        Split split = Split.VAL;
-        long batches = 0;
-        for (int i = 0; i < args.length; i++) {
-            String a = args[i];
-            String value = null;
-            int eq = a.indexOf('=');
-            if (a.startsWith("--") && eq > 0) {
-                value = a.substring(eq + 1);
-                a = a.substring(0, eq);
-            }
-            if (!(a.equals("--checkpoint") || a.equals("--data") || a.equals("--split") || a.equals("--batches")
-                    || a.equals("--device"))) {
-                throw new UsageException("unexpected argument '" + args[i] + "'; valid: " + FLAGS);
-            }
-            if (value == null) {
-                if (i + 1 >= args.length || args[i + 1].startsWith("--")) {
-                    throw new UsageException(a + " needs a value; valid: " + FLAGS);
-                }
-                value = args[++i];
-            }
-            switch (a) {
-                case "--checkpoint" -> checkpoint = value;
-                case "--data" -> data = value;
-                case "--device" -> device = DeviceFlag.parse(value);
-                case "--split" -> split = switch (value) {
-                    case "val" -> Split.VAL;
-                    case "train" -> Split.TRAIN;
-                    default -> throw new UsageException("--split must be val or train, got '" + value + "'");
-                };
-                case "--batches" -> {
-                    try {
-                        batches = Long.parseLong(value);
-                    } catch (NumberFormatException e) {
-                        batches = -1;
-                    }
-                    if (batches < 0) {
-                        throw new UsageException("--batches needs an integer >= 0 (0 = all), got '" + value + "'");
-                    }
-                }
-                default -> throw new IllegalStateException(a);
-            }
-        }
-        if (checkpoint == null) {
-            throw new UsageException("--checkpoint DIR|FILE is required; valid: " + FLAGS);
+    @Option(names = "--split", paramLabel = "val|train", converter = SplitName.class, completionCandidates = SplitName.class,
+            description = "which split (default: val)")
+    Split split = Split.VAL;
+
+    @Option(names = "--batches", paramLabel = "N", description = "at most N batches, 0 = the whole split (default: ${DEFAULT-VALUE})")
+    long batches = 0;
+
+    @Option(names = "--device", paramLabel = DeviceFlag.LABEL, converter = DeviceFlag.class,
+            completionCandidates = DeviceFlag.Names.class, description = "where to run (default: ${DEFAULT-VALUE})")
+    String device = "cpu";
+
+    @Override
+    public int run(PrintStream out, PrintStream err) {
+        if (batches < 0) {
+            throw new UsageException("--batches needs an integer >= 0 (0 = all), got '" + batches + "'");
         }
         try (Checkpoint ckpt = Checkpoint.load(Path.of(checkpoint))) {
             TrainConfig cfg = ckpt.trainConfig();
@@ -104,5 +75,23 @@ final class EvalCommand {
             }
         }
         return 0;
+    }
+
+    /** {@code --split}: a split's id (val, train). */
+    static final class SplitName implements ITypeConverter<Split>, Iterable<String> {
+        @Override
+        public Split convert(String value) {
+            for (Split s : Split.values()) {
+                if (s.id().equals(value)) {
+                    return s;
+                }
+            }
+            throw new TypeConversionException("must be val or train, got '" + value + "'");
+        }
+
+        @Override
+        public Iterator<String> iterator() {
+            return Arrays.stream(Split.values()).map(Split::id).iterator();
+        }
     }
 }

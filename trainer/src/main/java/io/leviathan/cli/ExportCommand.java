@@ -4,56 +4,40 @@ import io.leviathan.train.HfLlamaExport;
 import java.io.PrintStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Iterator;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
 
 /**
- * {@code ./leviathan export}: writes a trained model in a standard format.
- * <pre>
- *   ./leviathan export --checkpoint DIR|FILE --out DIR [--format hf-llama] [--force]
- * </pre>
- * {@code hf-llama} (the default and only format) is a Hugging Face {@code LlamaForCausalLM} folder:
+ * {@code ./leviathan export}: writes a trained model in a standard format. {@code hf-llama} (the default and only format) is a Hugging Face {@code LlamaForCausalLM} folder:
  * {@code config.json}, {@code model.safetensors} and, for a compacted vocabulary, {@code vocabulary_map.json}
  * (see {@link HfLlamaExport}); a Leviathan model's generator is materialised into an ordinary embedding table.
  * An existing non-empty {@code --out} folder is replaced only with {@code --force}.
  */
-final class ExportCommand {
-    private ExportCommand() {}
+@Command(name = "export", sortOptions = false, description = "write a checkpoint as a Hugging Face LLaMA folder")
+final class ExportCommand implements CommandBody {
+    @Option(names = "--checkpoint", required = true, paramLabel = "DIR|FILE",
+            description = "a training checkpoint (folder or file) or an exported folder")
+    String checkpoint;
 
-    static final String FLAGS = "--checkpoint DIR|FILE, --out DIR, --format " + String.join("|", HfLlamaExport.FORMATS)
-            + ", --force, " + DeviceFlag.USAGE;
+    @Option(names = "--out", required = true, paramLabel = "DIR", description = "the folder to write")
+    String outDir;
 
-    static int run(String[] args, PrintStream out, PrintStream err) {
-        String checkpoint = null;
-        String outDir = null;
-        String format = HfLlamaExport.FORMAT;
-        boolean force = false;
-        String device = "cpu";
-        for (int i = 0; i < args.length; i++) {
-            String a = args[i];
-            String value = null;
-            int eq = a.indexOf('=');
-            if (a.startsWith("--") && eq > 0) {
-                value = a.substring(eq + 1);
-                a = a.substring(0, eq);
-            }
-            switch (a) {
-                case "--checkpoint" -> checkpoint = value != null ? value : next(args, ++i, a);
-                case "--out" -> outDir = value != null ? value : next(args, ++i, a);
-                case "--format" -> format = value != null ? value : next(args, ++i, a);
-                case "--device" -> device = DeviceFlag.parse(value != null ? value : next(args, ++i, a));
-                case "--force" -> {
-                    if (value != null) {
-                        throw new UsageException("--force takes no value");
-                    }
-                    force = true;
-                }
-                default -> throw new UsageException("unexpected argument '" + args[i] + "'; valid: " + FLAGS);
-            }
-        }
+    @Option(names = "--format", paramLabel = "FORMAT", completionCandidates = Formats.class,
+            description = "${COMPLETION-CANDIDATES} (default: ${DEFAULT-VALUE})")
+    String format = HfLlamaExport.FORMAT;
+
+    @Option(names = "--force", description = "replace a non-empty --out folder")
+    boolean force;
+
+    @Option(names = "--device", paramLabel = DeviceFlag.LABEL, converter = DeviceFlag.class,
+            completionCandidates = DeviceFlag.Names.class, description = "where to run (default: ${DEFAULT-VALUE})")
+    String device = "cpu";
+
+    @Override
+    public int run(PrintStream out, PrintStream err) {
         if (!HfLlamaExport.FORMATS.contains(format)) {
             throw new UsageException("unknown --format '" + format + "'; valid formats: " + String.join(", ", HfLlamaExport.FORMATS));
-        }
-        if (checkpoint == null || outDir == null) {
-            throw new UsageException("--checkpoint and --out are required; valid: " + FLAGS);
         }
         Path source = Path.of(checkpoint);
         if (!Files.exists(source)) {
@@ -70,10 +54,11 @@ final class ExportCommand {
         return 0;
     }
 
-    private static String next(String[] args, int i, String flag) {
-        if (i >= args.length || args[i].startsWith("--")) {
-            throw new UsageException(flag + " needs a value; valid: " + FLAGS);
+    /** The export formats, for shell completion. */
+    static final class Formats implements Iterable<String> {
+        @Override
+        public Iterator<String> iterator() {
+            return HfLlamaExport.FORMATS.iterator();
         }
-        return args[i];
     }
 }

@@ -9,59 +9,52 @@ import io.leviathan.train.TextGenerator;
 import java.io.PrintStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Stack;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.IParameterConsumer;
+import picocli.CommandLine.MissingParameterException;
+import picocli.CommandLine.Model.ArgSpec;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
 
 /**
- * {@code ./leviathan generate}: samples text from a trained model.
- * <pre>
- *   ./leviathan generate --checkpoint DIR|FILE --prompt TEXT [--max-tokens N] [--temperature X] [--top-k K]
- *                        [--top-p P] [--seed S] [--device cpu|cuda|auto]
- * </pre>
- * The checkpoint is a training checkpoint (folder or file) or a folder written by {@code ./leviathan export}.
+ * {@code ./leviathan generate}: samples text from a trained model. The checkpoint is a training checkpoint (folder or file) or a folder written by {@code ./leviathan export}.
  * Prints the prompt followed by the generated text. Defaults: 200 tokens, temperature 0.8, top-k 50,
  * top-p 0.95, seed 0 (a fixed seed: the same command prints the same text). Temperature 0 is greedy
  * decoding. The context window is the sequence length the model was trained with.
  */
-final class GenerateCommand {
-    private GenerateCommand() {}
+@Command(name = "generate", sortOptions = false, description = "sample text from a checkpoint (prints the prompt, then the generated text)")
+final class GenerateCommand implements CommandBody {
+    @Option(names = "--checkpoint", required = true, paramLabel = "DIR|FILE",
+            description = "a training checkpoint (folder or file) or a folder written by export")
+    String checkpoint;
 
-    static final String FLAGS = "--checkpoint DIR|FILE, --prompt TEXT, --max-tokens N, --temperature X (0 = greedy),"
-            + " --top-k K (0 = off), --top-p P (1 = off), --seed S, " + DeviceFlag.USAGE;
+    @Option(names = "--prompt", required = true, paramLabel = "TEXT", parameterConsumer = Verbatim.class,
+            description = "the text to continue, taken as given even if it starts with a dash"
+                    + " (--prompt \"\" starts from end-of-text)")
+    String prompt;
 
-    static int run(String[] args, PrintStream out, PrintStream err) {
-        String checkpoint = null;
-        String prompt = null;
-        int maxTokens = 200;
-        float temperature = 0.8f;
-        int topK = 50;
-        float topP = 0.95f;
-        long seed = 0;
-        String device = "cpu";
-        for (int i = 0; i < args.length; i++) {
-            String a = args[i];
-            String value = null;
-            int eq = a.indexOf('=');
-            if (a.startsWith("--") && eq > 0) {
-                value = a.substring(eq + 1);
-                a = a.substring(0, eq);
-            }
-            switch (a) {
-                case "--checkpoint" -> checkpoint = value != null ? value : next(args, ++i, a);
-                case "--prompt" -> prompt = value != null ? value : nextAny(args, ++i, a);
-                case "--max-tokens" -> maxTokens = parseInt(a, value != null ? value : next(args, ++i, a));
-                case "--temperature" -> temperature = parseFloat(a, value != null ? value : next(args, ++i, a));
-                case "--top-k" -> topK = parseInt(a, value != null ? value : next(args, ++i, a));
-                case "--top-p" -> topP = parseFloat(a, value != null ? value : next(args, ++i, a));
-                case "--seed" -> seed = parseLong(a, value != null ? value : next(args, ++i, a));
-                case "--device" -> device = DeviceFlag.parse(value != null ? value : next(args, ++i, a));
-                default -> throw new UsageException("unexpected argument '" + args[i] + "'; valid: " + FLAGS);
-            }
-        }
-        if (checkpoint == null) {
-            throw new UsageException("--checkpoint is required; valid: " + FLAGS);
-        }
-        if (prompt == null) {
-            throw new UsageException("--prompt is required (use --prompt \"\" to start from end-of-text); valid: " + FLAGS);
-        }
+    @Option(names = "--max-tokens", paramLabel = "N", description = "tokens to generate (default: ${DEFAULT-VALUE})")
+    int maxTokens = 200;
+
+    @Option(names = "--temperature", paramLabel = "X", description = "sampling temperature, 0 = greedy (default: ${DEFAULT-VALUE})")
+    float temperature = 0.8f;
+
+    @Option(names = "--top-k", paramLabel = "K", description = "sample among the K likeliest tokens, 0 = off (default: ${DEFAULT-VALUE})")
+    int topK = 50;
+
+    @Option(names = "--top-p", paramLabel = "P", description = "nucleus sampling mass, 1 = off (default: ${DEFAULT-VALUE})")
+    float topP = 0.95f;
+
+    @Option(names = "--seed", paramLabel = "S", description = "random seed; the same seed prints the same text (default: ${DEFAULT-VALUE})")
+    long seed = 0;
+
+    @Option(names = "--device", paramLabel = DeviceFlag.LABEL, converter = DeviceFlag.class,
+            completionCandidates = DeviceFlag.Names.class, description = "where to run (default: ${DEFAULT-VALUE})")
+    String device = "cpu";
+
+    @Override
+    public int run(PrintStream out, PrintStream err) {
         try {
             TextGenerator.validate(maxTokens, temperature, topK, topP);
         } catch (IllegalArgumentException e) {
@@ -71,59 +64,26 @@ final class GenerateCommand {
         if (!Files.exists(path)) {
             throw new UsageException("--checkpoint " + checkpoint + ": no such file or folder");
         }
-        String text = prompt;
-        int n = maxTokens;
-        float t = temperature;
-        int k = topK;
-        float p = topP;
-        long s = seed;
-        String dev = device;
         String generated = HfLlamaExport.withSource(path, src -> {
             Tokenizer tok = Tokenizer.of(src.tokenizer());
-            try (Backend be = Backends.create(dev); LlamaModel model = src.toModel(be, 1, src.contextLength())) {
-                return TextGenerator.generate(be, model, tok, src.vocabularyMap(), text, n, t, k, p, s);
+            try (Backend be = Backends.create(device); LlamaModel model = src.toModel(be, 1, src.contextLength())) {
+                return TextGenerator.generate(be, model, tok, src.vocabularyMap(), prompt, maxTokens, temperature, topK,
+                        topP, seed);
             }
         });
         out.println(prompt + generated);
         return 0;
     }
 
-    private static String next(String[] args, int i, String flag) {
-        if (i >= args.length || args[i].startsWith("--")) {
-            throw new UsageException(flag + " needs a value; valid: " + FLAGS);
-        }
-        return args[i];
-    }
-
-    /** A value that may itself start with dashes (a prompt). */
-    private static String nextAny(String[] args, int i, String flag) {
-        if (i >= args.length) {
-            throw new UsageException(flag + " needs a value; valid: " + FLAGS);
-        }
-        return args[i];
-    }
-
-    private static int parseInt(String flag, String v) {
-        try {
-            return Integer.parseInt(v);
-        } catch (NumberFormatException e) {
-            throw new UsageException(flag + " needs an integer, got '" + v + "'");
-        }
-    }
-
-    private static long parseLong(String flag, String v) {
-        try {
-            return Long.parseLong(v);
-        } catch (NumberFormatException e) {
-            throw new UsageException(flag + " needs an integer, got '" + v + "'");
-        }
-    }
-
-    private static float parseFloat(String flag, String v) {
-        try {
-            return Float.parseFloat(v);
-        } catch (NumberFormatException e) {
-            throw new UsageException(flag + " needs a number, got '" + v + "'");
+    /** Takes the next argument as the value whatever it looks like: a prompt may start with dashes. */
+    static final class Verbatim implements IParameterConsumer {
+        @Override
+        public void consumeParameters(Stack<String> args, ArgSpec option, CommandSpec command) {
+            if (args.isEmpty()) {
+                throw new MissingParameterException(command.commandLine(), option,
+                        "Missing required parameter for option '--prompt' (TEXT)");
+            }
+            option.setValue(args.pop());
         }
     }
 }

@@ -22,72 +22,46 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import jdk.incubator.vector.FloatVector;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
 
 /**
  * {@code ./leviathan info}: what this installation can do on this machine; with {@code --model}, a model's
- * configuration and parameter count by component.
- * <pre>
- *   ./leviathan info
- *   ./leviathan info --model &lt;preset|config.json&gt; [--family dense|leviathan] [--vocab N]
- *                    [--batch B --seq T [--precision fp32|bf16]] [--json]
- * </pre>
- * With {@code --batch} and {@code --seq}, also the memory a training run of that shape needs, item by item
- * ({@link MemoryEstimate}), and whether it fits this machine ({@link MemoryBudget}).
+ * configuration and parameter count by component. With {@code --batch} and {@code --seq}, also the memory a
+ * training run of that shape needs, item by item ({@link MemoryEstimate}), and whether it fits this machine
+ * ({@link MemoryBudget}).
  */
-final class InfoCommand {
-    private InfoCommand() {}
+@Command(name = "info", sortOptions = false, description = {
+        "library version, backends and why any is unavailable, CPU vector width and threads",
+        "With --model: a model's configuration and parameter count by component; add --batch and --seq: the memory"
+                + " a training run of that shape takes, and whether it fits this machine."})
+final class InfoCommand implements CommandBody {
+    @Option(names = "--model", paramLabel = "PRESET|FILE", completionCandidates = Candidates.Presets.class,
+            description = "a preset (${COMPLETION-CANDIDATES}) or a model config JSON file")
+    String model;
 
-    static final String FLAGS = "--model <preset|file>, --family dense|leviathan, --vocab N, --batch B, --seq T,"
-            + " --precision fp32|bf16, --json";
+    @Option(names = "--family", paramLabel = "dense|leviathan", completionCandidates = Candidates.Families.class,
+            description = "describe the model as this family instead")
+    String family;
 
-    static int run(String[] args, PrintStream out) {
-        String model = null;
-        String family = null;
-        Integer vocab = null;
-        boolean json = false;
-        Integer batch = null;
-        Integer seq = null;
-        Precision precision = null;
-        for (int i = 0; i < args.length; i++) {
-            String a = args[i];
-            String value = null;
-            int eq = a.indexOf('=');
-            if (a.startsWith("--") && eq > 0) {
-                value = a.substring(eq + 1);
-                a = a.substring(0, eq);
-            }
-            switch (a) {
-                case "--model" -> model = value != null ? value : next(args, ++i, a);
-                case "--family" -> family = value != null ? value : next(args, ++i, a);
-                case "--vocab" -> {
-                    String v = value != null ? value : next(args, ++i, a);
-                    try {
-                        vocab = Integer.parseInt(v);
-                    } catch (NumberFormatException e) {
-                        throw new UsageException("--vocab needs a positive integer, got '" + v + "'");
-                    }
-                    if (vocab < 1) {
-                        throw new UsageException("--vocab needs a positive integer, got " + vocab);
-                    }
-                }
-                case "--batch" -> batch = positive(a, value != null ? value : next(args, ++i, a));
-                case "--seq" -> seq = positive(a, value != null ? value : next(args, ++i, a));
-                case "--precision" -> {
-                    try {
-                        precision = Precision.of(value != null ? value : next(args, ++i, a));
-                    } catch (IllegalArgumentException e) {
-                        throw new UsageException("--precision: " + e.getMessage());
-                    }
-                }
-                case "--json" -> {
-                    if (value != null) {
-                        throw new UsageException("--json takes no value");
-                    }
-                    json = true;
-                }
-                default -> throw new UsageException("unexpected argument '" + args[i] + "'; valid: " + FLAGS);
-            }
-        }
+    @Option(names = "--vocab", paramLabel = "N", description = "vocabulary size (default: the model's)")
+    Integer vocab;
+
+    @Option(names = "--batch", paramLabel = "B", description = "batch size of the memory estimate")
+    Integer batch;
+
+    @Option(names = "--seq", paramLabel = "T", description = "sequence length of the memory estimate")
+    Integer seq;
+
+    @Option(names = "--precision", paramLabel = "fp32|bf16", completionCandidates = Candidates.Precisions.class,
+            description = "precision of the memory estimate (default: fp32)")
+    String precision;
+
+    @Option(names = "--json", description = "print the description as JSON")
+    boolean json;
+
+    @Override
+    public int run(PrintStream out, PrintStream err) {
         if (model == null) {
             if (family != null || vocab != null || json || batch != null || seq != null || precision != null) {
                 throw new UsageException("--family, --vocab, --batch, --seq, --precision and --json describe a model:"
@@ -97,10 +71,23 @@ final class InfoCommand {
             machine(out);
             return 0;
         }
-        if ((batch == null) != (seq == null) || (precision != null && batch == null)) {
+        if (vocab != null && vocab < 1) {
+            throw new UsageException("--vocab needs a positive integer, got " + vocab);
+        }
+        positive("--batch", batch);
+        positive("--seq", seq);
+        Precision p = null;
+        if (precision != null) {
+            try {
+                p = Precision.of(precision);
+            } catch (IllegalArgumentException e) {
+                throw new UsageException("--precision: " + e.getMessage());
+            }
+        }
+        if ((batch == null) != (seq == null) || (p != null && batch == null)) {
             throw new UsageException("a memory estimate needs both --batch B and --seq T (--precision is optional)");
         }
-        Shape shape = batch == null ? null : new Shape(batch, seq, precision == null ? Precision.FP32 : precision);
+        Shape shape = batch == null ? null : new Shape(batch, seq, p == null ? Precision.FP32 : p);
         describeModel(out, model, family, vocab, json, shape);
         return 0;
     }
@@ -108,23 +95,10 @@ final class InfoCommand {
     /** The batch shape and precision of a memory estimate. */
     private record Shape(int batch, int seq, Precision precision) {}
 
-    private static int positive(String flag, String v) {
-        try {
-            int n = Integer.parseInt(v);
-            if (n >= 1) {
-                return n;
-            }
-        } catch (NumberFormatException e) {
-            // reported below
+    private static void positive(String option, Integer n) {
+        if (n != null && n < 1) {
+            throw new UsageException(option + " needs a positive integer, got '" + n + "'");
         }
-        throw new UsageException(flag + " needs a positive integer, got '" + v + "'");
-    }
-
-    private static String next(String[] args, int i, String flag) {
-        if (i >= args.length || args[i].startsWith("--")) {
-            throw new UsageException(flag + " needs a value; valid: " + FLAGS);
-        }
-        return args[i];
     }
 
     private static void machine(PrintStream out) {
@@ -150,7 +124,12 @@ final class InfoCommand {
             preset = model;
             config = Presets.get(model);
         } else if (Files.isRegularFile(Path.of(model))) {
-            ModelConfigFiles.Loaded loaded = ModelConfigFiles.read(Path.of(model));
+            ModelConfigFiles.Loaded loaded;
+            try {
+                loaded = ModelConfigFiles.read(Path.of(model));
+            } catch (IllegalArgumentException e) {
+                throw new UsageException(e.getMessage()); // a bad config file is a usage error, as a bad flag is
+            }
             preset = loaded.preset();
             config = loaded.config();
         } else {

@@ -1,11 +1,51 @@
 package io.leviathan.cli;
 
+import io.leviathan.Leviathan;
 import java.io.PrintStream;
-import java.util.Arrays;
+import java.io.PrintWriter;
+import java.util.List;
 import java.util.function.IntSupplier;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Help.Ansi;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.ParameterException;
+import picocli.CommandLine.Parameters;
+import picocli.CommandLine.ParseResult;
+import picocli.CommandLine.ScopeType;
+import picocli.CommandLine.Spec;
+import picocli.CommandLine.UnmatchedArgumentException;
 
-/** Entry point of {@code ./leviathan}: dispatches to one class per command. */
-public final class Main {
+/**
+ * Entry point of {@code ./leviathan}: picocli parses the options of one class per command, then the
+ * command's {@link CommandBody} runs. Exit status: 0 success, 1 the run failed, 2 usage error (a bad
+ * option, value or config file).
+ */
+@Command(name = "leviathan",
+        description = "Trains small language models on the JVM (dense LLaMA-style and Leviathan).",
+        versionProvider = Main.Version.class,
+        subcommands = {InfoCommand.class, Main.VersionCommand.class, GenerateCommand.class, ExportCommand.class,
+                DataCommand.class, TrainCommand.class, EvalCommand.class, SweepCommand.class, FitCommand.class,
+                CompletionCommand.class},
+        footer = {"", "Exit status: 0 success, 1 the run failed, 2 usage error (a bad option, value or config file).",
+                "Bash completion: source <(./leviathan completion)"})
+public final class Main implements CommandBody {
+    /** Commands that the {@code ./leviathan} script runs itself (through Maven), listed here for help. */
+    private static final List<String[]> LAUNCHER_COMMANDS = List.of(
+            new String[] {"test", "build everything and run every test (launcher command)"},
+            new String[] {"bench", "run the JMH matmul benchmark against OpenBLAS (launcher command)"},
+            new String[] {"build", "(re)build the CLI (launcher command)"});
+
+    @Option(names = {"-h", "--help"}, usageHelp = true, scope = ScopeType.INHERIT, description = "Show this help and exit.")
+    boolean help;
+
+    @Option(names = {"-V", "--version"}, versionHelp = true, description = "Print the library version and exit.")
+    boolean version;
+
+    @Spec
+    CommandSpec spec;
+
     private Main() {}
 
     public static void main(String[] args) {
@@ -14,34 +54,92 @@ public final class Main {
 
     /** Runs a command and returns its exit status (0 success, 1 failure, 2 usage error). */
     public static int run(String[] args, PrintStream out, PrintStream err) {
-        if (args.length == 0 || args[0].equals("help") || args[0].equals("--help") || args[0].equals("-h")) {
-            usage(out);
-            return 0;
-        }
-        String[] rest = Arrays.copyOfRange(args, 1, args.length);
-        return guarded(args[0], () -> dispatch(args[0], rest, out, err), err);
+        return commandLine(out, err).execute(args);
     }
 
-    private static int dispatch(String command, String[] rest, PrintStream out, PrintStream err) {
-        return switch (command) {
-            case "info" -> InfoCommand.run(rest, out);
-            case "generate" -> GenerateCommand.run(rest, out, err);
-            case "export" -> ExportCommand.run(rest, out, err);
-            case "data" -> DataCommand.run(rest, out, err);
-            case "train" -> TrainCommand.run(rest, out, err);
-            case "eval" -> EvalCommand.run(rest, out, err);
-            case "sweep" -> SweepCommand.run(rest, out, err);
-            case "fit" -> FitCommand.run(rest, out, err);
-            case "version", "--version" -> {
-                out.println(io.leviathan.Leviathan.version());
-                yield 0;
-            }
-            default -> {
-                err.println("leviathan: unknown command '" + command + "'");
-                usage(err);
-                yield 2;
-            }
-        };
+    /** The whole command tree, writing to {@code out} and {@code err}. */
+    static CommandLine commandLine(PrintStream out, PrintStream err) {
+        CommandLine cli = new CommandLine(new Main());
+        for (String[] c : LAUNCHER_COMMANDS) {
+            CommandSpec launcher = CommandSpec.wrapWithoutInspection((CommandBody) (_, _) -> {
+                throw new UsageException("'" + c[0] + "' is run by the ./leviathan script, not by the Java CLI");
+            });
+            launcher.usageMessage().description(c[1]);
+            cli.addSubcommand(c[0], new CommandLine(launcher));
+        }
+        cli.addSubcommand(new HelpCommand());
+        TrainCommand.describeKeys(cli.getSubcommands().get("train").getCommandSpec());
+        return cli.setOut(new PrintWriter(out, true, out.charset()))
+                .setErr(new PrintWriter(err, true, err.charset()))
+                .setColorScheme(CommandLine.Help.defaultColorScheme(Ansi.OFF))
+                .setExpandAtFiles(false) // "@name" is an ordinary value (a prompt may start with it)
+                .setOverwrittenOptionsAllowed(true) // the last of a repeated option wins, as it always did
+                .setParameterExceptionHandler((e, a) -> usageError(e, err))
+                .setExecutionStrategy(parsed -> execute(parsed, out, err));
+    }
+
+    /** Plain {@code ./leviathan}: the list of commands. */
+    @Override
+    public int run(PrintStream out, PrintStream err) {
+        spec.commandLine().usage(out);
+        return 0;
+    }
+
+    private static int execute(ParseResult parsed, PrintStream out, PrintStream err) {
+        Integer help = CommandLine.executeHelpRequest(parsed);
+        if (help != null) {
+            return help;
+        }
+        ParseResult leaf = parsed;
+        while (leaf.hasSubcommand()) {
+            leaf = leaf.subcommand();
+        }
+        CommandLine command = leaf.commandSpec().commandLine();
+        CommandBody body = command.getCommand();
+        return guarded(commandName(command), () -> body.run(out, err), err);
+    }
+
+    /** The command line that ran {@code command}, as typed after {@code ./leviathan} (for reports that record it). */
+    static String asTyped(CommandSpec command) {
+        return "./leviathan " + String.join(" ", command.commandLine().getParseResult().originalArgs());
+    }
+
+    /** The command's words after {@code leviathan}, e.g. {@code data prepare}. */
+    private static String commandName(CommandLine command) {
+        String q = command.getCommandSpec().qualifiedName(" ");
+        int space = q.indexOf(' ');
+        return space < 0 ? "" : q.substring(space + 1);
+    }
+
+    /**
+     * A bad command line: one line naming the option and value, then what is valid: the command's help for an
+     * unknown or missing option, a pointer to it for a bad value.
+     */
+    private static int usageError(ParameterException e, PrintStream err) {
+        CommandLine command = e.getCommandLine();
+        if (!(e instanceof UnmatchedArgumentException) && !command.getUnmatchedArguments().isEmpty()) {
+            // picocli checks required options before it reports unknown ones; a misspelt option is the likelier
+            // cause of both, so it is the one named
+            return usageError(new UnmatchedArgumentException(command, command.getUnmatchedArguments()), err);
+        }
+        String name = commandName(command);
+        String prefix = name.isEmpty() ? "leviathan: " : "leviathan " + name + ": ";
+        String message = e.getMessage();
+        if (e instanceof UnmatchedArgumentException u && !command.getSubcommands().isEmpty()
+                && !u.getUnmatched().isEmpty() && !u.getUnmatched().getFirst().startsWith("-")) {
+            message = "unknown command '" + u.getUnmatched().getFirst() + "'";
+        }
+        err.println(prefix + message);
+        PrintWriter w = command.getErr();
+        if (UnmatchedArgumentException.printSuggestions(e, w)) {
+            w.flush();
+        }
+        if (e instanceof UnmatchedArgumentException || e instanceof CommandLine.MissingParameterException) {
+            command.usage(err);
+        } else {
+            err.println("see ./leviathan " + (name.isEmpty() ? "" : name + " ") + "--help");
+        }
+        return 2;
     }
 
     /**
@@ -66,34 +164,43 @@ public final class Main {
         }
     }
 
-    static void usage(PrintStream out) {
-        out.println("""
-                usage: ./leviathan <command> [args]
+    /** {@code --version}: the library version. */
+    static final class Version implements CommandLine.IVersionProvider {
+        @Override
+        public String[] getVersion() {
+            return new String[] {Leviathan.version()};
+        }
+    }
 
-                commands:
-                  info       library version, backends and why any is unavailable, CPU vector width and threads;
-                             --model P [--family F] [--vocab N] [--json]: configuration and parameter count;
-                             add --batch B --seq T [--precision fp32|bf16]: the memory a training run takes
-                  version    the library version
-                  generate   sample text from a checkpoint: --checkpoint DIR|FILE --prompt TEXT [--max-tokens N]
-                             [--temperature X] [--top-k K] [--top-p P] [--seed S] [--device cpu|cuda|auto]
-                  export     write a checkpoint as a Hugging Face LLaMA folder: --checkpoint DIR|FILE --out DIR
-                             [--format hf-llama] [--force] [--device cpu|cuda|auto]
-                  data       prepare a token dataset: data prepare --input PATH... --out DIR [--tokenizer o200k_base|cl100k_base]
-                             [--val-fraction 0.05] [--compact-vocab] [--skip-bad-lines] [--shard-tokens N];
-                             data info DIR; data default [--cache DIR] (the embedded corpus)
-                  train      train a model; no arguments: the tiny Leviathan model on the embedded corpus for a few
-                             minutes on the CPU. [--config FILE] [--data DIR|FILE] [--model PRESET|FILE]
-                             [--family dense|leviathan] [--steps N] [--batch B] [--seq T] [--accum A] [--lr X]
-                             [--device cpu|cuda|auto] [--out DIR] [--resume DIR|FILE] [--seed S] [--set KEY=VALUE]
-                  eval       loss and perplexity of a checkpoint on a validation split: --checkpoint DIR|FILE
-                             [--data DIR] [--split val|train] [--batches N] [--device cpu|cuda|auto]
-                  sweep      the scaling-law sweep: dense ladder and Leviathan twins, resumable:
-                             --config FILE [--out DIR] [--device cpu|cuda|auto] (see docs/scaling.md)
-                  fit        fit L(N) = a N^-alpha + b to a sweep's dense runs, Leviathan effective sizes: DIR
-                             [--params total|non-embedding] [--bootstrap B] [--seed S] [--confidence C]
-                  test       build everything and run every test (launcher command)
-                  bench      run the JMH matmul benchmark against OpenBLAS (launcher command)
-                """);
+    /** {@code ./leviathan version}: the library version. */
+    @Command(name = "version", description = "the library version")
+    static final class VersionCommand implements CommandBody {
+        @Override
+        public int run(PrintStream out, PrintStream err) {
+            out.println(Leviathan.version());
+            return 0;
+        }
+    }
+
+    /** {@code ./leviathan help [COMMAND]}: the list of commands, or one command's help. */
+    @Command(name = "help", description = "this list, or a command's help: help COMMAND (the same as COMMAND --help)")
+    static final class HelpCommand implements CommandBody {
+        @Parameters(arity = "0..1", paramLabel = "COMMAND", description = "the command to describe")
+        String command;
+
+        @Spec
+        CommandSpec spec;
+
+        @Override
+        public int run(PrintStream out, PrintStream err) {
+            CommandLine root = spec.root().commandLine();
+            CommandLine target = command == null ? root : root.getSubcommands().get(command);
+            if (target == null) {
+                throw new UsageException("unknown command '" + command + "'; commands: "
+                        + String.join(", ", root.getSubcommands().keySet()));
+            }
+            target.usage(out);
+            return 0;
+        }
     }
 }

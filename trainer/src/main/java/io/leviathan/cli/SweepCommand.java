@@ -6,92 +6,70 @@ import io.leviathan.study.SweepConfig;
 import java.io.PrintStream;
 import java.nio.file.Path;
 import java.util.List;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
 
 /**
  * {@code ./leviathan sweep}: the scaling-law sweep of {@link SweepConfig} (dense ladder and Leviathan twins,
  * one run folder each with a result.json). Runs already finished are skipped, so the same command continues
- * a stopped sweep.
- * <pre>
- *   ./leviathan sweep --config FILE [--out DIR] [--device cpu|cuda|auto] [--list | --run ID | --slurm FILE]
- * </pre>
- * {@code --list} prints the runs (ID, arm, size, seed, state), {@code --run ID} trains one of them, and
- * {@code --slurm FILE} writes a Slurm array job with one task per run ({@link SlurmScript}).
- * {@code --out} defaults to {@code runs/<config file name without .json>}.
+ * a stopped sweep. {@code --out} defaults to {@code runs/<config file name without .json>}. {@code --list}
+ * prints the runs (ID, arm, size, seed, state), {@code --run ID} trains one of them, and {@code --slurm FILE}
+ * writes a Slurm array job with one task per run ({@link SlurmScript}).
  */
-final class SweepCommand {
-    private SweepCommand() {}
+@Command(name = "sweep", sortOptions = false, description = "the scaling study: every (size, arm, seed) of a sweep config, resumable; one run, or a Slurm array (see docs/scaling.md)")
+final class SweepCommand implements CommandBody {
+    @Option(names = "--config", required = true, paramLabel = "FILE", description = "the sweep config (see docs/sweeps/)")
+    Path config;
 
-    static final String FLAGS = "--config FILE (required), --out DIR (default runs/<config name>), "
-            + DeviceFlag.USAGE + ", --list, --run ID, --slurm FILE";
+    @Option(names = "--out", paramLabel = "DIR", description = "the sweep folder (default: runs/<config name>)")
+    Path outDir;
 
-    static int run(String[] args, PrintStream out, PrintStream err) {
-        Path config = null;
-        Path outDir = null;
-        String device = null;
-        String runId = null;
-        Path slurm = null;
-        boolean list = false;
-        for (int i = 0; i < args.length; i++) {
-            String a = args[i];
-            String value = null;
-            int eq = a.indexOf('=');
-            if (a.startsWith("--") && eq > 0) {
-                value = a.substring(eq + 1);
-                a = a.substring(0, eq);
-            }
-            if (a.equals("--help") || a.equals("-h")) {
-                out.println("usage: ./leviathan sweep --config FILE [--out DIR] [" + DeviceFlag.USAGE + "]; flags: " + FLAGS);
-                return 0;
-            }
-            if (a.equals("--list")) {
-                list = true;
-                continue;
-            }
-            if (!(a.equals("--config") || a.equals("--out") || a.equals("--device") || a.equals("--run")
-                    || a.equals("--slurm"))) {
-                throw new UsageException("unexpected argument '" + args[i] + "'; valid: " + FLAGS);
-            }
-            if (value == null) {
-                if (i + 1 >= args.length || args[i + 1].startsWith("--")) {
-                    throw new UsageException(a + " needs a value; valid: " + FLAGS);
-                }
-                value = args[++i];
-            }
-            switch (a) {
-                case "--config" -> config = Path.of(value);
-                case "--out" -> outDir = Path.of(value);
-                case "--run" -> runId = value;
-                case "--slurm" -> slurm = Path.of(value);
-                default -> device = DeviceFlag.parse(value);
-            }
+    @Option(names = "--device", paramLabel = DeviceFlag.LABEL, converter = DeviceFlag.class,
+            completionCandidates = DeviceFlag.Names.class, description = "where to run (default: the config's)")
+    String device;
+
+    @Option(names = "--list", description = "print the runs (ID, arm, size, seed, state) and stop")
+    boolean list;
+
+    @Option(names = "--run", paramLabel = "ID", description = "train the one run ID (an array task on a cluster)")
+    String runId;
+
+    @Option(names = "--slurm", paramLabel = "FILE", description = "write a Slurm array script, one task per run")
+    Path slurm;
+
+    @Spec
+    CommandSpec spec;
+
+    @Override
+    public int run(PrintStream out, PrintStream err) {
+        SweepConfig cfg;
+        try {
+            cfg = SweepConfig.read(config);
+        } catch (IllegalArgumentException e) {
+            throw new UsageException(e.getMessage()); // a bad config file is a usage error, as a bad flag is
         }
-        if ((list ? 1 : 0) + (runId != null ? 1 : 0) + (slurm != null ? 1 : 0) > 1) {
-            throw new UsageException("give one of --list, --run ID and --slurm FILE; valid: " + FLAGS);
-        }
-        if (config == null) {
-            throw new UsageException("--config FILE is required (see docs/sweeps/ and docs/scaling.md); valid: " + FLAGS);
-        }
-        SweepConfig cfg = SweepConfig.read(config);
         if (device != null) {
             cfg = cfg.withDevice(device);
         }
-        if (outDir == null) {
+        Path target = outDir;
+        if (target == null) {
             String name = config.getFileName().toString();
-            outDir = Path.of("runs", name.endsWith(".json") ? name.substring(0, name.length() - 5) : name);
+            target = Path.of("runs", name.endsWith(".json") ? name.substring(0, name.length() - 5) : name);
         }
-        StringBuilder command = new StringBuilder("./leviathan sweep");
-        for (String a : args) {
-            command.append(' ').append(a);
+        if ((list ? 1 : 0) + (runId != null ? 1 : 0) + (slurm != null ? 1 : 0) > 1) {
+            throw new UsageException("give one of --list, --run ID and --slurm FILE");
         }
         if (list) {
-            Sweep.list(cfg, outDir, out);
+            Sweep.list(cfg, target, out);
             return 0;
         }
         if (slurm != null) {
-            return writeSlurm(cfg, config, outDir, device, slurm, out);
+            return writeSlurm(cfg, config, target, device, slurm, out);
         }
-        Sweep.Summary s = runId != null ? Sweep.runById(cfg, outDir, runId, command.toString(), out)
-                : Sweep.run(cfg, outDir, command.toString(), out);
+        Sweep.Summary s = runId != null ? Sweep.runById(cfg, target, runId, Main.asTyped(spec), out)
+                : Sweep.run(cfg, target, Main.asTyped(spec), out);
         return s.failed().isEmpty() ? 0 : 1;
     }
 

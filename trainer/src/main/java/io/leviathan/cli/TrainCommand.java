@@ -11,80 +11,141 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
-import java.util.Map;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.ParameterException;
+import picocli.CommandLine.Spec;
 
 /**
  * {@code ./leviathan train}: trains a model. With no arguments, the {@code tiny} Leviathan model on the
  * embedded corpus for a few minutes on the CPU. A JSON config file ({@link TrainConfig}) sets any key; flags
- * override it:
- * <pre>
- *   ./leviathan train [--config FILE] [--data DIR|FILE] [--model PRESET|FILE] [--family dense|leviathan]
- *                     [--steps N] [--batch B] [--seq T] [--accum A] [--lr X] [--device cpu|cuda|auto] [--precision fp32|bf16]
- *                     [--out DIR] [--resume DIR|FILE] [--seed S] [--set KEY=VALUE]...
- * </pre>
- * {@code --resume} continues a run from its newest checkpoint (or the checkpoint file given) with the
- * configuration it was saved with; flags then override that.
+ * and {@code --set KEY=VALUE} override it, in the order given. {@code --resume} continues a run from its newest
+ * checkpoint (or the checkpoint file given) with the configuration it was saved with; flags then override that.
  */
-final class TrainCommand {
-    private TrainCommand() {}
+@Command(name = "train", sortOptions = false, description = {
+        "train a model; no arguments: the tiny Leviathan model on the embedded corpus for a few minutes on the CPU.",
+        "Flags and --set apply, in order, over --config, which applies over the built-in defaults"
+                + " (with --resume: over the run's saved config)."})
+final class TrainCommand implements CommandBody {
+    /** Values from flags and {@code --set}, in command-line order (a later one wins): key and value. */
+    private final List<String[]> overrides = new ArrayList<>();
 
-    static final String FLAGS = "--config FILE, --data DIR|FILE, --model PRESET|FILE, --family dense|leviathan, "
-            + "--vocab N, --steps N, --batch B, --seq T, --accum A, --lr X, " + DeviceFlag.USAGE + ", --precision fp32|bf16, --out DIR, "
-            + "--resume DIR|FILE, --seed S, --set KEY=VALUE (any config key: " + String.join(", ", TrainConfig.KEYS) + ")";
+    @Spec
+    CommandSpec spec;
 
-    private static final Map<String, String> FLAG_KEYS = Map.ofEntries(
-            Map.entry("--data", "data"), Map.entry("--model", "model"), Map.entry("--family", "family"),
-            Map.entry("--vocab", "vocab"), Map.entry("--steps", "steps"), Map.entry("--batch", "batch"),
-            Map.entry("--seq", "seq"), Map.entry("--accum", "accum"), Map.entry("--lr", "lr"),
-            Map.entry("--device", "device"), Map.entry("--precision", "precision"), Map.entry("--out", "out"),
-            Map.entry("--seed", "seed"));
+    @Option(names = "--config", paramLabel = "FILE", description = "a JSON train config; may set any key")
+    Path config;
 
-    static int run(String[] args, PrintStream out, PrintStream err) {
-        Path config = null;
-        Path resume = null;
-        List<String[]> overrides = new ArrayList<>();
-        for (int i = 0; i < args.length; i++) {
-            String a = args[i];
-            String value = null;
-            int eq = a.indexOf('=');
-            if (a.startsWith("--") && eq > 0) {
-                value = a.substring(eq + 1);
-                a = a.substring(0, eq);
-            }
-            if (a.equals("--help") || a.equals("-h")) {
-                out.println("usage: ./leviathan train [flags]; flags: " + FLAGS);
-                return 0;
-            }
-            if (!a.startsWith("--") || !(FLAG_KEYS.containsKey(a) || a.equals("--config") || a.equals("--resume")
-                    || a.equals("--set"))) {
-                throw new UsageException("unexpected argument '" + args[i] + "'; valid: " + FLAGS);
-            }
-            if (value == null) {
-                if (i + 1 >= args.length || args[i + 1].startsWith("--")) {
-                    throw new UsageException(a + " needs a value; valid: " + FLAGS);
-                }
-                value = args[++i];
-            }
-            switch (a) {
-                case "--config" -> config = Path.of(value);
-                case "--resume" -> resume = Path.of(value);
-                case "--set" -> {
-                    int e = value.indexOf('=');
-                    if (e <= 0) {
-                        throw new UsageException("--set needs KEY=VALUE, got '" + value + "'; keys: "
-                                + String.join(", ", TrainConfig.KEYS));
-                    }
-                    String key = value.substring(0, e);
-                    if (!TrainConfig.KEYS.contains(key)) {
-                        throw new UsageException("--set: unknown key '" + key + "'; valid keys: "
-                                + String.join(", ", TrainConfig.KEYS));
-                    }
-                    overrides.add(new String[] {key, value.substring(e + 1)});
-                }
-                default -> overrides.add(new String[] {FLAG_KEYS.get(a), value});
-            }
+    @Option(names = "--resume", paramLabel = "DIR|FILE",
+            description = "continue a run from its newest checkpoint (or this checkpoint file) with its saved config")
+    Path resume;
+
+    @Option(names = "--data", paramLabel = "DIR|FILE", description = "a dataset folder, or a text file to prepare (key data)")
+    void data(String v) {
+        overrides.add(new String[] {"data", v});
+    }
+
+    @Option(names = "--model", paramLabel = "PRESET|FILE", completionCandidates = Candidates.Presets.class,
+            description = "a preset (${COMPLETION-CANDIDATES}), a model JSON file or inline JSON (key model)")
+    void model(String v) {
+        overrides.add(new String[] {"model", v});
+    }
+
+    @Option(names = "--family", paramLabel = "dense|leviathan", completionCandidates = Candidates.Families.class,
+            description = "the model family (key family)")
+    void family(String v) {
+        overrides.add(new String[] {"family", v});
+    }
+
+    @Option(names = "--vocab", paramLabel = "N", description = "vocabulary size (key vocab; default: the dataset's)")
+    void vocab(int n) {
+        overrides.add(new String[] {"vocab", Integer.toString(n)});
+    }
+
+    @Option(names = "--steps", paramLabel = "N", description = "optimizer steps (key steps)")
+    void steps(long n) {
+        overrides.add(new String[] {"steps", Long.toString(n)});
+    }
+
+    @Option(names = "--batch", paramLabel = "B", description = "sequences per micro-batch (key batch)")
+    void batch(int n) {
+        overrides.add(new String[] {"batch", Integer.toString(n)});
+    }
+
+    @Option(names = "--seq", paramLabel = "T", description = "tokens per sequence (key seq)")
+    void seq(int n) {
+        overrides.add(new String[] {"seq", Integer.toString(n)});
+    }
+
+    @Option(names = "--accum", paramLabel = "A", description = "micro-batches per optimizer step (key accum)")
+    void accum(int n) {
+        overrides.add(new String[] {"accum", Integer.toString(n)});
+    }
+
+    @Option(names = "--lr", paramLabel = "X", description = "peak learning rate (key lr)")
+    void lr(float x) {
+        overrides.add(new String[] {"lr", Float.toString(x)});
+    }
+
+    @Option(names = "--device", paramLabel = DeviceFlag.LABEL, converter = DeviceFlag.class,
+            completionCandidates = DeviceFlag.Names.class, description = "where to train (key device)")
+    void device(String v) {
+        overrides.add(new String[] {"device", v});
+    }
+
+    @Option(names = "--precision", paramLabel = "fp32|bf16", completionCandidates = Candidates.Precisions.class,
+            description = "compute precision (key precision)")
+    void precision(String v) {
+        overrides.add(new String[] {"precision", v});
+    }
+
+    @Option(names = "--out", paramLabel = "DIR", description = "the run folder (key out)")
+    void out(String v) {
+        overrides.add(new String[] {"out", v});
+    }
+
+    @Option(names = "--seed", paramLabel = "S", description = "random seed (key seed)")
+    void seed(long n) {
+        overrides.add(new String[] {"seed", Long.toString(n)});
+    }
+
+    @Option(names = "--set", paramLabel = "KEY=VALUE", description = "any config key (see below); repeatable")
+    void set(String keyValue) {
+        int e = keyValue.indexOf('=');
+        if (e <= 0) {
+            throw new ParameterException(spec.commandLine(), "--set needs KEY=VALUE, got '" + keyValue + "'; keys: "
+                    + String.join(", ", TrainConfig.KEYS));
         }
+        String key = keyValue.substring(0, e);
+        if (!TrainConfig.KEYS.contains(key)) {
+            throw new ParameterException(spec.commandLine(), "--set: unknown key '" + key + "'; valid keys: "
+                    + String.join(", ", TrainConfig.KEYS));
+        }
+        overrides.add(new String[] {key, keyValue.substring(e + 1)});
+    }
 
+    /**
+     * The help's footer: every config key with its built-in default (computed, so help cannot drift from
+     * {@link TrainConfig#defaults()}).
+     */
+    static void describeKeys(CommandSpec train) {
+        List<String> lines = new ArrayList<>(List.of("", "Config keys and their built-in defaults:"));
+        StringBuilder line = new StringBuilder(" ");
+        TrainConfig.defaults().toTree().properties().forEach(e -> {
+            String item = " " + e.getKey() + "=" + (e.getValue().isTextual() ? e.getValue().asText() : e.getValue());
+            if (line.length() + item.length() > 78) {
+                lines.add(line.toString());
+                line.setLength(1);
+            }
+            line.append(item);
+        });
+        lines.add(line.toString());
+        train.usageMessage().footer(lines.toArray(String[]::new));
+    }
+
+    @Override
+    public int run(PrintStream out, PrintStream err) {
         TrainConfig cfg;
         if (resume != null) {
             try (Checkpoint ckpt = Checkpoint.load(resume)) {

@@ -1,5 +1,6 @@
 package io.leviathan.cli;
 
+import static io.leviathan.cli.Result.run;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -8,9 +9,6 @@ import io.leviathan.model.ModelConfigFiles;
 import io.leviathan.model.ModelConfigs;
 import io.leviathan.model.ParameterCount;
 import io.leviathan.model.Presets;
-import java.io.ByteArrayOutputStream;
-import java.io.PrintStream;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Locale;
@@ -25,15 +23,6 @@ class InfoModelTest {
     @TempDir
     Path dir;
 
-    private record Result(int status, String out, String err) {}
-
-    private static Result run(String... args) {
-        ByteArrayOutputStream out = new ByteArrayOutputStream();
-        ByteArrayOutputStream err = new ByteArrayOutputStream();
-        int status = Main.run(args, new PrintStream(out, true, StandardCharsets.UTF_8),
-                new PrintStream(err, true, StandardCharsets.UTF_8));
-        return new Result(status, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
-    }
 
     private static String grouped(long n) {
         return String.format(Locale.ROOT, "%,d", n);
@@ -103,7 +92,7 @@ class InfoModelTest {
 
         Files.writeString(f, "{\"preset\": \"tiny\", \"layerz\": 3}");
         Result bad = run("info", "--model", f.toString());
-        assertEquals(1, bad.status());
+        assertEquals(2, bad.status(), "a bad config file is a usage error");
         assertTrue(bad.err().contains("m.json") && bad.err().contains("unknown key 'layerz'")
                 && bad.err().contains("layers"), bad.err());
     }
@@ -120,7 +109,7 @@ class InfoModelTest {
         assertTrue(noModel.err().contains("--model") && noModel.err().contains("tiny"), noModel.err());
         Result missingValue = run("info", "--model");
         assertEquals(2, missingValue.status());
-        assertTrue(missingValue.err().contains("--model needs a value"), missingValue.err());
+        assertTrue(missingValue.err().contains("Missing required parameter for option '--model'"), missingValue.err());
         Result badVocab = run("info", "--model", "tiny", "--vocab", "lots");
         assertEquals(2, badVocab.status());
         assertTrue(badVocab.err().contains("--vocab") && badVocab.err().contains("lots"), badVocab.err());

@@ -253,7 +253,8 @@ class SweepTest {
         PrintStream q = new PrintStream(PrintStream.nullOutputStream());
         assertEquals(2, Main.run(new String[] {"sweep"}, q, q));
         assertEquals(2, Main.run(new String[] {"sweep", "--config", "x.json", "--device", "tpu"}, q, q));
-        assertEquals(1, Main.run(new String[] {"sweep", "--config", "/nonexistent/sweep.json"}, q, q));
+        assertEquals(2, Main.run(new String[] {"sweep", "--config", "/nonexistent/sweep.json"}, q, q),
+                "a config file that cannot be read is a usage error");
         assertThrows(IllegalArgumentException.class, () -> SweepConfig.read(Path.of("/nonexistent/sweep.json")));
     }
 }
