@@ -12,16 +12,39 @@ package io.leviathan.model;
  * @param sharedCodebook one codebook for every digit instead of k
  * @param normalizeBasis divide each coordinate's spline weights by their sum
  * @param lnEps epsilon of the per-head LayerNorm
+ * @param init how codebooks and seed projections start: {@link #INIT_UNIT} or {@link #INIT_SMALL}
  */
 public record GeneratorConfig(int digits, int seedDim, int heads, int knots, int rank,
-                              boolean sharedCodebook, boolean normalizeBasis, float lnEps) {
+                              boolean sharedCodebook, boolean normalizeBasis, float lnEps, String init) {
+
+    /** Codebooks N(0, 1) and seed projections N(0, 1/d_seed): unit-variance seeds before the LayerNorm. */
+    public static final String INIT_UNIT = "unit";
+    /** Codebooks and seed projections N(0, 0.02^2), as the third-party re-implementation does. */
+    public static final String INIT_SMALL = "small";
+    public static final java.util.List<String> INITS = java.util.List.of(INIT_UNIT, INIT_SMALL);
+    /** The initialisation a configuration without an {@code init} gets (chosen by measurement, docs/scaling.md). */
+    public static final String DEFAULT_INIT = INIT_SMALL;
 
     /** The defaults: k 3, d_seed 128, h 8, kappa 32, R 64, k codebooks, normalised basis, eps 1e-5. */
     public static GeneratorConfig defaults() {
         return new GeneratorConfig(3, 128, 8, 32, 64, false, true, 1e-5f);
     }
 
+    /** A configuration with the default initialisation ({@link #DEFAULT_INIT}). */
+    public GeneratorConfig(int digits, int seedDim, int heads, int knots, int rank, boolean sharedCodebook,
+                           boolean normalizeBasis, float lnEps) {
+        this(digits, seedDim, heads, knots, rank, sharedCodebook, normalizeBasis, lnEps, DEFAULT_INIT);
+    }
+
+    /** This configuration with initialisation {@code i}. */
+    public GeneratorConfig withInit(String i) {
+        return new GeneratorConfig(digits, seedDim, heads, knots, rank, sharedCodebook, normalizeBasis, lnEps, i);
+    }
+
     public GeneratorConfig {
+        if (!INITS.contains(init)) {
+            throw new IllegalArgumentException("generator.init must be one of " + INITS + ", got '" + init + "'");
+        }
         positive("digits", digits);
         positive("seedDim", seedDim);
         positive("heads", heads);

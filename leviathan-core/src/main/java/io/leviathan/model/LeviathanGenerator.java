@@ -173,13 +173,16 @@ public final class LeviathanGenerator implements TokenEmbedding {
     }
 
     /**
-     * Draws the initial weights from {@code seed}: codebooks N(0, 1), seed projections N(0, 1/d_seed),
-     * LayerNorm scale 1 and shift 0, spline coefficients 1 + N(0, 0.1^2), output projections
+     * Draws the initial weights from {@code seed}: codebooks N(0, 1) and seed projections N(0, 1/d_seed)
+     * ({@code init} "unit"), or both N(0, 0.02^2) ("small"); LayerNorm scale 1 and shift 0, spline coefficients 1 + N(0, 0.1^2), output projections
      * N(0, (0.02/sqrt(h))^2).
      */
     public void initialize(long seed) {
-        Init.normal(be, codebooks.value(), seed, codebooks.name(), 0, 1);
-        Init.normal(be, seedProj.value(), seed, seedProj.name(), 0, 1 / Math.sqrt(dSeed));
+        // The per-head LayerNorm makes the output scale-invariant in both, so the choice sets how large
+        // Adam's fixed-size steps are relative to the weights (up to 50x apart), not what the model can express.
+        boolean small = g.init().equals(GeneratorConfig.INIT_SMALL);
+        Init.normal(be, codebooks.value(), seed, codebooks.name(), 0, small ? 0.02 : 1);
+        Init.normal(be, seedProj.value(), seed, seedProj.name(), 0, small ? 0.02 : 1 / Math.sqrt(dSeed));
         Init.constant(be, lnWeight.value(), 1f);
         Init.constant(be, lnBias.value(), 0f);
         Init.normal(be, spline.value(), seed, spline.name(), 1, 0.1);

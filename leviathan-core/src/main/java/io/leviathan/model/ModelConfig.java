@@ -84,6 +84,11 @@ public record ModelConfig(Family family, int vocab, int dModel, int layers, int 
         return new ModelConfig(family, vocab, dModel, layers, heads, ffnHidden, normEps, ropeTheta, t, tiedHead, generator);
     }
 
+    /** This dense body with its head tied to the input table, or untied. */
+    public ModelConfig withTiedHead(boolean tied) {
+        return new ModelConfig(family, vocab, dModel, layers, heads, ffnHidden, normEps, ropeTheta, maxSeq, tied, generator);
+    }
+
     /** The same body as a Leviathan model with {@code g} as its generator (the head untied). */
     public ModelConfig asLeviathan(GeneratorConfig g) {
         return new ModelConfig(Family.LEVIATHAN, vocab, dModel, layers, heads, ffnHidden, normEps, ropeTheta, maxSeq, false, g);

@@ -46,7 +46,7 @@ public final class ModelConfigFiles {
             "ffnHidden", "normEps", "ropeTheta", "maxSeq", "tiedHead", "generator");
     /** The keys of the {@code generator} object. */
     public static final List<String> GENERATOR_KEYS = List.of("digits", "seedDim", "heads", "knots", "rank",
-            "sharedCodebook", "normalizeBasis", "lnEps");
+            "sharedCodebook", "normalizeBasis", "lnEps", "init");
 
     private static final ObjectMapper MAPPER = JsonConfig.MAPPER;
 
@@ -129,7 +129,8 @@ public final class ModelConfigFiles {
                         present(g, "rank") ? integer(source, g, "generator.", "rank") : d.rank(),
                         present(g, "sharedCodebook") ? bool(source, g, "generator.", "sharedCodebook") : d.sharedCodebook(),
                         present(g, "normalizeBasis") ? bool(source, g, "generator.", "normalizeBasis") : d.normalizeBasis(),
-                        present(g, "lnEps") ? number(source, g, "generator.", "lnEps") : d.lnEps());
+                        present(g, "lnEps") ? number(source, g, "generator.", "lnEps") : d.lnEps(),
+                        present(g, "init") ? text(source, g, "generator.", "init") : d.init());
             } catch (IllegalArgumentException e) {
                 throw new IllegalArgumentException(source + ": invalid generator: " + e.getMessage());
             }
@@ -180,6 +181,7 @@ public final class ModelConfigFiles {
             gm.put("sharedCodebook", g.sharedCodebook());
             gm.put("normalizeBasis", g.normalizeBasis());
             gm.put("lnEps", decimal(g.lnEps()));
+            gm.put("init", g.init());
             m.put("generator", gm);
         }
         return m;
@@ -275,6 +277,14 @@ public final class ModelConfigFiles {
             throw bad(source, prefix, key, "true or false", n);
         }
         return n.booleanValue();
+    }
+
+    private static String text(String source, JsonNode obj, String prefix, String key) {
+        JsonNode n = obj.get(key);
+        if (!n.isTextual()) {
+            throw bad(source, prefix, key, "a string", n);
+        }
+        return n.textValue();
     }
 
     private static IllegalArgumentException bad(String source, String prefix, String key, String expected, JsonNode got) {

@@ -64,32 +64,8 @@ public final class ModelConfigs {
             return result(lev, target, total);
         }
         if (total < target) {
-            // Deepen until within 1 % or past the target.
-            while (true) {
-                ModelConfig next = lev.withLayers(layers + 1);
-                long t = ParameterCount.total(next);
-                if (within(t, target)) {
-                    return result(next, target, t);
-                }
-                if (t > target) {
-                    break; // lev (one layer shallower) is the closest depth below
-                }
-                lev = next;
-                layers++;
-            }
-            // Widen the MLP of the closest depth below.
-            int ffn = lev.ffnHidden();
-            while (true) {
-                ffn += FFN_STEP;
-                ModelConfig next = lev.withFfnHidden(ffn);
-                long t = ParameterCount.total(next);
-                if (within(t, target)) {
-                    return result(next, target, t);
-                }
-                if (t > target) {
-                    throw noMatch(dense, target);
-                }
-            }
+            ModelConfig grown = grow(lev, target, dense);
+            return result(grown, target, ParameterCount.total(grown));
         }
         // The generator alone outweighs the table: make the body shallower, then narrower.
         while (layers > 1) {
@@ -129,6 +105,53 @@ public final class ModelConfigs {
             }
         }
         throw noMatch(dense, target);
+    }
+
+    /**
+     * The control arm: {@code dense} with its head tied to the input table and the head's freed parameters
+     * spent as depth (then, if no depth lands, SwiGLU width), so its total is within 1 % of {@code dense}'s
+     * untied total. No generator: it separates "more body" from "a generator instead of a table".
+     *
+     * @throws IllegalArgumentException if {@code dense} is not dense or no depth and hidden size land within 1 %
+     */
+    public static IsoParametric tiedDeep(ModelConfig dense) {
+        requireDense(dense);
+        long target = ParameterCount.total(dense.withTiedHead(false));
+        ModelConfig grown = grow(dense.withTiedHead(true), target, dense);
+        return result(grown, target, ParameterCount.total(grown));
+    }
+
+    /**
+     * {@code start} (smaller than {@code target}) deepened until its total is within 1 % of {@code target};
+     * if a layer overshoots, the closest depth below with its SwiGLU hidden size raised in steps of 8.
+     */
+    private static ModelConfig grow(ModelConfig start, long target, ModelConfig dense) {
+        ModelConfig c = start;
+        while (true) {
+            ModelConfig next = c.withLayers(c.layers() + 1);
+            long t = ParameterCount.total(next);
+            if (within(t, target)) {
+                return next;
+            }
+            if (t > target) {
+                break; // c (one layer shallower) is the closest depth below
+            }
+            c = next;
+        }
+        int ffn = c.ffnHidden();
+        while (true) {
+            ffn += FFN_STEP;
+            ModelConfig next = c.withFfnHidden(ffn);
+            long t = ParameterCount.total(next);
+            if (within(t, target)) {
+                return next;
+            }
+            if (t > target) {
+                throw new IllegalArgumentException("no depth and SwiGLU size of a tied dense model of width "
+                        + dense.dModel() + " comes within 1% of the untied total " + target
+                        + " (a SwiGLU step of 8 moves every layer at once; try another width)");
+            }
+        }
     }
 
     private static IsoParametric result(ModelConfig lev, long target, long total) {

@@ -353,6 +353,38 @@ class LlamaModelTest {
         }
     }
 
+    /** Both generator initialisations: "unit" (N(0, 1) and N(0, 1/d_seed)) and "small" (N(0, 0.02^2) for both). */
+    @Test
+    void generatorInitialisationFollowsItsOption() {
+        for (String init : GeneratorConfig.INITS) {
+            ModelConfig c = tinyDense().withVocab(200).asLeviathan(smallGenerator().withInit(init));
+            assertEquals(init, ModelConfigFiles.parse(ModelConfigFiles.toJson(ModelConfigFiles.toMap(null, c)), "round trip").config()
+                    .generator().init(), "init survives the config file");
+            try (LlamaModel m = new LlamaModel(be, c, 1, 2)) {
+                m.initialize(5);
+                for (Parameter p : m.parameters().all()) {
+                    boolean codebook = p.name().endsWith("codebooks");
+                    if (!codebook && !p.name().endsWith("seed_proj")) {
+                        continue;
+                    }
+                    double want = init.equals(GeneratorConfig.INIT_SMALL) ? 0.02
+                            : codebook ? 1 : 1 / Math.sqrt(c.generator().seedDim());
+                    double std = rms(be.downloadFloats(p.value()));
+                    assertTrue(Math.abs(std / want - 1) < 0.1, init + ": " + p.name() + " std " + std + ", want " + want);
+                }
+            }
+        }
+        assertThrows(IllegalArgumentException.class, () -> smallGenerator().withInit("xavier"));
+    }
+
+    private static double rms(float[] v) {
+        double ss = 0;
+        for (float x : v) {
+            ss += x * (double) x;
+        }
+        return Math.sqrt(ss / v.length);
+    }
+
     private static boolean allEqual(float[] v) {
         for (float x : v) {
             if (Float.floatToIntBits(x) != Float.floatToIntBits(v[0])) {

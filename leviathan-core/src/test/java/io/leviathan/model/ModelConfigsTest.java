@@ -55,6 +55,24 @@ class ModelConfigsTest {
         }
     }
 
+    /** The tied-deep control: tied head, no generator, the untied dense total within 1 %, from the head as depth. */
+    @Test
+    void tiedDeepSpendsTheHeadOnDepth() {
+        for (String name : Presets.names()) {
+            ModelConfig dense = Presets.get(name);
+            ModelConfigs.IsoParametric t = ModelConfigs.tiedDeep(dense);
+            ModelConfig c = t.config();
+            assertTrue(c.tiedHead() && c.family() == Family.DENSE && c.generator() == null, name);
+            long untied = ParameterCount.total(dense);
+            assertEquals(untied, t.denseTotal(), name);
+            assertEquals(ParameterCount.total(c), t.leviathanTotal(), name);
+            assertTrue(Math.abs(t.relativeDifference()) <= ModelConfigs.ISO_TOLERANCE, name + ": " + t);
+            assertTrue(c.layers() > dense.layers(), name + ": the freed head becomes depth");
+            assertEquals(dense.dModel(), c.dModel());
+            assertEquals(0L, ParameterCount.of(c).components().get(ParameterCount.HEAD), name + ": no head of its own");
+        }
+    }
+
     @Test
     void aWideBodyNeedsTheMlpAdjustment() {
         // V 32000, D 1024, 2 layers: a layer (12.7M) is ~14 % of the dense total (90.8M); 4 layers fall

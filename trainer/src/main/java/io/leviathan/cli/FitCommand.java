@@ -17,8 +17,8 @@ import picocli.CommandLine.TypeConversionException;
  * {@code ./leviathan fit DIR}: fits {@code L(N) = a N^(-alpha) + b} to the dense runs of a sweep folder and
  * places the Leviathan runs at their effective size ({@link ScalingReport}); writes DIR/report.md,
  * DIR/fit.json and DIR/scaling.png. N counts total parameters by default (as the paper's headline does);
- * {@code --params non-embedding} leaves out the input stage (table or generator). {@code --bootstrap 0} turns
- * the residual bootstrap off (intervals then come from the covariance alone).
+ * {@code --params non-embedding} leaves out the input stage (table or generator). Intervals come from the
+ * covariance (delta method, t); {@code --bootstrap B} adds the residual bootstrap's.
  */
 @Command(name = "fit", sortOptions = false, description = "fit L(N) = a N^-alpha + b to a sweep's dense runs; Leviathan runs at their effective sizes")
 final class FitCommand implements CommandBody {
@@ -31,7 +31,7 @@ final class FitCommand implements CommandBody {
             completionCandidates = ParamsName.class, description = "what N counts (default: total)")
     ScalingReport.Params params = DEFAULTS.params();
 
-    @Option(names = "--bootstrap", paramLabel = "B", description = "bootstrap resamples, 0 = off (default: ${DEFAULT-VALUE})")
+    @Option(names = "--bootstrap", paramLabel = "B", description = "residual-bootstrap refits, 0 = off: t intervals only (default: ${DEFAULT-VALUE})")
     int bootstrap = DEFAULTS.bootstrap();
 
     @Option(names = "--seed", paramLabel = "S", description = "bootstrap seed (default: ${DEFAULT-VALUE})")

@@ -9,10 +9,16 @@ import java.util.Locale;
  * (the inputs shifted by one). Windows cross document boundaries ({@code <|endoftext|>} marks them) and shard
  * boundaries freely.
  *
- * <p>Two ways to pick windows:
+ * <p>Three ways to pick windows:
  * <ul>
  *   <li>{@link #BatchSampler(TokenDataset, Split, int, int, long) random windows} (the default): every window
- *       starts at a uniformly random position in {@code [0, tokens - seq - 1]}, independently;</li>
+ *       starts at a uniformly random position in {@code [0, tokens - seq - 1]}, independently, so windows are
+ *       drawn with replacement and overlap: drawing as many tokens as a third of the split covers only about
+ *       28 % of its positions once or more;</li>
+ *   <li>{@link #epochs shuffled epochs} (without replacement): the split is cut into consecutive
+ *       non-overlapping windows of stride {@code seq}, and each epoch visits every window once in its own
+ *       pseudo-random order ({@link WindowPermutation}), so a run of fewer tokens than the split sees no token
+ *       twice as a target;</li>
  *   <li>{@link #shuffled shuffle buffer} (the paper's, with 10,000): the split is cut into consecutive
  *       non-overlapping windows of stride {@code seq} (so every token but the first is a target once per epoch),
  *       taken in order, epoch after epoch, through a buffer of {@code bufferSize} windows from which each draw
@@ -32,6 +38,7 @@ public final class BatchSampler {
     private static final long STATE_TAG = 0x4C56_5342_0001L; // "LVSB", version 1
     private static final int MODE_RANDOM = 0;
     private static final int MODE_SHUFFLE = 1;
+    private static final int MODE_EPOCH = 2;
     private static final int HEADER = 11;
 
     private final TokenDataset ds;
@@ -45,6 +52,7 @@ public final class BatchSampler {
     private final int bufferSize; // shuffle mode: effective buffer size
     private final long[] buffer;
     private final int[] window;
+    private final WindowPermutation order; // epoch mode only
     private long rng;
     private long drawn;
     private long nextWindow;
@@ -79,7 +87,11 @@ public final class BatchSampler {
                     "the %s split of %s has %,d tokens, fewer than the %,d (seq + 1) one window needs;"
                             + " use a shorter sequence or more data", split.id(), ds.directory(), n, seq + 1L));
         }
-        if (mode == MODE_SHUFFLE) {
+        if (mode == MODE_EPOCH) {
+            this.windows = (n - 1) / seq;
+            this.bufferSize = 0;
+            this.buffer = new long[0];
+        } else if (mode == MODE_SHUFFLE) {
             if (requestedBuffer < 1) {
                 throw new IllegalArgumentException("shuffle buffer size must be positive, got " + requestedBuffer);
             }
@@ -92,6 +104,7 @@ public final class BatchSampler {
             this.buffer = new long[0];
         }
         this.window = new int[seq + 1];
+        this.order = mode == MODE_EPOCH ? new WindowPermutation(windows) : null;
         this.rng = seed;
     }
 
@@ -101,6 +114,14 @@ public final class BatchSampler {
      */
     public static BatchSampler shuffled(TokenDataset ds, Split split, int batch, int seq, long seed, int bufferSize) {
         return new BatchSampler(ds, split, batch, seq, seed, MODE_SHUFFLE, bufferSize);
+    }
+
+    /**
+     * A sampler without replacement: every epoch takes each of the {@code (tokens - 1) / seq} non-overlapping
+     * windows once, in a pseudo-random order of its own (from {@code seed} and the epoch number).
+     */
+    public static BatchSampler epochs(TokenDataset ds, Split split, int batch, int seq, long seed) {
+        return new BatchSampler(ds, split, batch, seq, seed, MODE_EPOCH, 0);
     }
 
     /**
@@ -131,6 +152,10 @@ public final class BatchSampler {
 
     /** The start of the next window (advances the sampler). */
     long nextStart() {
+        if (mode == MODE_EPOCH) {
+            long d = drawn++;
+            return order.apply(d % windows, seed, d / windows) * seq;
+        }
         drawn++;
         if (mode == MODE_RANDOM) {
             return bounded(windows);
@@ -199,12 +224,12 @@ public final class BatchSampler {
         if (state == null || state.length < HEADER || state[0] != STATE_TAG) {
             throw new IllegalArgumentException("not a BatchSampler state (or one from another version)");
         }
-        check(state[1] == mode, "mode", mode == MODE_RANDOM ? "random windows" : "shuffle buffer",
-                state[1] == MODE_RANDOM ? "random windows" : "shuffle buffer");
+        check(state[1] == mode, "mode", modeName(mode), modeName(state[1]));
         check(state[2] == batch, "batch", batch, state[2]);
         check(state[3] == seq, "seq", seq, state[3]);
         check(state[4] == n, split.id() + " split tokens", n, state[4]);
         check(state[9] == bufferSize, "shuffle buffer size", bufferSize, state[9]);
+        check(mode != MODE_EPOCH || state[5] == seed, "seed", seed, state[5]); // the seed picks the epochs' order
         int f = (int) state[10];
         if (f < 0 || f > bufferSize || state.length != HEADER + f) {
             throw new IllegalArgumentException("sampler state: bad buffer fill " + state[10] + " for length "
@@ -216,6 +241,10 @@ public final class BatchSampler {
         fill = f;
         System.arraycopy(state, HEADER, buffer, 0, f);
         Arrays.fill(buffer, f, bufferSize, 0);
+    }
+
+    private static String modeName(long mode) {
+        return mode == MODE_RANDOM ? "random windows" : mode == MODE_EPOCH ? "shuffled epochs" : "shuffle buffer";
     }
 
     private static void check(boolean ok, String what, Object mine, Object theirs) {
@@ -251,7 +280,7 @@ public final class BatchSampler {
     }
 
     /**
-     * Distinct windows: for the shuffle buffer and sequential samplers the windows of one epoch,
+     * Distinct windows: for the epoch, shuffle buffer and sequential samplers the windows of one epoch,
      * {@code (tokens - 1) / seq}; for random windows the possible start positions, {@code tokens - seq}.
      */
     public long windowsPerEpoch() {

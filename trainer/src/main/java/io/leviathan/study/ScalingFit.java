@@ -160,14 +160,47 @@ public final class ScalingFit {
                         Double.NaN, Status.UNDEFINED);
             }
             double nEff = l.effectiveParameters(loss);
-            double lnRatio = Math.log(l.bigA()) - Math.log(loss - l.b());
-            double[] g = {1 / (l.alpha() * l.bigA()), -lnRatio / (l.alpha() * l.alpha()), 1 / (l.alpha() * (loss - l.b()))};
-            double se = Math.sqrt(quad(g));
+            double se = Math.sqrt(quad(gradient(loss)));
             double t = tQuantile();
             double m = nEff / n;
             Status s = nEff < minN() * (1 - 1e-9) ? Status.BELOW_RANGE
                     : nEff > maxN() * (1 + 1e-9) ? Status.ABOVE_RANGE : Status.INTERPOLATED;
             return new Effective(loss, n, nEff, m, m * Math.exp(-t * se), m * Math.exp(t * se), s);
+        }
+
+        /**
+         * {@link #effective(double, double)} for a loss that is itself an estimate: the mean of {@code seeds}
+         * runs whose losses have sample variance {@code lossVariance}. The variance of the mean,
+         * {@code lossVariance / seeds}, enters the delta method beside the law's covariance, and the interval's
+         * t quantile takes the Welch-Satterthwaite degrees of freedom of the two parts (n - 3 for the law,
+         * seeds - 1 for the run). With one seed there is no variance to add and this is the plain interval.
+         */
+        public Effective effective(double loss, double n, double lossVariance, int seeds) {
+            Effective e = effective(loss, n);
+            if (seeds < 2 || !(lossVariance >= 0) || e.status() == Status.UNDEFINED || dof() < 1) {
+                return e;
+            }
+            Law l = law;
+            double vLaw = quad(gradient(loss));
+            double gLoss = -1 / (l.alpha() * (loss - l.b())); // d ln N_eff / d L
+            double vRun = gLoss * gLoss * lossVariance / seeds;
+            double v = vLaw + vRun;
+            double df = v * v / (vLaw * vLaw / dof() + vRun * vRun / (seeds - 1));
+            if (!Double.isFinite(vLaw) || !(v > 0) || !(df > 0)) {
+                return e; // a singular covariance or no spread at all: nothing to combine
+            }
+            double t = new TDistribution(df).inverseCumulativeProbability(0.5 + confidence / 2);
+            double se = Math.sqrt(v);
+            double m = e.multiplier();
+            return new Effective(loss, n, e.nEff(), m, m * Math.exp(-t * se), m * Math.exp(t * se), e.status());
+        }
+
+        /** The gradient of ln N_eff with respect to (A, alpha, b) at {@code loss}. */
+        private double[] gradient(double loss) {
+            Law l = law;
+            double lnRatio = Math.log(l.bigA()) - Math.log(loss - l.b());
+            return new double[] {1 / (l.alpha() * l.bigA()), -lnRatio / (l.alpha() * l.alpha()),
+                    1 / (l.alpha() * (loss - l.b()))};
         }
 
         private double quad(double[] g) {

@@ -20,6 +20,7 @@ import io.leviathan.model.ModelConfigFiles;
 import io.leviathan.model.ModelConfigs;
 import io.leviathan.model.ParameterCount;
 import io.leviathan.train.Checkpoint;
+import io.leviathan.train.RunFolderBusyException;
 import io.leviathan.train.RunLock;
 import io.leviathan.train.TrainConfig;
 import io.leviathan.train.Trainer;
@@ -50,8 +51,8 @@ import java.util.stream.Stream;
  *   &lt;out&gt;/&lt;run&gt;/                   an ordinary run folder (config.json, metrics.jsonl, checkpoints/, loss.png)
  *   &lt;out&gt;/&lt;run&gt;/result.json       written last, atomically: the run is finished
  * </pre>
- * Run names are {@code dense-<size>}, {@code leviathan-iso-body-<size>} and
- * {@code leviathan-isoparametric-<size>}. A start skips runs whose result.json is valid and was made by the
+ * Run IDs are {@code <arm>-<size>-s<seed>} ({@link #runId}: {@code dense-d32-s1}, {@code dense-tied-d32-s1},
+ * {@code leviathan-iso-body-d32-s1}, {@code leviathan-isoparametric-d32-s1}, {@code tied-deep-d32-s1}). A start skips runs whose result.json is valid and was made by the
  * same configuration (another configuration is an error, never silently overwritten); a run folder without
  * one continues from its newest checkpoint (on the CPU bit for bit as if it had not stopped), or starts
  * afresh when it has none. A run whose final checkpoint exists but whose result was not written is only
@@ -84,19 +85,34 @@ public final class Sweep {
     private Sweep() {}
 
     /**
-     * One run of the plan.
+     * One run of the plan: a (size, arm, seed).
      *
-     * @param name the run folder's name
+     * @param name the run's ID and folder name ({@link #runId})
      * @param size the dense size it belongs to
-     * @param variant {@code dense}, {@code iso-body} or {@code isoparametric}
-     * @param twin the dense run a Leviathan twin is compared with (its own name for a dense run)
+     * @param variant the arm ({@link SweepConfig#ARMS})
+     * @param twin the untied dense run of the same size and seed it is compared with (its own ID for that run)
+     * @param tiedTwin the tied dense run of the same size and seed (the other baseline)
+     * @param seed its seed (initialisation and data order)
+     * @param tokens its size's own token budget (a budget probe), or null for the sweep's
      * @param model the model, vocabulary included
-     * @param note what the plan says about it (depth of an isoparametric twin), or null
+     * @param note what the plan says about it (depth of a deepened arm), or null
      */
-    public record PlannedRun(String name, String size, String variant, String twin, ModelConfig model, String note) {
+    public record PlannedRun(String name, String size, String variant, String twin, String tiedTwin, long seed,
+                             Long tokens, ModelConfig model, String note) {
         public Family family() {
             return model.family();
         }
+    }
+
+    /** The stable ID of a run: {@code <arm>-<size>-s<seed>}, Leviathan arms prefixed {@code leviathan-}. */
+    public static String runId(String arm, String size, long seed) {
+        String prefix = SweepConfig.VARIANTS.contains(arm) ? "leviathan-" + arm : arm;
+        return prefix + "-" + size + "-s" + seed;
+    }
+
+    /** The baseline family a dense arm's law belongs to ({@code untied}, {@code tied}), or null for other arms. */
+    public static String baseline(String arm) {
+        return arm.equals(SweepConfig.DENSE) ? "untied" : arm.equals(SweepConfig.DENSE_TIED) ? "tied" : null;
     }
 
     /** A twin the plan leaves out, and why. */
@@ -110,72 +126,95 @@ public final class Sweep {
 
     // ---------------------------------------------------------------- the plan
 
-    /** The runs of {@code cfg} at vocabulary {@code vocab} (the dataset's). */
+    /** The runs of {@code cfg} at vocabulary {@code vocab} (the dataset's): per size, per seed, its arms in order. */
     public static Plan plan(SweepConfig cfg, int vocab) {
         List<PlannedRun> runs = new ArrayList<>();
         List<Skipped> skipped = new ArrayList<>();
         GeneratorConfig g = cfg.generator();
         for (SweepConfig.Size s : cfg.dense()) {
-            ModelConfig dense = s.model().withVocab(vocab);
-            String denseName = "dense-" + s.name();
-            runs.add(new PlannedRun(denseName, s.name(), "dense", denseName, dense, null));
+            ModelConfig dense = s.model().withVocab(vocab).withTiedHead(false);
             long denseTotal = ParameterCount.total(dense);
-            for (String v : s.variants()) {
-                String name = "leviathan-" + v + "-" + s.name();
-                if (v.equals(SweepConfig.ISO_BODY)) {
-                    ModelConfig lev = ModelConfigs.isoBody(dense, g);
-                    long t = ParameterCount.total(lev);
-                    String note = String.format(Locale.ROOT, "same body (%d layers), %,d parameters = %.1f%% of the dense %,d",
-                            lev.layers(), t, 100.0 * t / denseTotal, denseTotal);
-                    runs.add(new PlannedRun(name, s.name(), v, denseName, lev, note));
-                } else {
-                    ModelConfigs.IsoParametric iso;
+            for (long seed : s.seeds()) {
+                String twin = runId(SweepConfig.DENSE, s.name(), seed);
+                String tiedTwin = runId(SweepConfig.DENSE_TIED, s.name(), seed);
+                for (String arm : s.arms()) {
+                    String name = runId(arm, s.name(), seed);
+                    ModelConfig model;
+                    String note;
                     try {
-                        iso = ModelConfigs.isoParametric(dense, g);
+                        switch (arm) {
+                            case SweepConfig.DENSE -> {
+                                model = dense;
+                                note = null;
+                            }
+                            case SweepConfig.DENSE_TIED -> {
+                                model = dense.withTiedHead(true);
+                                note = String.format(Locale.ROOT, "head tied to the table, %,d parameters",
+                                        ParameterCount.total(model));
+                            }
+                            case SweepConfig.ISO_BODY -> {
+                                model = ModelConfigs.isoBody(dense, g);
+                                long t = ParameterCount.total(model);
+                                note = String.format(Locale.ROOT, "same body (%d layers), %,d parameters = %.1f%% of the"
+                                        + " dense %,d", model.layers(), t, 100.0 * t / denseTotal, denseTotal);
+                            }
+                            default -> { // isoparametric, tied-deep: the untied dense total, reached by depth
+                                ModelConfigs.IsoParametric iso = arm.equals(SweepConfig.ISOPARAMETRIC)
+                                        ? ModelConfigs.isoParametric(dense, g) : ModelConfigs.tiedDeep(dense);
+                                if (cfg.maxLayers() != null && iso.layers() > cfg.maxLayers()) {
+                                    skipped.add(new Skipped(name, "the " + arm + " depth " + iso.layers()
+                                            + " exceeds maxLayers " + cfg.maxLayers()));
+                                    continue;
+                                }
+                                model = iso.config();
+                                note = String.format(Locale.ROOT, "depth %d (dense %d), ffn %d, %,d parameters (%+.2f%% of"
+                                                + " dense)", iso.layers(), dense.layers(), iso.ffnHidden(), iso.leviathanTotal(),
+                                        100 * iso.relativeDifference());
+                            }
+                        }
                     } catch (IllegalArgumentException e) {
                         skipped.add(new Skipped(name, e.getMessage()));
                         continue;
                     }
-                    if (cfg.maxLayers() != null && iso.layers() > cfg.maxLayers()) {
-                        skipped.add(new Skipped(name, "the isoparametric depth " + iso.layers() + " exceeds maxLayers "
-                                + cfg.maxLayers()));
-                        continue;
-                    }
-                    String note = String.format(Locale.ROOT, "depth %d (dense %d), ffn %d, %,d parameters (%+.2f%% of dense)",
-                            iso.layers(), dense.layers(), iso.ffnHidden(), iso.leviathanTotal(),
-                            100 * iso.relativeDifference());
-                    runs.add(new PlannedRun(name, s.name(), v, denseName, iso.config(), note));
+                    runs.add(new PlannedRun(name, s.name(), arm, twin, tiedTwin, seed, s.tokens(), model, note));
                 }
             }
         }
         return new Plan(List.copyOf(runs), List.copyOf(skipped));
     }
 
-    /** The training configuration of {@code run}: the sweep's shared settings, its model, data and folder. */
+    /** The training configuration of {@code run}: the sweep's shared settings, its seed, budget, model, data and folder. */
     public static TrainConfig trainConfig(SweepConfig cfg, PlannedRun run, Path dataDir, Path runDir) {
+        SweepConfig.Size size = cfg.dense().stream().filter(s -> s.name().equals(run.size())).findFirst().orElseThrow();
         ObjectNode o = JsonNodeFactory.instance.objectNode();
         o.set("model", JSON.valueToTree(ModelConfigFiles.toMap(null, run.model())));
         o.putNull("family");
         o.putNull("vocab");
         o.put("data", dataDir.toAbsolutePath().normalize().toString());
         o.put("out", runDir.toAbsolutePath().normalize().toString());
-        return cfg.baseTrainConfig().merge(o.toString(), "sweep run " + run.name());
+        return cfg.trainConfig(size, run.seed()).merge(o.toString(), "sweep run " + run.name());
     }
 
     /**
-     * A rough relative cost of a run for the ETA: training FLOPs per token (6 x the weights a token passes
-     * through, attention over the sequence, the generator per token as an upper bound) times tokens.
+     * A run's training FLOPs, approximately (for the ETA and the report's loss-against-compute view): per token
+     * 6 x the weights a token passes through (the body and the head; a tied head is a matmul all the same, a
+     * table lookup is free), attention over the sequence, and the generator per token as an upper bound (it
+     * runs once per distinct id of a batch), times the tokens trained.
      */
     static double cost(PlannedRun r, TrainConfig t) {
-        ModelConfig m = r.model();
+        return flopsPerToken(r.model(), t.seq()) * t.steps() * t.tokensPerStep();
+    }
+
+    static double flopsPerToken(ModelConfig m, int seq) {
         ParameterCount pc = ParameterCount.of(m);
-        double perToken = 6.0 * pc.nonEmbedding() + 6.0 * m.layers() * t.seq() * m.dModel();
+        double head = m.tiedHead() ? (double) m.vocab() * m.dModel() : 0; // the tied table, used as the head
+        double perToken = 6.0 * (pc.nonEmbedding() + head) + 6.0 * m.layers() * seq * m.dModel();
         if (m.generator() != null) {
             GeneratorConfig g = m.generator();
             perToken += 6.0 * g.heads() * ((double) g.seedDim() * g.seedDim() + 4.0 * g.seedDim() * g.rank()
                     + (double) g.rank() * m.dModel());
         }
-        return perToken * t.steps() * t.tokensPerStep();
+        return perToken;
     }
 
     // ---------------------------------------------------------------- running
@@ -192,8 +231,14 @@ public final class Sweep {
         }
     }
 
-    private static Summary runLocked(SweepConfig cfg, Path outDir, String command, PrintStream out) {
-        long t0 = System.nanoTime();
+    /**
+     * A sweep made ready to train: its data prepared, its plan and each run's training configuration, every
+     * existing result and checkpoint checked against them, sweep.json written.
+     */
+    record Prepared(Path dataDir, int vocab, Plan plan, List<TrainConfig> configs, JsonNode[] finished) {}
+
+    /** Prepares {@code outDir} (which the caller has locked) for {@code cfg}; see {@link Prepared}. */
+    static Prepared prepare(SweepConfig cfg, Path outDir, String command, PrintStream out) {
         Path dataDir = prepareData(cfg, outDir, out);
         int vocab;
         try (TokenDataset ds = TokenDataset.open(dataDir)) {
@@ -208,19 +253,6 @@ public final class Sweep {
         for (PlannedRun r : runs) {
             configs.add(trainConfig(cfg, r, dataDir, outDir.resolve(r.name())));
         }
-        TrainConfig base = configs.getFirst();
-        out.printf(Locale.ROOT, "sweep %s: %d runs of %,d steps x %,d tokens = %,d tokens each (batch %d x seq %d x accum %d),"
-                        + " lr %s, seed %d, %s%n", cfg.name() != null ? cfg.name() : outDir.getFileName(), runs.size(),
-                base.steps(), base.tokensPerStep(), base.steps() * base.tokensPerStep(), base.batch(), base.seq(),
-                base.accum(), base.lr(), base.seed(), base.device());
-        for (PlannedRun r : runs) {
-            out.printf(Locale.ROOT, "  %-34s %,13d parameters  %s%n", r.name(), ParameterCount.total(r.model()),
-                    r.note() != null ? r.note() : String.format(Locale.ROOT, "D %d, %d layers", r.model().dModel(),
-                            r.model().layers()));
-        }
-        for (Skipped s : plan.skipped()) {
-            out.printf(Locale.ROOT, "  %-34s skipped: %s%n", s.name(), s.reason());
-        }
         // runs made by another configuration: refuse the whole sweep before anything is written
         JsonNode[] finished = new JsonNode[runs.size()];
         for (int i = 0; i < runs.size(); i++) {
@@ -234,6 +266,103 @@ public final class Sweep {
             }
         }
         writeSweepFile(cfg, outDir, dataDir, vocab, plan, command);
+        return new Prepared(dataDir, vocab, plan, configs, finished);
+    }
+
+    /** Prepares {@code outDir} under its lock, waiting up to {@code waitSeconds} for another holder to finish. */
+    static Prepared prepareWaiting(SweepConfig cfg, Path outDir, String command, PrintStream out, double waitSeconds) {
+        long deadline = System.nanoTime() + (long) (waitSeconds * 1e9);
+        while (true) {
+            try (RunLock lock = RunLock.acquire(outDir, out)) {
+                return prepare(cfg, lock.folder(), command, out);
+            } catch (RunFolderBusyException busy) {
+                // another array task prepares the data or checks the plan: a short wait, then again
+                if (System.nanoTime() > deadline) {
+                    throw busy;
+                }
+                try {
+                    Thread.sleep(2000);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    throw busy;
+                }
+            }
+        }
+    }
+
+    /**
+     * Prints the plan of {@code cfg} (preparing the data first, as the plan depends on its vocabulary): one
+     * line per run with its ID, arm, size, seed, parameters, tokens and state (done, partial or pending).
+     * Returns the run IDs in order.
+     */
+    public static List<String> list(SweepConfig cfg, Path outDir, PrintStream out) {
+        Prepared p = prepareWaiting(cfg, outDir, null, new PrintStream(PrintStream.nullOutputStream()), 0);
+        List<PlannedRun> runs = p.plan().runs();
+        out.printf(Locale.ROOT, "%-40s %-13s %-10s %-8s %14s %14s  %s%n", "run", "arm", "size", "seed", "parameters",
+                "tokens", "state");
+        for (int i = 0; i < runs.size(); i++) {
+            PlannedRun r = runs.get(i);
+            TrainConfig tc = p.configs().get(i);
+            String state = p.finished()[i] != null ? "done"
+                    : Checkpoint.list(outDir.resolve(r.name()).resolve(Checkpoint.DIR)).isEmpty() ? "pending" : "partial";
+            out.printf(Locale.ROOT, "%-40s %-13s %-10s %-8d %,14d %,14d  %s%n", r.name(), r.variant(), r.size(), r.seed(),
+                    ParameterCount.total(r.model()), tc.steps() * tc.tokensPerStep(), state);
+        }
+        for (Skipped s : p.plan().skipped()) {
+            out.printf(Locale.ROOT, "%-40s skipped: %s%n", s.name(), s.reason());
+        }
+        return runs.stream().map(PlannedRun::name).toList();
+    }
+
+    /**
+     * Trains the one run {@code id} of the sweep (a cluster array task): the sweep folder is locked only while
+     * the data is prepared and the plan checked (a task that finds it locked waits, up to ten minutes), then the
+     * run trains under its own folder's lock, so tasks of one sweep run side by side. A finished run is left as
+     * it is; a stopped one resumes from its newest checkpoint.
+     *
+     * @throws IllegalArgumentException for an ID the plan does not hold (the message lists them)
+     */
+    public static Summary runById(SweepConfig cfg, Path outDir, String id, String command, PrintStream out) {
+        long t0 = System.nanoTime();
+        Prepared p = prepareWaiting(cfg, outDir, command, out, 600);
+        List<PlannedRun> runs = p.plan().runs();
+        int i = runs.stream().map(PlannedRun::name).toList().indexOf(id);
+        if (i < 0) {
+            throw new IllegalArgumentException("no run '" + id + "' in this sweep; its runs: "
+                    + String.join(", ", runs.stream().map(PlannedRun::name).toList()) + " (./leviathan sweep --list)");
+        }
+        Path runDir = outDir.resolve(id);
+        if (p.finished()[i] != null) {
+            out.printf(Locale.ROOT, "%s: finished already (val loss %.4f)%n", id, p.finished()[i].get("val_loss").asDouble());
+            return new Summary(outDir, 1, 0, 1, List.of(), (System.nanoTime() - t0) / 1e9);
+        }
+        ObjectNode res = runOne(cfg, runs.get(i), p.configs().get(i), runDir, p.dataDir(), out);
+        out.printf(Locale.ROOT, "%s: val loss %.4f, %,.0f tokens/s%n", id, res.get("val_loss").asDouble(),
+                res.get("tokens_per_s").asDouble());
+        return new Summary(outDir, 1, 1, 0, List.of(), (System.nanoTime() - t0) / 1e9);
+    }
+
+    private static Summary runLocked(SweepConfig cfg, Path outDir, String command, PrintStream out) {
+        long t0 = System.nanoTime();
+        Prepared p = prepare(cfg, outDir, command, out);
+        Plan plan = p.plan();
+        List<PlannedRun> runs = plan.runs();
+        List<TrainConfig> configs = p.configs();
+        JsonNode[] finished = p.finished();
+        TrainConfig base = configs.getFirst();
+        out.printf(Locale.ROOT, "sweep %s: %d runs of %,d steps x %,d tokens = %,d tokens each (batch %d x seq %d x accum %d),"
+                        + " lr %s, seeds %s, %s%n", cfg.name() != null ? cfg.name() : outDir.getFileName(), runs.size(),
+                base.steps(), base.tokensPerStep(), base.steps() * base.tokensPerStep(), base.batch(), base.seq(),
+                base.accum(), base.lr(), runs.stream().map(PlannedRun::seed).distinct().toList(), base.device());
+        for (PlannedRun r : runs) {
+            out.printf(Locale.ROOT, "  %-40s %,13d parameters  %s%n", r.name(), ParameterCount.total(r.model()),
+                    r.note() != null ? r.note() : String.format(Locale.ROOT, "D %d, %d layers", r.model().dModel(),
+                            r.model().layers()));
+        }
+        for (Skipped s : plan.skipped()) {
+            out.printf(Locale.ROOT, "  %-40s skipped: %s%n", s.name(), s.reason());
+        }
+        Path dataDir = p.dataDir();
 
         double[] costs = new double[runs.size()];
         for (int i = 0; i < runs.size(); i++) {
@@ -554,7 +683,11 @@ public final class Sweep {
         o.put("size", r.size());
         o.put("family", ModelConfigFiles.name(r.family()));
         o.put("variant", r.variant());
+        o.put("baseline", baseline(r.variant()));
         o.put("twin", r.twin());
+        o.put("tied_twin", r.tiedTwin());
+        o.put("seed", r.seed());
+        o.put("budget_probe", r.tokens() != null);
         o.set("model", JSON.valueToTree(ModelConfigFiles.toMap(null, r.model())));
         o.put("depth", r.model().layers());
         o.put("d_model", r.model().dModel());
@@ -573,6 +706,7 @@ public final class Sweep {
         o.put("steps", tc.steps());
         o.put("tokens_per_step", tc.tokensPerStep());
         o.put("tokens_seen", tc.steps() * tc.tokensPerStep());
+        o.put("train_flops", cost(r, tc));
         o.put("val_loss", eval[0]);
         o.put("val_tokens", (long) eval[1]);
         putNumber(o, "trainer_val_loss", trainerVal);
@@ -620,6 +754,7 @@ public final class Sweep {
             ObjectNode n = runs.addObject();
             n.put("run", r.name());
             n.put("variant", r.variant());
+            n.put("seed", r.seed());
             n.put("twin", r.twin());
             n.put("depth", r.model().layers());
             n.put("parameters", ParameterCount.total(r.model()));
@@ -664,7 +799,7 @@ public final class Sweep {
     // ---------------------------------------------------------------- helpers
 
     /** Writes {@code text} to a temporary file beside {@code file}, then renames it over {@code file}. */
-    static void writeAtomically(Path file, String text) {
+    public static void writeAtomically(Path file, String text) {
         writeAtomically(file, text.getBytes(StandardCharsets.UTF_8));
     }
 

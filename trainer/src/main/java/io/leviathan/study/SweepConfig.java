@@ -35,12 +35,16 @@ import java.util.regex.Pattern;
  *   "valFraction": 0.05,              validation share of the documents when preparing (the last ones)
  *   "compactVocab": true,             renumber the ids that occur (VocabularyMap) when preparing
  *   "skipBadLines": false,            skip malformed JSON lines when preparing
- *   "dense": [                        the dense ladder, at least four sizes, each
- *     "tiny",                           a preset name (the run is called dense-tiny), or
+ *   "dense": [                        the dense ladder, at least four sizes at the sweep's budget, each
+ *     "tiny",                           a preset name, or
  *     {"name": "d32", "model": {...},   an inline model (ModelConfigFiles format, vocab may be omitted,
- *      "variants": ["iso-body"]}         "preset" allowed); "variants" overrides the sweep's for this size
+ *      "arms": [...], "seeds": [...],    "preset" allowed); "arms" and "seeds" override the sweep's for this
+ *      "tokens": 2400000}                size, "tokens" its budget (a budget probe: left out of the laws)
  *   ],
- *   "variants": ["iso-body", "isoparametric"],   Leviathan twins added per dense size (may be empty)
+ *   "arms": ["dense", "dense-tied", "iso-body", "isoparametric", "tied-deep"],   the models trained per size
+ *                                     (any subset; see {@link #ARMS}); the older key "variants" lists the
+ *                                     Leviathan arms only and implies "dense"
+ *   "seeds": [1337],                  seeds per (size, arm); default: train.seed, else 1337
  *   "generator": {...},               the twins' generator (GeneratorConfig keys); default: the defaults
  *   "maxLayers": null,                skip an isoparametric twin deeper than this (null = no limit)
  *   "tokens": 4000000,                token budget per run (steps = ceil(tokens / (batch seq accum)));
@@ -55,24 +59,38 @@ import java.util.regex.Pattern;
  *                                     result.json is written)
  * }
  * </pre>
- * Every run of a sweep uses the same data, token budget, schedule and seed. The sweep's defaults for the
- * training settings differ from {@code ./leviathan train}'s in two places: {@code sampleTokens} 0 (no sample
- * at the end) and {@code evalEvery} 0 (validation only at the end, besides the sweep's own final evaluation).
+ * Every run of a sweep uses the same data and schedule; runs at one seed share the initialisation and data
+ * order, and every size but a budget probe shares the token budget. The sweep's defaults for the training
+ * settings differ from {@code ./leviathan train}'s in three places: {@code sampleTokens} 0 (no sample at the
+ * end), {@code evalEvery} 0 (validation only at the end, besides the sweep's own final evaluation) and
+ * {@code sampler} "epochs" (windows without replacement, so a run shorter than an epoch repeats nothing).
  * Unknown keys, wrong types and invalid values are {@link IllegalArgumentException}s naming the key.
  */
 public record SweepConfig(String name, Path source, String data, String tokenizer, double valFraction,
-                          boolean compactVocab, boolean skipBadLines, List<Size> dense, List<String> variants,
+                          boolean compactVocab, boolean skipBadLines, List<Size> dense, List<String> arms,
                           GeneratorConfig generator, Integer maxLayers, Long tokens, Long steps, ObjectNode train,
                           long evalTokens, String device, boolean keepCheckpoints) {
 
+    /** The dense baseline with an untied head. */
+    public static final String DENSE = "dense";
+    /** The dense baseline with its head tied to the input table (the same body). */
+    public static final String DENSE_TIED = "dense-tied";
     /** The Leviathan twin with the dense model's body ({@code ModelConfigs.isoBody}). */
     public static final String ISO_BODY = "iso-body";
     /** The Leviathan twin with the dense model's total parameter count ({@code ModelConfigs.isoParametric}). */
     public static final String ISOPARAMETRIC = "isoparametric";
+    /**
+     * The control: a tied dense model given the head's freed parameters as depth ({@code ModelConfigs.tiedDeep}),
+     * the untied dense total without a generator.
+     */
+    public static final String TIED_DEEP = "tied-deep";
+    /** Every arm, in the order a size's runs are planned. */
+    public static final List<String> ARMS = List.of(DENSE, DENSE_TIED, ISO_BODY, ISOPARAMETRIC, TIED_DEEP);
+    /** The Leviathan arms (the older key "variants" lists these). */
     public static final List<String> VARIANTS = List.of(ISO_BODY, ISOPARAMETRIC);
 
     public static final List<String> KEYS = List.of("name", "data", "tokenizer", "valFraction", "compactVocab",
-            "skipBadLines", "dense", "variants", "generator", "maxLayers", "tokens", "steps", "train", "evalTokens",
+            "skipBadLines", "dense", "arms", "variants", "seeds", "generator", "maxLayers", "tokens", "steps", "train", "evalTokens",
             "device", "keepCheckpoints");
     /** TrainConfig keys the sweep sets itself. */
     static final List<String> RESERVED_TRAIN_KEYS = List.of("model", "family", "vocab", "data", "out", "device", "steps");
@@ -85,12 +103,15 @@ public record SweepConfig(String name, Path source, String data, String tokenize
     /**
      * One dense size of the ladder.
      *
-     * @param name its name (run names are {@code dense-<name>}, {@code leviathan-<variant>-<name>})
+     * @param name its name (run IDs are {@code <arm>-<name>-s<seed>}, see {@code Sweep.runId})
      * @param preset the preset it was given as or started from, or null
      * @param model its configuration (the vocabulary is replaced by the dataset's when the sweep runs)
-     * @param variants the Leviathan twins to add for this size
+     * @param arms the arms trained at this size, in {@link #ARMS} order
+     * @param seeds the seeds each arm is trained with
+     * @param tokens this size's own token budget (a budget probe), or null for the sweep's
      */
-    public record Size(String name, String preset, ModelConfig model, List<String> variants) {}
+    public record Size(String name, String preset, ModelConfig model, List<String> arms, List<Long> seeds,
+                       Long tokens) {}
 
     /** Reads a sweep file. */
     public static SweepConfig read(Path file) {
@@ -128,8 +149,15 @@ public record SweepConfig(String name, Path source, String data, String tokenize
         boolean compact = optBool(src, root, "compactVocab", true);
         boolean skipBad = optBool(src, root, "skipBadLines", false);
 
-        List<String> variants = root.has("variants") ? variants(src, "variants", root.get("variants"))
-                : List.of(ISO_BODY, ISOPARAMETRIC);
+        if (root.has("arms") && root.has("variants")) {
+            throw new IllegalArgumentException(src + ": give 'arms' or the older 'variants', not both");
+        }
+        List<String> arms = root.has("arms") ? arms(src, "arms", root.get("arms"), ARMS)
+                : root.has("variants") ? withDense(arms(src, "variants", root.get("variants"), VARIANTS))
+                : List.of(DENSE, ISO_BODY, ISOPARAMETRIC);
+        long trainSeed = root.path("train").path("seed").canConvertToLong()
+                ? root.path("train").path("seed").longValue() : TrainConfig.defaults().seed();
+        List<Long> seeds = root.has("seeds") ? seeds(src, root.get("seeds")) : List.of(trainSeed);
 
         JsonNode denseNode = root.get("dense");
         if (denseNode == null || !denseNode.isArray()) {
@@ -141,17 +169,19 @@ public record SweepConfig(String name, Path source, String data, String tokenize
         int i = 0;
         for (JsonNode n : denseNode) {
             String where = src + ": dense[" + i + "]";
-            Size s = size(where, n, variants);
+            Size s = size(where, n, arms, seeds);
             if (!names.add(s.name())) {
                 throw new IllegalArgumentException(where + ": duplicate size name '" + s.name() + "'");
             }
             sizes.add(s);
             i++;
         }
-        if (sizes.size() < MIN_SIZES) {
-            throw new IllegalArgumentException(src + ": key 'dense' has " + sizes.size() + " size"
-                    + (sizes.size() == 1 ? "" : "s") + "; a scaling law needs at least " + MIN_SIZES
-                    + " (three parameters and one degree of freedom)");
+        if (sizes.stream().filter(s -> s.tokens() == null && s.arms().contains(DENSE)).count() < MIN_SIZES
+                && sizes.stream().filter(s -> s.tokens() == null && s.arms().contains(DENSE_TIED)).count() < MIN_SIZES) {
+            long ladder = sizes.stream().filter(s -> s.tokens() == null && s.arms().contains(DENSE)).count();
+            throw new IllegalArgumentException(src + ": key 'dense' has " + ladder + " size"
+                    + (ladder == 1 ? "" : "s") + " with a dense (or dense-tied) arm at the sweep's budget; a scaling"
+                    + " law needs at least " + MIN_SIZES + " (three parameters and one degree of freedom)");
         }
 
         GeneratorConfig generator = GeneratorConfig.defaults();
@@ -197,14 +227,14 @@ public record SweepConfig(String name, Path source, String data, String tokenize
         String device = optText(src, root, "device", "cpu");
         boolean keep = optBool(src, root, "keepCheckpoints", true);
         SweepConfig c = new SweepConfig(name, source, data, tokenizer, valFraction, compact, skipBad, List.copyOf(sizes),
-                variants, generator, maxLayers, tokens, steps, train, evalTokens, device, keep);
+                arms, generator, maxLayers, tokens, steps, train, evalTokens, device, keep);
         c.baseTrainConfig(); // the training settings must be valid on their own
         return c;
     }
 
     /** This sweep on another device. */
     public SweepConfig withDevice(String d) {
-        return new SweepConfig(name, source, data, tokenizer, valFraction, compactVocab, skipBadLines, dense, variants,
+        return new SweepConfig(name, source, data, tokenizer, valFraction, compactVocab, skipBadLines, dense, arms,
                 generator, maxLayers, tokens, steps, train, evalTokens, d, keepCheckpoints);
     }
 
@@ -217,25 +247,37 @@ public record SweepConfig(String name, Path source, String data, String tokenize
         String src = (source == null ? "sweep config" : source.toString()) + " key 'train'";
         // steps is set last (from the budget); until then a large placeholder keeps 'warmup' checks out of the way
         TrainConfig c = TrainConfig.defaults()
-                .merge("{\"sampleTokens\":0,\"evalEvery\":0,\"family\":null,\"steps\":" + (1L << 40) + "}", src)
+                .merge("{\"sampleTokens\":0,\"evalEvery\":0,\"family\":null,\"sampler\":\"epochs\",\"steps\":"
+                        + (1L << 40) + "}", src)
                 .merge(train.toString(), src).with("device", device);
         long s = steps != null ? steps : Math.max(1, (tokens + c.tokensPerStep() - 1) / c.tokensPerStep());
         return c.merge("{\"steps\":" + s + "}", src + " (steps " + s + " from the budget)");
     }
 
-    /** The steps of every run. */
+    /** The steps of every run at the sweep's budget. */
     public long runSteps() {
         return baseTrainConfig().steps();
     }
 
-    private static Size size(String where, JsonNode n, List<String> defaultVariants) {
+    /** The shared training configuration for a run of {@code size} with {@code seed} (its own budget, if any). */
+    public TrainConfig trainConfig(Size size, long seed) {
+        TrainConfig c = baseTrainConfig();
+        String src = (source == null ? "sweep config" : source.toString()) + " size " + size.name();
+        if (size.tokens() != null) {
+            long s = Math.max(1, (size.tokens() + c.tokensPerStep() - 1) / c.tokensPerStep());
+            c = c.merge("{\"steps\":" + s + "}", src + " (steps " + s + " from its budget)");
+        }
+        return c.merge("{\"seed\":" + seed + "}", src);
+    }
+
+    private static Size size(String where, JsonNode n, List<String> defaultArms, List<Long> defaultSeeds) {
         if (n.isTextual()) {
             String p = n.textValue();
             if (!Presets.exists(p)) {
                 throw new IllegalArgumentException(where + ": unknown preset '" + p + "'; presets: "
                         + String.join(", ", Presets.names()) + " (or give {\"name\": ..., \"model\": {...}})");
             }
-            return new Size(p, p, Presets.get(p), defaultVariants);
+            return new Size(p, p, Presets.get(p), defaultArms, defaultSeeds, null);
         }
         if (!n.isObject()) {
             throw new IllegalArgumentException(where + ": expected a preset name or {\"name\": ..., \"model\": ...,"
@@ -243,8 +285,9 @@ public record SweepConfig(String name, Path source, String data, String tokenize
         }
         for (Iterator<String> it = n.fieldNames(); it.hasNext(); ) {
             String k = it.next();
-            if (!List.of("name", "model", "variants").contains(k)) {
-                throw new IllegalArgumentException(where + ": unknown key '" + k + "'; valid keys: name, model, variants");
+            if (!List.of("name", "model", "arms", "variants", "seeds", "tokens").contains(k)) {
+                throw new IllegalArgumentException(where + ": unknown key '" + k
+                        + "'; valid keys: name, model, arms, variants, seeds, tokens");
             }
         }
         JsonNode m = n.get("model");
@@ -286,23 +329,51 @@ public record SweepConfig(String name, Path source, String data, String tokenize
         if (!SIZE_NAME.matcher(name).matches()) {
             throw new IllegalArgumentException(where + ": name '" + name + "' must be letters, digits, '.', '_' or '-'");
         }
-        List<String> variants = n.has("variants") ? variants(where, "variants", n.get("variants")) : defaultVariants;
-        return new Size(name, preset, config, variants);
+        if (n.has("arms") && n.has("variants")) {
+            throw new IllegalArgumentException(where + ": give 'arms' or the older 'variants', not both");
+        }
+        List<String> arms = n.has("arms") ? arms(where, "arms", n.get("arms"), ARMS)
+                : n.has("variants") ? withDense(arms(where, "variants", n.get("variants"), VARIANTS)) : defaultArms;
+        List<Long> seeds = n.has("seeds") ? seeds(where, n.get("seeds")) : defaultSeeds;
+        Long tokens = n.hasNonNull("tokens") ? integer(where, n, "tokens", 1) : null;
+        return new Size(name, preset, config, arms, seeds, tokens);
     }
 
-    private static List<String> variants(String src, String key, JsonNode n) {
+    /** The arms named in {@code n} (from {@code valid}), in {@link #ARMS} order, each once. */
+    private static List<String> arms(String src, String key, JsonNode n, List<String> valid) {
         if (!n.isArray()) {
-            throw new IllegalArgumentException(src + ": key '" + key + "' must be an array of " + VARIANTS);
+            throw new IllegalArgumentException(src + ": key '" + key + "' must be an array of " + valid);
         }
-        List<String> out = new ArrayList<>();
+        Set<String> named = new HashSet<>();
         for (JsonNode v : n) {
-            if (!v.isTextual() || !VARIANTS.contains(v.textValue())) {
-                throw new IllegalArgumentException(src + ": key '" + key + "': unknown variant " + v + "; valid: "
-                        + String.join(", ", VARIANTS));
+            if (!v.isTextual() || !valid.contains(v.textValue())) {
+                throw new IllegalArgumentException(src + ": key '" + key + "': unknown arm " + v + "; valid: "
+                        + String.join(", ", valid));
             }
-            if (!out.contains(v.textValue())) {
-                out.add(v.textValue());
+            named.add(v.textValue());
+        }
+        return ARMS.stream().filter(named::contains).toList();
+    }
+
+    private static List<String> withDense(List<String> leviathanArms) {
+        List<String> out = new ArrayList<>(List.of(DENSE));
+        out.addAll(leviathanArms);
+        return List.copyOf(out);
+    }
+
+    private static List<Long> seeds(String src, JsonNode n) {
+        if (!n.isArray() || n.isEmpty()) {
+            throw new IllegalArgumentException(src + ": key 'seeds' must be a non-empty array of integers, got " + n);
+        }
+        List<Long> out = new ArrayList<>();
+        for (JsonNode v : n) {
+            if (!v.isIntegralNumber() || !v.canConvertToLong()) {
+                throw new IllegalArgumentException(src + ": key 'seeds': " + v + " is not an integer");
             }
+            if (out.contains(v.longValue())) {
+                throw new IllegalArgumentException(src + ": key 'seeds': seed " + v + " given twice");
+            }
+            out.add(v.longValue());
         }
         return List.copyOf(out);
     }

@@ -56,7 +56,9 @@ import java.util.Map;
  *                                 the CPU backend has one attention, so cudnn needs device cuda
  *   "out": null,                  run folder; null = runs/&lt;yyyyMMdd-HHmmss&gt;
  *   "seed": 1337,                 initialisation and data-order seed
- *   "sampleTokens": 48            tokens to sample at the end; 0 = none
+ *   "sampleTokens": 48,           tokens to sample at the end; 0 = none
+ *   "sampler": "random"           training windows: random (independent random positions, with replacement)
+ *                                 | epochs (every non-overlapping window once per epoch, shuffled)
  * }
  * </pre>
  * Unknown keys, wrong types and invalid values are errors ({@link IllegalArgumentException}) that name the
@@ -67,14 +69,16 @@ public record TrainConfig(JsonNode model, String family, Integer vocab, String d
                           float weightDecay, float beta1, float beta2, float eps, float clip,
                           int evalEvery, int evalBatches, int checkpointEvery, int keepCheckpoints,
                           String device, String precision, String attention, String out, long seed,
-                          int sampleTokens) {
+                          int sampleTokens, String sampler) {
 
     /** Every key, in the order {@link #toJson} writes them. */
     public static final List<String> KEYS = List.of("model", "family", "vocab", "data", "tokenizer", "steps",
             "batch", "seq", "accum", "lr", "minLr", "warmup", "weightDecay", "beta1", "beta2", "eps", "clip",
             "evalEvery", "evalBatches", "checkpointEvery", "keepCheckpoints", "device", "precision", "attention", "out",
-            "seed", "sampleTokens");
+            "seed", "sampleTokens", "sampler");
 
+    /** The training samplers ({@code sampler} key): independent random windows, or shuffled epochs. */
+    public static final List<String> SAMPLERS = List.of("random", "epochs");
     static final List<String> TOKENIZERS = List.of("o200k_base", "cl100k_base");
     static final List<String> DEVICES = Backends.DEVICES;
 
@@ -146,6 +150,10 @@ public record TrainConfig(JsonNode model, String family, Integer vocab, String d
                     + " auto on a machine with a GPU), but device is 'cpu'");
         }
         atLeast(src, "sampleTokens", sampleTokens, 0);
+        if (!SAMPLERS.contains(sampler)) {
+            throw new IllegalArgumentException(src + ": key 'sampler' must be one of " + String.join(", ", SAMPLERS)
+                    + ", got '" + sampler + "'");
+        }
         // the model itself must resolve
         resolveModel(model, family, vocab, 1);
     }
@@ -157,7 +165,7 @@ public record TrainConfig(JsonNode model, String family, Integer vocab, String d
     public static TrainConfig defaults() {
         return new TrainConfig(JsonNodeFactory.instance.textNode("tiny"), "leviathan", null, null, "o200k_base",
                 1000, 8, 64, 1, 3e-3f, null, null, 0.1f, 0.9f, 0.95f, 1e-8f, 1.0f,
-                100, 8, 250, 3, "cpu", "fp32", "auto", null, 1337, 48);
+                100, 8, 250, 3, "cpu", "fp32", "auto", null, 1337, 48, "random");
     }
 
     // ---------------------------------------------------------------- derived values
@@ -294,7 +302,7 @@ public record TrainConfig(JsonNode model, String family, Integer vocab, String d
     }
 
     private static final List<String> STRINGS = List.of("family", "data", "tokenizer", "device", "precision", "attention",
-            "out");
+            "out", "sampler");
 
     /** The attention implementation ({@code attention} key). */
     public AttentionChoice attentionChoice() {
@@ -345,6 +353,7 @@ public record TrainConfig(JsonNode model, String family, Integer vocab, String d
         o.put("out", out);
         o.put("seed", seed);
         o.put("sampleTokens", sampleTokens);
+        o.put("sampler", sampler);
         return o;
     }
 
@@ -368,7 +377,9 @@ public record TrainConfig(JsonNode model, String family, Integer vocab, String d
                     floatValue(t, "weightDecay"), floatValue(t, "beta1"), floatValue(t, "beta2"), floatValue(t, "eps"),
                     floatValue(t, "clip"), intValue(t, "evalEvery"), intValue(t, "evalBatches"),
                     intValue(t, "checkpointEvery"), intValue(t, "keepCheckpoints"), string(t, "device"),
-                    string(t, "precision"), string(t, "attention"), optString(t, "out"), longValue(t, "seed"), intValue(t, "sampleTokens"));
+                    string(t, "precision"), string(t, "attention"), optString(t, "out"), longValue(t, "seed"),
+                    intValue(t, "sampleTokens"),
+                    absent(t, "sampler") ? "random" : string(t, "sampler")); // configs from before the key: random
         } catch (IllegalArgumentException e) {
             String msg = e.getMessage();
             if (msg.startsWith("train config: ")) {

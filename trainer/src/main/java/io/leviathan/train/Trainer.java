@@ -238,7 +238,9 @@ public final class Trainer implements AutoCloseable {
             model.setGradScale(1f / cfg.accum());
             AdamW opt = new AdamW(be, model.parameters(), cfg.adamw());
             opened.add(opt);
-            BatchSampler sampler = new BatchSampler(ds, Split.TRAIN, cfg.batch(), cfg.seq(), cfg.seed());
+            BatchSampler sampler = cfg.sampler().equals("epochs")
+                    ? BatchSampler.epochs(ds, Split.TRAIN, cfg.batch(), cfg.seq(), cfg.seed())
+                    : new BatchSampler(ds, Split.TRAIN, cfg.batch(), cfg.seq(), cfg.seed());
             BatchSampler valSampler = new BatchSampler(ds, Split.VAL, cfg.batch(), cfg.seq(), cfg.seed() ^ 0x5EEDL);
             long start = 0;
             if (ckpt != null) {

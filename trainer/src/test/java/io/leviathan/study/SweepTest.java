@@ -135,21 +135,21 @@ class SweepTest {
 
         // interrupted mid-run (checkpoint at step 3, no result): resumes and lands on the same loss, bit for bit;
         // stopped after its final checkpoint: only evaluated
-        double resumedLoss = JSON.readTree(first.get("dense-d24")).get("val_loss").asDouble();
-        double evaluatedLoss = JSON.readTree(first.get("leviathan-iso-body-d16")).get("val_loss").asDouble();
-        Files.delete(out.resolve("dense-d24").resolve(Sweep.RESULT));
-        Files.delete(out.resolve("dense-d24").resolve(Checkpoint.DIR).resolve(Checkpoint.fileName(6)));
-        Files.delete(out.resolve("leviathan-iso-body-d16").resolve(Sweep.RESULT));
+        double resumedLoss = JSON.readTree(first.get("dense-d24-s5")).get("val_loss").asDouble();
+        double evaluatedLoss = JSON.readTree(first.get("leviathan-iso-body-d16-s5")).get("val_loss").asDouble();
+        Files.delete(out.resolve("dense-d24-s5").resolve(Sweep.RESULT));
+        Files.delete(out.resolve("dense-d24-s5").resolve(Checkpoint.DIR).resolve(Checkpoint.fileName(6)));
+        Files.delete(out.resolve("leviathan-iso-body-d16-s5").resolve(Sweep.RESULT));
         buf.reset();
         Sweep.Summary third = Sweep.run(cfg, out, null, log);
         String t3 = buf.toString(StandardCharsets.UTF_8);
         assertEquals(2, third.trained(), t3);
         assertTrue(t3.contains("resuming from"), t3);
         assertTrue(t3.contains("evaluating it"), t3);
-        JsonNode resumed = JSON.readTree(out.resolve("dense-d24").resolve(Sweep.RESULT).toFile());
+        JsonNode resumed = JSON.readTree(out.resolve("dense-d24-s5").resolve(Sweep.RESULT).toFile());
         assertEquals(3, resumed.get("resumed_from_step").asLong());
         assertEquals(resumedLoss, resumed.get("val_loss").asDouble(), 0.0, "resumed run reaches the same loss");
-        assertEquals(evaluatedLoss, JSON.readTree(out.resolve("leviathan-iso-body-d16").resolve(Sweep.RESULT).toFile())
+        assertEquals(evaluatedLoss, JSON.readTree(out.resolve("leviathan-iso-body-d16-s5").resolve(Sweep.RESULT).toFile())
                 .get("val_loss").asDouble(), 0.0);
 
         // another configuration in the same folder is refused, not overwritten
@@ -176,6 +176,76 @@ class SweepTest {
         try (Stream<Path> st = Files.list(out)) {
             assertFalse(st.anyMatch(p -> p.getFileName().toString().endsWith(".tmp")));
         }
+    }
+
+    /**
+     * The cluster path without a scheduler: --list prints the runs, --slurm writes an array script with one task
+     * per run, each task's command (--run ID, as Slurm would start it) trains its run, a repeated task returns
+     * at once, and fit gathers every task's result, with both baseline laws and the arm comparison.
+     */
+    @Test
+    void slurmArrayTasksRunOneEachAndFitGathersThem(@TempDir Path tmp) throws Exception {
+        Path corpus = devCorpus();
+        assumeTrue(corpus != null, "shared/data/nlp-corpus.jsonl.zst not found: Slurm gathering test skipped");
+        slice(corpus, tmp, 1200);
+        Path cfgFile = tmp.resolve("cluster.json");
+        Files.writeString(cfgFile, """
+                {"name": "cluster", "data": "slice.jsonl", "valFraction": 0.1,
+                 "dense": [%s, %s, %s, %s], "arms": ["dense", "dense-tied"], "seeds": [3],
+                 "generator": {"digits": 2, "seedDim": 8, "heads": 2, "knots": 8, "rank": 8},
+                 "steps": 4, "train": {"batch": 2, "seq": 16, "lr": 0.01, "warmup": 1, "evalBatches": 1},
+                 "evalTokens": 256}
+                """.formatted(model(16), model(24),
+                model(32).replace("}}", "}, \"arms\": [\"dense\", \"dense-tied\", \"iso-body\"], \"seeds\": [3, 4]}"),
+                model(48)));
+        Path out = tmp.resolve("runs");
+        Path script = tmp.resolve("cluster.sbatch");
+        ByteArrayOutputStream buf = new ByteArrayOutputStream();
+        PrintStream log = new PrintStream(buf, true, StandardCharsets.UTF_8);
+        assertEquals(0, Main.run(new String[] {"sweep", "--config", cfgFile.toString(), "--out", out.toString(), "--list"},
+                log, log), buf.toString(StandardCharsets.UTF_8));
+        String listing = buf.toString(StandardCharsets.UTF_8);
+        assertTrue(listing.contains("leviathan-iso-body-d32-s4") && listing.contains("pending"), listing);
+        assertEquals(0, Main.run(new String[] {"sweep", "--config", cfgFile.toString(), "--out", out.toString(),
+                "--slurm", script.toString()}, log, log), buf.toString(StandardCharsets.UTF_8));
+        String text = Files.readString(script);
+        List<String> ids = List.of("dense-d16-s3", "dense-tied-d16-s3", "dense-d24-s3", "dense-tied-d24-s3",
+                "dense-d32-s3", "dense-tied-d32-s3", "leviathan-iso-body-d32-s3", "dense-d32-s4", "dense-tied-d32-s4",
+                "leviathan-iso-body-d32-s4", "dense-d48-s3", "dense-tied-d48-s3");
+        assertTrue(text.contains("#SBATCH --array=0-" + (ids.size() - 1) + "\n"), text);
+        List<String> listed = text.lines().dropWhile(l -> !l.equals("RUNS=(")).skip(1).takeWhile(l -> !l.equals(")"))
+                .map(String::strip).toList();
+        assertEquals(ids, listed, "one array task per run, in plan order");
+        assertTrue(text.contains("--run \"$ID\"") && text.contains("ID=\"${RUNS[$SLURM_ARRAY_TASK_ID]}\""), text);
+        assertTrue(text.contains("--out " + out.toAbsolutePath().normalize()), text);
+        Process bash = new ProcessBuilder("bash", "-n", script.toString()).redirectErrorStream(true).start();
+        assertEquals(0, bash.waitFor(), "bash -n: " + new String(bash.getInputStream().readAllBytes()));
+
+        for (String id : listed) { // what each array task runs
+            assertEquals(0, Main.run(new String[] {"sweep", "--config", cfgFile.toString(), "--out", out.toString(),
+                    "--run", id}, log, log), buf.toString(StandardCharsets.UTF_8));
+        }
+        buf.reset();
+        assertEquals(0, Main.run(new String[] {"sweep", "--config", cfgFile.toString(), "--out", out.toString(),
+                "--run", ids.get(6)}, log, log));
+        assertTrue(buf.toString(StandardCharsets.UTF_8).contains("finished already"), "a resubmitted task returns");
+        assertEquals(1, Main.run(new String[] {"sweep", "--config", cfgFile.toString(), "--out", out.toString(),
+                "--run", "dense-d99-s3"}, log, log), "an unknown ID is an error");
+
+        assertEquals(0, Main.run(new String[] {"fit", out.toString()}, log, log), buf.toString(StandardCharsets.UTF_8));
+        JsonNode fit = JSON.readTree(out.resolve("fit.json").toFile());
+        assertEquals(ids.size(), fit.get("runs").size(), "every task's result gathered");
+        JsonNode arms = fit.get("arms");
+        assertEquals(2, arms.size(), "iso-body at d32 against the untied and the tied law");
+        for (JsonNode a : arms) {
+            assertEquals(List.of("leviathan-iso-body-d32-s3", "leviathan-iso-body-d32-s4"),
+                    JSON.convertValue(a.get("runs"), List.class));
+            assertTrue(a.get("loss_minus_twin").isNumber() && a.get("loss_minus_twin_sd").isNumber(), a.toString());
+            assertTrue(a.get("n_eff_over_n_twin").isNumber() || a.get("n_eff_over_n_twin").isTextual(), a.toString());
+        }
+        String report = Files.readString(out.resolve("report.md"));
+        assertTrue(report.contains("## Arms against both baselines") && report.contains("tied dense law"), report);
+        assertTrue(Files.size(out.resolve("loss-vs-flops.png")) > 0);
     }
 
     @Test

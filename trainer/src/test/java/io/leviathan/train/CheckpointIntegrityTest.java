@@ -103,6 +103,9 @@ class CheckpointIntegrityTest {
         for (String region : List.of("metadata sampler_state", "metadata vocabulary_map", "metadata step",
                 "metadata model_config", "metadata train_config", "metadata leviathan.checksum", "tensor name",
                 "dtype", "shape", "data_offsets", "padding")) {
+            if (region.equals("padding") && !header.endsWith(" ")) {
+                continue; // a header whose length is already a multiple of 8 has no padding to flip
+            }
             assertTrue(spans.containsKey(region), region + " located in the header");
         }
         List<Integer> positions = new ArrayList<>();

@@ -207,10 +207,12 @@ class TrainerTest {
         }
     }
 
-    /** Resuming within one JVM (the in-process API) continues exactly too. */
-    @Test
-    void resumeInProcessContinuesExactly(@TempDir Path tmp) {
-        TrainConfig base = TestData.config(TestData.LEVIATHAN, TestData.synthetic(), tmp.resolve("x"), 6);
+    /** Resuming within one JVM (the in-process API) continues exactly too, with either training sampler. */
+    @ParameterizedTest
+    @ValueSource(strings = {"random", "epochs"})
+    void resumeInProcessContinuesExactly(String sampler, @TempDir Path tmp) {
+        TrainConfig base = TestData.config(TestData.LEVIATHAN, TestData.synthetic(), tmp.resolve("x"), 6)
+                .with("sampler", sampler);
         double[] full = new double[6];
         try (Trainer t = Trainer.create(base.with("out", tmp.resolve("a").toString()), null, TestData.QUIET, false)) {
             for (int i = 0; i < 6; i++) {
