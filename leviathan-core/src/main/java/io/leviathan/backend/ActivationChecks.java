@@ -10,7 +10,7 @@ public final class ActivationChecks {
     public static void unary(String op, Tensor x, Tensor out) {
         OpChecks.f32(op, "x", x);
         OpChecks.f32Out(op, "out", out);
-        OpChecks.sameShape(op, new String[] {"x", "out"}, x, out);
+        OpChecks.sameShape(op, "x", x, "out", out);
     }
 
     /** {@code dX = dOut * f'(...)} from the saved input or output {@code saved} named {@code savedName}. */
@@ -18,7 +18,8 @@ public final class ActivationChecks {
         OpChecks.f32(op, "dOut", dOut);
         OpChecks.f32(op, savedName, saved);
         OpChecks.f32Out(op, "dX", dX);
-        OpChecks.sameShape(op, new String[] {"dOut", savedName, "dX"}, dOut, saved, dX);
+        OpChecks.sameShape(op, "dOut", dOut, savedName, saved);
+        OpChecks.sameShape(op, "dOut", dOut, "dX", dX);
     }
 
     /** {@code out = silu(gate) * up}, all of one shape. */
@@ -34,7 +35,10 @@ public final class ActivationChecks {
         OpChecks.f32(op, "up", up);
         OpChecks.f32Out(op, "dGate", dGate);
         OpChecks.f32Out(op, "dUp", dUp);
-        OpChecks.sameShape(op, new String[] {"dOut", "gate", "up", "dGate", "dUp"}, dOut, gate, up, dGate, dUp);
+        OpChecks.sameShape(op, "dOut", dOut, "gate", gate);
+        OpChecks.sameShape(op, "dOut", dOut, "up", up);
+        OpChecks.sameShape(op, "dOut", dOut, "dGate", dGate);
+        OpChecks.sameShape(op, "dOut", dOut, "dUp", dUp);
     }
 
     /** Softmax over the last dimension; returns that dimension's size. */

@@ -12,14 +12,19 @@ public final class AttentionChecks {
     /** The backward's dtypes: of q, k, v and out, and of dOut (each F32 or BF16). */
     public record BackwardTypes(DType type, DType gradType) {}
 
+    // Argument names as constants: the forward and backward run every training step and should not
+    // allocate them.
+    private static final String[] QKV_OUT = {"q", "k", "v", "out"};
+    private static final String[] D_OUT = {"dOut"};
+    private static final String[] BACKWARD_SHAPED = {"dOut", "q", "k", "v", "out", "dQ", "dK", "dV"};
+
     /** The forward: q, k, v, out one {@code [B, T, H, Dh]} shape and one float dtype, which it returns. */
     public static DType attention(Tensor q, Tensor k, Tensor v, Tensor out, Tensor lse) {
         String op = "attention";
-        String[] names = {"q", "k", "v", "out"};
-        DType type = sameFloatType(op, names, q, k, v, out);
+        DType type = sameFloatType(op, QKV_OUT, q, k, v, out);
         OpChecks.writable(op, "out", out);
         OpChecks.f32Out(op, "lse", lse);
-        sameShapes(op, names, q, k, v, out);
+        sameShapes(op, QKV_OUT, q, k, v, out);
         lseShape(op, lse, q);
         return type;
     }
@@ -28,13 +33,13 @@ public final class AttentionChecks {
     public static BackwardTypes attentionBackward(Tensor dOut, Tensor q, Tensor k, Tensor v, Tensor out, Tensor lse,
                                                   Tensor dQ, Tensor dK, Tensor dV) {
         String op = "attentionBackward";
-        DType type = sameFloatType(op, new String[] {"q", "k", "v", "out"}, q, k, v, out);
-        DType gradType = sameFloatType(op, new String[] {"dOut"}, dOut);
+        DType type = sameFloatType(op, QKV_OUT, q, k, v, out);
+        DType gradType = sameFloatType(op, D_OUT, dOut);
         OpChecks.f32(op, "lse", lse);
         OpChecks.f32Out(op, "dQ", dQ);
         OpChecks.f32Out(op, "dK", dK);
         OpChecks.f32Out(op, "dV", dV);
-        sameShapes(op, new String[] {"dOut", "q", "k", "v", "out", "dQ", "dK", "dV"}, dOut, q, k, v, out, dQ, dK, dV);
+        sameShapes(op, BACKWARD_SHAPED, dOut, q, k, v, out, dQ, dK, dV);
         lseShape(op, lse, q);
         return new BackwardTypes(type, gradType);
     }
@@ -68,7 +73,7 @@ public final class AttentionChecks {
 
     /** Caches {@code [B, H, capacity, Dh]} for rows {@code x [B, n, H, Dh]} at positions {@code [start, start + n)}. */
     private static void cacheShapes(String op, String name, Tensor x, Tensor kCache, Tensor vCache, int start) {
-        OpChecks.sameShape(op, new String[] {"kCache", "vCache"}, kCache, vCache);
+        OpChecks.sameShape(op, "kCache", kCache, "vCache", vCache);
         boolean fits = kCache.rank() == 4 && kCache.size(0) == x.size(0) && kCache.size(1) == x.size(2)
                 && kCache.size(3) == x.size(3);
         if (!fits) {
@@ -114,13 +119,17 @@ public final class AttentionChecks {
             throw new ShapeMismatchException(op + ": " + names[0] + " must be [B, T, H, Dh] but has shape "
                     + Arrays.toString(ts[0].shape()));
         }
-        OpChecks.sameShape(op, names, ts);
+        for (int i = 1; i < ts.length; i++) {
+            OpChecks.sameShape(op, names[0], ts[0], names[i], ts[i]);
+        }
     }
 
     /** {@code lse} must be {@code [B, H, T]} for {@code q [B, T, H, Dh]}. */
     private static void lseShape(String op, Tensor lse, Tensor q) {
-        long[] want = {q.size(0), q.size(2), q.size(1)};
-        if (!Arrays.equals(lse.shape(), want)) {
+        boolean fits = lse.rank() == 3 && q.rank() == 4 && lse.size(0) == q.size(0) && lse.size(1) == q.size(2)
+                && lse.size(2) == q.size(1);
+        if (!fits) {
+            long[] want = {q.size(0), q.size(2), q.size(1)};
             throw new ShapeMismatchException(op + ": lse must be [B, H, T] = " + Arrays.toString(want) + " for q "
                     + Arrays.toString(q.shape()) + " but has " + Arrays.toString(lse.shape()));
         }

@@ -29,7 +29,7 @@ public final class CrossEntropyChecks {
         }
         if (dLogits != null) {
             OpChecks.f32Out(op, "dLogits", dLogits);
-            OpChecks.sameShape(op, new String[] {"logits", "dLogits"}, logits, dLogits);
+            OpChecks.sameShape(op, "logits", logits, "dLogits", dLogits);
         }
         return new LossDims(n, vocab);
     }

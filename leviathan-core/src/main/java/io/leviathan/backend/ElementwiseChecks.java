@@ -13,7 +13,7 @@ public final class ElementwiseChecks {
         OpChecks.any(op, "src", src);
         OpChecks.any(op, "dst", dst);
         OpChecks.writable(op, "dst", dst);
-        OpChecks.sameShape(op, new String[] {"src", "dst"}, src, dst);
+        OpChecks.sameShape(op, "src", src, "dst", dst);
         DType from = src.dtype(), to = dst.dtype();
         if (from != to && (from == DType.I32 || to == DType.I32)) {
             throw new IllegalArgumentException(op + ": cannot convert src " + src.describe() + " to dst "
@@ -41,7 +41,8 @@ public final class ElementwiseChecks {
         OpChecks.f32(op, aName, a);
         OpChecks.f32(op, bName, b);
         OpChecks.f32Out(op, "out", out);
-        OpChecks.sameShape(op, new String[] {aName, bName, "out"}, a, b, out);
+        OpChecks.sameShape(op, aName, a, bName, b);
+        OpChecks.sameShape(op, aName, a, "out", out);
     }
 
     /** dOut, a and b of one shape; each of dA and dB null or of that shape. */
@@ -50,14 +51,15 @@ public final class ElementwiseChecks {
         OpChecks.f32(op, "dOut", dOut);
         OpChecks.f32(op, "a", a);
         OpChecks.f32(op, "b", b);
-        OpChecks.sameShape(op, new String[] {"dOut", "a", "b"}, dOut, a, b);
+        OpChecks.sameShape(op, "dOut", dOut, "a", a);
+        OpChecks.sameShape(op, "dOut", dOut, "b", b);
         if (dA != null) {
             OpChecks.f32Out(op, "dA", dA);
-            OpChecks.sameShape(op, new String[] {"dOut", "dA"}, dOut, dA);
+            OpChecks.sameShape(op, "dOut", dOut, "dA", dA);
         }
         if (dB != null) {
             OpChecks.f32Out(op, "dB", dB);
-            OpChecks.sameShape(op, new String[] {"dOut", "dB"}, dOut, dB);
+            OpChecks.sameShape(op, "dOut", dOut, "dB", dB);
         }
     }
 
@@ -66,7 +68,7 @@ public final class ElementwiseChecks {
         String op = "scale";
         OpChecks.f32(op, "a", a);
         OpChecks.f32Out(op, "out", out);
-        OpChecks.sameShape(op, new String[] {"a", "out"}, a, out);
+        OpChecks.sameShape(op, "a", a, "out", out);
     }
 
     /** {@code y += alpha * x}. */
@@ -74,6 +76,6 @@ public final class ElementwiseChecks {
         String op = "axpy";
         OpChecks.f32(op, "x", x);
         OpChecks.f32Out(op, "y", y);
-        OpChecks.sameShape(op, new String[] {"x", "y"}, x, y);
+        OpChecks.sameShape(op, "x", x, "y", y);
     }
 }

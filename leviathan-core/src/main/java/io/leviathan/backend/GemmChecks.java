@@ -17,6 +17,12 @@ public final class GemmChecks {
      * when a or b is); inner dimensions equal; c {@code [batch,] m, n}; m, n and k each an {@code int}.
      */
     public static MatmulDims matmul(Tensor a, boolean transA, Tensor b, boolean transB, Tensor c) {
+        check(a, transA, b, transB, c);
+        return new MatmulDims(batch(c), m(a, transA), n(b, transB), k(a, transA));
+    }
+
+    /** The checks of {@link #matmul} without the dimensions record, for callers that must not allocate. */
+    public static void check(Tensor a, boolean transA, Tensor b, boolean transB, Tensor c) {
         final String op = "matmul";
         OpChecks.f32OrBf16(op, "a", a);
         OpChecks.f32OrBf16(op, "b", b);
@@ -43,7 +49,26 @@ public final class GemmChecks {
         if (m > Integer.MAX_VALUE || n > Integer.MAX_VALUE || ka > Integer.MAX_VALUE) {
             throw tooLarge(a, transA, b, transB, c);
         }
-        return new MatmulDims(batch, m, n, ka);
+    }
+
+    /** The number of products of a checked matmul: c's leading dimension when it has rank 3, else 1. */
+    public static long batch(Tensor c) {
+        return c.rank() == 3 ? c.size(0) : 1;
+    }
+
+    /** Rows of {@code op(a)}. */
+    public static long m(Tensor a, boolean transA) {
+        return transA ? a.size(-1) : a.size(-2);
+    }
+
+    /** Columns of {@code op(b)}. */
+    public static long n(Tensor b, boolean transB) {
+        return transB ? b.size(-2) : b.size(-1);
+    }
+
+    /** The inner dimension: columns of {@code op(a)}. */
+    public static long k(Tensor a, boolean transA) {
+        return transA ? a.size(-2) : a.size(-1);
     }
 
     /** The error for a dimension beyond what a backend's GEMM takes (an {@code int}). */

@@ -20,7 +20,7 @@ public final class NormChecks {
         OpChecks.f32Out(op, "rstd", rstd);
         long c = OpChecks.lastDim(op, "x", x);
         OpChecks.shape(op, "weight", weight, c);
-        OpChecks.sameShape(op, new String[] {"x", "out"}, x, out);
+        OpChecks.sameShape(op, "x", x, "out", out);
         OpChecks.rowsOf(op, "x", x, "rstd", rstd);
         return c;
     }
@@ -35,8 +35,9 @@ public final class NormChecks {
         OpChecks.f32Out(op, "dX", dX);
         OpChecks.f32Out(op, "dWeight", dWeight);
         long c = OpChecks.lastDim(op, "x", x);
-        OpChecks.sameShape(op, new String[] {"dOut", "x", "dX"}, dOut, x, dX);
-        OpChecks.sameShape(op, new String[] {"weight", "dWeight"}, weight, dWeight);
+        OpChecks.sameShape(op, "dOut", dOut, "x", x);
+        OpChecks.sameShape(op, "dOut", dOut, "dX", dX);
+        OpChecks.sameShape(op, "weight", weight, "dWeight", dWeight);
         OpChecks.shape(op, "weight", weight, c);
         OpChecks.rowsOf(op, "x", x, "rstd", rstd);
         return c;
@@ -54,7 +55,7 @@ public final class NormChecks {
         long c = OpChecks.lastDim(op, "x", x);
         long groups = affineGroups(op, x, c, weight);
         OpChecks.shape(op, "bias", bias, weight.shape());
-        OpChecks.sameShape(op, new String[] {"x", "out"}, x, out);
+        OpChecks.sameShape(op, "x", x, "out", out);
         OpChecks.rowsOf(op, "x", x, "mean", mean);
         OpChecks.rowsOf(op, "x", x, "rstd", rstd);
         return new LayerNormDims(c, groups);
@@ -73,8 +74,10 @@ public final class NormChecks {
         OpChecks.f32Out(op, "dWeight", dWeight);
         OpChecks.f32Out(op, "dBias", dBias);
         long c = OpChecks.lastDim(op, "x", x);
-        OpChecks.sameShape(op, new String[] {"dOut", "x", "dX"}, dOut, x, dX);
-        OpChecks.sameShape(op, new String[] {"weight", "dWeight", "dBias"}, weight, dWeight, dBias);
+        OpChecks.sameShape(op, "dOut", dOut, "x", x);
+        OpChecks.sameShape(op, "dOut", dOut, "dX", dX);
+        OpChecks.sameShape(op, "weight", weight, "dWeight", dWeight);
+        OpChecks.sameShape(op, "weight", weight, "dBias", dBias);
         long groups = affineGroups(op, x, c, weight);
         OpChecks.rowsOf(op, "x", x, "mean", mean);
         OpChecks.rowsOf(op, "x", x, "rstd", rstd);

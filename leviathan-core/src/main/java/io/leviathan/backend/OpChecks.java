@@ -81,16 +81,28 @@ public final class OpChecks {
         return t;
     }
 
-    /** Throws unless every tensor has the same shape. */
-    public static void sameShape(String op, String[] names, Tensor... ts) {
-        for (int i = 1; i < ts.length; i++) {
-            if (!ts[0].sameShape(ts[i])) {
-                StringBuilder b = new StringBuilder(op).append(": shapes differ:");
-                for (int j = 0; j < ts.length; j++) {
-                    b.append(' ').append(names[j]).append(Arrays.toString(ts[j].shape()));
-                }
-                throw new ShapeMismatchException(b.toString());
-            }
+    /**
+     * Throws unless {@code a} and {@code b} have the same shape. Two tensors at a time, not varargs, so the
+     * check allocates nothing on the training step's hot path.
+     */
+    public static void sameShape(String op, String aName, Tensor a, String bName, Tensor b) {
+        if (!a.sameShape(b)) {
+            throw new ShapeMismatchException(op + ": shapes differ: " + aName + Arrays.toString(a.shape())
+                    + " " + bName + Arrays.toString(b.shape()));
+        }
+    }
+
+    /** Throws unless {@code t} is the vector {@code [d0]} (no varargs array, unlike the general form). */
+    public static void shape(String op, String name, Tensor t, long d0) {
+        if (t.rank() != 1 || t.size(0) != d0) {
+            shape(op, name, t, new long[] {d0});
+        }
+    }
+
+    /** Throws unless {@code t} is the matrix {@code [d0, d1]} (no varargs array, unlike the general form). */
+    public static void shape(String op, String name, Tensor t, long d0, long d1) {
+        if (t.rank() != 2 || t.size(0) != d0 || t.size(1) != d1) {
+            shape(op, name, t, new long[] {d0, d1});
         }
     }
 

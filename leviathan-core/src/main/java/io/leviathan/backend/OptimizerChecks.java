@@ -63,6 +63,8 @@ public final class OptimizerChecks {
         if (step == null) {
             throw new IllegalArgumentException(op + ": step is null");
         }
-        OpChecks.sameShape(op, new String[] {"param", "grad", "m", "v"}, param, grad, m, v);
+        OpChecks.sameShape(op, "param", param, "grad", grad);
+        OpChecks.sameShape(op, "param", param, "m", m);
+        OpChecks.sameShape(op, "param", param, "v", v);
     }
 }

@@ -18,7 +18,7 @@ public final class RopeChecks {
         OpChecks.f32(op, "cos", cos);
         OpChecks.f32(op, "sin", sin);
         OpChecks.f32Out(op, outName, out);
-        OpChecks.sameShape(op, new String[] {inName, outName}, in, out);
+        OpChecks.sameShape(op, inName, in, outName, out);
         boolean ok = in.rank() == 4 && in.size(3) % 2 == 0 && cos.rank() == 2
                 && Arrays.equals(cos.shape(), sin.shape())
                 && cos.size(1) == in.size(3) / 2 && cos.size(0) >= in.size(1);
@@ -34,7 +34,7 @@ public final class RopeChecks {
         String op = "ropeTables";
         OpChecks.f32Out(op, "cos", cos);
         OpChecks.f32Out(op, "sin", sin);
-        OpChecks.sameShape(op, new String[] {"cos", "sin"}, cos, sin);
+        OpChecks.sameShape(op, "cos", cos, "sin", sin);
         if (cos.rank() != 2) {
             throw new ShapeMismatchException(op + ": cos and sin must be [maxT, Dh/2] but are "
                     + Arrays.toString(cos.shape()) + " and " + Arrays.toString(sin.shape()));

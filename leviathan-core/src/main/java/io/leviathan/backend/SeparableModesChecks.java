@@ -38,9 +38,9 @@ public final class SeparableModesChecks {
         OpChecks.f32Out(op, "dWeights", dWeights);
         OpChecks.f32Out(op, "dSpline", dSpline);
         ModeDims dims = shapes(op, first, weights, spline, "modes", modes);
-        OpChecks.sameShape(op, new String[] {"modes", "dModes"}, modes, dModes);
-        OpChecks.sameShape(op, new String[] {"weights", "dWeights"}, weights, dWeights);
-        OpChecks.sameShape(op, new String[] {"spline", "dSpline"}, spline, dSpline);
+        OpChecks.sameShape(op, "modes", modes, "dModes", dModes);
+        OpChecks.sameShape(op, "weights", weights, "dWeights", dWeights);
+        OpChecks.sameShape(op, "spline", spline, "dSpline", dSpline);
         return dims;
     }
 

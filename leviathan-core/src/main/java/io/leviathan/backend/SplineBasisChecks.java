@@ -31,7 +31,7 @@ public final class SplineBasisChecks {
         OpChecks.f32Out(op, "dT", dT);
         knots(op, knots);
         shapes(op, "t", t, "first", first, "dWeights", dWeights);
-        OpChecks.sameShape(op, new String[] {"t", "dT"}, t, dT);
+        OpChecks.sameShape(op, "t", t, "dT", dT);
     }
 
     private static void knots(String op, int knots) {

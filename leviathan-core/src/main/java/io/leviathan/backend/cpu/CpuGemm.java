@@ -118,17 +118,17 @@ final class CpuGemm {
      */
     static void matmul(Parallel par, Tensor a, boolean transA, Tensor b, boolean transB, Tensor c,
                        float alpha, float beta) {
-        GemmChecks.MatmulDims dims = GemmChecks.matmul(a, transA, b, transB, c);
+        GemmChecks.check(a, transA, b, transB, c); // not matmul(): its dimensions record would be garbage
         int ra = a.rank();
         int rb = b.rank();
-        long batch = dims.batch();
+        long batch = GemmChecks.batch(c);
         MemorySegment as = a.segment(CpuMemory.KEY);
         MemorySegment bs = b.segment(CpuMemory.KEY);
         MemorySegment cs = c.segment(CpuMemory.KEY);
         GemmChecks.noOverlap(a, as, b, bs, c, cs);
-        int mi = (int) dims.m();
-        int ni = (int) dims.n();
-        int ki = (int) dims.k();
+        int mi = (int) GemmChecks.m(a, transA);
+        int ni = (int) GemmChecks.n(b, transB);
+        int ki = (int) GemmChecks.k(a, transA);
         long strideA = ra == 3 ? (long) mi * ki : 0;
         long strideB = rb == 3 ? (long) ki * ni : 0;
         long strideC = (long) mi * ni;

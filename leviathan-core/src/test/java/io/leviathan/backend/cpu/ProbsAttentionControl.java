@@ -127,7 +127,9 @@ final class ProbsAttentionControl {
             throw new ShapeMismatchException(op + ": " + names[0] + " must be [B, T, H, Dh] but has shape "
                     + Arrays.toString(ts[0].shape()));
         }
-        OpChecks.sameShape(op, names, ts);
+        for (int i = 1; i < ts.length; i++) {
+            OpChecks.sameShape(op, names[0], ts[0], names[i], ts[i]);
+        }
     }
 
     /** The element index of head {@code h} of token {@code t} in batch {@code b} of a [B, T, H, Dh] tensor. */
