@@ -120,7 +120,13 @@ public final class AttentionChecks {
                     + Arrays.toString(ts[0].shape()));
         }
         for (int i = 1; i < ts.length; i++) {
-            OpChecks.sameShape(op, names[0], ts[0], names[i], ts[i]);
+            if (!ts[0].sameShape(ts[i])) {
+                StringBuilder b = new StringBuilder(op).append(": shapes differ:");
+                for (int j = 0; j < ts.length; j++) {
+                    b.append(' ').append(names[j]).append(Arrays.toString(ts[j].shape()));
+                }
+                throw new ShapeMismatchException(b.toString());
+            }
         }
     }
 

@@ -20,7 +20,7 @@ public final class RopeChecks {
         OpChecks.f32Out(op, outName, out);
         OpChecks.sameShape(op, inName, in, outName, out);
         boolean ok = in.rank() == 4 && in.size(3) % 2 == 0 && cos.rank() == 2
-                && Arrays.equals(cos.shape(), sin.shape())
+                && cos.sameShape(sin)
                 && cos.size(1) == in.size(3) / 2 && cos.size(0) >= in.size(1);
         if (!ok) {
             throw new ShapeMismatchException(op + ": expected " + inName + " [B, T, H, Dh] with even Dh and cos, sin "

@@ -4,7 +4,6 @@ import io.leviathan.backend.ActivationChecks;
 import static io.leviathan.backend.cpu.CpuElementwise.F;
 import static io.leviathan.backend.cpu.CpuElementwise.L;
 import static io.leviathan.backend.cpu.CpuElementwise.NO;
-import static io.leviathan.backend.cpu.CpuElementwise.forElements;
 import static io.leviathan.backend.cpu.CpuElementwise.sumLanes;
 import static io.leviathan.backend.cpu.CpuReductions.rowGrain;
 
@@ -107,7 +106,7 @@ final class CpuActivations {
     static void silu(Parallel par, Tensor x, Tensor out) {
         ActivationChecks.unary("silu", x, out);
         MemorySegment sx = x.segment(CpuMemory.KEY), so = out.segment(CpuMemory.KEY);
-        forElements(par, x.numel(), (i0, i1) -> siluRange(sx, so, i0, i1));
+        ElementwiseJob.run(par, ElementwiseJob.Kernel.SILU, x.numel(), sx, so, null, null, null, 0f, 0);
     }
 
     static void siluRange(MemorySegment x, MemorySegment out, long from, long to) {
@@ -126,7 +125,7 @@ final class CpuActivations {
     static void siluBackward(Parallel par, Tensor dOut, Tensor x, Tensor dX) {
         ActivationChecks.unaryBackward("siluBackward", dOut, "x", x, dX);
         MemorySegment g = dOut.segment(CpuMemory.KEY), sx = x.segment(CpuMemory.KEY), sdx = dX.segment(CpuMemory.KEY);
-        forElements(par, x.numel(), (i0, i1) -> siluGradRange(g, sx, sdx, i0, i1));
+        ElementwiseJob.run(par, ElementwiseJob.Kernel.SILU_GRAD, x.numel(), g, sx, sdx, null, null, 0f, 0);
     }
 
     static void siluGradRange(MemorySegment g, MemorySegment x, MemorySegment dx, long from, long to) {
@@ -150,7 +149,7 @@ final class CpuActivations {
     static void sigmoid(Parallel par, Tensor x, Tensor out) {
         ActivationChecks.unary("sigmoid", x, out);
         MemorySegment sx = x.segment(CpuMemory.KEY), so = out.segment(CpuMemory.KEY);
-        forElements(par, x.numel(), (i0, i1) -> sigmoidRange(sx, so, i0, i1));
+        ElementwiseJob.run(par, ElementwiseJob.Kernel.SIGMOID, x.numel(), sx, so, null, null, null, 0f, 0);
     }
 
     static void sigmoidRange(MemorySegment x, MemorySegment out, long from, long to) {
@@ -167,7 +166,7 @@ final class CpuActivations {
     static void sigmoidBackward(Parallel par, Tensor dOut, Tensor y, Tensor dX) {
         ActivationChecks.unaryBackward("sigmoidBackward", dOut, "y", y, dX);
         MemorySegment g = dOut.segment(CpuMemory.KEY), sy = y.segment(CpuMemory.KEY), sdx = dX.segment(CpuMemory.KEY);
-        forElements(par, y.numel(), (i0, i1) -> sigmoidGradRange(g, sy, sdx, i0, i1));
+        ElementwiseJob.run(par, ElementwiseJob.Kernel.SIGMOID_GRAD, y.numel(), g, sy, sdx, null, null, 0f, 0);
     }
 
     static void sigmoidGradRange(MemorySegment g, MemorySegment y, MemorySegment dx, long from, long to) {
@@ -189,7 +188,7 @@ final class CpuActivations {
     static void swiglu(Parallel par, Tensor gate, Tensor up, Tensor out) {
         ActivationChecks.swiglu(gate, up, out);
         MemorySegment sg = gate.segment(CpuMemory.KEY), su = up.segment(CpuMemory.KEY), so = out.segment(CpuMemory.KEY);
-        forElements(par, gate.numel(), (i0, i1) -> swigluRange(sg, su, so, i0, i1));
+        ElementwiseJob.run(par, ElementwiseJob.Kernel.SWIGLU, gate.numel(), sg, su, so, null, null, 0f, 0);
     }
 
     static void swigluRange(MemorySegment gate, MemorySegment up, MemorySegment out, long from, long to) {
@@ -213,7 +212,7 @@ final class CpuActivations {
         ActivationChecks.swigluBackward(dOut, gate, up, dGate, dUp);
         MemorySegment g = dOut.segment(CpuMemory.KEY), sg = gate.segment(CpuMemory.KEY), su = up.segment(CpuMemory.KEY);
         MemorySegment sdg = dGate.segment(CpuMemory.KEY), sdu = dUp.segment(CpuMemory.KEY);
-        forElements(par, gate.numel(), (i0, i1) -> swigluGradRange(g, sg, su, sdg, sdu, i0, i1));
+        ElementwiseJob.run(par, ElementwiseJob.Kernel.SWIGLU_GRAD, gate.numel(), g, sg, su, sdg, sdu, 0f, 0);
     }
 
     static void swigluGradRange(MemorySegment g, MemorySegment gate, MemorySegment up, MemorySegment dGate,

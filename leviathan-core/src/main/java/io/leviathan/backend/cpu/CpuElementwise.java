@@ -36,15 +36,6 @@ final class CpuElementwise {
     static final long ELEMENT_GRAIN = 1 << 15;
 
     /**
-     * Runs {@code body} over {@code [0, n)} in chunks whose boundaries are multiples of the lane count, so
-     * each element takes the same (vector or scalar-tail) path whatever the thread count.
-     */
-    static void forElements(Parallel par, long n, Parallel.RangeBody body) {
-        long blocks = (n + L - 1) / L;
-        par.forRange(blocks, ELEMENT_GRAIN / L, (b0, b1) -> body.run(b0 * L, Math.min(b1 * L, n)));
-    }
-
-    /**
      * The lanes' sum in double, added in lane order. {@code reduceLanes(ADD)} leaves the order to the
      * implementation, so its bits can differ between interpreted and compiled code.
      */
@@ -70,11 +61,11 @@ final class CpuElementwise {
                 return;
             }
             int bytes = from.byteSize();
-            forElements(par, n, (i0, i1) -> MemorySegment.copy(s, i0 * bytes, d, i0 * bytes, (i1 - i0) * bytes));
+            ElementwiseJob.run(par, ElementwiseJob.Kernel.COPY_BYTES, n, s, d, null, null, null, 0f, bytes);
         } else if (from == DType.F32) {
-            forElements(par, n, (i0, i1) -> f32ToBf16(s, d, i0, i1));
+            ElementwiseJob.run(par, ElementwiseJob.Kernel.F32_TO_BF16, n, s, d, null, null, null, 0f, 0);
         } else {
-            forElements(par, n, (i0, i1) -> bf16ToF32(s, d, i0, i1));
+            ElementwiseJob.run(par, ElementwiseJob.Kernel.BF16_TO_F32, n, s, d, null, null, null, 0f, 0);
         }
     }
 
@@ -113,14 +104,10 @@ final class CpuElementwise {
         ElementwiseChecks.fill(t);
         MemorySegment seg = t.segment(CpuMemory.KEY);
         if (t.dtype() == DType.F32) {
-            forElements(par, t.numel(), (i0, i1) -> fillF32(seg, value, i0, i1));
+            ElementwiseJob.run(par, ElementwiseJob.Kernel.FILL_F32, t.numel(), seg, null, null, null, null, value, 0);
         } else { // BF16: fill refuses I32
             short bits = Bf16.fromFloat(value);
-            forElements(par, t.numel(), (i0, i1) -> {
-                for (long i = i0; i < i1; i++) {
-                    seg.set(BF16, i * 2, bits);
-                }
-            });
+            ElementwiseJob.run(par, ElementwiseJob.Kernel.FILL_BF16, t.numel(), seg, null, null, null, null, 0f, bits);
         }
     }
 
@@ -140,7 +127,7 @@ final class CpuElementwise {
     static void add(Parallel par, Tensor a, Tensor b, Tensor out) {
         ElementwiseChecks.binary("add", a, b, out);
         MemorySegment sa = a.segment(CpuMemory.KEY), sb = b.segment(CpuMemory.KEY), so = out.segment(CpuMemory.KEY);
-        forElements(par, a.numel(), (i0, i1) -> addRange(sa, sb, so, i0, i1));
+        ElementwiseJob.run(par, ElementwiseJob.Kernel.ADD, a.numel(), sa, sb, so, null, null, 0f, 0);
     }
 
     static void addRange(MemorySegment a, MemorySegment b, MemorySegment out, long from, long to) {
@@ -160,7 +147,7 @@ final class CpuElementwise {
     static void mul(Parallel par, Tensor a, Tensor b, Tensor out) {
         ElementwiseChecks.binary("mul", a, b, out);
         MemorySegment sa = a.segment(CpuMemory.KEY), sb = b.segment(CpuMemory.KEY), so = out.segment(CpuMemory.KEY);
-        forElements(par, a.numel(), (i0, i1) -> mulRange(sa, sb, so, i0, i1));
+        ElementwiseJob.run(par, ElementwiseJob.Kernel.MUL, a.numel(), sa, sb, so, null, null, 0f, 0);
     }
 
     static void mulRange(MemorySegment a, MemorySegment b, MemorySegment out, long from, long to) {
@@ -180,11 +167,11 @@ final class CpuElementwise {
         MemorySegment g = dOut.segment(CpuMemory.KEY);
         if (dA != null) {
             MemorySegment sb = b.segment(CpuMemory.KEY), sda = dA.segment(CpuMemory.KEY);
-            forElements(par, dOut.numel(), (i0, i1) -> addProductRange(g, sb, sda, i0, i1));
+            ElementwiseJob.run(par, ElementwiseJob.Kernel.ADD_PRODUCT, dOut.numel(), g, sb, sda, null, null, 0f, 0);
         }
         if (dB != null) {
             MemorySegment sa = a.segment(CpuMemory.KEY), sdb = dB.segment(CpuMemory.KEY);
-            forElements(par, dOut.numel(), (i0, i1) -> addProductRange(g, sa, sdb, i0, i1));
+            ElementwiseJob.run(par, ElementwiseJob.Kernel.ADD_PRODUCT, dOut.numel(), g, sa, sdb, null, null, 0f, 0);
         }
     }
 
@@ -207,7 +194,7 @@ final class CpuElementwise {
     static void scale(Parallel par, Tensor a, float s, Tensor out) {
         ElementwiseChecks.scale(a, out);
         MemorySegment sa = a.segment(CpuMemory.KEY), so = out.segment(CpuMemory.KEY);
-        forElements(par, a.numel(), (i0, i1) -> scaleRange(sa, s, so, i0, i1));
+        ElementwiseJob.run(par, ElementwiseJob.Kernel.SCALE, a.numel(), sa, so, null, null, null, s, 0);
     }
 
     static void scaleRange(MemorySegment a, float s, MemorySegment out, long from, long to) {
@@ -225,7 +212,7 @@ final class CpuElementwise {
     static void axpy(Parallel par, float alpha, Tensor x, Tensor y) {
         ElementwiseChecks.axpy(x, y);
         MemorySegment sx = x.segment(CpuMemory.KEY), sy = y.segment(CpuMemory.KEY);
-        forElements(par, x.numel(), (i0, i1) -> axpyRange(alpha, sx, sy, i0, i1));
+        ElementwiseJob.run(par, ElementwiseJob.Kernel.AXPY, x.numel(), sx, sy, null, null, null, alpha, 0);
     }
 
     static void axpyRange(float alpha, MemorySegment x, MemorySegment y, long from, long to) {

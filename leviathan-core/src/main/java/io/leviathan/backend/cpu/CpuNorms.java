@@ -31,16 +31,14 @@ final class CpuNorms {
 
     static void rmsNorm(Parallel par, Tensor x, Tensor weight, float eps, Tensor out, Tensor rstd) {
         long c = NormChecks.rmsNorm(x, weight, out, rstd);
-        MemorySegment sx = x.segment(CpuMemory.KEY), sw = weight.segment(CpuMemory.KEY), so = out.segment(CpuMemory.KEY), sr = rstd.segment(CpuMemory.KEY);
-        par.forRange(rstd.numel(), rowGrain(c), (r0, r1) -> {
-            for (long r = r0; r < r1; r++) {
-                long off = r * c;
-                double ms = sumSquares(sx, off, c) / c;
-                float rs = (float) (1.0 / Math.sqrt(ms + eps));
-                sr.set(F32, r * 4, rs);
-                scaleByWeight(sx, rs, sw, so, off, c);
-            }
-        });
+        RmsNormJob job = RMS_JOBS.get();
+        job.set(RmsNormJob.FORWARD, c, 0, eps, x.segment(CpuMemory.KEY), weight.segment(CpuMemory.KEY),
+                rstd.segment(CpuMemory.KEY), out.segment(CpuMemory.KEY), null, null);
+        try {
+            par.forRange(rstd.numel(), rowGrain(c), job);
+        } finally {
+            job.clear();
+        }
     }
 
     /**
@@ -50,22 +48,82 @@ final class CpuNorms {
     static void rmsNormBackward(Parallel par, Tensor dOut, Tensor x, Tensor weight, Tensor rstd,
                                 Tensor dX, Tensor dWeight) {
         long c = NormChecks.rmsNormBackward(dOut, x, weight, rstd, dX, dWeight);
-        MemorySegment g = dOut.segment(CpuMemory.KEY), sx = x.segment(CpuMemory.KEY), sw = weight.segment(CpuMemory.KEY), sr = rstd.segment(CpuMemory.KEY);
-        MemorySegment sdx = dX.segment(CpuMemory.KEY), sdw = dWeight.segment(CpuMemory.KEY);
         long rows = rstd.numel();
-        par.forRange(rows, rowGrain(c), (r0, r1) -> {
-            for (long r = r0; r < r1; r++) {
-                long off = r * c;
-                float rs = sr.get(F32, r * 4);
-                float k = (float) ((double) rs * rs * rs * dotWeighted(g, sw, sx, off, c) / c);
-                rmsNormRowGrad(g, sw, sx, rs, k, sdx, off, c);
+        RmsNormJob job = RMS_JOBS.get();
+        job.set(RmsNormJob.BACKWARD_ROWS, c, rows, 0f, x.segment(CpuMemory.KEY), weight.segment(CpuMemory.KEY),
+                rstd.segment(CpuMemory.KEY), dX.segment(CpuMemory.KEY), dOut.segment(CpuMemory.KEY),
+                dWeight.segment(CpuMemory.KEY));
+        try {
+            par.forRange(rows, rowGrain(c), job);
+            // The weight gradient by column blocks, as forColumnBlocks splits them.
+            job.pass = RmsNormJob.WEIGHT_GRAD;
+            par.forRange((c + L - 1) / L, columnBlockGrain(rows), job);
+        } finally {
+            job.clear();
+        }
+    }
+
+    private static final ThreadLocal<RmsNormJob> RMS_JOBS = ThreadLocal.withInitial(RmsNormJob::new);
+
+    /**
+     * One pass of RMSNorm over {@code [start, end)}: rows of the forward or of the input gradient, or column
+     * blocks of the weight gradient. A job object reused by the calling thread rather than capturing lambdas,
+     * so the training step's norms leave no garbage behind.
+     */
+    private static final class RmsNormJob implements Parallel.RangeBody {
+        static final int FORWARD = 0, BACKWARD_ROWS = 1, WEIGHT_GRAD = 2;
+        int pass;
+        private long c, rows;
+        private float eps;
+        /** x, weight, rstd; out (forward) or dX (backward); dOut and dWeight (backward only). */
+        private MemorySegment sx, sw, sr, so, g, sdw;
+
+        void set(int pass, long c, long rows, float eps, MemorySegment sx, MemorySegment sw, MemorySegment sr,
+                 MemorySegment so, MemorySegment g, MemorySegment sdw) {
+            this.pass = pass;
+            this.c = c;
+            this.rows = rows;
+            this.eps = eps;
+            this.sx = sx;
+            this.sw = sw;
+            this.sr = sr;
+            this.so = so;
+            this.g = g;
+            this.sdw = sdw;
+        }
+
+        void clear() {
+            sx = sw = sr = so = g = sdw = null; // a closed arena's memory must not stay reachable
+        }
+
+        @Override
+        public void run(long start, long end) {
+            switch (pass) {
+                case FORWARD -> {
+                    for (long r = start; r < end; r++) {
+                        long off = r * c;
+                        double ms = sumSquares(sx, off, c) / c;
+                        float rs = (float) (1.0 / Math.sqrt(ms + eps));
+                        sr.set(F32, r * 4, rs);
+                        scaleByWeight(sx, rs, sw, so, off, c);
+                    }
+                }
+                case BACKWARD_ROWS -> {
+                    for (long r = start; r < end; r++) {
+                        long off = r * c;
+                        float rs = sr.get(F32, r * 4);
+                        float k = (float) ((double) rs * rs * rs * dotWeighted(g, sw, sx, off, c) / c);
+                        rmsNormRowGrad(g, sw, sx, rs, k, so, off, c);
+                    }
+                }
+                default -> {
+                    long c0 = start * L, c1 = Math.min(end * L, c);
+                    for (long r = 0; r < rows; r++) {
+                        weightGradRow(g, sx, r * c, 0f, sr.get(F32, r * 4), sdw, null, c0, c1);
+                    }
+                }
             }
-        });
-        forColumnBlocks(par, rows, c, (c0, c1) -> {
-            for (long r = 0; r < rows; r++) {
-                weightGradRow(g, sx, r * c, 0f, sr.get(F32, r * 4), sdw, null, c0, c1);
-            }
-        });
+        }
     }
 
     /** {@code sum_c x^2} of one row. */
@@ -284,6 +342,11 @@ final class CpuNorms {
         forGroupColumnBlocks(par, 1, rows, cols, (group, c0, c1) -> body.run(c0, c1));
     }
 
+    /** Column blocks (of L columns) per chunk for a weight gradient over {@code rows} rows. */
+    static long columnBlockGrain(long rows) {
+        return Math.max(1, ELEMENT_GRAIN / Math.max(1, rows * L));
+    }
+
     /** A body over columns {@code [c0, c1)} of one group's parameter row. */
     @FunctionalInterface
     interface GroupColumnBody {
@@ -297,7 +360,7 @@ final class CpuNorms {
      */
     static void forGroupColumnBlocks(Parallel par, long groups, long rowsPerGroup, long cols, GroupColumnBody body) {
         long blocks = (cols + L - 1) / L;
-        long grain = Math.max(1, ELEMENT_GRAIN / Math.max(1, rowsPerGroup * L));
+        long grain = columnBlockGrain(rowsPerGroup);
         par.forRange(groups * blocks, grain, (t0, t1) -> {
             long t = t0;
             while (t < t1) {

@@ -45,10 +45,47 @@ final class CpuRope {
         long t = src.size(1);
         long heads = src.size(2);
         long dh = src.size(3);
-        long half = dh / 2;
-        MemorySegment sx = src.segment(CpuMemory.KEY), sc = cos.segment(CpuMemory.KEY), ss = sin.segment(CpuMemory.KEY), so = dst.segment(CpuMemory.KEY);
         long rows = src.numel() / Math.max(dh, 1);
-        par.forRange(rows, rowGrain(dh), (r0, r1) -> {
+        RotateJob job = JOBS.get();
+        job.set(src.segment(CpuMemory.KEY), cos.segment(CpuMemory.KEY), sin.segment(CpuMemory.KEY),
+                dst.segment(CpuMemory.KEY), t, heads, dh, sign);
+        try {
+            par.forRange(rows, rowGrain(dh), job);
+        } finally {
+            job.clear(); // drop the segments so a closed arena's memory is not kept reachable
+        }
+    }
+
+    private static final ThreadLocal<RotateJob> JOBS = ThreadLocal.withInitial(RotateJob::new);
+
+    /**
+     * The rows {@code [r0, r1)} of one rotation. A job object reused by the calling thread rather than a
+     * capturing lambda, so the training step's rotations leave no garbage behind.
+     */
+    private static final class RotateJob implements Parallel.RangeBody {
+        private MemorySegment sx, sc, ss, so;
+        private long t, heads, dh;
+        private float sign;
+
+        void set(MemorySegment sx, MemorySegment sc, MemorySegment ss, MemorySegment so, long t, long heads,
+                 long dh, float sign) {
+            this.sx = sx;
+            this.sc = sc;
+            this.ss = ss;
+            this.so = so;
+            this.t = t;
+            this.heads = heads;
+            this.dh = dh;
+            this.sign = sign;
+        }
+
+        void clear() {
+            sx = sc = ss = so = null;
+        }
+
+        @Override
+        public void run(long r0, long r1) {
+            long half = dh / 2;
             for (long r = r0; r < r1; r++) {
                 long pos = (r / heads) % t;
                 if (sign > 0) {
@@ -57,7 +94,7 @@ final class CpuRope {
                     rotateRowBackAccumulate(sx, sc, ss, so, r * dh, pos * half, half);
                 }
             }
-        });
+        }
     }
 
     /** {@code out[lo] = x[lo]*c - x[hi]*s; out[hi] = x[hi]*c + x[lo]*s} for one row. */
