@@ -81,30 +81,43 @@ final class CpuAttention {
     static void attention(Parallel par, Tensor q, Tensor k, Tensor v, Tensor out, Tensor lse) {
         DType type = AttentionChecks.attention(q, k, v, out, lse);
         int B = (int) q.size(0), T = (int) q.size(1), H = (int) q.size(2), Dh = (int) q.size(3);
-        MemorySegment qs = q.segment(CpuMemory.KEY), ks = k.segment(CpuMemory.KEY), vs = v.segment(CpuMemory.KEY);
-        MemorySegment os = out.segment(CpuMemory.KEY), ls = lse.segment(CpuMemory.KEY);
-        boolean bf16 = type == DType.BF16;
-        Dims dims = new Dims(T, H, Dh);
-        float scale = (float) (1.0 / Math.sqrt(Dh));
-        par.forRange((long) B * H, 1, (start, end) -> {
-            Workspace w = WORKSPACE.get().forForward(dims);
-            for (long bh = start; bh < end; bh++) {
-                int b = (int) (bh / H), h = (int) (bh % H);
-                packRows(qs, bf16, b, h, dims, w.q);
-                packRows(ks, bf16, b, h, dims, w.k);
-                packRows(vs, bf16, b, h, dims, w.v);
-                transposeTiles(w.k, dims, w.kT);
-                for (int qt = 0; qt < dims.Tp; qt += TILE) {
-                    forwardQueryTile(w, qt, dims, scale);
-                    for (int r = 0; r < TILE && qt + r < T; r++) {
-                        int t = qt + r;
-                        double sum = CpuElementwise.sumLanes(FloatVector.fromArray(S, w.rowSums, r * L));
-                        storeRow(w.o, r * dims.DhP, (float) (1.0 / sum), os, dims.row(b, t, h), Dh, bf16);
-                        ls.setAtIndex(F32, bh * T + t, w.rowMax[r] + (float) StrictMath.log(sum));
-                    }
+        AttentionJob job = AttentionJob.claim();
+        job.forward = true;
+        job.qs = q.segment(CpuMemory.KEY);
+        job.ks = k.segment(CpuMemory.KEY);
+        job.vs = v.segment(CpuMemory.KEY);
+        job.os = out.segment(CpuMemory.KEY);
+        job.ls = lse.segment(CpuMemory.KEY);
+        job.bf16 = type == DType.BF16;
+        job.dims = job.dims(T, H, Dh);
+        job.scale = (float) (1.0 / Math.sqrt(Dh));
+        job.dispatch(par, (long) B * H);
+    }
+
+    /** The forward's (batch, head) pairs {@code [start, end)}. */
+    private static void forwardHeads(AttentionJob j, long start, long end) {
+        MemorySegment qs = j.qs, ks = j.ks, vs = j.vs, os = j.os, ls = j.ls;
+        boolean bf16 = j.bf16;
+        Dims dims = j.dims;
+        float scale = j.scale;
+        int T = dims.T(), H = dims.H(), Dh = dims.Dh();
+        Workspace w = WORKSPACE.get().forForward(dims);
+        for (long bh = start; bh < end; bh++) {
+            int b = (int) (bh / H), h = (int) (bh % H);
+            packRows(qs, bf16, b, h, dims, w.q);
+            packRows(ks, bf16, b, h, dims, w.k);
+            packRows(vs, bf16, b, h, dims, w.v);
+            transposeTiles(w.k, dims, w.kT);
+            for (int qt = 0; qt < dims.Tp; qt += TILE) {
+                forwardQueryTile(w, qt, dims, scale);
+                for (int r = 0; r < TILE && qt + r < T; r++) {
+                    int t = qt + r;
+                    double sum = CpuElementwise.sumLanes(FloatVector.fromArray(S, w.rowSums, r * L));
+                    storeRow(w.o, r * dims.DhP, (float) (1.0 / sum), os, dims.row(b, t, h), Dh, bf16);
+                    ls.setAtIndex(F32, bh * T + t, w.rowMax[r] + (float) StrictMath.log(sum));
                 }
             }
-        });
+        }
     }
 
     /**
@@ -177,43 +190,101 @@ final class CpuAttention {
         AttentionChecks.BackwardTypes types = AttentionChecks.attentionBackward(dOut, q, k, v, out, lse, dQ, dK, dV);
         DType type = types.type(), gradType = types.gradType();
         int B = (int) q.size(0), T = (int) q.size(1), H = (int) q.size(2), Dh = (int) q.size(3);
-        MemorySegment dos = dOut.segment(CpuMemory.KEY), qs = q.segment(CpuMemory.KEY), ks = k.segment(CpuMemory.KEY);
-        MemorySegment vs = v.segment(CpuMemory.KEY), os = out.segment(CpuMemory.KEY), ls = lse.segment(CpuMemory.KEY);
-        MemorySegment dqs = dQ.segment(CpuMemory.KEY), dks = dK.segment(CpuMemory.KEY), dvs = dV.segment(CpuMemory.KEY);
-        boolean bf16 = type == DType.BF16, gradBf16 = gradType == DType.BF16;
-        Dims dims = new Dims(T, H, Dh);
-        float scale = (float) (1.0 / Math.sqrt(Dh));
-        par.forRange((long) B * H, 1, (start, end) -> {
-            Workspace w = WORKSPACE.get().forBackward(dims);
-            for (long bh = start; bh < end; bh++) {
-                int b = (int) (bh / H), h = (int) (bh % H);
-                packRows(qs, bf16, b, h, dims, w.q);
-                packRows(ks, bf16, b, h, dims, w.k);
-                packRows(vs, bf16, b, h, dims, w.v);
-                packRows(dos, gradBf16, b, h, dims, w.dO);
-                transposeTiles(w.k, dims, w.kT);
-                transposeTiles(w.v, dims, w.vT);
-                for (int t = 0; t < dims.Tp; t++) { // padding rows get lse = D = 0, and P = 0 below
-                    w.lse[t] = t < T ? ls.getAtIndex(F32, bh * T + t) : 0f;
-                    w.delta[t] = t < T ? rowDot(w.dO, t * dims.DhP, os, dims.row(b, t, h), Dh, bf16) : 0f;
+        AttentionJob job = AttentionJob.claim();
+        job.forward = false;
+        job.dos = dOut.segment(CpuMemory.KEY);
+        job.qs = q.segment(CpuMemory.KEY);
+        job.ks = k.segment(CpuMemory.KEY);
+        job.vs = v.segment(CpuMemory.KEY);
+        job.os = out.segment(CpuMemory.KEY);
+        job.ls = lse.segment(CpuMemory.KEY);
+        job.dqs = dQ.segment(CpuMemory.KEY);
+        job.dks = dK.segment(CpuMemory.KEY);
+        job.dvs = dV.segment(CpuMemory.KEY);
+        job.bf16 = type == DType.BF16;
+        job.gradBf16 = gradType == DType.BF16;
+        job.dims = job.dims(T, H, Dh);
+        job.scale = (float) (1.0 / Math.sqrt(Dh));
+        job.dispatch(par, (long) B * H);
+    }
+
+    /** The backward's (batch, head) pairs {@code [start, end)}. */
+    private static void backwardHeads(AttentionJob j, long start, long end) {
+        MemorySegment dos = j.dos, qs = j.qs, ks = j.ks, vs = j.vs, os = j.os, ls = j.ls;
+        MemorySegment dqs = j.dqs, dks = j.dks, dvs = j.dvs;
+        boolean bf16 = j.bf16, gradBf16 = j.gradBf16;
+        Dims dims = j.dims;
+        float scale = j.scale;
+        int T = dims.T(), H = dims.H(), Dh = dims.Dh();
+        Workspace w = WORKSPACE.get().forBackward(dims);
+        for (long bh = start; bh < end; bh++) {
+            int b = (int) (bh / H), h = (int) (bh % H);
+            packRows(qs, bf16, b, h, dims, w.q);
+            packRows(ks, bf16, b, h, dims, w.k);
+            packRows(vs, bf16, b, h, dims, w.v);
+            packRows(dos, gradBf16, b, h, dims, w.dO);
+            transposeTiles(w.k, dims, w.kT);
+            transposeTiles(w.v, dims, w.vT);
+            for (int t = 0; t < dims.Tp; t++) { // padding rows get lse = D = 0, and P = 0 below
+                w.lse[t] = t < T ? ls.getAtIndex(F32, bh * T + t) : 0f;
+                w.delta[t] = t < T ? rowDot(w.dO, t * dims.DhP, os, dims.row(b, t, h), Dh, bf16) : 0f;
+            }
+            Arrays.fill(w.dQ, 0, dims.Tp * dims.DhP, 0f);
+            for (int kt = 0; kt < dims.Tp; kt += TILE) {
+                Arrays.fill(w.dK, 0, TILE * dims.DhP, 0f);
+                Arrays.fill(w.dV, 0, TILE * dims.DhP, 0f);
+                for (int qt = kt; qt < dims.Tp; qt += TILE) {
+                    backwardTilePair(w, qt, kt, dims, scale);
                 }
-                Arrays.fill(w.dQ, 0, dims.Tp * dims.DhP, 0f);
-                for (int kt = 0; kt < dims.Tp; kt += TILE) {
-                    Arrays.fill(w.dK, 0, TILE * dims.DhP, 0f);
-                    Arrays.fill(w.dV, 0, TILE * dims.DhP, 0f);
-                    for (int qt = kt; qt < dims.Tp; qt += TILE) {
-                        backwardTilePair(w, qt, kt, dims, scale);
-                    }
-                    for (int r = 0; r < TILE && kt + r < T; r++) {
-                        addRow(w.dK, r * dims.DhP, scale, dks, dims.row(b, kt + r, h), Dh);
-                        addRow(w.dV, r * dims.DhP, 1f, dvs, dims.row(b, kt + r, h), Dh);
-                    }
-                }
-                for (int t = 0; t < T; t++) {
-                    addRow(w.dQ, t * dims.DhP, scale, dqs, dims.row(b, t, h), Dh);
+                for (int r = 0; r < TILE && kt + r < T; r++) {
+                    addRow(w.dK, r * dims.DhP, scale, dks, dims.row(b, kt + r, h), Dh);
+                    addRow(w.dV, r * dims.DhP, 1f, dvs, dims.row(b, kt + r, h), Dh);
                 }
             }
-        });
+            for (int t = 0; t < T; t++) {
+                addRow(w.dQ, t * dims.DhP, scale, dqs, dims.row(b, t, h), Dh);
+            }
+        }
+    }
+
+    /**
+     * The arguments of one attention call, forward or backward, in an object the calling thread reuses
+     * rather than a capturing lambda, so the training step's attention leaves no garbage behind.
+     */
+    private static final class AttentionJob implements Parallel.RangeBody {
+        private static final ThreadLocal<AttentionJob> JOBS = ThreadLocal.withInitial(AttentionJob::new);
+
+        boolean forward, bf16, gradBf16;
+        MemorySegment qs, ks, vs, os, ls, dos, dqs, dks, dvs;
+        Dims dims;
+        float scale;
+
+        static AttentionJob claim() {
+            return JOBS.get();
+        }
+
+        /** The last call's dims when the sizes match (the usual case: every layer has the same), else new ones. */
+        Dims dims(int T, int H, int Dh) {
+            Dims d = dims;
+            return d != null && d.T() == T && d.H() == H && d.Dh() == Dh ? d : new Dims(T, H, Dh);
+        }
+
+        void dispatch(Parallel par, long heads) {
+            try {
+                par.forRange(heads, 1, this);
+            } finally {
+                qs = ks = vs = os = ls = dos = dqs = dks = dvs = null; // a closed arena's memory must not stay reachable
+            }
+        }
+
+        @Override
+        public void run(long start, long end) {
+            if (forward) {
+                forwardHeads(this, start, end);
+            } else {
+                backwardHeads(this, start, end);
+            }
+        }
     }
 
     /**
