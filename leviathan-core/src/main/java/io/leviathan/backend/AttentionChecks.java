@@ -15,7 +15,6 @@ public final class AttentionChecks {
     // Argument names as constants: the forward and backward run every training step and should not
     // allocate them.
     private static final String[] QKV_OUT = {"q", "k", "v", "out"};
-    private static final String[] D_OUT = {"dOut"};
     private static final String[] BACKWARD_SHAPED = {"dOut", "q", "k", "v", "out", "dQ", "dK", "dV"};
 
     /** The forward: q, k, v, out one {@code [B, T, H, Dh]} shape and one float dtype, which it returns. */
@@ -24,7 +23,9 @@ public final class AttentionChecks {
         DType type = sameFloatType(op, QKV_OUT, q, k, v, out);
         OpChecks.writable(op, "out", out);
         OpChecks.f32Out(op, "lse", lse);
-        sameShapes(op, QKV_OUT, q, k, v, out);
+        if (q.rank() != 4 || !q.sameShape(k) || !q.sameShape(v) || !q.sameShape(out)) {
+            sameShapes(op, QKV_OUT, q, k, v, out); // throws, naming every shape
+        }
         lseShape(op, lse, q);
         return type;
     }
@@ -34,12 +35,15 @@ public final class AttentionChecks {
                                                   Tensor dQ, Tensor dK, Tensor dV) {
         String op = "attentionBackward";
         DType type = sameFloatType(op, QKV_OUT, q, k, v, out);
-        DType gradType = sameFloatType(op, D_OUT, dOut);
+        DType gradType = floatType(op, "dOut", dOut);
         OpChecks.f32(op, "lse", lse);
         OpChecks.f32Out(op, "dQ", dQ);
         OpChecks.f32Out(op, "dK", dK);
         OpChecks.f32Out(op, "dV", dV);
-        sameShapes(op, BACKWARD_SHAPED, dOut, q, k, v, out, dQ, dK, dV);
+        if (dOut.rank() != 4 || !dOut.sameShape(q) || !dOut.sameShape(k) || !dOut.sameShape(v) || !dOut.sameShape(out)
+                || !dOut.sameShape(dQ) || !dOut.sameShape(dK) || !dOut.sameShape(dV)) {
+            sameShapes(op, BACKWARD_SHAPED, dOut, q, k, v, out, dQ, dK, dV); // throws, naming every shape
+        }
         lseShape(op, lse, q);
         return new BackwardTypes(type, gradType);
     }
@@ -86,6 +90,21 @@ public final class AttentionChecks {
                     + ") do not fit a cache of capacity " + kCache.size(2) + " (start " + start + ", "
                     + x.size(1) + " new rows)");
         }
+    }
+
+    /** {@link #sameFloatType(String, String[], Tensor...)} for four tensors, without a varargs array. */
+    private static DType sameFloatType(String op, String[] names, Tensor a, Tensor b, Tensor c, Tensor d) {
+        DType type = floatType(op, names[0], a);
+        if (floatType(op, names[1], b) != type || floatType(op, names[2], c) != type
+                || floatType(op, names[3], d) != type) {
+            sameFloatType(op, names, new Tensor[] {a, b, c, d}); // throws, naming the first that differs
+        }
+        return type;
+    }
+
+    /** A live, contiguous F32 or BF16 tensor; returns its dtype. */
+    private static DType floatType(String op, String name, Tensor t) {
+        return OpChecks.f32OrBf16(op, name, t).dtype();
     }
 
     /**

@@ -57,43 +57,84 @@ final class CpuCrossEntropy {
 
         int blocks = (int) ((n + BLOCK_ROWS - 1) / BLOCK_ROWS);
         double[] blockLoss = blockLossScratch(blocks);
-        par.forRange(blocks, Math.max(1, 4096 / Math.max(1, (long) V * BLOCK_ROWS)), (start, end) -> {
-            for (long blk = start; blk < end; blk++) {
-                double acc = 0;
-                for (long r = blk * BLOCK_ROWS, rEnd = Math.min(n, r + BLOCK_ROWS); r < rEnd; r++) {
-                    int target = ts.getAtIndex(I, r);
-                    long x0 = r * V;
-                    if (target == ignoreIndex) {
-                        if (ls != null) {
-                            ls.setAtIndex(F, r, 0f);
-                        }
-                        if (gs != null) {
-                            gs.asSlice(x0 * 4, (long) V * 4).fill((byte) 0);
-                        }
-                        continue;
-                    }
-                    float max = rowMax(xs, x0, V);
-                    float xTarget = xs.getAtIndex(F, x0 + target); // read first: dLogits may be logits itself
-                    // exp(x - max) goes straight into dLogits when it is wanted, and is scaled there below
-                    double sum = gs == null ? sumExp(xs, x0, V, max) : expInto(xs, x0, V, max, gs);
-                    double loss = Math.log(sum) + max - xTarget;
-                    acc += loss;
-                    if (ls != null) {
-                        ls.setAtIndex(F, r, (float) loss);
-                    }
-                    if (gs != null) {
-                        scaleRow(gs, x0, V, (float) (gradPerRow / sum));
-                        gs.setAtIndex(F, x0 + target, gs.getAtIndex(F, x0 + target) - gradPerRow);
-                    }
-                }
-                blockLoss[(int) blk] = acc;
-            }
-        });
+        LossJob job = JOBS.get();
+        job.set(xs, ts, ls, gs, n, V, ignoreIndex, gradPerRow, blockLoss);
+        try {
+            par.forRange(blocks, Math.max(1, 4096 / Math.max(1, (long) V * BLOCK_ROWS)), job);
+        } finally {
+            job.set(null, null, null, null, 0, 0, 0, 0f, null); // a closed arena's memory must not stay reachable
+        }
         double total = 0;
         for (int b = 0; b < blocks; b++) {
             total += blockLoss[b];
         }
         return counted == 0 ? 0.0 : total / counted;
+    }
+
+    private static final ThreadLocal<LossJob> JOBS = ThreadLocal.withInitial(LossJob::new);
+
+    /**
+     * Blocks of {@link #BLOCK_ROWS} rows of one cross-entropy call. A job object reused by the calling thread
+     * rather than a capturing lambda, so the training step's loss leaves no garbage behind.
+     */
+    private static final class LossJob implements Parallel.RangeBody {
+        private MemorySegment xs, ts, ls, gs;
+        private long n;
+        private int V, ignoreIndex;
+        private float gradPerRow;
+        private double[] blockLoss;
+
+        void set(MemorySegment xs, MemorySegment ts, MemorySegment ls, MemorySegment gs, long n, int V,
+                 int ignoreIndex, float gradPerRow, double[] blockLoss) {
+            this.xs = xs;
+            this.ts = ts;
+            this.ls = ls;
+            this.gs = gs;
+            this.n = n;
+            this.V = V;
+            this.ignoreIndex = ignoreIndex;
+            this.gradPerRow = gradPerRow;
+            this.blockLoss = blockLoss;
+        }
+
+        @Override
+        public void run(long start, long end) {
+            MemorySegment xs = this.xs, ts = this.ts, ls = this.ls, gs = this.gs;
+            long n = this.n;
+            int V = this.V, ignoreIndex = this.ignoreIndex;
+            float gradPerRow = this.gradPerRow;
+            double[] blockLoss = this.blockLoss;
+        for (long blk = start; blk < end; blk++) {
+            double acc = 0;
+            for (long r = blk * BLOCK_ROWS, rEnd = Math.min(n, r + BLOCK_ROWS); r < rEnd; r++) {
+                int target = ts.getAtIndex(I, r);
+                long x0 = r * V;
+                if (target == ignoreIndex) {
+                    if (ls != null) {
+                        ls.setAtIndex(F, r, 0f);
+                    }
+                    if (gs != null) {
+                        gs.asSlice(x0 * 4, (long) V * 4).fill((byte) 0);
+                    }
+                    continue;
+                }
+                float max = rowMax(xs, x0, V);
+                float xTarget = xs.getAtIndex(F, x0 + target); // read first: dLogits may be logits itself
+                // exp(x - max) goes straight into dLogits when it is wanted, and is scaled there below
+                double sum = gs == null ? sumExp(xs, x0, V, max) : expInto(xs, x0, V, max, gs);
+                double loss = Math.log(sum) + max - xTarget;
+                acc += loss;
+                if (ls != null) {
+                    ls.setAtIndex(F, r, (float) loss);
+                }
+                if (gs != null) {
+                    scaleRow(gs, x0, V, (float) (gradPerRow / sum));
+                    gs.setAtIndex(F, x0 + target, gs.getAtIndex(F, x0 + target) - gradPerRow);
+                }
+            }
+            blockLoss[(int) blk] = acc;
+        }
+        }
     }
 
     /** The number of rows not ignored; throws for the first counted target outside [0, V). */

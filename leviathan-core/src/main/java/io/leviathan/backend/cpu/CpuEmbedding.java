@@ -32,13 +32,13 @@ final class CpuEmbedding {
         int V = (int) table.size(0), D = (int) table.size(1);
         MemorySegment is = ids.segment(CpuMemory.KEY), ts = table.segment(CpuMemory.KEY), os = out.segment(CpuMemory.KEY);
         checkIds(op, is, n, V);
-        long bytes = (long) D * 4;
-        par.forRange(n, Math.max(1, GRAIN_ELEMENTS / Math.max(D, 1)), (start, end) -> {
-            for (long i = start; i < end; i++) {
-                long id = is.getAtIndex(I, i);
-                MemorySegment.copy(ts, id * bytes, os, i * bytes, bytes);
-            }
-        });
+        EmbeddingJob job = JOBS.get();
+        job.set(true, is, ts, os, n, D);
+        try {
+            par.forRange(n, Math.max(1, GRAIN_ELEMENTS / Math.max(D, 1)), job);
+        } finally {
+            job.set(true, null, null, null, 0, 0); // a closed arena's memory must not stay reachable
+        }
     }
 
     /** Backward of {@link #embedding}: dTable[ids[i], :] += dOut[i, :], repeated ids accumulating. */
@@ -53,13 +53,55 @@ final class CpuEmbedding {
         int L = S.length();
         long blocks = (D + L - 1) / L;
         long grain = Math.max(1, GRAIN_ELEMENTS / Math.max(1, n * L));
-        par.forRange(blocks, grain, (start, end) -> {
-            int c0 = (int) (start * L), c1 = (int) Math.min(end * L, D);
-            for (long i = 0; i < n; i++) {
-                long id = is.getAtIndex(I, i);
-                addRow(ds, i * D + c0, ts, id * D + c0, c1 - c0);
+        EmbeddingJob job = JOBS.get();
+        job.set(false, is, ds, ts, n, D);
+        try {
+            par.forRange(blocks, grain, job);
+        } finally {
+            job.set(false, null, null, null, 0, 0);
+        }
+    }
+
+    private static final ThreadLocal<EmbeddingJob> JOBS = ThreadLocal.withInitial(EmbeddingJob::new);
+
+    /**
+     * One embedding call: rows {@code [start, end)} of the lookup, or column blocks of the backward's
+     * scatter-add. A job object reused by the calling thread rather than a capturing lambda, so the
+     * training step's embedding leaves no garbage behind.
+     */
+    private static final class EmbeddingJob implements Parallel.RangeBody {
+        private boolean forward;
+        /** ids; forward: table and out; backward: dOut and dTable. */
+        private MemorySegment is, src, dst;
+        private long n;
+        private int D;
+
+        void set(boolean forward, MemorySegment is, MemorySegment src, MemorySegment dst, long n, int D) {
+            this.forward = forward;
+            this.is = is;
+            this.src = src;
+            this.dst = dst;
+            this.n = n;
+            this.D = D;
+        }
+
+        @Override
+        public void run(long start, long end) {
+            if (forward) {
+                long bytes = (long) D * 4;
+                for (long i = start; i < end; i++) {
+                    long id = is.getAtIndex(I, i);
+                    MemorySegment.copy(src, id * bytes, dst, i * bytes, bytes);
+                }
+            } else {
+                int L = S.length();
+                int c0 = (int) (start * L), c1 = (int) Math.min(end * L, D);
+                for (long i = 0; i < n; i++) {
+                    long id = is.getAtIndex(I, i);
+                    addRow(src, i * D + c0, dst, id * D + c0, c1 - c0);
+                }
             }
-        });
+        }
     }
 
     /** Throws for the first id outside [0, V), naming it, its flat position and V. */
