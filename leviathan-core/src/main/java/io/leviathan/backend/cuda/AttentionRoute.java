@@ -15,6 +15,8 @@ final class AttentionRoute {
     private final AttentionChoice choice;
     private final PrintStream log;
     private final Set<String> said = new HashSet<>();
+    /** The last shape cuDNN took for each pass: the steady state of a training step, answered without a message. */
+    private Object forwardTaken, backwardTaken;
 
     AttentionRoute(AttentionChoice choice, PrintStream log) {
         this.choice = choice;
@@ -31,24 +33,35 @@ final class AttentionRoute {
     }
 
     /**
-     * Whether cuDNN runs {@code what} (a pass and shape, for messages), given {@code reason}, why it cannot, or
-     * null when it can.
+     * Whether cuDNN runs this {@code pass} ("forward" or "backward") at {@code shape}, given {@code reason}, why
+     * it cannot, or null when it can. A repeat of the last shape cuDNN took for a pass returns at once, so a
+     * training step's calls build no message.
      *
      * @throws IllegalStateException with attention = cudnn, when {@code reason} is not null
      */
-    boolean useCudnn(String what, String reason) {
+    synchronized boolean useCudnn(String pass, Object shape, String reason) {
         if (choice == AttentionChoice.NATIVE) {
             once("attention: our kernel (attention = native)");
             return false;
         }
+        boolean backward = pass.equals("backward");
         if (reason == null) {
-            once("attention: cuDNN for " + what + " (attention = " + choice.configName() + ")");
+            if (shape.equals(backward ? backwardTaken : forwardTaken)) {
+                return true;
+            }
+            once("attention: cuDNN for " + pass + " " + shape + " (attention = " + choice.configName() + ")");
+            if (backward) {
+                backwardTaken = shape;
+            } else {
+                forwardTaken = shape;
+            }
             return true;
         }
         if (choice == AttentionChoice.CUDNN) {
-            throw new IllegalStateException("attention = cudnn, but cuDNN cannot run " + what + ": " + reason);
+            throw new IllegalStateException("attention = cudnn, but cuDNN cannot run " + pass + " " + shape + ": "
+                    + reason);
         }
-        once("attention: our kernel for " + what + " (auto: " + reason + ")");
+        once("attention: our kernel for " + pass + " " + shape + " (auto: " + reason + ")");
         return false;
     }
 

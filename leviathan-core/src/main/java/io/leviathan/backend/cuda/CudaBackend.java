@@ -678,9 +678,9 @@ public final class CudaBackend implements Backend {
      */
     private CudnnPlan cudnnPlan(boolean backward, DType type, Tensor q, Tensor... tensors) {
         CudnnAttentionGraphs.Shape shape = new CudnnAttentionGraphs.Shape(q.size(0), q.size(1), q.size(2), q.size(3));
-        String what = (backward ? "backward " : "forward ") + shape;
+        String pass = backward ? "backward" : "forward";
         if (attentionRoute.nativeOnly()) {
-            attentionRoute.useCudnn(what, null);
+            attentionRoute.useCudnn(pass, shape, null);
             return null;
         }
         String reason = cudnnAttention == null ? cudnnMissing : CudnnAttention.unsupported(type, q.size(3));
@@ -696,7 +696,7 @@ public final class CudaBackend implements Backend {
             entry = cudnnAttention.plan(backward, shape);
             reason = entry.reason();
         }
-        return attentionRoute.useCudnn(what, reason) ? entry.plan() : null;
+        return attentionRoute.useCudnn(pass, shape, reason) ? entry.plan() : null;
     }
 
     private long a(Tensor t) {

@@ -24,8 +24,8 @@ class AttentionRouteTest {
     @Test
     void autoTakesCudnnWhenItCanAndSaysSoOnce() {
         AttentionRoute r = new AttentionRoute(AttentionChoice.AUTO, log);
-        assertTrue(r.useCudnn("forward B=1 T=8 H=1 Dh=64", null));
-        assertTrue(r.useCudnn("forward B=1 T=8 H=1 Dh=64", null));
+        assertTrue(r.useCudnn("forward", "B=1 T=8 H=1 Dh=64", null));
+        assertTrue(r.useCudnn("forward", "B=1 T=8 H=1 Dh=64", null));
         assertEquals("attention: cuDNN for forward B=1 T=8 H=1 Dh=64 (attention = auto)\n", logged());
     }
 
@@ -33,8 +33,8 @@ class AttentionRouteTest {
     void autoFallsBackToOurKernelWithTheReasonOnce() {
         AttentionRoute r = new AttentionRoute(AttentionChoice.AUTO, log);
         String reason = CudnnAttention.unsupported(DType.F32, 64);
-        assertFalse(r.useCudnn("backward B=1 T=8 H=1 Dh=64", reason));
-        assertFalse(r.useCudnn("backward B=1 T=8 H=1 Dh=64", reason));
+        assertFalse(r.useCudnn("backward", "B=1 T=8 H=1 Dh=64", reason));
+        assertFalse(r.useCudnn("backward", "B=1 T=8 H=1 Dh=64", reason));
         assertEquals("attention: our kernel for backward B=1 T=8 H=1 Dh=64 (auto: cuDNN's fused attention takes BF16"
                 + " q, k, v and out, these are F32)\n", logged());
     }
@@ -43,17 +43,17 @@ class AttentionRouteTest {
     void cudnnWithAReasonIsAnErrorNamingIt() {
         AttentionRoute r = new AttentionRoute(AttentionChoice.CUDNN, log);
         IllegalStateException e = assertThrows(IllegalStateException.class,
-                () -> r.useCudnn("forward B=1 T=8 H=1 Dh=12", CudnnAttention.unsupported(DType.BF16, 12)));
+                () -> r.useCudnn("forward", "B=1 T=8 H=1 Dh=12", CudnnAttention.unsupported(DType.BF16, 12)));
         assertEquals("attention = cudnn, but cuDNN cannot run forward B=1 T=8 H=1 Dh=12: cuDNN's fused attention needs"
                 + " a head dimension that is a multiple of 8 and at most 128, got 12", e.getMessage());
-        assertTrue(r.useCudnn("forward B=1 T=8 H=1 Dh=64", null));
+        assertTrue(r.useCudnn("forward", "B=1 T=8 H=1 Dh=64", null));
     }
 
     @Test
     void nativeNeverAsksCudnn() {
         AttentionRoute r = new AttentionRoute(AttentionChoice.NATIVE, log);
         assertTrue(r.nativeOnly());
-        assertFalse(r.useCudnn("forward B=1 T=8 H=1 Dh=64", null));
+        assertFalse(r.useCudnn("forward", "B=1 T=8 H=1 Dh=64", null));
         assertEquals("attention: our kernel (attention = native)\n", logged());
     }
 
