@@ -9,8 +9,29 @@ import java.util.Arrays;
 public final class AttentionChecks {
     private AttentionChecks() {}
 
-    /** The backward's dtypes: of q, k, v and out, and of dOut (each F32 or BF16). */
-    public record BackwardTypes(DType type, DType gradType) {}
+    /**
+     * The backward's dtypes: of q, k, v and out, and of dOut (each F32 or BF16). {@link #attentionBackward}
+     * returns one of a few shared instances, so the training step's backward allocates none.
+     */
+    public record BackwardTypes(DType type, DType gradType) {
+        private static final BackwardTypes[][] SHARED = shared();
+
+        private static BackwardTypes[][] shared() {
+            DType[] all = DType.values();
+            BackwardTypes[][] table = new BackwardTypes[all.length][all.length];
+            for (DType t : all) {
+                for (DType g : all) {
+                    table[t.ordinal()][g.ordinal()] = new BackwardTypes(t, g);
+                }
+            }
+            return table;
+        }
+
+        /** The shared instance for these two dtypes. */
+        static BackwardTypes of(DType type, DType gradType) {
+            return SHARED[type.ordinal()][gradType.ordinal()];
+        }
+    }
 
     // Argument names as constants: the forward and backward run every training step and should not
     // allocate them.
@@ -45,7 +66,7 @@ public final class AttentionChecks {
             sameShapes(op, BACKWARD_SHAPED, dOut, q, k, v, out, dQ, dK, dV); // throws, naming every shape
         }
         lseShape(op, lse, q);
-        return new BackwardTypes(type, gradType);
+        return BackwardTypes.of(type, gradType);
     }
 
     /**

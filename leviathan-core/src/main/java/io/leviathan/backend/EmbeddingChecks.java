@@ -37,10 +37,11 @@ public final class EmbeddingChecks {
             throw new ShapeMismatchException(op + ": " + tableName + " must be [V, D] but has shape "
                     + Arrays.toString(table.shape()));
         }
-        long[] idShape = ids.shape();
-        long[] expected = Arrays.copyOf(idShape, idShape.length + 1);
-        expected[idShape.length] = table.size(1);
-        if (!Arrays.equals(rows.shape(), expected)) {
+        if (!rows.isRowsOf(ids) || rows.size(-1) != table.size(1)) {
+            // the shapes are copied only for the message: the check itself runs every training step
+            long[] idShape = ids.shape();
+            long[] expected = Arrays.copyOf(idShape, idShape.length + 1);
+            expected[idShape.length] = table.size(1);
             throw new ShapeMismatchException(op + ": " + rowsName + " must have shape ids + [D] = "
                     + Arrays.toString(expected) + " but has " + Arrays.toString(rows.shape()) + " (ids "
                     + Arrays.toString(idShape) + ", " + tableName + " " + Arrays.toString(table.shape()) + ")");

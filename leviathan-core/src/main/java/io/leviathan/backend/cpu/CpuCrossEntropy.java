@@ -46,9 +46,9 @@ final class CpuCrossEntropy {
     static double crossEntropy(Parallel par, Tensor logits, Tensor targets, int ignoreIndex, Tensor losses,
                                Tensor dLogits, float gradScale) {
         String op = "crossEntropy";
-        CrossEntropyChecks.LossDims dims = CrossEntropyChecks.crossEntropy(logits, targets, losses, dLogits);
-        int V = (int) dims.vocab();
-        long n = dims.rows();
+        long vocab = CrossEntropyChecks.crossEntropy(logits, targets, losses, dLogits);
+        int V = (int) vocab;
+        long n = CrossEntropyChecks.rows(logits, vocab);
         MemorySegment xs = logits.segment(CpuMemory.KEY), ts = targets.segment(CpuMemory.KEY);
         MemorySegment ls = losses == null ? null : losses.segment(CpuMemory.KEY);
         MemorySegment gs = dLogits == null ? null : dLogits.segment(CpuMemory.KEY);

@@ -29,11 +29,31 @@ final class CpuOptimizer {
 
     private CpuOptimizer() {}
 
-    /** globalL2Norm's per-tensor tables and per-block partial sums, grown on demand and reused per thread. */
-    private static final class NormScratch {
+    /**
+     * globalL2Norm's per-tensor tables and per-block partial sums, grown on demand and reused per thread; also
+     * the parallel body over blocks, so the call captures no lambda.
+     */
+    private static final class NormScratch implements Parallel.RangeBody {
         MemorySegment[] segs = new MemorySegment[0];
+        /** Tensor i owns blocks {@code [firstBlock[i], firstBlock[i + 1])}. */
         long[] firstBlock = new long[1];
         double[] partial = new double[0];
+
+        @Override
+        public void run(long start, long end) {
+            MemorySegment[] segs = this.segs;
+            long[] firstBlock = this.firstBlock;
+            double[] partial = this.partial;
+            int ti = 0;
+            for (long blk = start; blk < end; blk++) {
+                while (blk >= firstBlock[ti + 1]) {
+                    ti++;
+                }
+                long n = segs[ti].byteSize() / 4;
+                long from = (blk - firstBlock[ti]) * NORM_BLOCK;
+                partial[(int) blk] = sumOfSquares(segs[ti], from, Math.min(n, from + NORM_BLOCK));
+            }
+        }
 
         NormScratch fit(int tensors) {
             if (segs.length < tensors) {
@@ -69,17 +89,7 @@ final class CpuOptimizer {
         int blocks = Math.toIntExact(firstBlock[nt]);
         double[] partial = scratch.partial(blocks);
         try {
-            par.forRange(blocks, 4, (start, end) -> {
-                int ti = 0;
-                for (long blk = start; blk < end; blk++) {
-                    while (blk >= firstBlock[ti + 1]) {
-                        ti++;
-                    }
-                    long n = segs[ti].byteSize() / 4;
-                    long from = (blk - firstBlock[ti]) * NORM_BLOCK;
-                    partial[(int) blk] = sumOfSquares(segs[ti], from, Math.min(n, from + NORM_BLOCK));
-                }
-            });
+            par.forRange(blocks, 4, scratch);
         } finally {
             java.util.Arrays.fill(segs, 0, nt, null); // do not keep the tensors' memory reachable
         }
@@ -101,8 +111,14 @@ final class CpuOptimizer {
         float decay = (float) (1.0 - (double) step.lr() * step.weightDecay());
         float stepSize = (float) (step.lr() / (1.0 - Math.pow(b1, step.step())));
         float bc2Sqrt = (float) Math.sqrt(1.0 - Math.pow(b2, step.step()));
-        par.forRange(param.numel(), ADAMW_GRAIN, (start, end) ->
-                adamwRange(ps, gs, ms, vs, start, end, decay, b1, b2, eps, stepSize, bc2Sqrt, 1f));
+        AdamWJob job = ADAMW_JOBS.get();
+        job.set(ps, gs, ms, vs, decay, b1, b2, eps, stepSize, bc2Sqrt, 1f);
+        job.elements();
+        try {
+            par.forRange(param.numel(), ADAMW_GRAIN, job);
+        } finally {
+            job.clear();
+        }
     }
 
     /**
@@ -127,14 +143,75 @@ final class CpuOptimizer {
         // Chunks never straddle the decay boundary, so each range has one decay factor.
         long decayedChunks = (decayedCount + ADAMW_GRAIN - 1) / ADAMW_GRAIN;
         long plainChunks = (n - decayedCount + ADAMW_GRAIN - 1) / ADAMW_GRAIN;
-        par.forRange(decayedChunks + plainChunks, 1, (c0, c1) -> {
-            for (long c = c0; c < c1; c++) {
+        AdamWJob job = ADAMW_JOBS.get();
+        job.set(ps, gs, ms, vs, decay, b1, b2, eps, stepSize, bc2Sqrt, clip);
+        job.chunks(n, decayedCount, decayedChunks);
+        try {
+            par.forRange(decayedChunks + plainChunks, 1, job);
+        } finally {
+            job.clear();
+        }
+    }
+
+    private static final ThreadLocal<AdamWJob> ADAMW_JOBS = ThreadLocal.withInitial(AdamWJob::new);
+
+    /**
+     * One AdamW call's parallel body, reused by the calling thread rather than a capturing lambda, so the
+     * training step's update leaves no garbage behind. Its range is elements ({@link #adamw}) or chunks of
+     * {@link #ADAMW_GRAIN} elements that never straddle the decay boundary ({@link #adamwFlat}).
+     */
+    private static final class AdamWJob implements Parallel.RangeBody {
+        private MemorySegment ps, gs, ms, vs;
+        private float decay, b1, b2, eps, stepSize, bc2Sqrt, clip;
+        private boolean chunked;
+        private long n, decayedCount, decayedChunks;
+
+        void set(MemorySegment ps, MemorySegment gs, MemorySegment ms, MemorySegment vs, float decay, float b1,
+                 float b2, float eps, float stepSize, float bc2Sqrt, float clip) {
+            this.ps = ps;
+            this.gs = gs;
+            this.ms = ms;
+            this.vs = vs;
+            this.decay = decay;
+            this.b1 = b1;
+            this.b2 = b2;
+            this.eps = eps;
+            this.stepSize = stepSize;
+            this.bc2Sqrt = bc2Sqrt;
+            this.clip = clip;
+        }
+
+        /** The range is element indices, all with {@code decay}. */
+        void elements() {
+            chunked = false;
+        }
+
+        /** The range is chunk indices: the first {@code decayedChunks} cover {@code [0, decayedCount)}. */
+        void chunks(long n, long decayedCount, long decayedChunks) {
+            chunked = true;
+            this.n = n;
+            this.decayedCount = decayedCount;
+            this.decayedChunks = decayedChunks;
+        }
+
+        /** Drops the segments: a closed arena's memory must not stay reachable. */
+        void clear() {
+            ps = gs = ms = vs = null;
+        }
+
+        @Override
+        public void run(long from, long to) {
+            if (!chunked) {
+                adamwRange(ps, gs, ms, vs, from, to, decay, b1, b2, eps, stepSize, bc2Sqrt, clip);
+                return;
+            }
+            for (long c = from; c < to; c++) {
                 boolean decayed = c < decayedChunks;
                 long start = decayed ? c * ADAMW_GRAIN : decayedCount + (c - decayedChunks) * ADAMW_GRAIN;
                 long end = Math.min(decayed ? decayedCount : n, start + ADAMW_GRAIN);
                 adamwRange(ps, gs, ms, vs, start, end, decayed ? decay : 1f, b1, b2, eps, stepSize, bc2Sqrt, clip);
             }
-        });
+        }
     }
 
     /** The update on {@code [start, end)}, reading the gradient as {@code g * clip} (exact when clip is 1). */

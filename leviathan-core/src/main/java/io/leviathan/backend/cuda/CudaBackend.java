@@ -735,8 +735,8 @@ public final class CudaBackend implements Backend {
     public void crossEntropy(Tensor logits, Tensor targets, int ignoreIndex, Tensor losses, Tensor dLogits,
                              float gradScale, Tensor lossSum) {
         OpChecks.scalarOut("crossEntropy", "lossSum", lossSum);
-        CrossEntropyChecks.LossDims dims = CrossEntropyChecks.crossEntropy(logits, targets, losses, dLogits);
-        long n = dims.rows(), vocab = dims.vocab();
+        long vocab = CrossEntropyChecks.crossEntropy(logits, targets, losses, dLogits);
+        long n = CrossEntropyChecks.rows(logits, vocab);
         if (n == 0 || vocab == 0) {
             return; // nothing to compute: no launch of an empty grid
         }
