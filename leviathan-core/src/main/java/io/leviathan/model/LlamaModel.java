@@ -51,6 +51,8 @@ public final class LlamaModel implements AutoCloseable {
     private final Tensor logits;         // [N, V]; after a training forward, the loss gradient (in place)
     private final Tensor idsBuf;         // I32 [B, T]: ids uploaded from host arrays
     private final Tensor targetsBuf;     // I32 [B, T]
+    private final Tensor idsFlat;        // [N] view of idsBuf, made once: a view per step would be garbage per step
+    private final Tensor targetsFlat;    // [N] view of targetsBuf
     private final Tensor batchLoss;      // [1]: the loss of one forward, for the Java-valued forms
     private final Tensor dFinal;         // [N, D]
     private final Tensor dResid;         // [N, D]
@@ -126,6 +128,8 @@ public final class LlamaModel implements AutoCloseable {
             logits = arena.allocate(DType.F32, n, config.vocab()).named("logits");
             idsBuf = arena.allocate(DType.I32, batch, seq).named("ids");
             targetsBuf = arena.allocate(DType.I32, batch, seq).named("targets");
+            idsFlat = idsBuf.reshape((long) batch * seq);
+            targetsFlat = targetsBuf.reshape((long) batch * seq);
             batchLoss = arena.allocate(DType.F32, 1).named("loss");
             dFinal = arena.allocate(DType.F32, n, d);
             dResid = arena.allocate(DType.F32, n, d);
@@ -286,6 +290,9 @@ public final class LlamaModel implements AutoCloseable {
     }
 
     private Tensor flatten(String what, Tensor t) {
+        if (t == idsBuf || t == targetsBuf) {
+            return t == idsBuf ? idsFlat : targetsFlat; // the upload buffers' views, made once
+        }
         if (t.dtype() != DType.I32) {
             throw new IllegalArgumentException("LlamaModel: " + what + " must be I32, got " + t.dtype());
         }
