@@ -11,9 +11,11 @@ import java.util.TreeMap;
 /**
  * Heap bytes one training step of {@link TrainingStepBenchmark} allocates, per backend operation: every call
  * is wrapped, and the bytes allocated meanwhile by the calling thread and the CPU pool's workers are added to
- * that operation. Run it with the benchmark's JVM flags; arguments: model ({@code djl} or {@code small}) and
- * the number of steps (the last one is reported; earlier ones warm the JIT up, since the Vector API boxes
- * its values until C2 has compiled a kernel).
+ * that operation. Then the whole step, unwrapped (the wrapper's own argument arrays and boxing would count
+ * outside the calls), on a second model of the same backend: the difference is what the model, the
+ * benchmark's step and the JVM allocate between backend calls. Run it with the benchmark's JVM flags;
+ * arguments: model ({@code djl} or {@code small}) and the number of steps (the last one is reported; earlier
+ * ones warm the JIT up, since the Vector API boxes its values until C2 has compiled a kernel).
  */
 public final class StepAllocations {
     private static final com.sun.management.ThreadMXBean THREADS =
@@ -62,9 +64,24 @@ public final class StepAllocations {
                 perOp.clear();
                 s.run();
             }
+            long total = perOp.values().stream().mapToLong(c -> c[0]).sum();
+            System.out.printf("%s: %d heap bytes allocated inside backend calls in step %d%n", which, total, steps);
+            perOp.forEach((op, c) -> System.out.printf("  %-24s %4d calls %8d bytes%n", op, c[1], c[0]));
+            long whole = wholeStep(real, which, steps);
+            System.out.printf("%s: %d heap bytes allocated by the whole step %d, unwrapped (%d outside backend calls)%n",
+                    which, whole, steps, whole - total);
         }
-        long total = perOp.values().stream().mapToLong(c -> c[0]).sum();
-        System.out.printf("%s: %d heap bytes allocated inside backend calls in step %d%n", which, total, steps);
-        perOp.forEach((op, c) -> System.out.printf("  %-24s %4d calls %8d bytes%n", op, c[1], c[0]));
+    }
+
+    /** Bytes the calling thread and the pool's workers allocate during the last of {@code steps} plain steps. */
+    private static long wholeStep(Backend backend, String which, int steps) {
+        try (TrainingStepBenchmark.Step s = new TrainingStepBenchmark.Step(backend, which)) {
+            for (int i = 1; i < steps; i++) {
+                s.run();
+            }
+            long before = allocated();
+            s.run();
+            return allocated() - before;
+        }
     }
 }
