@@ -86,25 +86,15 @@ final class CpuReductions {
 
     private static void rowReduce(Parallel par, String op, Tensor x, Tensor out, boolean mean) {
         long c = ReductionChecks.rowReduce(op, x, out);
-        MemorySegment sx = x.segment(CpuMemory.KEY), so = out.segment(CpuMemory.KEY);
-        par.forRange(out.numel(), rowGrain(c), (r0, r1) -> {
-            for (long r = r0; r < r1; r++) {
-                double s = sumRange(sx, r * c, r * c + c);
-                so.set(F32, r * 4, (float) (mean ? s / c : s));
-            }
-        });
+        ReductionJob.run(par, ReductionJob.Kind.ROW_SUM, out.numel(), rowGrain(c), x.segment(CpuMemory.KEY),
+                out.segment(CpuMemory.KEY), c, mean, null);
     }
 
     /** {@code dX[r, c] += dOut[r]} (or {@code dOut[r] / C} for the mean). */
     private static void rowBroadcastBackward(Parallel par, String op, Tensor dOut, Tensor dX, boolean mean) {
         long c = ReductionChecks.rowBroadcastBackward(op, dOut, dX);
-        MemorySegment g = dOut.segment(CpuMemory.KEY), sdx = dX.segment(CpuMemory.KEY);
-        par.forRange(dOut.numel(), rowGrain(c), (r0, r1) -> {
-            for (long r = r0; r < r1; r++) {
-                float v = g.get(F32, r * 4);
-                addScalarRange(sdx, mean ? v / c : v, r * c, r * c + c);
-            }
-        });
+        ReductionJob.run(par, ReductionJob.Kind.ROW_BROADCAST, dOut.numel(), rowGrain(c), dOut.segment(CpuMemory.KEY),
+                dX.segment(CpuMemory.KEY), c, mean, null);
     }
 
     // ---------------------------------------------------------------- sum and mean of every element
@@ -127,16 +117,88 @@ final class CpuReductions {
             return sumRange(sx, 0, n);
         }
         int blocks = Math.toIntExact((n + SUM_BLOCK - 1) / SUM_BLOCK);
-        double[] partial = new double[blocks];
-        par.forRange(blocks, 1, (b0, b1) -> {
-            for (long b = b0; b < b1; b++) {
-                partial[(int) b] = sumRange(sx, b * SUM_BLOCK, Math.min(n, (b + 1) * SUM_BLOCK));
-            }
-        });
+        double[] partial = partialScratch(blocks);
+        ReductionJob.run(par, ReductionJob.Kind.BLOCK_SUM, blocks, 1, sx, null, n, false, partial);
         double s = 0;
-        for (double p : partial) {
-            s += p;
+        for (int b = 0; b < blocks; b++) {
+            s += partial[b];
         }
         return s;
+    }
+
+    /** sumAll's per-block sums, grown on demand and reused by every call on the calling thread. */
+    private static final ThreadLocal<double[][]> PARTIAL = ThreadLocal.withInitial(() -> new double[][] {new double[0]});
+
+    private static double[] partialScratch(int blocks) {
+        double[][] holder = PARTIAL.get();
+        if (holder[0].length < blocks) {
+            holder[0] = new double[blocks];
+        }
+        return holder[0];
+    }
+
+    /**
+     * The parallel body of one reduction call. A job object reused by the calling thread rather than a
+     * capturing lambda per call, as the other CPU kernels do, so reductions leave no garbage behind.
+     */
+    private static final class ReductionJob implements Parallel.RangeBody {
+        enum Kind {
+            /** Rows of {@code c} elements of {@code in} summed (or averaged) into {@code out[r]}. */
+            ROW_SUM,
+            /** {@code out[r, :] += in[r]} (or {@code in[r] / c}). */
+            ROW_BROADCAST,
+            /** {@code partial[b]} = the sum of block {@code b} of {@link #SUM_BLOCK} of the {@code c} elements of {@code in}. */
+            BLOCK_SUM
+        }
+
+        private static final ThreadLocal<ReductionJob> JOBS = ThreadLocal.withInitial(ReductionJob::new);
+
+        private Kind kind;
+        private MemorySegment in, out;
+        private long c;
+        private boolean mean;
+        private double[] partial;
+
+        static void run(Parallel par, Kind kind, long n, long grain, MemorySegment in, MemorySegment out, long c,
+                        boolean mean, double[] partial) {
+            ReductionJob job = JOBS.get();
+            job.kind = kind;
+            job.in = in;
+            job.out = out;
+            job.c = c;
+            job.mean = mean;
+            job.partial = partial;
+            try {
+                par.forRange(n, grain, job);
+            } finally {
+                job.in = job.out = null; // a closed arena's memory must not stay reachable
+                job.partial = null;
+            }
+        }
+
+        @Override
+        public void run(long start, long end) {
+            MemorySegment in = this.in, out = this.out;
+            long c = this.c;
+            switch (kind) {
+                case ROW_SUM -> {
+                    for (long r = start; r < end; r++) {
+                        double s = sumRange(in, r * c, r * c + c);
+                        out.set(F32, r * 4, (float) (mean ? s / c : s));
+                    }
+                }
+                case ROW_BROADCAST -> {
+                    for (long r = start; r < end; r++) {
+                        float v = in.get(F32, r * 4);
+                        addScalarRange(out, mean ? v / c : v, r * c, r * c + c);
+                    }
+                }
+                case BLOCK_SUM -> {
+                    for (long b = start; b < end; b++) {
+                        partial[(int) b] = sumRange(in, b * SUM_BLOCK, Math.min(c, (b + 1) * SUM_BLOCK));
+                    }
+                }
+            }
+        }
     }
 }
