@@ -142,6 +142,17 @@ public class DjlTrainingStepBenchmark {
     public void setup() {
         root = NDManager.newBaseManager(Device.cpu(), "PyTorch");
         step = new Step(root, seq);
+        requireSameSize(step.model, seq);
+    }
+
+    /** Throws unless the DJL model has exactly the parameters of our {@code djl} configuration. */
+    static void requireSameSize(DjlLlama model, int seq) {
+        long ours = ParameterCount.total(TrainingStepBenchmark.Step.djlConfig(seq));
+        long theirs = model.parameterCount();
+        System.out.printf("seq %d: parameters DJL %,d, Leviathan %,d%n", seq, theirs, ours);
+        if (theirs != ours) {
+            throw new IllegalStateException("parameter counts differ: DJL " + theirs + ", ours " + ours);
+        }
     }
 
     @TearDown(Level.Trial)
@@ -176,12 +187,7 @@ public class DjlTrainingStepBenchmark {
         System.out.println("engine: " + Engine.getInstance().getEngineName() + " " + Engine.getInstance().getVersion());
         for (int seq : seqs) {
             try (NDManager root = NDManager.newBaseManager(Device.cpu(), "PyTorch"); Step s = new Step(root, seq)) {
-                long ours = ParameterCount.total(TrainingStepBenchmark.Step.djlConfig(seq));
-                long theirs = s.model.parameterCount();
-                System.out.printf("seq %d: parameters DJL %,d, Leviathan %,d%n", seq, theirs, ours);
-                if (theirs != ours) {
-                    throw new IllegalStateException("parameter counts differ: DJL " + theirs + ", ours " + ours);
-                }
+                requireSameSize(s.model, seq);
                 float first = s.run();
                 double lnV = Math.log(DjlLlama.VOCAB);
                 System.out.printf("first loss %.4f (ln %d = %.4f)%n", first, DjlLlama.VOCAB, lnV);
