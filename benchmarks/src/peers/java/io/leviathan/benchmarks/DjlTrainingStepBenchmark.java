@@ -40,7 +40,8 @@ import org.openjdk.jmh.annotations.Warmup;
  *       computes the global L2 norm itself (a sum of squares per parameter, one host read) and hands each
  *       optimizer update the gradient scaled by {@code 1 / (norm + 1e-6)} when the norm exceeds 1, as our
  *       clipped AdamW does;</li>
- *   <li>DJL's AdamW runs one fused update per parameter array (39 calls), ours one over the flat buffer;</li>
+ *   <li>DJL's AdamW updates each parameter array on its own (39 calls, each a few PyTorch ops in DJL's native
+ *       code), ours all of them in one call over the flat buffer;</li>
  *   <li>attention is written as a DJL user would (batched matmul, additive causal mask, softmax, matmul):
  *       that materializes the {@code [B, H, T, T]} scores and probabilities and leaves PyTorch's fused
  *       {@code scaled_dot_product_attention} (flash / memory-efficient kernels, which DJL does not expose)
