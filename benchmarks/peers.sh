@@ -8,9 +8,10 @@
 #   3. our GEMM against OpenBLAS at the djl model's layer shapes, transposes nn/nt/tn, 1 and 2 threads;
 # each writing JMH JSON into DIR, and merges them with PeersReport into DIR/report.md and DIR/report.png.
 # Default about 15 minutes, --quick (seq 256 only, short iterations) about 4. JAVA_HOME must point at a JDK 25.
+# Run it on a quiet machine: on an oversubscribed one PyTorch's OpenMP threads lose far more than our pool
+# (2 cores at load 10: DJL 62 s per step by default, 11 s with OMP_NUM_THREADS=1; ours 13 s).
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
-JAVA="${JAVA_HOME:?set JAVA_HOME to a JDK 25}/bin/java"
 QUICK=0
 OUT="$ROOT/benchmarks/target/peers"
 ARGS_SEEN=("$@")
@@ -19,11 +20,12 @@ while [ $# -gt 0 ]; do
     --peers) ;;
     --quick) QUICK=1 ;;
     --out) [ $# -ge 2 ] || { echo "bench --peers: --out needs a folder" >&2; exit 2; }; OUT="$2"; shift ;;
-    -h|--help) sed -n '2,10p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "bench --peers: unknown option $1 (valid: --quick, --out DIR)" >&2; exit 2 ;;
   esac
   shift
 done
+JAVA="${JAVA_HOME:?set JAVA_HOME to a JDK 25}/bin/java"
 mkdir -p "$OUT"
 OUT="$(cd "$OUT" && pwd)"
 rm -f "$OUT"/*.json

@@ -61,15 +61,14 @@ public final class PeersReport {
         List<Row> rows = PeersComparison.compare(results);
         String core = OpenBlas.isAvailable() ? OpenBlas.openblas_get_corename()
                 : "unavailable: " + OpenBlas.unavailableReason().orElse("?");
-        String coreType = System.getenv("OPENBLAS_CORETYPE");
         List<String> context = List.of(
                 "command: `" + command + "`",
                 "date: " + ZonedDateTime.now().format(DateTimeFormatter.ISO_OFFSET_DATE_TIME),
                 "machine: " + machine(),
                 "JDK: " + System.getProperty("java.vm.name") + " " + System.getProperty("java.version"),
                 "peer: Deep Java Library 0.36.0, PyTorch 2.7.1 CPU engine; its JMH fork ran with LD_PRELOAD="
-                        + preload,
-                "OpenBLAS core: " + core + " (OPENBLAS_CORETYPE=" + (coreType == null ? "unset" : coreType) + ")");
+                        + preload + ", OMP_NUM_THREADS=" + envOrUnset("OMP_NUM_THREADS"),
+                "OpenBLAS core: " + core + " (OPENBLAS_CORETYPE=" + envOrUnset("OPENBLAS_CORETYPE") + ")");
         Files.createDirectories(out);
         Path md = out.resolve("report.md");
         Files.writeString(md, markdown(rows, context));
@@ -185,6 +184,11 @@ public final class PeersReport {
         } catch (IOException e) {
             return System.getProperty("os.arch") + ", " + cpus + " CPUs (no /proc/cpuinfo)";
         }
+    }
+
+    private static String envOrUnset(String name) {
+        String v = System.getenv(name);
+        return v == null ? "unset" : v;
     }
 
     private static String number(double v) {
