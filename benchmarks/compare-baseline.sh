@@ -3,10 +3,12 @@
 # working tree. The baseline's benchmarks are built in a temporary worktree with benchmarks/baseline/*.java
 # (the same benchmarks written against that commit's API) copied in. Usage:
 #   benchmarks/compare-baseline.sh [BASE] [JMH args...]     e.g. benchmarks/compare-baseline.sh 7b92424 TrainingStepBenchmark -prof gc
+# The default JMH args pin TrainingStepBenchmark to the baseline's djl setting (seq 256, Zipf ids; the baseline
+# ignores parameters it lacks); for the small model pass "TrainingStepBenchmark -p model=small -p seq=128".
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 BASE="${1:-7b92424}"; shift || true
-ARGS=("${@:-TrainingStepBenchmark}")
+if [ $# -gt 0 ]; then ARGS=("$@"); else ARGS=(TrainingStepBenchmark -p model=djl -p seq=256 -p ids=zipf); fi
 JAVA_HOME="${JAVA_HOME:-$(ls -d /usr/lib/jvm/*25* 2>/dev/null | head -1)}"
 export JAVA_HOME
 WT="$(mktemp -d)/baseline"

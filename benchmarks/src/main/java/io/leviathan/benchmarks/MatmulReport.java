@@ -15,6 +15,7 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.regex.Pattern;
 import org.openjdk.jmh.results.RunResult;
+import org.openjdk.jmh.results.format.ResultFormatType;
 import org.openjdk.jmh.runner.Runner;
 import org.openjdk.jmh.runner.RunnerException;
 import org.openjdk.jmh.runner.options.ChainedOptionsBuilder;
@@ -38,6 +39,7 @@ import org.openjdk.jmh.runner.options.TimeValue;
  *   --dtype f32        dtypes of A and B: f32, bf16, bf16xf32, f32xbf16 (default f32; OpenBLAS runs f32 only)
  *   --warmup N / --iterations N   iteration counts (1 s each; default 3 and 5)
  *   --out FILE.md      also write the table as Markdown
+ *   --json FILE.json   also write JMH's JSON results (what {@link PeersReport} reads)
  * </pre>
  *
  * OpenBLAS's kernel family follows {@code OPENBLAS_CORETYPE}: set it on the command that runs this report
@@ -59,6 +61,7 @@ public final class MatmulReport {
         int iterations = 5;
         boolean quick = false;
         Path out = null;
+        Path json = null;
         for (int i = 0; i < args.length; i++) {
             String arg = args[i];
             switch (arg) {
@@ -71,10 +74,11 @@ public final class MatmulReport {
                 case "--warmup" -> warmup = Integer.parseInt(value(args, ++i, arg));
                 case "--iterations" -> iterations = Integer.parseInt(value(args, ++i, arg));
                 case "--out" -> out = Path.of(value(args, ++i, arg));
+                case "--json" -> json = Path.of(value(args, ++i, arg));
                 case "-h", "--help" -> {
                     System.out.println("usage: MatmulReport [--quick] [--shapes MxKxN,...] [--threads 1,2] "
                             + "[--impl leviathan,openblas] [--trans nn] [--dtype f32,bf16] [--warmup N] [--iterations N] "
-                            + "[--out FILE.md]");
+                            + "[--out FILE.md] [--json FILE.json]");
                     return;
                 }
                 default -> throw new IllegalArgumentException("unknown option " + arg + " (try --help)");
@@ -120,6 +124,12 @@ public final class MatmulReport {
                 .param("dtype", dtypes)
                 .jvmArgsAppend("--add-modules=jdk.incubator.vector", "--enable-native-access=ALL-UNNAMED")
                 .shouldFailOnError(false);
+        if (json != null) {
+            if (json.getParent() != null) {
+                Files.createDirectories(json.getParent());
+            }
+            opts.resultFormat(ResultFormatType.JSON).result(json.toString());
+        }
         Collection<RunResult> results = new Runner(opts.build()).run();
 
         // (shape, trans, dtype, threads) -> impl -> ms/op

@@ -3,8 +3,10 @@ package io.leviathan.benchmarks;
 import io.leviathan.backend.AdamWStep;
 import io.leviathan.backend.Backend;
 import io.leviathan.backend.Backends;
+import io.leviathan.model.Family;
 import io.leviathan.model.LlamaModel;
 import io.leviathan.model.ModelConfig;
+import io.leviathan.model.ModelConfigs;
 import io.leviathan.model.ParameterStore;
 import io.leviathan.model.Presets;
 import io.leviathan.tensor.DType;
@@ -32,12 +34,18 @@ import org.openjdk.jmh.annotations.Warmup;
 
 /**
  * A whole training step (zero the gradients, forward with the loss, backward, gradient norm, clipped AdamW,
- * read back the loss and norm) as the trainer runs it, for two dense models:
+ * read back the loss and norm) as the trainer runs it, for three models:
  * <ul>
- *   <li>{@code djl}: d_model 256, 4 layers, 4 heads, SwiGLU 688, vocab 8192, 8 x 256 tokens (the model of
- *       the Deep Java Library comparison);</li>
- *   <li>{@code small}: the {@code small} preset at the o200k vocabulary (200,019), 4 x 128 tokens.</li>
+ *   <li>{@code djl}: dense, d_model 256, 4 layers, 4 heads, SwiGLU 688, vocab 8192, untied head, 8 x
+ *       {@code seq} tokens (7.36M parameters; the model of the Deep Java Library comparison,
+ *       {@code DjlTrainingStepBenchmark} under {@code -Ppeers});</li>
+ *   <li>{@code leviathan}: the iso-body Leviathan twin of {@code djl} ({@link ModelConfigs#isoBody}: the same
+ *       body, the default generator instead of the 8192-row input table), 8 x {@code seq} tokens;</li>
+ *   <li>{@code small}: the {@code small} preset at the o200k vocabulary (200,019), 4 x {@code seq} tokens
+ *       (select it with {@code -p model=small -p seq=128}, the length of earlier runs).</li>
  * </ul>
+ * {@code ids} draws the batch uniformly or like text (Zipf, s = 1.1); it matters for the Leviathan generator,
+ * whose work follows the number of distinct ids in a batch.
  * {@code benchmarks/baseline/TrainingStepBenchmark.java} is the same step written against the API before the
  * device-ready core (per-parameter buffers, Java-valued loss and norm); {@code benchmarks/compare-baseline.sh}
  * builds it at that commit and runs both side by side. {@link #main} prints the backend calls one step makes
@@ -51,8 +59,16 @@ import org.openjdk.jmh.annotations.Warmup;
 @Measurement(iterations = 5, time = 6)
 public class TrainingStepBenchmark {
 
-    @Param({"djl", "small"})
+    @Param({"djl", "leviathan"})
     public String model;
+
+    /** Tokens per sequence. */
+    @Param({"256", "1024"})
+    public int seq;
+
+    /** How the batch's ids are drawn: {@code zipf} (like text) or {@code uniform}. */
+    @Param({"zipf", "uniform"})
+    public String ids;
 
     private Backend backend;
     private Step step;
@@ -64,13 +80,18 @@ public class TrainingStepBenchmark {
         final TensorArena arena;
         final Tensor m, v, stats, lossSum, gradNorm;
         final float[] statsHost = new float[2];
+        final List<Tensor> gradList;
         final int[] ids, targets;
         long t;
 
+        /** {@code which} at its earlier setting: 256 tokens per sequence (small: 128), Zipf ids. */
         Step(Backend be, String which) {
+            this(be, which, which.equals("small") ? 128 : 256, "zipf");
+        }
+
+        Step(Backend be, String which, int seq, String idDistribution) {
             this.be = be;
-            int batch = which.equals("djl") ? 8 : 4;
-            int seq = which.equals("djl") ? 256 : 128;
+            int batch = which.equals("small") ? 4 : 8;
             ModelConfig c = config(which, seq);
             model = new LlamaModel(be, c, batch, seq);
             model.initialize(1);
@@ -81,17 +102,34 @@ public class TrainingStepBenchmark {
             stats = arena.allocate(DType.F32, 2);
             lossSum = stats.narrow(0, 0, 1);
             gradNorm = stats.narrow(0, 1, 1);
-            int[] stream = GeneratorBenchmark.zipfIds(batch * seq + 1, c.vocab(), 1.1, 3);
+            gradList = List.of(ps.flatGrads());
+            int[] stream = ids(idDistribution, batch * seq + 1, c.vocab());
             ids = java.util.Arrays.copyOfRange(stream, 0, batch * seq);
             targets = java.util.Arrays.copyOfRange(stream, 1, batch * seq + 1);
         }
 
         static ModelConfig config(String which, int seq) {
             return switch (which) {
-                case "djl" -> new ModelConfig(io.leviathan.model.Family.DENSE, 8192, 256, 4, 4, 688, 1e-5f, 10000f,
-                        seq, false, null);
+                case "djl" -> djlConfig(seq);
+                case "leviathan" -> ModelConfigs.isoBody(djlConfig(seq));
                 case "small" -> Presets.get("small").asDense().withMaxSeq(seq);
-                default -> throw new IllegalArgumentException("unknown model " + which + "; valid: djl, small");
+                default -> throw new IllegalArgumentException(
+                        "unknown model " + which + "; valid: djl, leviathan, small");
+            };
+        }
+
+        /** The dense model of the Deep Java Library comparison (7,358,720 parameters). */
+        static ModelConfig djlConfig(int seq) {
+            return new ModelConfig(Family.DENSE, 8192, 256, 4, 4, 688, 1e-5f, 10000f, seq, false, null);
+        }
+
+        /** {@code n} ids below {@code vocab}, drawn as {@code distribution} says (fixed seeds). */
+        static int[] ids(String distribution, int n, int vocab) {
+            return switch (distribution) {
+                case "zipf" -> GeneratorBenchmark.zipfIds(n, vocab, 1.1, 3);
+                case "uniform" -> new java.util.SplittableRandom(3).ints(n, 0, vocab).toArray();
+                default -> throw new IllegalArgumentException(
+                        "unknown ids distribution " + distribution + "; valid: zipf, uniform");
             };
         }
 
@@ -102,7 +140,8 @@ public class TrainingStepBenchmark {
             be.fill(lossSum, 0f);
             model.accumulateLoss(ids, targets, lossSum);
             model.backward();
-            be.globalL2Norm(List.of(ps.flatGrads()), gradNorm);
+            be.globalL2Norm(gradList, gradNorm);
+            // AdamWStep carries the step count, so one is made per step (Backend.adamw takes no bare count).
             AdamWStep s = new AdamWStep(1e-4f, 0.9f, 0.95f, 1e-8f, 0.1f, ++t);
             be.adamw(ps.flatValues(), ps.flatGrads(), m, v, s, ps.decayedCount(), gradNorm, 1f);
             be.download(stats, statsHost, 0);
@@ -119,7 +158,7 @@ public class TrainingStepBenchmark {
     @Setup(Level.Trial)
     public void setup() {
         backend = Backends.cpu();
-        step = new Step(backend, model);
+        step = new Step(backend, model, seq, ids);
     }
 
     @TearDown(Level.Trial)
@@ -133,9 +172,12 @@ public class TrainingStepBenchmark {
         return step.run();
     }
 
-    /** Prints, per model, the backend calls of one step by operation and the native bytes a step allocates. */
+    /**
+     * Prints, per model (arguments: djl, leviathan, small; default djl and leviathan), the backend calls of one
+     * step by operation and the native bytes a step allocates, at 256 tokens per sequence (small: 128).
+     */
     public static void main(String[] args) {
-        for (String which : args.length > 0 ? args : new String[] {"djl", "small"}) {
+        for (String which : args.length > 0 ? args : new String[] {"djl", "leviathan"}) {
             Map<String, Integer> calls = new TreeMap<>();
             try (Backend real = Backends.cpu()) {
                 Backend counting = (Backend) Proxy.newProxyInstance(Backend.class.getClassLoader(),

@@ -1,0 +1,81 @@
+#!/usr/bin/env bash
+# Leviathan against its peers (./leviathan bench --peers [--quick] [--out DIR]): builds the benchmarks with
+# the Deep Java Library profile (-Ppeers, a reactor package, nothing installed), then runs
+#   1. our training step: the dense djl model (seq 256 and 1024) and its iso-body Leviathan twin (uniform and
+#      Zipf ids), TrainingStepBenchmark;
+#   2. the same dense model through DJL 0.36 / PyTorch 2.7.1, DjlTrainingStepBenchmark, in its own JMH run with
+#      tcmalloc preloaded (DJL's recommended setting; JMH forks inherit the environment, so ours runs without);
+#   3. our GEMM against OpenBLAS at the djl model's layer shapes, transposes nn/nt/tn, 1 and 2 threads;
+# each writing JMH JSON into DIR, and merges them with PeersReport into DIR/report.md and DIR/report.png.
+# Default about 15 minutes, --quick (seq 256 only, short iterations) about 4. JAVA_HOME must point at a JDK 25.
+# Run it on a quiet machine: on an oversubscribed one PyTorch's OpenMP threads lose far more than our pool
+# (2 cores at load 10: DJL 62 s per step by default, 11 s with OMP_NUM_THREADS=1; ours 13 s).
+set -euo pipefail
+ROOT="$(cd "$(dirname "$0")/.." && pwd)"
+QUICK=0
+OUT="$ROOT/benchmarks/target/peers"
+ARGS_SEEN=("$@")
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --peers) ;;
+    --quick) QUICK=1 ;;
+    --out) [ $# -ge 2 ] || { echo "bench --peers: --out needs a folder" >&2; exit 2; }; OUT="$2"; shift ;;
+    -h|--help) sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    *) echo "bench --peers: unknown option $1 (valid: --quick, --out DIR)" >&2; exit 2 ;;
+  esac
+  shift
+done
+JAVA="${JAVA_HOME:?set JAVA_HOME to a JDK 25}/bin/java"
+mkdir -p "$OUT"
+OUT="$(cd "$OUT" && pwd)"
+rm -f "$OUT"/*.json
+
+echo "bench --peers: building the benchmarks with -Ppeers..." >&2
+"$ROOT/mvnw" -B -q -f "$ROOT/pom.xml" -Ppeers -DskipTests -pl benchmarks -am package >&2
+JAR="$ROOT/benchmarks/target/benchmarks.jar"
+FLAGS=(--add-modules jdk.incubator.vector --enable-native-access=ALL-UNNAMED)
+JMH=("$JAVA" "${FLAGS[@]}" -jar "$JAR")
+
+if [ "$QUICK" = 1 ]; then
+  SEQS=256
+  ITER=(-f 1 -wi 1 -w 2s -i 2 -r 3s)
+  SHAPES=2048x256x688,2048x688x256
+  THREADS=1
+  GEMM_ITER=(--warmup 1 --iterations 2)
+else
+  SEQS=256,1024
+  ITER=(-f 1 -wi 3 -w 5s -i 5 -r 6s)
+  SHAPES=2048x256x256,2048x256x688,2048x688x256,2048x256x8192
+  THREADS=1
+  [ "$(nproc)" -ge 2 ] && THREADS=1,2
+  GEMM_ITER=(--warmup 2 --iterations 3)
+fi
+
+TCMALLOC=/usr/lib/x86_64-linux-gnu/libtcmalloc_minimal.so.4
+PRELOAD=none
+if [ -f "$TCMALLOC" ]; then
+  PRELOAD="$TCMALLOC"
+else
+  echo "bench --peers: $TCMALLOC not found (Debian: apt-get install libtcmalloc-minimal4); DJL runs with glibc malloc" >&2
+fi
+
+echo "bench --peers: our training step (dense and Leviathan twin)..." >&2
+"${JMH[@]}" 'TrainingStepBenchmark.step$' -p model=djl -p seq="$SEQS" -p ids=zipf "${ITER[@]}" \
+  -rf json -rff "$OUT/ours-dense.json"
+"${JMH[@]}" 'TrainingStepBenchmark.step$' -p model=leviathan -p seq="$SEQS" -p ids=zipf,uniform "${ITER[@]}" \
+  -rf json -rff "$OUT/ours-leviathan.json"
+
+echo "bench --peers: Deep Java Library's training step (LD_PRELOAD=$PRELOAD)..." >&2
+if [ "$PRELOAD" = none ]; then
+  "${JMH[@]}" 'DjlTrainingStepBenchmark.step$' -p seq="$SEQS" "${ITER[@]}" -rf json -rff "$OUT/djl.json"
+else
+  LD_PRELOAD="$PRELOAD" "${JMH[@]}" 'DjlTrainingStepBenchmark.step$' -p seq="$SEQS" "${ITER[@]}" \
+    -rf json -rff "$OUT/djl.json"
+fi
+
+echo "bench --peers: GEMM against OpenBLAS..." >&2
+"$JAVA" "${FLAGS[@]}" -cp "$JAR" io.leviathan.benchmarks.MatmulReport --shapes "$SHAPES" --trans nn,nt,tn \
+  --threads "$THREADS" "${GEMM_ITER[@]}" --out "$OUT/matmul.md" --json "$OUT/matmul.json"
+
+"$JAVA" "${FLAGS[@]}" -cp "$JAR" io.leviathan.benchmarks.PeersReport --dir "$OUT" \
+  --command "./leviathan bench ${ARGS_SEEN[*]}" --djl-preload "$PRELOAD"

@@ -1,0 +1,91 @@
+package io.leviathan.benchmarks;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.leviathan.benchmarks.PeersComparison.Kind;
+import io.leviathan.benchmarks.PeersComparison.Row;
+import java.io.IOException;
+import java.net.URISyntaxException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The peers report's reading, pairing and ratios, on small hand-written JMH JSON files. */
+class PeersReportTest {
+    private static final double EPS = 1e-9;
+
+    private static Path fixtures() throws URISyntaxException {
+        return Path.of(PeersReportTest.class.getResource("/peers/ours.json").toURI()).getParent();
+    }
+
+    @Test
+    void readsJmhJsonWithUnitsAndMissingErrors() throws Exception {
+        List<JmhResult> ours = JmhResult.read(fixtures().resolve("ours.json"));
+        assertEquals(3, ours.size());
+        JmhResult dense = ours.get(0);
+        assertEquals("TrainingStepBenchmark.step", dense.benchmark());
+        assertEquals("djl", dense.param("model"));
+        assertEquals(4.0, dense.error(), EPS);
+        assertTrue(Double.isNaN(ours.get(1).error()), "JMH's \"NaN\" error string reads as NaN");
+        assertEquals(125.0, ours.get(2).millisPerOp(), EPS);  // 125000 us/op
+        assertThrows(IllegalArgumentException.class, () -> dense.param("shape"));
+    }
+
+    @Test
+    void pairsEachComparisonAndComputesRatios() throws Exception {
+        List<Row> rows = PeersComparison.compare(PeersReport.readAll(fixtures()));
+        assertEquals(List.of(Kind.STEP, Kind.STEP, Kind.TWIN, Kind.TWIN, Kind.GEMM, Kind.GEMM),
+                rows.stream().map(Row::kind).toList());
+
+        Row step256 = rows.get(0);   // 2048 tokens in 100 ms against 200 ms
+        assertEquals("seq 256: dense vs DJL", step256.label());
+        assertEquals(20480.0, step256.ours(), 1e-6);
+        assertEquals(10240.0, step256.reference(), 1e-6);
+        assertEquals(2.0, step256.ratio(), EPS);
+        assertTrue(step256.meets());
+
+        Row step1024 = rows.get(1);  // DJL only (0.9 s/op): our side is missing
+        assertEquals(8192 / 0.9, step1024.reference(), 1e-6);
+        assertTrue(Double.isNaN(step1024.ratio()));
+        assertFalse(step1024.meets());
+
+        Row zipf = rows.get(2);      // 105 ms against 100 ms: 0.952, within 10 %
+        assertEquals("seq 256, zipf ids: Leviathan vs dense", zipf.label());
+        assertEquals(100.0 / 105.0, zipf.ratio(), EPS);
+        assertTrue(zipf.meets());
+        Row uniform = rows.get(3);   // 125 ms against the dense model's (zipf) 100 ms: 0.8
+        assertEquals(0.8, uniform.ratio(), EPS);
+        assertFalse(uniform.meets());
+
+        Row gemm = rows.get(4);
+        assertEquals("2048x256x688 nn, 1 thread", gemm.label());
+        assertEquals(2.0 * 2048 * 256 * 688 / 1e9 / 1e-3, gemm.ours(), 1e-6);
+        assertEquals(1.1, gemm.ratio(), 1e-12);
+        assertTrue(gemm.meets());
+        assertTrue(Double.isNaN(rows.get(5).reference()), "no OpenBLAS result for nt");
+    }
+
+    @Test
+    void markdownCountsTargetsAndMarksMissingSides() throws Exception {
+        List<Row> rows = PeersComparison.compare(PeersReport.readAll(fixtures()));
+        String md = PeersReport.markdown(rows, List.of("command: test"));
+        assertTrue(md.contains("- targets met: 3 of 6"), md);
+        assertTrue(md.contains("| seq 256: dense vs DJL | 20,480 | 10,240 | 2.00 | 1.50 | yes |"), md);
+        assertTrue(md.contains("| seq 1024: dense vs DJL | n/a | 9,102 | n/a | 1.50 | missing |"), md);
+        assertTrue(md.contains("| seq 256, uniform ids: Leviathan vs dense | 16,384 | 20,480 | 0.80 | 0.90 | no |"), md);
+        PeersReport.chart(rows); // builds without a display
+    }
+
+    @Test
+    void rejectsFoldersWithoutResultsAndFilesThatAreNotJmhJson(@TempDir Path dir) throws IOException {
+        assertThrows(IllegalArgumentException.class, () -> PeersReport.readAll(dir));
+        Files.writeString(dir.resolve("bad.json"), "{\"benchmark\": 1}");
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> PeersReport.readAll(dir));
+        assertTrue(e.getMessage().contains("bad.json"), e.getMessage());
+    }
+}
