@@ -44,6 +44,9 @@ import jdk.incubator.vector.VectorShuffle;
  * are one contiguous {@code G * R} vector (the input of the output projection). The ungrouped form is the
  * grouped one with {@code G = 1}. The forward splits the {@code G * N} (head, row) pairs, the backward the
  * {@code G * d} (head, seed dimension) pairs.
+ *
+ * <p>When {@code R} is a multiple of the vector length, {@link CpuSeparableModesBlocked} computes the same
+ * bits faster; the loops here are then its control (and serve every other {@code R}).
  */
 final class CpuSeparableModes {
     private CpuSeparableModes() {}

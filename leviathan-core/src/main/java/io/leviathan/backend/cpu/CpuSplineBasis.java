@@ -26,9 +26,10 @@ import java.lang.foreign.ValueLayout;
  * at least 0.5 (the nearest knot is always on the grid).
  *
  * <p>Each coordinate is independent, so both passes split the {@code N * d} coordinates between workers and
- * give the same bits for any thread count. The work per coordinate is a handful of flops: scalar, in double
+ * give the same bits for any thread count. The work per coordinate is a handful of flops in double
  * ({@code c} is exact in double, so the float weights are the basis of the float {@code t} to within a
- * rounding, and the backward recomputes exactly the forward's window).
+ * rounding, and the backward recomputes exactly the forward's window). {@link CpuSplineBasisLanes} runs the
+ * same operations on vector lanes (the default); the scalar loops here are its control and its fallback.
  */
 final class CpuSplineBasis {
     private CpuSplineBasis() {}
