@@ -172,38 +172,44 @@ final class CpuSeparableModesBlocked {
 
     /**
      * A window next to an end of the grid (first {@code f}, element {@code e}): only the knots on the grid get
-     * gradients; {@link CpuSeparableModes#factorGrad} and {@code knotGrad}'s operations.
+     * gradients; {@link CpuSeparableModes#factorGrad} and {@code knotGrad}'s operations. An off-grid knot reads
+     * the middle row with weight 0 for the factor, as the general loop does.
      */
     private static void edgeGrad(Dims s, float[] sp, float[] dsp, float[] gm, int o, int r, int f,
                                  MemorySegment weights, long e, MemorySegment dWeights) {
-        boolean[] on = {f >= 0, true, f + 2 < s.knots()};
-        int mid = (f + 1) * r;
-        int[] rows = {on[0] ? mid - r : mid, mid, on[2] ? mid + r : mid};
-        float[] wt = new float[3];
-        for (int m = 0; m < 3; m++) {
-            wt[m] = on[m] ? weights.get(F32, e * 12 + m * 4) : 0f;
-        }
-        FloatVector[] acc = {FloatVector.zero(F), FloatVector.zero(F), FloatVector.zero(F)};
+        boolean left = f >= 0, right = f + 2 < s.knots();
+        int mid = (f + 1) * r, row0 = left ? mid - r : mid, row2 = right ? mid + r : mid;
+        float wt0 = left ? weights.get(F32, e * 12) : 0f;
+        float wt1 = weights.get(F32, e * 12 + 4);
+        float wt2 = right ? weights.get(F32, e * 12 + 8) : 0f;
+        FloatVector w0 = FloatVector.broadcast(F, wt0);
+        FloatVector w1 = FloatVector.broadcast(F, wt1);
+        FloatVector w2 = FloatVector.broadcast(F, wt2);
+        FloatVector acc0 = FloatVector.zero(F), acc1 = acc0, acc2 = acc0;
         for (int q = 0; q < r; q += L) {
-            FloatVector s0 = FloatVector.fromArray(F, sp, rows[0] + q);
-            FloatVector s1 = FloatVector.fromArray(F, sp, rows[1] + q);
-            FloatVector s2 = FloatVector.fromArray(F, sp, rows[2] + q);
-            FloatVector phi = s2.fma(FloatVector.broadcast(F, wt[2]), s1.fma(FloatVector.broadcast(F, wt[1]), s0.mul(wt[0])));
+            FloatVector s0 = FloatVector.fromArray(F, sp, row0 + q);
+            FloatVector s1 = FloatVector.fromArray(F, sp, mid + q);
+            FloatVector s2 = FloatVector.fromArray(F, sp, row2 + q);
+            FloatVector phi = s2.fma(w2, s1.fma(w1, s0.mul(wt0)));
             FloatVector dp = FloatVector.fromArray(F, gm, o + q).div(phi.add(signedEps(phi)))
                     .blend(0f, phi.compare(VectorOperators.EQ, 0f));
-            for (int m = 0; m < 3; m++) {
-                if (on[m]) {
-                    int b = rows[m] + q;
-                    dp.fma(FloatVector.broadcast(F, wt[m]), FloatVector.fromArray(F, dsp, b)).intoArray(dsp, b);
-                    acc[m] = dp.fma(FloatVector.fromArray(F, sp, b), acc[m]);
-                }
+            if (left) {
+                dp.fma(w0, FloatVector.fromArray(F, dsp, row0 + q)).intoArray(dsp, row0 + q);
+                acc0 = dp.fma(s0, acc0);
+            }
+            dp.fma(w1, FloatVector.fromArray(F, dsp, mid + q)).intoArray(dsp, mid + q);
+            acc1 = dp.fma(s1, acc1);
+            if (right) {
+                dp.fma(w2, FloatVector.fromArray(F, dsp, row2 + q)).intoArray(dsp, row2 + q);
+                acc2 = dp.fma(s2, acc2);
             }
         }
-        for (int m = 0; m < 3; m++) {
-            if (on[m]) {
-                long at = e * 12 + m * 4;
-                dWeights.set(F32, at, dWeights.get(F32, at) + laneSum(acc[m]));
-            }
+        if (left) {
+            dWeights.set(F32, e * 12, dWeights.get(F32, e * 12) + laneSum(acc0));
+        }
+        dWeights.set(F32, e * 12 + 4, dWeights.get(F32, e * 12 + 4) + laneSum(acc1));
+        if (right) {
+            dWeights.set(F32, e * 12 + 8, dWeights.get(F32, e * 12 + 8) + laneSum(acc2));
         }
     }
 }
