@@ -93,7 +93,7 @@ class LeviathanGeneratorTest {
         long baseline = NativeMemory.allocatedBytes();
         try (TensorArena arena = be.newArena()) {
             ParameterStore store = new ParameterStore(arena);
-            LeviathanGenerator gen = new LeviathanGenerator(be, arena, store, cfg, IDS.length);
+            LeviathanGenerator gen = new LeviathanGenerator(be, arena, store, cfg, IDS.length, true, true);
             randomize(be, store, 42);
             Tensor ids = ids(be, arena, IDS);
             Tensor out = arena.allocate(DType.F32, IDS.length, D);
@@ -207,6 +207,21 @@ class LeviathanGeneratorTest {
     }
 
     @Test
+    void theCpuBackendComputesTheDistinctIdsUnpadded() {
+        ModelConfig cfg = new ModelConfig(Family.DENSE, 1000, D, 1, 1, 8, 1e-5f, 10000f, 8, false, null)
+                .asLeviathan(new GeneratorConfig(3, 4, 2, 5, 3, false, true, 1e-5f));
+        int[] batch = {5, 17, 5, 999, 17, 0, 42};
+        for (Backend be : backends()) {
+            try (be; TensorArena arena = be.newArena()) {
+                LeviathanGenerator gen = new LeviathanGenerator(be, arena, new ParameterStore(arena), cfg, 64);
+                gen.forward(ids(be, arena, batch), batch, arena.allocate(DType.F32, batch.length, D));
+                assertEquals(5, gen.lastUniqueCount(), be.name());
+                assertEquals(5, gen.lastBucket(), be.name() + ": rows computed");
+            }
+        }
+    }
+
+    @Test
     void bucketsWasteLittleAndRepeat() {
         int maxTokens = 8192;
         int previous = 0;
@@ -231,7 +246,7 @@ class LeviathanGeneratorTest {
                 .asLeviathan(new GeneratorConfig(3, 4, 2, 5, 3, false, true, 1e-5f));
         for (Backend be : backends()) {
             try (be; TensorArena arena = be.newArena()) {
-                LeviathanGenerator gen = new LeviathanGenerator(be, arena, new ParameterStore(arena), cfg, 512);
+                LeviathanGenerator gen = new LeviathanGenerator(be, arena, new ParameterStore(arena), cfg, 512, true, true);
                 gen.initialize(5);
                 Tensor ids = arena.allocate(DType.I32, 512);
                 Tensor out = arena.allocate(DType.F32, 512, D);

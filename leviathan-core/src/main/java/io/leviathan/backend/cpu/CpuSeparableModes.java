@@ -44,6 +44,9 @@ import jdk.incubator.vector.VectorShuffle;
  * are one contiguous {@code G * R} vector (the input of the output projection). The ungrouped form is the
  * grouped one with {@code G = 1}. The forward splits the {@code G * N} (head, row) pairs, the backward the
  * {@code G * d} (head, seed dimension) pairs.
+ *
+ * <p>When {@code R} is a multiple of the vector length, {@link CpuSeparableModesBlocked} computes the same
+ * bits faster; the loops here are then its control (and serve every other {@code R}).
  */
 final class CpuSeparableModes {
     private CpuSeparableModes() {}
@@ -61,10 +64,22 @@ final class CpuSeparableModes {
      * {@code Backend}: ungrouped, or grouped with {@code first [G, N, d]}.
      */
     static void separableModes(Parallel par, Tensor first, Tensor weights, Tensor spline, Tensor modes) {
+        separableModes(par, first, weights, spline, modes, true);
+    }
+
+    /**
+     * {@link #separableModes} through {@link CpuSeparableModesBlocked} where it applies ({@code fast}), or
+     * through the general loop below (the control the tests compare the fast path with).
+     */
+    static void separableModes(Parallel par, Tensor first, Tensor weights, Tensor spline, Tensor modes, boolean fast) {
         String op = "separableModes";
         Dims s = Dims.of(SeparableModesChecks.separableModes(first, weights, spline, modes));
         MemorySegment sf = first.segment(CpuMemory.KEY), sw = weights.segment(CpuMemory.KEY), ss = spline.segment(CpuMemory.KEY), so = modes.segment(CpuMemory.KEY);
         checkFirst(op, sf, s);
+        if (fast && CpuSeparableModesBlocked.applies(s)) {
+            CpuSeparableModesBlocked.forward(par, s, sf, sw, ss, so);
+            return;
+        }
         int r = (int) s.r;
         par.forRange(s.groups * s.n, Math.max(1, ELEMENT_GRAIN / Math.max(1, s.d * s.r)), (p0, p1) -> {
             float[] acc = new float[r];
@@ -105,12 +120,22 @@ final class CpuSeparableModes {
      */
     static void separableModesBackward(Parallel par, Tensor dModes, Tensor first, Tensor weights, Tensor spline,
                                        Tensor modes, Tensor dWeights, Tensor dSpline) {
+        separableModesBackward(par, dModes, first, weights, spline, modes, dWeights, dSpline, true);
+    }
+
+    /** {@link #separableModesBackward} with the fast path ({@code fast}) or the general loop; as the forward. */
+    static void separableModesBackward(Parallel par, Tensor dModes, Tensor first, Tensor weights, Tensor spline,
+                                       Tensor modes, Tensor dWeights, Tensor dSpline, boolean fast) {
         String op = "separableModesBackward";
         Dims s = Dims.of(SeparableModesChecks.separableModesBackward(dModes, first, weights, spline, modes,
                 dWeights, dSpline));
         MemorySegment g = dModes.segment(CpuMemory.KEY), sf = first.segment(CpuMemory.KEY), sw = weights.segment(CpuMemory.KEY), ss = spline.segment(CpuMemory.KEY);
         MemorySegment so = modes.segment(CpuMemory.KEY), sdw = dWeights.segment(CpuMemory.KEY), sds = dSpline.segment(CpuMemory.KEY);
         checkFirst(op, sf, s);
+        if (fast && CpuSeparableModesBlocked.applies(s)) {
+            CpuSeparableModesBlocked.backward(par, s, g, sf, sw, ss, so, sdw, sds);
+            return;
+        }
         int r = (int) s.r;
         int headModes = Math.toIntExact(s.n * s.r);
         par.forRange(s.groups * s.d, Math.max(1, ELEMENT_GRAIN / Math.max(1, s.n * s.r)), (q0, q1) -> {

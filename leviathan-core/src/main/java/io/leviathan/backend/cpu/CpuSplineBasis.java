@@ -26,9 +26,10 @@ import java.lang.foreign.ValueLayout;
  * at least 0.5 (the nearest knot is always on the grid).
  *
  * <p>Each coordinate is independent, so both passes split the {@code N * d} coordinates between workers and
- * give the same bits for any thread count. The work per coordinate is a handful of flops: scalar, in double
+ * give the same bits for any thread count. The work per coordinate is a handful of flops in double
  * ({@code c} is exact in double, so the float weights are the basis of the float {@code t} to within a
- * rounding, and the backward recomputes exactly the forward's window).
+ * rounding, and the backward recomputes exactly the forward's window). {@link CpuSplineBasisLanes} runs the
+ * same operations on vector lanes (the default); the scalar loops here are its control and its fallback.
  */
 final class CpuSplineBasis {
     private CpuSplineBasis() {}
@@ -46,24 +47,40 @@ final class CpuSplineBasis {
      * {@code knots} knots (at least 2); see the class comment. NaN coordinates give NaN weights.
      */
     static void splineBasis(Parallel par, Tensor t, int knots, boolean normalize, Tensor first, Tensor weights) {
+        splineBasis(par, t, knots, normalize, first, weights, true);
+    }
+
+    /** {@link #splineBasis} with the vector loop ({@code fast}) or the scalar one (the tests' control). */
+    static void splineBasis(Parallel par, Tensor t, int knots, boolean normalize, Tensor first, Tensor weights,
+                            boolean fast) {
         SplineBasisChecks.splineBasis(t, knots, first, weights);
         MemorySegment st = t.segment(CpuMemory.KEY), sf = first.segment(CpuMemory.KEY), sw = weights.segment(CpuMemory.KEY);
-        double scale = knots - 1;
         par.forRange(t.numel(), GRAIN, (e0, e1) -> {
-            for (long e = e0; e < e1; e++) {
-                double c = clamp01(st.get(F32, e * 4)) * scale;
-                int jn = nearestKnot(c);
-                double x = c - jn;
-                double u0 = jn >= 1 ? leftWeight(x) : 0;
-                double u1 = 0.75 - x * x;
-                double u2 = jn + 1 < knots ? rightWeight(x) : 0;
-                double scaleW = normalize ? 1 / (u0 + u1 + u2) : 1;
-                sf.set(I32, e * 4, jn - 1);
-                sw.set(F32, e * 12, (float) (u0 * scaleW));
-                sw.set(F32, e * 12 + 4, (float) (u1 * scaleW));
-                sw.set(F32, e * 12 + 8, (float) (u2 * scaleW));
+            if (fast) {
+                CpuSplineBasisLanes.forward(st, sf, sw, knots, normalize, e0, e1);
+            } else {
+                forwardScalar(st, sf, sw, knots, normalize, e0, e1);
             }
         });
+    }
+
+    /** The coordinates {@code [e0, e1)} of {@link #splineBasis}, one at a time. */
+    static void forwardScalar(MemorySegment st, MemorySegment sf, MemorySegment sw, int knots, boolean normalize,
+                              long e0, long e1) {
+        double scale = knots - 1;
+        for (long e = e0; e < e1; e++) {
+            double c = clamp01(st.get(F32, e * 4)) * scale;
+            int jn = nearestKnot(c);
+            double x = c - jn;
+            double u0 = jn >= 1 ? leftWeight(x) : 0;
+            double u1 = 0.75 - x * x;
+            double u2 = jn + 1 < knots ? rightWeight(x) : 0;
+            double scaleW = normalize ? 1 / (u0 + u1 + u2) : 1;
+            sf.set(I32, e * 4, jn - 1);
+            sw.set(F32, e * 12, (float) (u0 * scaleW));
+            sw.set(F32, e * 12 + 4, (float) (u1 * scaleW));
+            sw.set(F32, e * 12 + 8, (float) (u2 * scaleW));
+        }
     }
 
     // ================================================================ backward
@@ -77,25 +94,65 @@ final class CpuSplineBasis {
      */
     static void splineBasisBackward(Parallel par, Tensor dWeights, Tensor t, Tensor first, int knots,
                                     boolean normalize, Tensor dT) {
+        splineBasisBackward(par, dWeights, t, first, knots, normalize, dT, true);
+    }
+
+    /** {@link #splineBasisBackward} with the vector loop ({@code fast}) or the scalar one (the tests' control). */
+    static void splineBasisBackward(Parallel par, Tensor dWeights, Tensor t, Tensor first, int knots,
+                                    boolean normalize, Tensor dT, boolean fast) {
         String op = "splineBasisBackward";
         SplineBasisChecks.splineBasisBackward(dWeights, t, first, knots, dT);
         MemorySegment g = dWeights.segment(CpuMemory.KEY), st = t.segment(CpuMemory.KEY), sf = first.segment(CpuMemory.KEY), sdt = dT.segment(CpuMemory.KEY);
-        checkFirst(op, sf, t.numel(), t.size(1), knots);
-        checkWindows(op, st, sf, t.numel(), t.size(1), knots);
-        double scale = knots - 1;
+        if (!fast || !windowsMatch(par, st, sf, t.numel(), knots)) {
+            // the scalar checks name the first bad window (the parallel pass above only finds that there is one)
+            checkFirst(op, sf, t.numel(), t.size(1), knots);
+            checkWindows(op, st, sf, t.numel(), t.size(1), knots);
+        }
         par.forRange(t.numel(), GRAIN, (e0, e1) -> {
-            for (long e = e0; e < e1; e++) {
-                float tv = st.get(F32, e * 4);
-                if (tv < 0f || tv > 1f) {
-                    continue; // clamped: the weights do not depend on t here
-                }
-                double c = tv * scale;
-                int jn = sf.get(I32, e * 4) + 1;
-                double dc = windowGrad(c - jn, jn >= 1, jn + 1 < knots, normalize,
-                        g.get(F32, e * 12), g.get(F32, e * 12 + 4), g.get(F32, e * 12 + 8));
-                sdt.set(F32, e * 4, sdt.get(F32, e * 4) + (float) (dc * scale));
+            if (fast) {
+                CpuSplineBasisLanes.backward(g, st, sf, sdt, knots, normalize, e0, e1);
+            } else {
+                backwardScalar(g, st, sf, sdt, knots, normalize, e0, e1);
             }
         });
+    }
+
+    /** Whether every window in {@code first} is the forward's for {@code t}, checked in parallel. */
+    private static boolean windowsMatch(Parallel par, MemorySegment st, MemorySegment sf, long count, int knots) {
+        boolean[] bad = new boolean[1]; // a benign race: chunks only ever set it
+        par.forRange(count, GRAIN, (e0, e1) -> {
+            if (!CpuSplineBasisLanes.windowsMatch(st, sf, knots, e0, e1)) {
+                bad[0] = true;
+            }
+        });
+        return !bad[0];
+    }
+
+    /** The coordinates {@code [e0, e1)} of {@link #splineBasisBackward}, one at a time. */
+    static void backwardScalar(MemorySegment g, MemorySegment st, MemorySegment sf, MemorySegment sdt, int knots,
+                               boolean normalize, long e0, long e1) {
+        double scale = knots - 1;
+        for (long e = e0; e < e1; e++) {
+            float tv = st.get(F32, e * 4);
+            if (tv < 0f || tv > 1f) {
+                continue; // clamped: the weights do not depend on t here
+            }
+            double c = tv * scale;
+            int jn = sf.get(I32, e * 4) + 1;
+            double dc = windowGrad(c - jn, jn >= 1, jn + 1 < knots, normalize,
+                    g.get(F32, e * 12), g.get(F32, e * 12 + 4), g.get(F32, e * 12 + 8));
+            sdt.set(F32, e * 4, sdt.get(F32, e * 4) + (float) (dc * scale));
+        }
+    }
+
+    /** Whether each {@code first[e]}, {@code e} in {@code [e0, e1)}, is the forward's window for {@code t[e]}. */
+    static boolean windowsMatchScalar(MemorySegment st, MemorySegment sf, int knots, long e0, long e1) {
+        for (long e = e0; e < e1; e++) {
+            if (sf.get(I32, e * 4) != nearestKnot(clamp01(st.get(F32, e * 4)) * (knots - 1)) - 1) {
+                return false;
+            }
+        }
+        return true;
     }
 
     /** {@code sum_m g_m * d w_m / dx} at offset {@code x} from the nearest knot; see {@link #splineBasisBackward}. */

@@ -1,0 +1,129 @@
+package io.leviathan.backend.cpu;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+
+import io.leviathan.tensor.DType;
+import io.leviathan.tensor.Tensor;
+import io.leviathan.tensor.TensorArena;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+
+/**
+ * The vector fast paths of the generator's kernels ({@link CpuSplineBasisLanes}, {@link CpuSeparableModesBlocked})
+ * give the same bits as the plain loops they replace, on random data with windows at both ends of the grid,
+ * clamped and NaN coordinates, ranges that do not fill a vector, and one and two threads.
+ */
+@ExtendWith(NativeMemoryCheck.class)
+class CpuGeneratorFastPathTest {
+
+    /** Coordinates with the special cases of {@link CpuSplineBasisTest#coordinates}, plus NaN and -0. */
+    private static float[] coordinates(long seed, int count, int knots) {
+        float[] t = CpuSplineBasisTest.coordinates(seed, count, knots);
+        for (int e = 11; e < count; e += 97) {
+            t[e] = e % 2 == 0 ? Float.NaN : -0f;
+        }
+        return t;
+    }
+
+    private static int[] bits(float[] x) {
+        int[] b = new int[x.length];
+        for (int i = 0; i < x.length; i++) {
+            b[i] = Float.floatToIntBits(x[i]);
+        }
+        return b;
+    }
+
+    @Test
+    void splineBasisLanesEqualTheScalarLoop() {
+        for (int threads = 1; threads <= 2; threads++) {
+            try (TensorArena arena = new TensorArena(); Parallel par = new Parallel(threads)) {
+                for (int knots : new int[] {3, 5, 32}) {
+                    for (int count : new int[] {1, 7, 8, 9, 100, 20_011}) {
+                        for (boolean normalize : new boolean[] {false, true}) {
+                            String what = "threads=" + threads + " K=" + knots + " count=" + count + " normalize=" + normalize;
+                            float[] tv = coordinates(knots * 31L + count, count, knots);
+                            Tensor t = arena.of(tv, count, 1);
+                            Tensor[] first = new Tensor[2], weights = new Tensor[2], dT = new Tensor[2];
+                            float[] g = TestData.normal(count + 5L, count * 3, 1);
+                            float[] dT0 = TestData.normal(count + 6L, count, 1);
+                            for (int f = 0; f < 2; f++) {
+                                first[f] = arena.allocate(DType.I32, count, 1);
+                                weights[f] = arena.allocate(DType.F32, count, 1, 3);
+                                CpuSplineBasis.splineBasis(par, t, knots, normalize, first[f], weights[f], f == 1);
+                                dT[f] = arena.of(dT0, count, 1);
+                                CpuSplineBasis.splineBasisBackward(par, arena.of(g, count, 1, 3), t, first[f], knots,
+                                        normalize, dT[f], f == 1);
+                            }
+                            assertArrayEquals(first[0].toIntArray(), first[1].toIntArray(), what + " first");
+                            assertArrayEquals(bits(weights[0].toFloatArray()), bits(weights[1].toFloatArray()), what + " weights");
+                            assertArrayEquals(bits(dT[0].toFloatArray()), bits(dT[1].toFloatArray()), what + " dT");
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    @Test
+    void splineBasisBackwardLanesNameTheSameBadWindow() {
+        try (TensorArena arena = new TensorArena(); Parallel par = new Parallel(2)) {
+            int count = 5000, knots = 32;
+            Tensor t = arena.of(coordinates(3, count, knots), 50, 100);
+            Tensor first = arena.allocate(DType.I32, 50, 100);
+            CpuSplineBasis.splineBasis(par, t, knots, true, first, arena.allocate(DType.F32, 50, 100, 3), true);
+            int[] f = first.toIntArray();
+            f[4321] = f[4321] == 0 ? 1 : 0;
+            f[4400] = knots; // off the grid, later than the first bad one
+            Tensor bad = arena.ofInts(f, 50, 100);
+            Tensor g = arena.allocate(DType.F32, 50, 100, 3);
+            String[] messages = new String[2];
+            for (int fast = 0; fast < 2; fast++) {
+                boolean useFast = fast == 1;
+                messages[fast] = assertThrows(IllegalArgumentException.class, () -> CpuSplineBasis.splineBasisBackward(par,
+                        g, t, bad, knots, true, arena.allocate(DType.F32, 50, 100), useFast)).getMessage();
+            }
+            assertEquals(messages[0], messages[1]);
+        }
+    }
+
+    @Test
+    void separableModesBlockedEqualsTheGeneralLoop() {
+        // {groups, rows, seed dims, knots, modes}: R a multiple of 16 takes the fast path on any vector width
+        int[][] shapes = {{1, 37, 5, 4, 64}, {3, 70, 9, 32, 16}, {2, 45, 128, 32, 64}, {2, 9, 4, 3, 32}, {1, 5, 3, 3, 7}};
+        for (int threads = 1; threads <= 2; threads++) {
+            try (TensorArena arena = new TensorArena(); Parallel par = new Parallel(threads)) {
+                for (int[] c : shapes) {
+                    int groups = c[0], n = c[1], d = c[2], knots = c[3], r = c[4];
+                    String what = "threads=" + threads + " shape=" + java.util.Arrays.toString(c);
+                    float[] tv = CpuSplineBasisTest.coordinates(n * 7L + d, groups * n * d, knots);
+                    Tensor first = arena.allocate(DType.I32, groups, n, d);
+                    Tensor weights = arena.allocate(DType.F32, groups, n, d, 3);
+                    CpuSplineBasis.splineBasis(par, arena.of(tv, (long) groups * n, d), knots, true,
+                            first.reshape((long) groups * n, d), weights.reshape((long) groups * n, d, 3), false);
+                    float[] sv = CpuSeparableModesTest.initSpline(d + 1L, groups * d, knots, r);
+                    for (int i = 0; i < sv.length; i += 53) {
+                        sv[i] = -sv[i]; // some negative factors
+                    }
+                    for (int i = 0; i < sv.length; i += 211) {
+                        sv[i] = 0f;
+                    }
+                    Tensor spline = arena.of(sv, groups, d, knots, r);
+                    Tensor dModes = arena.of(TestData.normal(n + 2L, n * groups * r, 1), n, groups, r);
+                    float[] dW0 = TestData.normal(n + 3L, groups * n * d * 3, 1);
+                    float[] dS0 = TestData.normal(n + 4L, groups * d * knots * r, 1);
+                    float[][] out = new float[2][];
+                    for (int f = 0; f < 2; f++) {
+                        Tensor modes = arena.allocate(DType.F32, n, groups, r);
+                        CpuSeparableModes.separableModes(par, first, weights, spline, modes, f == 1);
+                        Tensor dW = arena.of(dW0, groups, n, d, 3), dS = arena.of(dS0, groups, d, knots, r);
+                        CpuSeparableModes.separableModesBackward(par, dModes, first, weights, spline, modes, dW, dS, f == 1);
+                        out[f] = CpuReductionsTest.concat(modes.toFloatArray(), dW.toFloatArray(), dS.toFloatArray());
+                    }
+                    assertArrayEquals(bits(out[0]), bits(out[1]), what);
+                }
+            }
+        }
+    }
+}
