@@ -228,13 +228,25 @@ final class ArmComparison {
     }
 
     /** Validation loss against training FLOPs (log x), one series per arm; budget probes as their own series. */
+    /** The dense runs' colour in every plot of the study. */
+    static final Color DENSE_COLOUR = new Color(31, 119, 180);
+
+    private static final Color[] ARM_COLOURS = {
+        new Color(214, 39, 40), new Color(44, 160, 44), new Color(148, 103, 189), new Color(255, 127, 14),
+        new Color(140, 86, 75), new Color(227, 119, 194), new Color(23, 190, 207)};
+
+    /** The i-th non-dense arm's colour: distinct for up to seven arms, then repeating. */
+    static Color colour(int i) {
+        return ARM_COLOURS[i % ARM_COLOURS.length];
+    }
+
     static void plotFlops(Path png, List<JsonNode> results) {
         XYChart chart = new XYChartBuilder().width(1000).height(650).title("validation loss against training compute")
                 .xAxisTitle("training FLOPs (approximate, log scale)").yAxisTitle("validation loss (nats)").build();
         chart.getStyler().setXAxisLogarithmic(true);
         chart.getStyler().setXAxisLogarithmicDecadeOnly(false);
         chart.getStyler().setXAxisDecimalPattern("0E0");
-        chart.getStyler().setLegendPosition(Styler.LegendPosition.InsideNE);
+        chart.getStyler().setLegendPosition(Styler.LegendPosition.OutsideE); // inside, it hides points
         chart.getStyler().setChartBackgroundColor(Color.WHITE);
         chart.getStyler().setPlotBackgroundColor(Color.WHITE);
         chart.getStyler().setDefaultSeriesRenderStyle(XYSeries.XYSeriesRenderStyle.Scatter);
@@ -251,10 +263,15 @@ final class ArmComparison {
         if (series.isEmpty()) {
             series.put("no run records its FLOPs", List.of(new double[] {1, Double.NaN}));
         }
+        Map<String, Color> arms = new LinkedHashMap<>();
         for (Map.Entry<String, List<double[]>> e : series.entrySet()) {
             XYSeries s = chart.addSeries(e.getKey(), e.getValue().stream().mapToDouble(p -> p[0]).toArray(),
                     e.getValue().stream().mapToDouble(p -> p[1]).toArray());
             s.setMarker(e.getKey().contains("probe") ? SeriesMarkers.CROSS : SeriesMarkers.CIRCLE);
+            // an arm and its budget probe share a colour, so the pair reads as one arm at two budgets
+            String arm = e.getKey().replace(" (budget probe)", "");
+            s.setMarkerColor(arm.equals("dense") ? DENSE_COLOUR
+                    : arms.computeIfAbsent(arm, a -> colour(arms.size())));
         }
         try {
             Sweep.writeAtomically(png, BitmapEncoder.getBitmapBytes(chart, BitmapEncoder.BitmapFormat.PNG));

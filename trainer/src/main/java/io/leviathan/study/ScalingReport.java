@@ -480,7 +480,7 @@ public final class ScalingReport {
         s.setXAxisLogarithmic(true);
         s.setXAxisLogarithmicDecadeOnly(false); // a ladder often spans less than a decade
         s.setXAxisDecimalPattern("0E0");
-        s.setLegendPosition(Styler.LegendPosition.InsideNE);
+        s.setLegendPosition(Styler.LegendPosition.OutsideE); // inside, it hides the points in its corner
         s.setChartBackgroundColor(Color.WHITE);
         s.setPlotBackgroundColor(Color.WHITE);
         s.setPlotGridLinesColor(new Color(225, 225, 225));
@@ -494,7 +494,9 @@ public final class ScalingReport {
         Map<String, List<double[]>> atEff = new LinkedHashMap<>();
         Map<String, List<double[]>> atN = new LinkedHashMap<>();
         for (Row r : rows) {
-            if (!Double.isFinite(r.loss())) {
+            // A budget probe trained on another token budget: the law says nothing about it (loss-vs-flops.png
+            // shows it).
+            if (!Double.isFinite(r.loss()) || ArmComparison.probe(r.result())) {
                 continue;
             }
             if (r.family().equals("dense")) {
@@ -527,11 +529,10 @@ public final class ScalingReport {
         curve.setLineStyle(new BasicStroke(1.5f));
         XYSeries d = chart.addSeries("dense", column(dense, 0), column(dense, 1));
         d.setMarker(SeriesMarkers.CIRCLE);
-        d.setMarkerColor(new Color(31, 119, 180));
-        Color[] colours = {new Color(214, 39, 40), new Color(44, 160, 44), new Color(148, 103, 189)};
+        d.setMarkerColor(ArmComparison.DENSE_COLOUR);
         int c = 0;
         for (String v : atN.keySet()) {
-            Color col = colours[c++ % colours.length];
+            Color col = ArmComparison.colour(c++);
             List<double[]> eff = atEff.get(v);
             if (eff != null) {
                 XYSeries se = chart.addSeries(v + " at N_eff", column(eff, 0), column(eff, 1));
