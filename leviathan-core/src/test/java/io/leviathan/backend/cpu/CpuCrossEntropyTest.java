@@ -162,6 +162,72 @@ class CpuCrossEntropyTest {
         }
     }
 
+    /**
+     * Vocabularies wide enough that a row's exponentials are summed in several blocks of
+     * {@link CpuCrossEntropy#SUM_BLOCK_VECTORS} vectors (8192: whole blocks only; 1000 + 3: a partial block
+     * and a scalar tail), against the double reference, and bit for bit the same on 1, 2 and 3 threads.
+     */
+    @Test
+    void wideVocabularyMatchesReferenceOnAnyThreadCount() {
+        for (int V : new int[] {8192, 1003}) {
+            int n = 40;
+            float[] logits = TestData.normal(V, n * V, 4.0);
+            int[] tg = targets(V + 1, n, V, IGNORE);
+            double[] ld = TestData.toDouble(logits);
+            double[] refLosses = referenceLosses(ld, tg, V, IGNORE);
+            double refMean = referenceMean(ld, tg, V, IGNORE);
+            float[] firstLosses = null, firstGrad = null;
+            double firstLoss = 0;
+            for (int threads = 1; threads <= 3; threads++) {
+                String what = "crossEntropy V=" + V + " on " + threads + " threads";
+                try (TensorArena arena = new TensorArena(); CpuBackend be = new CpuBackend(threads)) {
+                    Tensor losses = arena.allocate(DType.F32, n), dLogits = arena.allocate(DType.F32, n, V);
+                    double loss = be.crossEntropy(arena.of(logits, n, V), arena.ofInts(tg, n), IGNORE, losses,
+                            dLogits, 1f);
+                    assertEquals(refMean, loss, 1e-6 * Math.abs(refMean), what + " mean loss");
+                    Approx.assertClose(what + " losses", refLosses, losses.toFloatArray(), 1e-6, 1e-6);
+                    float[] g = dLogits.toFloatArray();
+                    checkGradientRows(what, ld, tg, V, IGNORE, g);
+                    if (threads == 1) {
+                        firstLoss = loss;
+                        firstLosses = losses.toFloatArray();
+                        firstGrad = g;
+                    } else {
+                        assertEquals(firstLoss, loss, 0.0, what + ": loss differs from 1 thread");
+                        assertArrayEquals(firstLosses, losses.toFloatArray(), what + ": losses differ from 1 thread");
+                        assertArrayEquals(firstGrad, g, what + ": dLogits differ from 1 thread");
+                    }
+                }
+            }
+        }
+    }
+
+    /** dLogits against {@code (softmax - onehot) / counted} in double, 0 on ignored rows. */
+    private static void checkGradientRows(String what, double[] logits, int[] tg, int V, int ignore, float[] g) {
+        int counted = 0;
+        for (int t : tg) {
+            counted += t == ignore ? 0 : 1;
+        }
+        double[] expected = new double[g.length];
+        for (int r = 0; r < tg.length; r++) {
+            if (tg[r] == ignore) {
+                continue;
+            }
+            double max = Double.NEGATIVE_INFINITY;
+            for (int j = 0; j < V; j++) {
+                max = Math.max(max, logits[r * V + j]);
+            }
+            double sum = 0;
+            for (int j = 0; j < V; j++) {
+                sum += Math.exp(logits[r * V + j] - max);
+            }
+            for (int j = 0; j < V; j++) {
+                expected[r * V + j] = (Math.exp(logits[r * V + j] - max) / sum - (j == tg[r] ? 1 : 0)) / counted;
+            }
+        }
+        Approx.assertClose(what + " dLogits", expected, g, 1e-5, 1e-9);
+    }
+
     @Test
     void oneAndTwoThreadsAgree() {
         int n = 300, V = 70;
