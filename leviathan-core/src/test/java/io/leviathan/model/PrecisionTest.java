@@ -5,10 +5,12 @@ import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.leviathan.backend.AdamWStep;
 import io.leviathan.backend.Backend;
 import io.leviathan.backend.Backends;
 import io.leviathan.tensor.Bf16;
 import io.leviathan.tensor.DType;
+import io.leviathan.tensor.Tensor;
 import java.util.List;
 import java.util.SplittableRandom;
 import org.junit.jupiter.api.AfterAll;
@@ -109,6 +111,61 @@ class PrecisionTest {
                 Parameter p = f.parameters().get("model.layers.0.self_attn.q_proj.weight");
                 assertTrue(p.compute() == p.value());
             }
+        }
+    }
+
+    /**
+     * bf16 training tracks fp32: the same model, weights and batches trained side by side with AdamW for 60
+     * steps on a learnable stream, the largest relative loss gap over the run bounded per model. Measured here
+     * (2 December 2026): dense 0.09 %, Leviathan with the "unit" generator init 0.86 %, with "small" (the
+     * default) 3.6 %. The "small" init tracks fp32 about four times less closely; the bounds keep that known
+     * and stop it from growing unnoticed (docs/scaling.md, section 6). Gradients are not compared after
+     * training: near a minimum they are small and both precisions' are mostly rounding noise.
+     */
+    @Test
+    void bf16TrainingTracksFp32() {
+        ModelConfig dense = new ModelConfig(Family.DENSE, 61, 32, 2, 2, 48, 1e-5f, 10_000f, 32, false, null);
+        assertTrainingTracks(dense, 0.01);
+        assertTrainingTracks(dense.asLeviathan(LlamaModelTest.smallGenerator().withInit(GeneratorConfig.INIT_UNIT)), 0.02);
+        assertTrainingTracks(dense.asLeviathan(LlamaModelTest.smallGenerator().withInit(GeneratorConfig.INIT_SMALL)), 0.06);
+    }
+
+    private static void assertTrainingTracks(ModelConfig c, double bound) {
+        String name = c.generator() == null ? "dense" : "leviathan, init " + c.generator().init();
+        int batch = 3, seq = 32, steps = 60;
+        // a learnable stream: a fixed random sequence of period 23, so the loss falls well below ln(61)
+        int[] period = randomIds(23, c.vocab(), 5);
+        int[] ids = new int[batch * seq], targets = new int[batch * seq];
+        for (int i = 0; i < ids.length; i++) {
+            ids[i] = period[i % period.length];
+            targets[i] = period[(i + 1) % period.length];
+        }
+        try (LlamaModel f = new LlamaModel(be, c, batch, seq, Precision.FP32);
+             LlamaModel h = new LlamaModel(be, c, batch, seq, Precision.BF16);
+             var arena = be.newArena()) {
+            f.initialize(7);
+            h.initialize(7);
+            long n = f.parameters().flatSize();
+            Tensor mf = arena.allocate(DType.F32, n), vf = arena.allocate(DType.F32, n);
+            Tensor mh = arena.allocate(DType.F32, n), vh = arena.allocate(DType.F32, n);
+            for (Tensor t : List.of(mf, vf, mh, vh)) {
+                be.fill(t, 0f);
+            }
+            double first = 0, lf = 0, lh = 0, worst = 0;
+            for (int step = 1; step <= steps; step++) {
+                lf = forwardBackward(f, ids, targets);
+                lh = forwardBackward(h, ids, targets);
+                first = step == 1 ? lf : first;
+                worst = Math.max(worst, Math.abs(lh - lf) / lf);
+                AdamWStep a = new AdamWStep(3e-3f, 0.9f, 0.95f, 1e-8f, 0f, step);
+                be.adamw(f.parameters().flatValues(), f.parameters().flatGrads(), mf, vf, a);
+                be.adamw(h.parameters().flatValues(), h.parameters().flatGrads(), mh, vh, a);
+            }
+            System.out.printf("bf16 vs fp32, %s, %d steps: final loss %.4f vs %.4f (from %.4f), largest gap %.4f%n",
+                    name, steps, lh, lf, first, worst);
+            assertTrue(lf < 0.5 * first, name + ": fp32 must learn the periodic stream: " + first + " -> " + lf);
+            assertTrue(lh < 0.5 * first, name + ": bf16 must learn the periodic stream: " + first + " -> " + lh);
+            assertTrue(worst <= bound, name + ": bf16 loss left fp32's by " + worst + " (bound " + bound + ")");
         }
     }
 
