@@ -326,14 +326,20 @@ final class CpuGemm {
         int mStep = roundUp(ceilDiv(m, ceilDiv(m, MC)), MR);
         int kStep = roundUp(ceilDiv(k, ceilDiv(k, KC)), 16);
         int nStep = roundUp(ceilDiv(n, ceilDiv(n, NC)), NR);
-        float[] ap = buf.a(mStep * KS);
+        // A transposed (stored [K, M]) packs k-major: each k's MR values are contiguous in A already.
+        boolean kMajor = transA && !aBf16 && K_MAJOR;
+        float[] ap = buf.a(mStep * KS); // >= mStep * kStep + L, the k-major packing's overhang
         float[] bp = buf.b(nStep * kStep);
         for (int i0 = 0; i0 < m; i0 += mStep) {
             int mc = Math.min(mStep, m - i0);
             for (int p0 = 0; p0 < k; p0 += kStep) {
                 int kc = Math.min(kStep, k - p0);
                 boolean firstK = p0 == 0;
-                packA(transA, a, aBf16, aOff, lda, i0, mc, p0, kc, ap);
+                if (kMajor) {
+                    CpuGemmKMajor.packTransposedA(a, aOff, lda, i0, mc, p0, kc, ap);
+                } else {
+                    packA(transA, a, aBf16, aOff, lda, i0, mc, p0, kc, ap);
+                }
                 for (int j0 = 0; j0 < n; j0 += nStep) {
                     int nc = Math.min(nStep, n - j0);
                     packB(transB, b, bBf16, bOff, ldb, p0, kc, j0, nc, bp);
@@ -342,7 +348,9 @@ final class CpuGemm {
                         int pa = ir * KS;
                         for (int jr = 0; jr < nc; jr += NR) {
                             int cols = Math.min(NR, nc - jr);
-                            if (MR == 12) {
+                            if (kMajor) {
+                                CpuGemmKMajor.kernel12(kc, ap, ir * kc, bp, jr * kc, tile);
+                            } else if (MR == 12) {
                                 kernel12(kc, ap, pa, bp, jr * kc, tile);
                             } else {
                                 kernel6(kc, ap, pa, bp, jr * kc, tile);
@@ -510,6 +518,12 @@ final class CpuGemm {
         }
         return FloatVector.fromArray(S, idx, 0);
     }
+
+    /**
+     * True when a transposed F32 A packs k-major ({@link CpuGemmKMajor}): 16-lane vectors, so one masked
+     * load takes a k's {@link #MR} = 12 values.
+     */
+    static final boolean K_MAJOR = L == 16 && MR == 12;
 
     /** True when {@link #transpose16} applies: 16-lane vectors (AVX-512). Otherwise packing is scalar. */
     private static final boolean TRANSPOSE16 = L == 16;
