@@ -328,7 +328,7 @@ final class CpuGemm {
         int nStep = roundUp(ceilDiv(n, ceilDiv(n, NC)), NR);
         // A transposed (stored [K, M]) packs k-major: each k's MR values are contiguous in A already.
         boolean kMajor = transA && !aBf16 && K_MAJOR;
-        float[] ap = buf.a(mStep * KS); // >= mStep * kStep + L, the k-major packing's overhang
+        float[] ap = buf.a(mStep * KS);
         float[] bp = buf.b(nStep * kStep);
         for (int i0 = 0; i0 < m; i0 += mStep) {
             int mc = Math.min(mStep, m - i0);

@@ -10,7 +10,8 @@ import jdk.incubator.vector.VectorSpecies;
  * {@link CpuGemm}'s path for a transposed F32 A (stored {@code [K, M]}, as in a weight gradient
  * {@code dW = X^T dY}): A is packed k-major, so for each {@code k} a micro-panel holds its
  * {@link CpuGemm#MR} values side by side, which are already contiguous in A. Packing is then one masked
- * vector load and one store per {@code k} and micro-panel, reading A row by row, instead of a transpose;
+ * vector load and one masked store per {@code k} and micro-panel, reading A row by row (in groups of
+ * rows, each read sequentially), instead of a transpose;
  * the micro-kernel broadcasts its A values from one or two cache lines per {@code k}.
  *
  * <p>The kernel issues the same fused multiply-adds in the same order as {@link CpuGemm}'s row-panel
@@ -26,24 +27,35 @@ final class CpuGemmKMajor {
     private static final int NR = CpuGemm.NR;
     private static final ByteOrder NATIVE = ByteOrder.nativeOrder();
 
+    /** The {@link CpuGemm#MR} lanes a packed k's values occupy. */
+    private static final VectorMask<Float> PANEL_LANES = S.indexInRange(0, MR);
+    /**
+     * Rows of A packed together: each is read sequentially across the block while the group's lines stay
+     * in L1. Walking one micro-panel down all of k instead reads A at a stride of its row length, which for
+     * a wide A (a 32 KiB row in the LM head's gradient) maps every line to the same cache set.
+     */
+    private static final int K_GROUP = 16;
+
     /**
      * Packs {@code op(A)[i0 : i0+mc, p0 : p0+kc]} for A stored {@code [K, M]} (row stride {@code lda}
      * floats, offset {@code aOff} floats) into micro-panels of {@code MR * kc} floats: panel {@code q}
      * starts at {@code ap[q * MR * kc]} and holds, for each {@code k}, rows {@code q*MR .. q*MR+MR-1}
-     * consecutively; rows past {@code mc} are zero. Writes up to {@code L - MR} floats past the last
-     * panel (each k's full-vector store overhangs into the next k, which overwrites it), so {@code ap}
-     * needs {@code roundUp(mc, MR) * kc + L} floats.
+     * consecutively; rows past {@code mc} are zero. {@code ap} needs {@code roundUp(mc, MR) * kc} floats.
      */
     static void packTransposedA(MemorySegment a, long aOff, int lda, int i0, int mc, int p0, int kc, float[] ap) {
-        for (int ir = 0; ir < mc; ir += MR) {
-            int rows = Math.min(MR, mc - ir);
-            // Lanes past the panel's rows load as zero: that is the edge panel's padding.
-            VectorMask<Float> take = S.indexInRange(0, rows);
-            long src = (aOff + (long) p0 * lda + i0 + ir) * Float.BYTES;
-            long step = (long) lda * Float.BYTES;
-            int dst = ir * kc;
-            for (int kk = 0; kk < kc; kk++, src += step, dst += MR) {
-                FloatVector.fromMemorySegment(S, a, src, NATIVE, take).intoArray(ap, dst);
+        long step = (long) lda * Float.BYTES;
+        for (int k0 = 0; k0 < kc; k0 += K_GROUP) {
+            int k1 = Math.min(kc, k0 + K_GROUP);
+            long row = (aOff + (long) (p0 + k0) * lda + i0) * Float.BYTES;
+            for (int ir = 0; ir < mc; ir += MR) {
+                int rows = Math.min(MR, mc - ir);
+                // Lanes past the panel's rows load as zero: that is the edge panel's padding.
+                VectorMask<Float> take = rows == MR ? PANEL_LANES : S.indexInRange(0, rows);
+                long src = row + (long) ir * Float.BYTES;
+                int dst = ir * kc + k0 * MR;
+                for (int kk = k0; kk < k1; kk++, src += step, dst += MR) {
+                    FloatVector.fromMemorySegment(S, a, src, NATIVE, take).intoArray(ap, dst, PANEL_LANES);
+                }
             }
         }
     }
