@@ -24,7 +24,9 @@ import jdk.incubator.vector.VectorSpecies;
  * <ol>
  *   <li>{@code op(A)} is packed, {@link #KC} columns at a time, into {@link #MR}-row micro-panels stored
  *       row by row (stride {@link #KS}), so an untransposed A packs with one bulk copy per row. A block of
- *       up to {@link #MC} rows is packed once per K block and reused for the whole width of C.</li>
+ *       up to {@link #MC} rows is packed once per K block and reused for the whole width of C. A transposed
+ *       F32 A (stored {@code [K, M]}, as in a weight gradient) is instead packed k-major by
+ *       {@link CpuGemmKMajor}, where each k's MR values are already contiguous in A.</li>
  *   <li>{@code op(B)} is packed into {@link #NR}-column micro-panels (for each {@code k}, {@code NR}
  *       consecutive floats), {@link #NC} columns at a time.</li>
  *   <li>The micro-kernel multiplies one A micro-panel (cache-resident: it is reused across the whole B
