@@ -24,7 +24,9 @@ import jdk.incubator.vector.VectorSpecies;
  * <ol>
  *   <li>{@code op(A)} is packed, {@link #KC} columns at a time, into {@link #MR}-row micro-panels stored
  *       row by row (stride {@link #KS}), so an untransposed A packs with one bulk copy per row. A block of
- *       up to {@link #MC} rows is packed once per K block and reused for the whole width of C.</li>
+ *       up to {@link #MC} rows is packed once per K block and reused for the whole width of C. A transposed
+ *       F32 A (stored {@code [K, M]}, as in a weight gradient) is instead packed k-major by
+ *       {@link CpuGemmKMajor}, where each k's MR values are already contiguous in A.</li>
  *   <li>{@code op(B)} is packed into {@link #NR}-column micro-panels (for each {@code k}, {@code NR}
  *       consecutive floats), {@link #NC} columns at a time.</li>
  *   <li>The micro-kernel multiplies one A micro-panel (cache-resident: it is reused across the whole B
@@ -326,6 +328,8 @@ final class CpuGemm {
         int mStep = roundUp(ceilDiv(m, ceilDiv(m, MC)), MR);
         int kStep = roundUp(ceilDiv(k, ceilDiv(k, KC)), 16);
         int nStep = roundUp(ceilDiv(n, ceilDiv(n, NC)), NR);
+        // A transposed (stored [K, M]) packs k-major: each k's MR values are contiguous in A already.
+        boolean kMajor = transA && !aBf16 && K_MAJOR;
         float[] ap = buf.a(mStep * KS);
         float[] bp = buf.b(nStep * kStep);
         for (int i0 = 0; i0 < m; i0 += mStep) {
@@ -333,7 +337,11 @@ final class CpuGemm {
             for (int p0 = 0; p0 < k; p0 += kStep) {
                 int kc = Math.min(kStep, k - p0);
                 boolean firstK = p0 == 0;
-                packA(transA, a, aBf16, aOff, lda, i0, mc, p0, kc, ap);
+                if (kMajor) {
+                    CpuGemmKMajor.packTransposedA(a, aOff, lda, i0, mc, p0, kc, ap);
+                } else {
+                    packA(transA, a, aBf16, aOff, lda, i0, mc, p0, kc, ap);
+                }
                 for (int j0 = 0; j0 < n; j0 += nStep) {
                     int nc = Math.min(nStep, n - j0);
                     packB(transB, b, bBf16, bOff, ldb, p0, kc, j0, nc, bp);
@@ -342,7 +350,9 @@ final class CpuGemm {
                         int pa = ir * KS;
                         for (int jr = 0; jr < nc; jr += NR) {
                             int cols = Math.min(NR, nc - jr);
-                            if (MR == 12) {
+                            if (kMajor) {
+                                CpuGemmKMajor.kernel12(kc, ap, ir * kc, bp, jr * kc, tile);
+                            } else if (MR == 12) {
                                 kernel12(kc, ap, pa, bp, jr * kc, tile);
                             } else {
                                 kernel6(kc, ap, pa, bp, jr * kc, tile);
@@ -510,6 +520,12 @@ final class CpuGemm {
         }
         return FloatVector.fromArray(S, idx, 0);
     }
+
+    /**
+     * True when a transposed F32 A packs k-major ({@link CpuGemmKMajor}): 16-lane vectors, so one masked
+     * load takes a k's {@link #MR} = 12 values.
+     */
+    static final boolean K_MAJOR = L == 16 && MR == 12;
 
     /** True when {@link #transpose16} applies: 16-lane vectors (AVX-512). Otherwise packing is scalar. */
     private static final boolean TRANSPOSE16 = L == 16;

@@ -77,6 +77,9 @@ class CpuGemmTest {
         {1, 1, 1}, {2, 3, 4}, {16, 16, 16}, {17, 16, 16}, {12, 512, 32}, {13, 31, 33}, {17, 33, 65},
         {1, 300, 70}, {70, 300, 1}, {5, 1000, 3}, {24, 64, 64}, {100, 7, 100}, {47, 1100, 95},
         {2100, 20, 40}, {20, 30, 1100}, {300, 257, 513},
+        // A weight gradient's shape in small: tall k over several K blocks, few rows with a ragged last
+        // micro-panel (the transposed-A k-major packing's masked edge).
+        {61, 1100, 40},
     };
 
     static Stream<Arguments> shapesTransThreads() {
