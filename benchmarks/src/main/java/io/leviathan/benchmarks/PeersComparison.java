@@ -74,7 +74,15 @@ public final class PeersComparison {
         Map<String, JmhResult> djl = new LinkedHashMap<>();       // seq -> DJL
         Map<String, Map<String, JmhResult>> gemm = new LinkedHashMap<>(); // case -> impl -> result
         Set<String> seqs = new LinkedHashSet<>();
+        Set<String> seen = new LinkedHashSet<>();
         for (JmhResult r : results) {
+            // Two results for one case would let the later silently replace the earlier (say a DJL step measured
+            // without its allocator next to the one with it): refuse instead of comparing the wrong one.
+            String id = r.benchmark() + " " + new java.util.TreeMap<>(r.params());
+            if (!seen.add(id)) {
+                throw new IllegalArgumentException("two results for " + id
+                        + "; each case must come from one benchmark run (check the JMH include patterns)");
+            }
             switch (r.benchmark()) {
                 case OURS_STEP -> {
                     String model = r.param("model");

@@ -71,6 +71,17 @@ class PeersReportTest {
     }
 
     @Test
+    void refusesTwoResultsForOneCase() throws Exception {
+        // a DJL step measured twice (say once without its allocator, by an include pattern that matched it)
+        List<JmhResult> all = new java.util.ArrayList<>(PeersReport.readAll(fixtures()));
+        JmhResult djl = all.stream().filter(r -> r.benchmark().equals("DjlTrainingStepBenchmark.step")).findFirst()
+                .orElseThrow();
+        all.add(new JmhResult(djl.benchmark(), djl.params(), djl.score() * 1.5, djl.error(), djl.unit()));
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> PeersComparison.compare(all));
+        assertTrue(e.getMessage().contains("two results for DjlTrainingStepBenchmark.step"), e.getMessage());
+    }
+
+    @Test
     void markdownCountsTargetsAndMarksMissingSides() throws Exception {
         List<Row> rows = PeersComparison.compare(PeersReport.readAll(fixtures()));
         String md = PeersReport.markdown(rows, List.of("command: test"));
