@@ -21,7 +21,8 @@ import java.util.stream.Collectors;
  * and the CPU time of the calling thread and the pool's workers during the call (on a loaded machine wall time
  * is inflated by waiting for a core; CPU time much less). Matmuls are split by shape and transposes. Run it
  * with the benchmark's JVM flags;
- * arguments: model ({@code djl} or {@code small}), warm-up steps, measured steps.
+ * arguments: model ({@code djl}, {@code leviathan} or {@code small}), warm-up steps, measured steps, and
+ * optionally the sequence length and the ids ({@code zipf} or {@code uniform}) for the djl-sized models.
  */
 public final class StepProfile {
     private static final ThreadMXBean THREADS = ManagementFactory.getThreadMXBean();
@@ -56,6 +57,8 @@ public final class StepProfile {
         String which = args.length > 0 ? args[0] : "djl";
         int warmup = args.length > 1 ? Integer.parseInt(args[1]) : 10;
         int steps = args.length > 2 ? Integer.parseInt(args[2]) : 10;
+        int seq = args.length > 3 ? Integer.parseInt(args[3]) : (which.equals("small") ? 128 : 256);
+        String ids = args.length > 4 ? args[4] : "zipf";
         Map<String, long[]> perOp = new TreeMap<>();
         try (Backend real = Backends.cpu()) {
             Backend timing = (Backend) Proxy.newProxyInstance(Backend.class.getClassLoader(),
@@ -74,7 +77,7 @@ public final class StepProfile {
                         }
                     });
             List<Long> stepNanos = new ArrayList<>();
-            try (TrainingStepBenchmark.Step s = new TrainingStepBenchmark.Step(timing, which)) {
+            try (TrainingStepBenchmark.Step s = new TrainingStepBenchmark.Step(timing, which, seq, ids)) {
                 workers = Thread.getAllStackTraces().keySet().stream()
                         .filter(t -> t.getName().startsWith("leviathan-cpu-")).mapToLong(Thread::threadId).toArray();
                 for (int i = 0; i < warmup; i++) {
