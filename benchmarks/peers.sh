@@ -39,12 +39,16 @@ JMH=("$JAVA" "${FLAGS[@]}" -jar "$JAR")
 if [ "$QUICK" = 1 ]; then
   SEQS=256
   ITER=(-f 1 -wi 1 -w 2s -i 2 -r 3s)
+  TWIN_ITER=("${ITER[@]}")
   SHAPES=2048x256x688,2048x688x256
   THREADS=1
   GEMM_ITER=(--warmup 1 --iterations 2)
 else
   SEQS=256,1024
   ITER=(-f 1 -wi 3 -w 5s -i 5 -r 6s)
+  # the twin's generator kernels take several seconds to compile (first warm-up step 6 s here); a fork whose
+  # warm-up ends too early can settle on a worse plan (seen once: 881 ms against 482 on a rerun)
+  TWIN_ITER=(-f 1 -wi 6 -w 5s -i 5 -r 6s)
   SHAPES=2048x256x256,2048x256x688,2048x688x256,2048x256x8192
   THREADS=1
   [ "$(nproc)" -ge 2 ] && THREADS=1,2
@@ -64,7 +68,7 @@ echo "bench --peers: our training step (dense and Leviathan twin)..." >&2
 # DjlTrainingStepBenchmark and runs DJL here, without its allocator.
 "${JMH[@]}" '\.TrainingStepBenchmark\.step$' -p model=djl -p seq="$SEQS" -p ids=zipf "${ITER[@]}" \
   -rf json -rff "$OUT/ours-dense.json"
-"${JMH[@]}" '\.TrainingStepBenchmark\.step$' -p model=leviathan -p seq="$SEQS" -p ids=zipf,uniform "${ITER[@]}" \
+"${JMH[@]}" '\.TrainingStepBenchmark\.step$' -p model=leviathan -p seq="$SEQS" -p ids=zipf,uniform "${TWIN_ITER[@]}" \
   -rf json -rff "$OUT/ours-leviathan.json"
 
 echo "bench --peers: Deep Java Library's training step (LD_PRELOAD=$PRELOAD)..." >&2
