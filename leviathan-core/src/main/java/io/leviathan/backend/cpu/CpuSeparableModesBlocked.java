@@ -38,6 +38,22 @@ final class CpuSeparableModesBlocked {
     /** Rows per forward unit: their products ({@code BLOCK * R} floats) and a spline slice stay in L1. */
     static final int BLOCK = 32;
 
+    /**
+     * A thread's working arrays, grown to the largest shape seen and then reused, so a training step's
+     * generator allocates nothing here (the backward's products of one head are N x R floats, hundreds of KB).
+     * Only a prefix of each is used; callers pass the lengths.
+     */
+    private static final class Scratch {
+        float[] acc = new float[0], sp = new float[0], dsp = new float[0], gm = new float[0];
+        final float[] dw = new float[3];
+
+        static float[] atLeast(float[] a, int n) {
+            return a.length >= n ? a : new float[n];
+        }
+    }
+
+    private static final ThreadLocal<Scratch> SCRATCH = ThreadLocal.withInitial(Scratch::new);
+
     /** Whether the fast path computes these shapes: {@code R} a multiple of the vector length. */
     static boolean applies(Dims s) {
         return s.r() % L == 0 && s.knots() * s.r() <= Integer.MAX_VALUE / 4;
@@ -52,24 +68,26 @@ final class CpuSeparableModesBlocked {
         long blocks = (s.n() + BLOCK - 1) / BLOCK;
         long grain = Math.max(1, CpuElementwise.ELEMENT_GRAIN / Math.max(1, BLOCK * s.d() * s.r()));
         par.forRange(s.groups() * blocks, grain, (u0, u1) -> {
-            float[] acc = new float[BLOCK * r];
-            float[] sp = new float[slice];
+            Scratch w = SCRATCH.get();
+            float[] acc = w.acc = Scratch.atLeast(w.acc, BLOCK * r);
+            float[] sp = w.sp = Scratch.atLeast(w.sp, slice);
             for (long u = u0; u < u1; u++) {
                 long g = u / blocks;
                 long n0 = u % blocks * BLOCK;
                 int rows = (int) Math.min(BLOCK, s.n() - n0);
-                forwardUnit(s, first, weights, spline, modes, g, n0, rows, acc, sp);
+                forwardUnit(s, first, weights, spline, modes, g, n0, rows, acc, sp, slice);
             }
         });
     }
 
     /** Rows {@code [n0, n0 + rows)} of head {@code g}: every seed dimension's factor, then the products out. */
     private static void forwardUnit(Dims s, MemorySegment first, MemorySegment weights, MemorySegment spline,
-                                    MemorySegment modes, long g, long n0, int rows, float[] acc, float[] sp) {
+                                    MemorySegment modes, long g, long n0, int rows, float[] acc, float[] sp,
+                                    int slice) {
         int r = (int) s.r();
         Arrays.fill(acc, 0, rows * r, 1f);
         for (long i = 0; i < s.d(); i++) {
-            MemorySegment.copy(spline, F32, (g * s.d() + i) * sp.length * 4L, sp, 0, sp.length);
+            MemorySegment.copy(spline, F32, (g * s.d() + i) * slice * 4L, sp, 0, slice);
             for (int k = 0; k < rows; k++) {
                 long e = ((g * s.n() + n0 + k) * s.d() + i);
                 int f = first.get(I32, e * 4);
@@ -107,10 +125,11 @@ final class CpuSeparableModesBlocked {
         int slice = (int) (s.knots() * s.r());
         int headModes = Math.toIntExact(s.n() * s.r());
         par.forRange(s.groups() * s.d(), Math.max(1, CpuElementwise.ELEMENT_GRAIN / Math.max(1, s.n() * s.r())), (q0, q1) -> {
-            float[] gm = new float[headModes]; // dModes * modes of one head, [N, R]
-            float[] sp = new float[slice];
-            float[] dsp = new float[slice];
-            float[] dw = new float[3];
+            Scratch w = SCRATCH.get();
+            float[] gm = w.gm = Scratch.atLeast(w.gm, headModes); // dModes * modes of one head, [N, R]
+            float[] sp = w.sp = Scratch.atLeast(w.sp, slice);
+            float[] dsp = w.dsp = Scratch.atLeast(w.dsp, slice);
+            float[] dw = w.dw;
             long gmHead = -1;
             for (long q = q0; q < q1; q++) { // q = h * d + i: seed dimension i of head h
                 long h = q / s.d(), i = q % s.d();
