@@ -2,12 +2,12 @@
 # Leviathan against its peers (./leviathan bench --peers [--quick] [--out DIR]): builds the benchmarks with
 # the Deep Java Library profile (-Ppeers, a reactor package, nothing installed), then runs
 #   1. our training step: the dense djl model (seq 256 and 1024) and its iso-body Leviathan twin (uniform and
-#      Zipf ids), TrainingStepBenchmark;
+#      Zipf ids), and the small preset at the o200k vocabulary against its twin (seq 128), TrainingStepBenchmark;
 #   2. the same dense model through DJL 0.36 / PyTorch 2.7.1, DjlTrainingStepBenchmark, in its own JMH run with
 #      tcmalloc preloaded (DJL's recommended setting; JMH forks inherit the environment, so ours runs without);
 #   3. our GEMM against OpenBLAS at the djl model's layer shapes, transposes nn/nt/tn, 1 and 2 threads;
 # each writing JMH JSON into DIR, and merges them with PeersReport into DIR/report.md and DIR/report.png.
-# Default about 15 minutes, --quick (seq 256 only, short iterations) about 4. JAVA_HOME must point at a JDK 25.
+# Default about 20 minutes, --quick (seq 256 only, short iterations, no small preset) about 4. JAVA_HOME must point at a JDK 25.
 # Run it on a quiet machine: on an oversubscribed one PyTorch's OpenMP threads lose far more than our pool
 # (2 cores at load 10: DJL 62 s per step by default, 11 s with OMP_NUM_THREADS=1; ours 13 s).
 set -euo pipefail
@@ -70,6 +70,11 @@ echo "bench --peers: our training step (dense and Leviathan twin)..." >&2
   -rf json -rff "$OUT/ours-dense.json"
 "${JMH[@]}" '\.TrainingStepBenchmark\.step$' -p model=leviathan -p seq="$SEQS" -p ids=zipf,uniform "${TWIN_ITER[@]}" \
   -rf json -rff "$OUT/ours-leviathan.json"
+if [ "$QUICK" = 0 ]; then
+  echo "bench --peers: the small preset (o200k vocabulary) and its Leviathan twin..." >&2
+  "${JMH[@]}" '\.TrainingStepBenchmark\.step$' -p model=small,small-leviathan -p seq=128 -p ids=zipf,uniform \
+    "${TWIN_ITER[@]}" -rf json -rff "$OUT/ours-small.json"
+fi
 
 echo "bench --peers: Deep Java Library's training step (LD_PRELOAD=$PRELOAD)..." >&2
 if [ "$PRELOAD" = none ]; then

@@ -14,7 +14,8 @@ import java.util.Set;
  *   <li>{@link Kind#STEP}: our dense training step against Deep Java Library's, tokens/s, target
  *       {@value #STEP_TARGET}x;</li>
  *   <li>{@link Kind#TWIN}: the iso-body Leviathan twin against the dense model, tokens/s, target
- *       {@value #TWIN_TARGET} (within 10 % of dense);</li>
+ *       {@value #TWIN_TARGET} (within 10 % of dense) for the {@code djl} model and {@value #SMALL_TWIN_TARGET}
+ *       (within 5 %) for the {@code small} preset at the o200k vocabulary;</li>
  *   <li>{@link Kind#GEMM}: our matmul against OpenBLAS, GFLOP/s, target {@value #GEMM_TARGET}x.</li>
  * </ul>
  * A comparison whose one side is missing (a run that failed or was not made) is kept, with a NaN ratio, so
@@ -25,6 +26,7 @@ public final class PeersComparison {
 
     public static final double STEP_TARGET = 1.5;
     public static final double TWIN_TARGET = 0.9;
+    public static final double SMALL_TWIN_TARGET = 0.95;
     public static final double GEMM_TARGET = 1.0;
 
     static final String OURS_STEP = "TrainingStepBenchmark.step";
@@ -59,7 +61,7 @@ public final class PeersComparison {
     /** Tokens one step of {@code TrainingStepBenchmark} or {@code DjlTrainingStepBenchmark} processes. */
     static long tokensPerStep(JmhResult r) {
         int seq = Integer.parseInt(r.param("seq"));
-        boolean small = r.benchmark().equals(OURS_STEP) && r.param("model").equals("small");
+        boolean small = r.benchmark().equals(OURS_STEP) && TrainingStepBenchmark.Step.isSmall(r.param("model"));
         return (long) (small ? 4 : 8) * seq;
     }
 
@@ -71,6 +73,8 @@ public final class PeersComparison {
     public static List<Row> compare(List<JmhResult> results) {
         Map<String, JmhResult> dense = new LinkedHashMap<>();     // seq|ids -> our dense djl model
         Map<String, JmhResult> twin = new LinkedHashMap<>();      // seq|ids -> the Leviathan twin
+        Map<String, JmhResult> smallDense = new LinkedHashMap<>(); // seq|ids -> the small preset, dense
+        Map<String, JmhResult> smallTwin = new LinkedHashMap<>();  // seq|ids -> its Leviathan twin
         Map<String, JmhResult> djl = new LinkedHashMap<>();       // seq -> DJL
         Map<String, Map<String, JmhResult>> gemm = new LinkedHashMap<>(); // case -> impl -> result
         Set<String> seqs = new LinkedHashSet<>();
@@ -93,6 +97,10 @@ public final class PeersComparison {
                     } else if (model.equals("leviathan")) {
                         twin.put(key, r);
                         seqs.add(r.param("seq"));
+                    } else if (model.equals("small")) {
+                        smallDense.put(key, r);
+                    } else if (model.equals("small-leviathan")) {
+                        smallTwin.put(key, r);
                     }
                 }
                 case DJL_STEP -> {
@@ -124,6 +132,11 @@ public final class PeersComparison {
                             tps(denseFor(dense, seq, ids)), "tokens/s", TWIN_TARGET));
                 }
             }
+        }
+        for (Map.Entry<String, JmhResult> e : smallTwin.entrySet()) {
+            String[] k = e.getKey().split("\\|");
+            rows.add(new Row(Kind.TWIN, "small (o200k), seq " + k[0] + ", " + k[1] + " ids: Leviathan vs dense",
+                    tps(e.getValue()), tps(denseFor(smallDense, k[0], k[1])), "tokens/s", SMALL_TWIN_TARGET));
         }
         for (Map.Entry<String, Map<String, JmhResult>> e : gemm.entrySet()) {
             String[] k = e.getKey().split("\\|");

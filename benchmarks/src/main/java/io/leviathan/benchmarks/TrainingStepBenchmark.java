@@ -42,7 +42,8 @@ import org.openjdk.jmh.annotations.Warmup;
  *   <li>{@code leviathan}: the iso-body Leviathan twin of {@code djl} ({@link ModelConfigs#isoBody}: the same
  *       body, the default generator instead of the 8192-row input table), 8 x {@code seq} tokens;</li>
  *   <li>{@code small}: the {@code small} preset at the o200k vocabulary (200,019), 4 x {@code seq} tokens
- *       (select it with {@code -p model=small -p seq=128}, the length of earlier runs).</li>
+ *       (select it with {@code -p model=small -p seq=128}, the length of earlier runs);</li>
+ *   <li>{@code small-leviathan}: its iso-body Leviathan twin, 4 x {@code seq} tokens.</li>
  * </ul>
  * {@code ids} draws the batch uniformly or like text (Zipf, s = 1.1); it matters for the Leviathan generator,
  * whose work follows the number of distinct ids in a batch.
@@ -86,12 +87,12 @@ public class TrainingStepBenchmark {
 
         /** {@code which} at its earlier setting: 256 tokens per sequence (small: 128), Zipf ids. */
         Step(Backend be, String which) {
-            this(be, which, which.equals("small") ? 128 : 256, "zipf");
+            this(be, which, isSmall(which) ? 128 : 256, "zipf");
         }
 
         Step(Backend be, String which, int seq, String idDistribution) {
             this.be = be;
-            int batch = which.equals("small") ? 4 : 8;
+            int batch = isSmall(which) ? 4 : 8;
             ModelConfig c = config(which, seq);
             model = new LlamaModel(be, c, batch, seq);
             model.initialize(1);
@@ -113,9 +114,15 @@ public class TrainingStepBenchmark {
                 case "djl" -> djlConfig(seq);
                 case "leviathan" -> ModelConfigs.isoBody(djlConfig(seq));
                 case "small" -> Presets.get("small").asDense().withMaxSeq(seq);
+                case "small-leviathan" -> ModelConfigs.isoBody(Presets.get("small").asDense().withMaxSeq(seq));
                 default -> throw new IllegalArgumentException(
-                        "unknown model " + which + "; valid: djl, leviathan, small");
+                        "unknown model " + which + "; valid: djl, leviathan, small, small-leviathan");
             };
+        }
+
+        /** The {@code small} preset or its twin: 4 sequences a batch, not 8. */
+        static boolean isSmall(String which) {
+            return which.startsWith("small");
         }
 
         /** The dense model of the Deep Java Library comparison (7,358,720 parameters). */

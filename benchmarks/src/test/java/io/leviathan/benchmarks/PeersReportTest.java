@@ -39,7 +39,7 @@ class PeersReportTest {
     @Test
     void pairsEachComparisonAndComputesRatios() throws Exception {
         List<Row> rows = PeersComparison.compare(PeersReport.readAll(fixtures()));
-        assertEquals(List.of(Kind.STEP, Kind.STEP, Kind.TWIN, Kind.TWIN, Kind.GEMM, Kind.GEMM),
+        assertEquals(List.of(Kind.STEP, Kind.STEP, Kind.TWIN, Kind.TWIN, Kind.TWIN, Kind.TWIN, Kind.GEMM, Kind.GEMM),
                 rows.stream().map(Row::kind).toList());
 
         Row step256 = rows.get(0);   // 2048 tokens in 100 ms against 200 ms
@@ -62,12 +62,22 @@ class PeersReportTest {
         assertEquals(0.8, uniform.ratio(), EPS);
         assertFalse(uniform.meets());
 
-        Row gemm = rows.get(4);
+        Row smallZipf = rows.get(4); // the small preset: 512 tokens a step, 204 ms against 200: 0.980, within 5 %
+        assertEquals("small (o200k), seq 128, zipf ids: Leviathan vs dense", smallZipf.label());
+        assertEquals(512 / 0.204, smallZipf.ours(), 1e-6);
+        assertEquals(200.0 / 204.0, smallZipf.ratio(), EPS);
+        assertEquals(0.95, smallZipf.target(), EPS);
+        assertTrue(smallZipf.meets());
+        Row smallUniform = rows.get(5); // 220 ms against the dense (zipf) 200 ms: 0.909, not within 5 %
+        assertEquals(200.0 / 220.0, smallUniform.ratio(), EPS);
+        assertFalse(smallUniform.meets());
+
+        Row gemm = rows.get(6);
         assertEquals("2048x256x688 nn, 1 thread", gemm.label());
         assertEquals(2.0 * 2048 * 256 * 688 / 1e9 / 1e-3, gemm.ours(), 1e-6);
         assertEquals(1.1, gemm.ratio(), 1e-12);
         assertTrue(gemm.meets());
-        assertTrue(Double.isNaN(rows.get(5).reference()), "no OpenBLAS result for nt");
+        assertTrue(Double.isNaN(rows.get(7).reference()), "no OpenBLAS result for nt");
     }
 
     @Test
@@ -85,7 +95,7 @@ class PeersReportTest {
     void markdownCountsTargetsAndMarksMissingSides() throws Exception {
         List<Row> rows = PeersComparison.compare(PeersReport.readAll(fixtures()));
         String md = PeersReport.markdown(rows, List.of("command: test"));
-        assertTrue(md.contains("- targets met: 3 of 6"), md);
+        assertTrue(md.contains("- targets met: 4 of 8"), md);
         assertTrue(md.contains("| seq 256: dense vs DJL | 20,480 | 10,240 | 2.00 | 1.50 | yes |"), md);
         assertTrue(md.contains("| seq 1024: dense vs DJL | n/a | 9,102 | n/a | 1.50 | missing |"), md);
         assertTrue(md.contains("| seq 256, uniform ids: Leviathan vs dense | 16,384 | 20,480 | 0.80 | 0.90 | no |"), md);
