@@ -80,6 +80,9 @@ class CpuGemmTest {
         // A weight gradient's shape in small: tall k over several K blocks, few rows with a ragged last
         // micro-panel (the transposed-A k-major packing's masked edge).
         {61, 1100, 40},
+        // Every blocking level at once: several A blocks (M > MC), K blocks (K > KC) and B blocks (N > NC), so
+        // each C tile is first written under beta and then accumulated, across blocks visited in any order.
+        {2 * CpuGemm.MC + 5, CpuGemm.KC + 18, CpuGemm.NC + 33},
     };
 
     static Stream<Arguments> shapesTransThreads() {
