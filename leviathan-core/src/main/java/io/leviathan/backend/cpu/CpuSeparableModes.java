@@ -13,7 +13,6 @@ import java.util.Arrays;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorOperators;
-import jdk.incubator.vector.VectorShuffle;
 
 /**
  * Rank-1 separable modes of a Leviathan generator head, and their backward. For row {@code n}, seed
@@ -275,30 +274,9 @@ final class CpuSeparableModes {
         return (float) sum;
     }
 
-    /** {@code v[k] + v[k ^ s]}: the butterfly partner of each lane at distance {@code s} (L/2, ..., 2, 1). */
-    private static final VectorShuffle<Float>[] BUTTERFLY = butterflies();
-
-    @SuppressWarnings("unchecked")
-    private static VectorShuffle<Float>[] butterflies() {
-        int steps = Integer.numberOfTrailingZeros(L);
-        VectorShuffle<Float>[] out = new VectorShuffle[steps];
-        for (int k = 0; k < steps; k++) {
-            int distance = L >> (k + 1);
-            out[k] = VectorShuffle.fromOp(F, lane -> lane ^ distance);
-        }
-        return out;
-    }
-
-    /**
-     * The sum of the lanes by a fixed butterfly (halves, then quarters, ...), in float. Each window needs
-     * three such sums, so they must be cheap: a few shuffles and adds rather than one add per lane. The
-     * order is fixed (unlike {@code reduceLanes}), so the bits do not depend on the thread count or the JIT.
-     */
+    /** {@link CpuLaneSums#laneSum}: each window needs three sums, in a fixed order. */
     static float laneSum(FloatVector v) {
-        for (VectorShuffle<Float> partner : BUTTERFLY) {
-            v = v.add(v.rearrange(partner));
-        }
-        return v.lane(0);
+        return CpuLaneSums.laneSum(v);
     }
 
     // ================================================================ the window and its factor

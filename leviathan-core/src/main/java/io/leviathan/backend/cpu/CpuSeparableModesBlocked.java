@@ -2,7 +2,7 @@ package io.leviathan.backend.cpu;
 
 import static io.leviathan.backend.cpu.CpuElementwise.F;
 import static io.leviathan.backend.cpu.CpuElementwise.L;
-import static io.leviathan.backend.cpu.CpuSeparableModes.laneSum;
+import static io.leviathan.backend.cpu.CpuElementwise.NO;
 import static io.leviathan.backend.cpu.CpuSeparableModes.signedEps;
 
 import io.leviathan.backend.cpu.CpuSeparableModes.Dims;
@@ -26,8 +26,10 @@ import jdk.incubator.vector.VectorOperators;
  * running products in an array and walks the seed dimensions in order, multiplying each row's factor in:
  * per mode the product is taken over {@code i = 0, 1, ...} exactly as the row-at-a-time loop does.
  *
- * <p><b>Backward.</b> Split by (head, seed dimension) as the general loop is; {@code dSpline[h, i]} is
- * accumulated in an array (loaded from, and stored back to, the tensor), in the same row order.
+ * <p><b>Backward.</b> Split by (head, group of {@link #DIMS} seed dimensions), so each worker owns its
+ * {@code dSpline[h, i]} slices and {@code dWeights[h, :, i, :]}: no races. The slices are accumulated in arrays
+ * (loaded from, and stored back to, the tensor), each in the row order of the general loop; rows are taken in
+ * blocks whose windows are copied to arrays once for all the group's dimensions.
  */
 final class CpuSeparableModesBlocked {
     private CpuSeparableModesBlocked() {}
@@ -42,15 +44,23 @@ final class CpuSeparableModesBlocked {
     static final int BLOCK = 64;
 
     /**
+     * Seed dimensions per backward unit: their spline and gradient slices ({@code 2 * DIMS * K * R} floats,
+     * 256 KiB at K 32, R 64) stay in L2 while the unit walks all rows, and a block of rows' windows for them are
+     * {@code DIMS} contiguous elements per row (a row's windows for one dimension are {@code d} apart).
+     */
+    static final int DIMS = 16;
+
+    /**
      * A thread's working arrays, grown to the largest shape seen and then reused, so a training step's
-     * generator allocates nothing here (the backward's products of one head are N x R floats, hundreds of KB).
+     * generator allocates nothing here (the backward's slices of a group of seed dimensions are 256 KiB).
      * Only a prefix of each is used; callers pass the lengths.
      */
     private static final class Scratch {
         float[] acc = new float[0], sp = new float[0], dsp = new float[0], gm = new float[0];
-        float[] wts = new float[0];
+        float[] wts = new float[0], dwts = new float[0];
         int[] firsts = new int[0];
-        final float[] dw = new float[3];
+        /** Lane accumulators of the weight gradients of {@code L} windows, {@code [3, L, L]}, and their sums {@code [3, L]}. */
+        final float[] accs = new float[3 * L * L], sums = new float[3 * L];
 
         static float[] atLeast(float[] a, int n) {
             return a.length >= n ? a : new float[n];
@@ -142,48 +152,102 @@ final class CpuSeparableModesBlocked {
                          MemorySegment spline, MemorySegment modes, MemorySegment dWeights, MemorySegment dSpline) {
         int r = (int) s.r();
         int slice = (int) (s.knots() * s.r());
-        int headModes = Math.toIntExact(s.n() * s.r());
-        par.forRange(s.groups() * s.d(), Math.max(1, CpuElementwise.ELEMENT_GRAIN / Math.max(1, s.n() * s.r())), (q0, q1) -> {
+        long dimGroups = (s.d() + DIMS - 1) / DIMS;
+        long grain = Math.max(1, CpuElementwise.ELEMENT_GRAIN / Math.max(1, s.n() * DIMS * s.r()));
+        par.forRange(s.groups() * dimGroups, grain, (u0, u1) -> {
             Scratch w = SCRATCH.get();
-            float[] gm = w.gm = Scratch.atLeast(w.gm, headModes); // dModes * modes of one head, [N, R]
-            float[] sp = w.sp = Scratch.atLeast(w.sp, slice);
-            float[] dsp = w.dsp = Scratch.atLeast(w.dsp, slice);
-            float[] dw = w.dw;
+            float[] gm = w.gm = Scratch.atLeast(w.gm, Math.toIntExact(s.n() * r)); // dModes * modes of one head, [N, R]
+            float[] sp = w.sp = Scratch.atLeast(w.sp, DIMS * slice);
+            float[] dsp = w.dsp = Scratch.atLeast(w.dsp, DIMS * slice);
+            int[] fv = w.firsts = Scratch.atLeast(w.firsts, BLOCK * DIMS);
+            float[] wv = w.wts = Scratch.atLeast(w.wts, BLOCK * DIMS * 3);
+            float[] dwv = w.dwts = Scratch.atLeast(w.dwts, BLOCK * DIMS * 3);
             long gmHead = -1;
-            for (long q = q0; q < q1; q++) { // q = h * d + i: seed dimension i of head h
-                long h = q / s.d(), i = q % s.d();
-                if (h != gmHead) {
+            for (long u = u0; u < u1; u++) { // u = h * dimGroups + c: seed dimensions [DIMS c, DIMS (c + 1)) of head h
+                long h = u / dimGroups;
+                int i0 = (int) (u % dimGroups * DIMS);
+                int dims = (int) Math.min(DIMS, s.d() - i0);
+                if (h != gmHead) { // a worker's units are consecutive, so mostly one head after another
                     CpuSeparableModes.modesTimesGrad(s, dModes, modes, h, gm);
                     gmHead = h;
                 }
-                long sliceAt = q * slice * 4L;
-                MemorySegment.copy(spline, F32, sliceAt, sp, 0, slice);
-                MemorySegment.copy(dSpline, F32, sliceAt, dsp, 0, slice);
-                for (long n = 0; n < s.n(); n++) {
-                    long e = (h * s.n() + n) * s.d() + i;
-                    int f = first.get(I32, e * 4);
-                    if (f >= 0 && f + 2 < s.knots()) {
-                        interiorGrad(sp, dsp, gm, (int) (n * r), r, f * r,
-                                weights.get(F32, e * 12), weights.get(F32, e * 12 + 4), weights.get(F32, e * 12 + 8), dw);
-                        for (int m = 0; m < 3; m++) {
-                            dWeights.set(F32, e * 12 + m * 4, dWeights.get(F32, e * 12 + m * 4) + dw[m]);
-                        }
-                    } else {
-                        edgeGrad(s, sp, dsp, gm, (int) (n * r), r, f, weights, e, dWeights);
-                    }
+                long sliceAt = (h * s.d() + i0) * slice * 4L;
+                MemorySegment.copy(spline, F32, sliceAt, sp, 0, dims * slice);
+                MemorySegment.copy(dSpline, F32, sliceAt, dsp, 0, dims * slice);
+                for (long n0 = 0; n0 < s.n(); n0 += BLOCK) {
+                    int rows = (int) Math.min(BLOCK, s.n() - n0);
+                    backwardUnit(s, first, weights, dWeights, h, n0, rows, i0, dims, gm, sp, dsp, fv, wv, dwv, w);
                 }
-                MemorySegment.copy(dsp, 0, dSpline, F32, sliceAt, slice);
+                MemorySegment.copy(dsp, 0, dSpline, F32, sliceAt, dims * slice);
             }
         });
     }
 
     /**
+     * Rows {@code [n0, n0 + rows)} of head {@code h}, seed dimensions {@code [i0, i0 + dims)}: the rows' windows
+     * and weight gradients are copied to arrays ({@code [rows, dims]}, {@code [rows, dims, 3]}) and back, so the
+     * strided reads of the tensors (a row's windows are {@code d} apart) happen once per block, not per window.
+     * Each seed dimension takes the rows in order, so {@code dSpline} sums in the same order as the general loop.
+     * The weight gradients' lane sums are taken {@code L} windows at a time ({@link CpuLaneSums#laneSums}).
+     */
+    private static void backwardUnit(Dims s, MemorySegment first, MemorySegment weights, MemorySegment dWeights,
+                                     long h, long n0, int rows, int i0, int dims, float[] gm, float[] sp, float[] dsp,
+                                     int[] fv, float[] wv, float[] dwv, Scratch w) {
+        int r = (int) s.r();
+        int d = (int) s.d();
+        int knots = (int) s.knots();
+        int slice = knots * r;
+        for (int k = 0; k < rows; k++) {
+            long e = (h * s.n() + n0 + k) * d + i0;
+            MemorySegment.copy(first, I32, e * 4, fv, k * dims, dims);
+            MemorySegment.copy(weights, F32, e * 12, wv, k * dims * 3, dims * 3);
+            MemorySegment.copy(dWeights, F32, e * 12, dwv, k * dims * 3, dims * 3);
+        }
+        float[] accs = w.accs, sums = w.sums;
+        for (int j = 0; j < dims; j++) {
+            int base = j * slice;
+            for (int k0 = 0; k0 < rows; k0 += L) {
+                int count = Math.min(L, rows - k0);
+                for (int t = 0; t < count; t++) {
+                    int k = k0 + t;
+                    int e = k * dims + j;
+                    int f = fv[e];
+                    int o = (int) (n0 + k) * r;
+                    if (f >= 0 && f + 2 < knots) {
+                        interiorGrad(sp, dsp, gm, o, r, base + f * r, wv[e * 3], wv[e * 3 + 1], wv[e * 3 + 2], accs, t);
+                    } else {
+                        edgeGrad(knots, sp, dsp, gm, o, r, base, f, wv, e, accs, t);
+                    }
+                }
+                for (int m = 0; m < 3; m++) {
+                    CpuLaneSums.laneSums(accs, m * L * L, sums, m * L);
+                }
+                for (int t = 0; t < count; t++) {
+                    int e = (k0 + t) * dims + j;
+                    int f = fv[e];
+                    for (int m = 0; m < 3; m++) {
+                        if (f + m >= 0 && f + m < knots) { // an off-grid knot gets no gradient
+                            dwv[e * 3 + m] += sums[m * L + t];
+                        }
+                    }
+                }
+            }
+        }
+        for (int k = 0; k < rows; k++) {
+            long e = (h * s.n() + n0 + k) * d + i0;
+            MemorySegment.copy(dwv, k * dims * 3, dWeights, F32, e * 12, dims * 3);
+        }
+    }
+
+    /**
      * A window with all three knots on the grid, rows at {@code row0}, {@code row0 + R}, {@code row0 + 2R}:
-     * {@code dsp[row_m + q] += w_m * dphi[q]} and {@code dw[m] = sum_q dphi[q] * sp[row_m + q]}, with
-     * {@code dphi = gm / f} (0 where {@code phi == 0}); {@link CpuSeparableModes#windowGrad}'s operations.
+     * {@code dsp[row_m + q] += w_m * dphi[q]}, with {@code dphi = gm / f} (0 where {@code phi == 0});
+     * {@link CpuSeparableModes#windowGrad}'s operations. The lane accumulators of
+     * {@code dw[m] = sum_q dphi[q] * sp[row_m + q]} are stored as vector {@code t} of {@code accs}'s block
+     * {@code m}, to be summed {@code L} windows at a time.
      */
     private static void interiorGrad(float[] sp, float[] dsp, float[] gm, int o, int r, int row0,
-                                     float wt0, float wt1, float wt2, float[] dw) {
+                                     float wt0, float wt1, float wt2, float[] accs, int t) {
         FloatVector w0 = FloatVector.broadcast(F, wt0);
         FloatVector w1 = FloatVector.broadcast(F, wt1);
         FloatVector w2 = FloatVector.broadcast(F, wt2);
@@ -203,23 +267,24 @@ final class CpuSeparableModesBlocked {
             acc1 = dp.fma(s1, acc1);
             acc2 = dp.fma(s2, acc2);
         }
-        dw[0] = laneSum(acc0);
-        dw[1] = laneSum(acc1);
-        dw[2] = laneSum(acc2);
+        acc0.intoArray(accs, t * L);
+        acc1.intoArray(accs, (L + t) * L);
+        acc2.intoArray(accs, (2 * L + t) * L);
     }
 
     /**
-     * A window next to an end of the grid (first {@code f}, element {@code e}): only the knots on the grid get
-     * gradients; {@link CpuSeparableModes#factorGrad} and {@code knotGrad}'s operations. An off-grid knot reads
-     * the middle row with weight 0 for the factor, as the general loop does.
+     * A window next to an end of the grid (first {@code f}, window {@code e} of the block, its slice at
+     * {@code base}): only the knots on the grid get gradients; {@link CpuSeparableModes#factorGrad} and
+     * {@code knotGrad}'s operations. An off-grid knot reads the middle row with weight 0 for the factor, as the
+     * general loop does; its accumulator stays zero and the caller skips it.
      */
-    private static void edgeGrad(Dims s, float[] sp, float[] dsp, float[] gm, int o, int r, int f,
-                                 MemorySegment weights, long e, MemorySegment dWeights) {
-        boolean left = f >= 0, right = f + 2 < s.knots();
-        int mid = (f + 1) * r, row0 = left ? mid - r : mid, row2 = right ? mid + r : mid;
-        float wt0 = left ? weights.get(F32, e * 12) : 0f;
-        float wt1 = weights.get(F32, e * 12 + 4);
-        float wt2 = right ? weights.get(F32, e * 12 + 8) : 0f;
+    private static void edgeGrad(int knots, float[] sp, float[] dsp, float[] gm, int o, int r, int base, int f,
+                                 float[] wv, int e, float[] accs, int t) {
+        boolean left = f >= 0, right = f + 2 < knots;
+        int mid = base + (f + 1) * r, row0 = left ? mid - r : mid, row2 = right ? mid + r : mid;
+        float wt0 = left ? wv[e * 3] : 0f;
+        float wt1 = wv[e * 3 + 1];
+        float wt2 = right ? wv[e * 3 + 2] : 0f;
         FloatVector w0 = FloatVector.broadcast(F, wt0);
         FloatVector w1 = FloatVector.broadcast(F, wt1);
         FloatVector w2 = FloatVector.broadcast(F, wt2);
@@ -242,12 +307,8 @@ final class CpuSeparableModesBlocked {
                 acc2 = dp.fma(s2, acc2);
             }
         }
-        if (left) {
-            dWeights.set(F32, e * 12, dWeights.get(F32, e * 12) + laneSum(acc0));
-        }
-        dWeights.set(F32, e * 12 + 4, dWeights.get(F32, e * 12 + 4) + laneSum(acc1));
-        if (right) {
-            dWeights.set(F32, e * 12 + 8, dWeights.get(F32, e * 12 + 8) + laneSum(acc2));
-        }
+        acc0.intoArray(accs, t * L);
+        acc1.intoArray(accs, (L + t) * L);
+        acc2.intoArray(accs, (2 * L + t) * L);
     }
 }

@@ -90,8 +90,10 @@ class CpuGeneratorFastPathTest {
 
     @Test
     void separableModesBlockedEqualsTheGeneralLoop() {
-        // {groups, rows, seed dims, knots, modes}: R a multiple of 16 takes the fast path on any vector width
-        int[][] shapes = {{1, 37, 5, 4, 64}, {3, 70, 9, 32, 16}, {2, 45, 128, 32, 64}, {2, 9, 4, 3, 32}, {1, 5, 3, 3, 7}};
+        // {groups, rows, seed dims, knots, modes}: R a multiple of 16 takes the fast path on any vector width; the
+        // last shape crosses row blocks and groups of seed dimensions with partial ones at both
+        int[][] shapes = {{1, 37, 5, 4, 64}, {3, 70, 9, 32, 16}, {2, 45, 128, 32, 64}, {2, 9, 4, 3, 32}, {1, 5, 3, 3, 7},
+                {2, 150, 37, 6, 32}};
         for (int threads = 1; threads <= 2; threads++) {
             try (TensorArena arena = new TensorArena(); Parallel par = new Parallel(threads)) {
                 for (int[] c : shapes) {
