@@ -67,6 +67,28 @@ final class CpuActivations {
         return y.blend(0f, x.compare(VectorOperators.LT, -EXP_LIMIT));
     }
 
+    /**
+     * {@link #expOf(FloatVector)} for {@code x <= 0} (or -inf, or NaN), as softmax takes it after subtracting the
+     * maximum: the same operations, less the clamp and the blend for {@code x > EXP_LIMIT}, which cannot apply,
+     * so the same bits.
+     */
+    static FloatVector expOfNonPositive(FloatVector x) {
+        FloatVector xc = x.max(-EXP_LIMIT);
+        FloatVector t = xc.mul(LOG2E).add(ROUND_MAGIC);
+        FloatVector n = t.sub(ROUND_MAGIC);
+        FloatVector r = n.fma(bc(-LN2_HI), xc);
+        r = n.fma(bc(-LN2_LO), r);
+        FloatVector p = r.fma(P0, P1);
+        p = p.fma(r, bc(P2));
+        p = p.fma(r, bc(P3));
+        p = p.fma(r, bc(P4));
+        p = p.fma(r, bc(P5));
+        FloatVector y = p.fma(r.mul(r), r).add(1f);
+        IntVector pow2 = t.reinterpretAsInts().sub(ROUND_MAGIC_BITS - 127).lanewise(VectorOperators.LSHL, 23);
+        y = y.mul(pow2.reinterpretAsFloats());
+        return y.blend(0f, x.compare(VectorOperators.LT, -EXP_LIMIT));
+    }
+
     private static FloatVector bc(float v) {
         return FloatVector.broadcast(F, v);
     }

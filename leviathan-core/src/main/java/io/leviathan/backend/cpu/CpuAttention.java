@@ -132,11 +132,7 @@ final class CpuAttention {
         for (int kt = 0; kt <= qt; kt += TILE) {
             // S = Q K^T over this pair of tiles (unscaled dot products)
             matmul(w.q, qt * d.DhP, d.DhP, 1, w.kT, kt * d.Dh, TILE, w.s, 0, TILE, TILE, d.Dh, TILE, false);
-            for (int r = 0; r < TILE; r++) {
-                int visible = kt < qt ? TILE : r + 1; // on the diagonal tile, row r sees keys 0..r
-                float alpha = onlineSoftmaxRow(w.s, r * TILE, visible, scale, w.rowMax, w.rowSums, r);
-                scaleRow(w.o, r * d.DhP, d.DhP, alpha);
-            }
+            onlineSoftmaxTile(w, kt == qt, scale, d.DhP); // on the diagonal tile, row r sees keys 0..r
             // O += P V
             matmul(w.s, 0, TILE, 1, w.v, kt * d.DhP, d.DhP, w.o, 0, d.DhP, TILE, TILE, d.DhP, true);
         }
@@ -171,6 +167,65 @@ final class CpuAttention {
         FloatVector.fromArray(S, rowSums, r * L).mul(alpha).add(sum).intoArray(rowSums, r * L);
         rowMax[r] = mNew;
         return alpha;
+    }
+
+    /**
+     * {@link #onlineSoftmaxRow} for every row of the score tile {@code w.s}, each row's output in {@code w.o}
+     * scaled by its {@code alpha} ({@link #scaleRow}); on the {@code diagonal} tile row {@code r} sees keys
+     * {@code 0..r}. The same values bit for bit, with the per-row scalar work done {@code L} rows at a time:
+     * the rows' maxima across lanes by {@link CpuLaneReductions#laneMaxes} (max is exact in any order) and
+     * {@code alpha = exp(m_old - m_new)} as one vector {@link CpuActivations#expOf}, the scalar one's twin.
+     * Vectors never cross a call here (each step is a void method on arrays): a call C2 does not inline
+     * would box them.
+     */
+    private static void onlineSoftmaxTile(Workspace w, boolean diagonal, float scale, int dhP) {
+        for (int r = 0; r < TILE; r++) {
+            rowLaneMaxima(w.s, r * TILE, diagonal ? r + 1 : TILE, scale, w.maxes, r * L);
+        }
+        for (int r0 = 0; r0 < TILE; r0 += L) {
+            CpuLaneReductions.laneMaxes(w.maxes, r0 * L, w.tileMax, r0);
+            newMaxima(w.rowMax, w.tileMax, w.alpha, r0);
+        }
+        for (int r = 0; r < TILE; r++) {
+            exponentiateRow(w.s, r * TILE, diagonal ? r + 1 : TILE, scale, w.rowMax[r], w.alpha[r], w.rowSums, r * L);
+            scaleRow(w.o, r * dhP, dhP, w.alpha[r]);
+        }
+    }
+
+    /** {@code maxes[at, at + L)} = the lane-wise maximum of the row's visible scaled scores (-inf elsewhere). */
+    private static void rowLaneMaxima(float[] s, int off, int visible, float scale, float[] maxes, int at) {
+        FloatVector maxV = FloatVector.broadcast(S, Float.NEGATIVE_INFINITY);
+        for (int c = 0; c < visible; c += L) {
+            maxV = maxV.max(visibleScores(s, off, c, visible, scale));
+        }
+        maxV.intoArray(maxes, at);
+    }
+
+    /** For rows {@code [r0, r0 + L)}: {@code m_new = max(m_old, tile max)}, {@code alpha = exp(m_old - m_new)}. */
+    private static void newMaxima(float[] rowMax, float[] tileMax, float[] alpha, int r0) {
+        FloatVector mOld = FloatVector.fromArray(S, rowMax, r0);
+        FloatVector mNew = mOld.max(FloatVector.fromArray(S, tileMax, r0));
+        CpuActivations.expOf(mOld.sub(mNew)).intoArray(alpha, r0); // 0 on the first tile, where m_old = -inf
+        mNew.intoArray(rowMax, r0);
+    }
+
+    /**
+     * Replaces the row's scores by {@code exp(score * scale - m)} (0 where masked and past {@code visible}) and
+     * updates its lane sums {@code rowSums[at, at + L) = alpha * rowSums + the row's exponentials}.
+     */
+    private static void exponentiateRow(float[] s, int off, int visible, float scale, float m, float alpha,
+                                        float[] rowSums, int at) {
+        FloatVector mv = FloatVector.broadcast(S, m);
+        FloatVector sum = FloatVector.zero(S);
+        int c = 0;
+        for (; c < visible; c += L) {
+            // score - m <= 0 (m is the row's max of these very values), or -inf where masked
+            FloatVector p = CpuActivations.expOfNonPositive(visibleScores(s, off, c, visible, scale).sub(mv));
+            p.intoArray(s, off + c);
+            sum = sum.add(p);
+        }
+        Arrays.fill(s, off + c, off + TILE, 0f);
+        FloatVector.fromArray(S, rowSums, at).mul(alpha).add(sum).intoArray(rowSums, at);
     }
 
     /** {@code s[off + c + lane] * scale}, or -inf for the lanes at or past {@code visible}. */
@@ -596,6 +651,8 @@ final class CpuAttention {
         final float[] s = new float[TILE * TILE], p = new float[TILE * TILE];
         final float[] rowMax = new float[TILE];
         final float[] rowSums = new float[TILE * L];
+        /** The forward's per-tile scratch: each row's lane maxima {@code [TILE][L]}, then the rows' maxima and alphas. */
+        final float[] maxes = new float[TILE * L], tileMax = new float[TILE], alpha = new float[TILE];
 
         /** Grows the arrays the forward uses to fit {@code d}. */
         Workspace forForward(Dims d) {

@@ -274,9 +274,9 @@ final class CpuSeparableModes {
         return (float) sum;
     }
 
-    /** {@link CpuLaneSums#laneSum}: each window needs three sums, in a fixed order. */
+    /** {@link CpuLaneReductions#laneSum}: each window needs three sums, in a fixed order. */
     static float laneSum(FloatVector v) {
-        return CpuLaneSums.laneSum(v);
+        return CpuLaneReductions.laneSum(v);
     }
 
     // ================================================================ the window and its factor

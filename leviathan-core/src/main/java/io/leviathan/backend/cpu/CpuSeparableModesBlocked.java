@@ -188,7 +188,7 @@ final class CpuSeparableModesBlocked {
      * and weight gradients are copied to arrays ({@code [rows, dims]}, {@code [rows, dims, 3]}) and back, so the
      * strided reads of the tensors (a row's windows are {@code d} apart) happen once per block, not per window.
      * Each seed dimension takes the rows in order, so {@code dSpline} sums in the same order as the general loop.
-     * The weight gradients' lane sums are taken {@code L} windows at a time ({@link CpuLaneSums#laneSums}).
+     * The weight gradients' lane sums are taken {@code L} windows at a time ({@link CpuLaneReductions#laneSums}).
      */
     private static void backwardUnit(Dims s, MemorySegment first, MemorySegment weights, MemorySegment dWeights,
                                      long h, long n0, int rows, int i0, int dims, float[] gm, float[] sp, float[] dsp,
@@ -220,7 +220,7 @@ final class CpuSeparableModesBlocked {
                     }
                 }
                 for (int m = 0; m < 3; m++) {
-                    CpuLaneSums.laneSums(accs, m * L * L, sums, m * L);
+                    CpuLaneReductions.laneSums(accs, m * L * L, sums, m * L);
                 }
                 for (int t = 0; t < count; t++) {
                     int e = (k0 + t) * dims + j;

@@ -82,6 +82,30 @@ class CpuActivationsTest {
     }
 
     @Test
+    void nonPositiveExpEqualsExpBitForBit() {
+        SplittableRandom r = new SplittableRandom(9);
+        int lanes = CpuElementwise.L;
+        float[] x = new float[lanes * 400];
+        for (int i = 0; i < x.length; i++) {
+            x[i] = switch (i % 7) {
+                case 0 -> (float) -r.nextDouble(0, 1e-6); // next to 0, both signs of zero below
+                case 1 -> -87f - (float) r.nextDouble(0, 2); // around the underflow limit
+                default -> (float) -r.nextDouble(0, 120);
+            };
+        }
+        float[] special = {0f, -0f, Float.NEGATIVE_INFINITY, Float.NaN, -88f, -88.000001f, -Float.MIN_VALUE, -1e30f};
+        System.arraycopy(special, 0, x, 0, special.length);
+        for (int i = 0; i < x.length; i += lanes) {
+            FloatVector v = FloatVector.fromArray(CpuElementwise.F, x, i);
+            FloatVector expected = CpuActivations.expOf(v), actual = CpuActivations.expOfNonPositive(v);
+            for (int k = 0; k < lanes; k++) {
+                assertEquals(Float.floatToRawIntBits(expected.lane(k)), Float.floatToRawIntBits(actual.lane(k)),
+                        "exp of " + x[i + k]);
+            }
+        }
+    }
+
+    @Test
     void extremeInputsStayFinite() {
         float[] x = {-1000f, -100f, -88.5f, -20f, -1e-3f, 1e-3f, 20f, 88.5f, 100f, 1000f};
         float[] wide = new float[3 * 16 + 3];

@@ -8,17 +8,18 @@ import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorShuffle;
 
 /**
- * Sums of a vector's lanes in a fixed order, so the bits do not depend on the thread count or the JIT (unlike
- * {@code reduceLanes}): a butterfly adds each lane to its partner at distance {@code L/2}, then {@code L/4},
- * ..., 1, and the sum is lane 0. {@link #laneSum} does that for one vector; {@link #laneSums} does it for
- * {@code L} vectors at once, transposed: each stage adds pairs of vectors' halves, so {@code L} sums cost
- * {@code L - 1} pair steps instead of {@code L log2(L)} shuffles and adds.
+ * Reductions of a vector's lanes. Sums in a fixed order, so the bits do not depend on the thread count or the
+ * JIT (unlike {@code reduceLanes}): a butterfly adds each lane to its partner at distance {@code L/2}, then
+ * {@code L/4}, ..., 1, and the sum is lane 0. {@link #laneSum} does that for one vector; {@link #laneSums} does
+ * it for {@code L} vectors at once, transposed: each stage adds pairs of vectors' halves, so {@code L} sums
+ * cost {@code L - 1} pair steps instead of {@code L log2(L)} shuffles and adds. {@link #laneMaxes} is the
+ * same transposed walk with {@code max}, which is exact in any order.
  *
- * <p>Both add the same pairs of partial sums, so they give the same value; only a NaN's payload may differ,
- * where a pair is added in the other operand order (x86 keeps the first operand's payload).
+ * <p>Both sums add the same pairs of partial sums, so they give the same value; only a NaN's payload may
+ * differ, where a pair is added in the other operand order (x86 keeps the first operand's payload).
  */
-final class CpuLaneSums {
-    private CpuLaneSums() {}
+final class CpuLaneReductions {
+    private CpuLaneReductions() {}
 
     /** Stages of the butterfly: {@code log2(L)}. */
     private static final int STAGES = Integer.numberOfTrailingZeros(L);
@@ -76,13 +77,31 @@ final class CpuLaneSums {
      * butterfly sums and the others {@code t + s}'s. After the last stage lane {@code t} is vector {@code t}'s sum.
      */
     static void laneSums(float[] in, int at, float[] out, int outAt) {
+        transposed(in, at, out, outAt, false);
+    }
+
+    /**
+     * {@code out[outAt + t] = } the largest lane of vector {@code t} ({@code Math.max}'s rules: NaN wins, and
+     * 0 over -0), for the {@code L} vectors at {@code in[at]}, which are overwritten; as {@link #laneSums}.
+     */
+    static void laneMaxes(float[] in, int at, float[] out, int outAt) {
+        transposed(in, at, out, outAt, true);
+    }
+
+    private static void transposed(float[] in, int at, float[] out, int outAt, boolean max) {
         for (int stage = 0, s = L >> 1; stage < STAGES; stage++, s >>= 1) {
             VectorMask<Float> upper = UPPER[stage];
             FloatVector partner = PARTNER[stage];
             for (int t = 0; t < s; t++) {
                 FloatVector first = FloatVector.fromArray(F, in, at + t * L);
                 FloatVector second = FloatVector.fromArray(F, in, at + (t + s) * L);
-                first.blend(second, upper).add(partner.selectFrom(first, second)).intoArray(in, at + t * L);
+                FloatVector own = first.blend(second, upper), other = partner.selectFrom(first, second);
+                // each branch stores its own result: a vector merged from two branches would be boxed
+                if (max) {
+                    own.max(other).intoArray(in, at + t * L);
+                } else {
+                    own.add(other).intoArray(in, at + t * L);
+                }
             }
         }
         FloatVector.fromArray(F, in, at).intoArray(out, outAt);
