@@ -205,7 +205,8 @@ final class CpuCrossEntropy {
         for (int upper = S.loopBound(n); i < upper; ) {
             FloatVector acc = FloatVector.zero(S);
             for (int end = Math.min(upper, i + SUM_BLOCK_VECTORS * lanes); i < end; i += lanes) {
-                FloatVector e = CpuActivations.expOf(FloatVector.fromMemorySegment(S, x, (off + i) * 4, NATIVE).sub(mv));
+                // x - max <= 0: max is the largest of these very values
+                FloatVector e = CpuActivations.expOfNonPositive(FloatVector.fromMemorySegment(S, x, (off + i) * 4, NATIVE).sub(mv));
                 if (y != null) {
                     e.intoMemorySegment(y, (off + i) * 4, NATIVE);
                 }
