@@ -280,9 +280,10 @@ final class CpuAttention {
             packRows(dos, gradBf16, b, h, dims, w.dO);
             transposeTiles(w.k, dims, w.kT);
             transposeTiles(w.v, dims, w.vT);
+            packRows(os, bf16, b, h, dims, w.dQ); // the output's rows, for D only: dQ is cleared next
+            rowDots(w.dO, w.dQ, dims, w.delta);
             for (int t = 0; t < dims.Tp; t++) { // padding rows get lse = D = 0, and P = 0 below
                 w.lse[t] = t < T ? ls.getAtIndex(F32, bh * T + t) : 0f;
-                w.delta[t] = t < T ? rowDot(w.dO, t * dims.DhP, os, dims.row(b, t, h), Dh, bf16) : 0f;
             }
             Arrays.fill(w.dQ, 0, dims.Tp * dims.DhP, 0f);
             for (int kt = 0; kt < dims.Tp; kt += TILE) {
@@ -604,14 +605,35 @@ final class CpuAttention {
         }
     }
 
-    /** {@code sum_i a[off + i] * y[at + i]} for {@code i < n}, in double and in order ({@code y} F32 or BF16). */
-    private static float rowDot(float[] a, int off, MemorySegment y, long at, int n, boolean bf16) {
-        double sum = 0;
-        for (int i = 0; i < n; i++) {
-            float yi = bf16 ? Bf16.toFloat(y.getAtIndex(BF16, at + i)) : y.getAtIndex(F32, at + i);
-            sum += (double) a[off + i] * yi;
+    /**
+     * {@code out[t] = sum_i a[t][i] * y[t][i]} over the {@code Dh} columns of rows arrays ({@code [Tp][DhP]}),
+     * in double and in column order, for {@code t < T}; 0 for the padding rows. Four rows at a time: each sum
+     * is its own chain of dependent adds, so four chains keep the adder busy where one would wait on it.
+     */
+    private static void rowDots(float[] a, float[] y, Dims d, float[] out) {
+        int t = 0;
+        for (; t + 4 <= d.T; t += 4) {
+            int o0 = t * d.DhP, o1 = o0 + d.DhP, o2 = o1 + d.DhP, o3 = o2 + d.DhP;
+            double s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+            for (int i = 0; i < d.Dh; i++) {
+                s0 += (double) a[o0 + i] * y[o0 + i];
+                s1 += (double) a[o1 + i] * y[o1 + i];
+                s2 += (double) a[o2 + i] * y[o2 + i];
+                s3 += (double) a[o3 + i] * y[o3 + i];
+            }
+            out[t] = (float) s0;
+            out[t + 1] = (float) s1;
+            out[t + 2] = (float) s2;
+            out[t + 3] = (float) s3;
         }
-        return (float) sum;
+        for (; t < d.T; t++) {
+            double sum = 0;
+            for (int i = 0, o = t * d.DhP; i < d.Dh; i++) {
+                sum += (double) a[o + i] * y[o + i];
+            }
+            out[t] = (float) sum;
+        }
+        Arrays.fill(out, d.T, d.Tp, 0f);
     }
 
     /** {@code alpha * x[off + i]} in place for {@code i < n} (n a multiple of L); nothing to do for 1. */
