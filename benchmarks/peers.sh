@@ -5,7 +5,9 @@
 #      Zipf ids), and the small preset at the o200k vocabulary against its twin (seq 128), TrainingStepBenchmark;
 #   2. the same dense model through DJL 0.36 / PyTorch 2.7.1, DjlTrainingStepBenchmark, in its own JMH run with
 #      tcmalloc preloaded (DJL's recommended setting; JMH forks inherit the environment, so ours runs without);
-#   3. our GEMM against OpenBLAS at the djl model's layer shapes, transposes nn/nt/tn, 1 and 2 threads;
+#   3. our GEMM against OpenBLAS at the shapes the djl model's step multiplies at seq 256, each with the
+#      transpose the step uses it with (nn and nt: forward and input gradients, M = tokens; tn: weight
+#      gradients, K = tokens), 1 and 2 threads;
 # each writing JMH JSON into DIR, and merges them with PeersReport into DIR/report.md and DIR/report.png.
 # Default about 20 minutes, --quick (seq 256 only, short iterations, no small preset) about 4. JAVA_HOME must point at a JDK 25.
 # Run it on a quiet machine: on an oversubscribed one PyTorch's OpenMP threads lose far more than our pool
@@ -40,7 +42,9 @@ if [ "$QUICK" = 1 ]; then
   SEQS=256
   ITER=(-f 1 -wi 1 -w 2s -i 2 -r 3s)
   TWIN_ITER=("${ITER[@]}")
-  SHAPES=2048x256x688,2048x688x256
+  NN=2048x256x688
+  NT=2048x688x256
+  TN=256x2048x688
   THREADS=1
   GEMM_ITER=(--warmup 1 --iterations 2)
 else
@@ -49,7 +53,11 @@ else
   # the twin's generator kernels take several seconds to compile (first warm-up step 6 s here); a fork whose
   # warm-up ends too early can settle on a worse plan (seen once: 881 ms against 482 on a rerun)
   TWIN_ITER=(-f 1 -wi 6 -w 5s -i 5 -r 6s)
-  SHAPES=2048x256x256,2048x256x688,2048x688x256,2048x256x8192
+  # MxKxN as the step calls them (StepProfile lists the calls): the LM head, the SwiGLU and attention
+  # projections; tn is X^T dY, so its K is the 2048 tokens of the batch
+  NN=2048x8192x256,2048x256x688,2048x688x256,2048x256x256
+  NT=2048x256x8192,2048x256x688,2048x688x256,2048x256x256
+  TN=8192x2048x256,688x2048x256,256x2048x688,256x2048x256
   THREADS=1
   [ "$(nproc)" -ge 2 ] && THREADS=1,2
   GEMM_ITER=(--warmup 2 --iterations 3)
@@ -85,8 +93,11 @@ else
 fi
 
 echo "bench --peers: GEMM against OpenBLAS..." >&2
-"$JAVA" "${FLAGS[@]}" -cp "$JAR" io.leviathan.benchmarks.MatmulReport --shapes "$SHAPES" --trans nn,nt,tn \
-  --threads "$THREADS" "${GEMM_ITER[@]}" --out "$OUT/matmul.md" --json "$OUT/matmul.json"
+for TRANS in nn nt tn; do
+  case "$TRANS" in nn) SHAPES="$NN" ;; nt) SHAPES="$NT" ;; tn) SHAPES="$TN" ;; esac
+  "$JAVA" "${FLAGS[@]}" -cp "$JAR" io.leviathan.benchmarks.MatmulReport --shapes "$SHAPES" --trans "$TRANS" \
+    --threads "$THREADS" "${GEMM_ITER[@]}" --out "$OUT/matmul-$TRANS.md" --json "$OUT/matmul-$TRANS.json"
+done
 
 "$JAVA" "${FLAGS[@]}" -cp "$JAR" io.leviathan.benchmarks.PeersReport --dir "$OUT" \
   --command "./leviathan bench ${ARGS_SEEN[*]}" --djl-preload "$PRELOAD"

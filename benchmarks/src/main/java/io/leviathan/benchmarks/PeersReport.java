@@ -117,8 +117,9 @@ public final class PeersReport {
                         + " target: within 5 %, ratio at least 0.95)",
                 "twin", "dense");
         section(md, rows, Kind.GEMM, "GEMM: Leviathan against OpenBLAS",
-                "f32, row-major C = op(A) op(B), MxKxN shapes of the djl model's layers (M = tokens);"
-                        + " trans: storage of A and B; target: at least OpenBLAS's GFLOP/s",
+                "f32, row-major C = op(A) op(B), each MxKxN shape with the transpose the djl model's step at seq 256"
+                        + " multiplies it with (nn, nt: forward and input gradients, M = tokens; tn: weight"
+                        + " gradients, K = tokens); trans: storage of A and B; target: at least OpenBLAS's GFLOP/s",
                 "Leviathan", "OpenBLAS");
         return md.toString();
     }
