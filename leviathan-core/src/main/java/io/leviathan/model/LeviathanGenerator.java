@@ -256,7 +256,7 @@ public final class LeviathanGenerator implements TokenEmbedding {
         lastCount = n;
         lastUnique = nu;
         lastBucket = nb;
-        Rows r = new Rows(nb);
+        Rows r = rowsFor(nb);
 
         // Seed: z = sum over digits of the selected codebook rows.
         for (int digit = 0; digit < g.digits(); digit++) {
@@ -291,7 +291,7 @@ public final class LeviathanGenerator implements TokenEmbedding {
         if (n != lastCount) {
             throw new IllegalStateException("generator backward: " + n + " ids, but the last forward saw " + lastCount);
         }
-        Rows r = new Rows(lastBucket);
+        Rows r = rowsFor(lastBucket);
 
         // Scatter the per-position gradient into the distinct rows (padding rows stay zero).
         be.fill(r.dE, 0f);
@@ -352,12 +352,28 @@ public final class LeviathanGenerator implements TokenEmbedding {
     // ------------------------------------------------------------------------------------------ helpers
 
     /** The buffers viewed at {@code nb} rows, in the shapes the calls above take. */
+    /** The views of the last row count asked for: the backward reuses the forward's, and so do steps of equal count. */
+    private Rows rows;
+
+    /**
+     * The buffers' views for {@code nb} rows. About 25 tensor views, a few kilobytes of heap, so they are made
+     * only when the row count changes.
+     */
+    private Rows rowsFor(int nb) {
+        if (rows == null || rows.nb != nb) {
+            rows = new Rows(nb);
+        }
+        return rows;
+    }
+
     private final class Rows {
+        final int nb;
         final Tensor digits, z, seedRow, u, lnOut, lnMean, lnRstd, t, first, weights, modes, e;
         final Tensor tRows, firstRows, weightRows, modesFlat;
         final Tensor dE, dModes, dModesFlat, dWeights, dWeightRows, dCoord, dZ;
 
         Rows(int nb) {
+            this.nb = nb;
             int d = config.dModel();
             digits = view(LeviathanGenerator.this.digits, g.digits(), nb);
             z = view(LeviathanGenerator.this.z, nb, dSeed);
