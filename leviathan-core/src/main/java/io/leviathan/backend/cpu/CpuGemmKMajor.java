@@ -30,19 +30,6 @@ final class CpuGemmKMajor {
     /** The {@link CpuGemm#MR} lanes a packed k's values occupy. */
     private static final VectorMask<Float> PANEL_LANES = S.indexInRange(0, MR);
     /**
-     * {@code FIRST_LANES[rows]}: the first {@code rows} lanes, for an edge panel. Made once: a mask built per
-     * panel ({@code S.indexInRange(0, rows)}) was not always scalar-replaced by C2 and left about 48 bytes of
-     * garbage per edge panel and group of k (43 KB a call for the generator's weight gradients at 1,804 rows).
-     */
-    @SuppressWarnings("unchecked")
-    private static final VectorMask<Float>[] FIRST_LANES = new VectorMask[MR + 1];
-
-    static {
-        for (int rows = 0; rows <= MR; rows++) {
-            FIRST_LANES[rows] = S.indexInRange(0, rows);
-        }
-    }
-    /**
      * Rows of A packed together: each is read sequentially across the block while the group's lines stay
      * in L1. Walking one micro-panel down all of k instead reads A at a stride of its row length, which for
      * a wide A (a 32 KiB row in the LM head's gradient) maps every line to the same cache set.
@@ -63,7 +50,7 @@ final class CpuGemmKMajor {
             for (int ir = 0; ir < mc; ir += MR) {
                 int rows = Math.min(MR, mc - ir);
                 // Lanes past the panel's rows load as zero: that is the edge panel's padding.
-                VectorMask<Float> take = FIRST_LANES[rows];
+                VectorMask<Float> take = rows == MR ? PANEL_LANES : S.indexInRange(0, rows);
                 long src = row + (long) ir * Float.BYTES;
                 int dst = ir * kc + k0 * MR;
                 for (int kk = k0; kk < k1; kk++, src += step, dst += MR) {

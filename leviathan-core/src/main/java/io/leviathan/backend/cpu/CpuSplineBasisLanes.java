@@ -130,28 +130,6 @@ final class CpuSplineBasisLanes {
         return CpuSplineBasis.windowsMatchScalar(st, sf, knots, e, e1);
     }
 
-    /**
-     * Whether every window start {@code first[0, count)} lies in {@code [-1, knots - 2]}: the lanes' minimum and
-     * maximum in one vector pass. It names no window; a caller that gets false runs the scalar check, which does.
-     */
-    static boolean firstInRange(MemorySegment sf, long count, long knots) {
-        VectorSpecies<Integer> is = IntVector.SPECIES_PREFERRED;
-        IntVector lo = IntVector.broadcast(is, Integer.MAX_VALUE), hi = IntVector.broadcast(is, Integer.MIN_VALUE);
-        long e = 0;
-        for (; e + is.length() <= count; e += is.length()) {
-            IntVector f = IntVector.fromMemorySegment(is, sf, e * 4, NO);
-            lo = lo.min(f);
-            hi = hi.max(f);
-        }
-        int min = lo.reduceLanes(VectorOperators.MIN), max = hi.reduceLanes(VectorOperators.MAX);
-        for (; e < count; e++) {
-            int f = sf.get(ValueLayout.JAVA_INT_UNALIGNED, e * 4);
-            min = Math.min(min, f);
-            max = Math.max(max, f);
-        }
-        return count == 0 || (min >= -1 && max <= knots - 2);
-    }
-
     /** {@link CpuSplineBasis#nearestKnot} of {@code c >= 0} (not NaN), as doubles. */
     private static DoubleVector nearestKnot(DoubleVector c) {
         DoubleVector fl = (DoubleVector) c.convert(VectorOperators.D2L, 0).convert(VectorOperators.L2D, 0);
