@@ -489,9 +489,13 @@ final class CpuAttention {
         acc33.intoArray(c, c3 + 3 * L);
     }
 
-    /** {@link #rowBlock4x4} with A the transpose of a {@code TILE}-wide tile: {@code a(r, x) = a[a0 + x * TILE + r]}. */
+    /**
+     * {@link #rowBlock4x4} with A the transpose of a {@code TILE}-wide tile: {@code a(r, x) = a[a0 + x * TILE + r]}.
+     * A copy rather than a shared helper: the sixteen accumulators would cross a call and be boxed, and a stride
+     * passed as a parameter would keep the bounds checks this copy exists to drop.
+     */
     private static void rowBlock4x4Transposed(float[] a, int a0, float[] b, int b0, int bRow,
-                                    float[] c, int c0, int cRow, int inner, boolean accumulate) {
+                                              float[] c, int c0, int cRow, int inner, boolean accumulate) {
         int c1 = c0 + cRow, c2 = c1 + cRow, c3 = c2 + cRow;
         FloatVector acc00 = accumulate ? FloatVector.fromArray(S, c, c0) : FloatVector.zero(S);
         FloatVector acc01 = accumulate ? FloatVector.fromArray(S, c, c0 + L) : FloatVector.zero(S);
