@@ -1,6 +1,7 @@
 package io.leviathan.backend.cpu;
 
 import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorMask;
@@ -49,13 +50,32 @@ final class CpuGemmKMajor {
             long row = (aOff + (long) (p0 + k0) * lda + i0) * Float.BYTES;
             for (int ir = 0; ir < mc; ir += MR) {
                 int rows = Math.min(MR, mc - ir);
-                // Lanes past the panel's rows load as zero: that is the edge panel's padding.
-                VectorMask<Float> take = rows == MR ? PANEL_LANES : S.indexInRange(0, rows);
                 long src = row + (long) ir * Float.BYTES;
                 int dst = ir * kc + k0 * MR;
-                for (int kk = k0; kk < k1; kk++, src += step, dst += MR) {
-                    FloatVector.fromMemorySegment(S, a, src, NATIVE, take).intoArray(ap, dst, PANEL_LANES);
+                if (rows == MR) {
+                    for (int kk = k0; kk < k1; kk++, src += step, dst += MR) {
+                        FloatVector.fromMemorySegment(S, a, src, NATIVE, PANEL_LANES).intoArray(ap, dst, PANEL_LANES);
+                    }
+                } else {
+                    packEdgePanel(a, src, step, k1 - k0, rows, ap, dst);
                 }
+            }
+        }
+    }
+
+    /**
+     * The last micro-panel of a block when fewer than {@link CpuGemm#MR} rows are left: {@code rows} values
+     * per k, then zeros as padding. Scalar on purpose: a lane mask that depends on {@code rows} and is merged
+     * with the full panel's constant mask is boxed by C2 on every panel (hundreds of KB a step), and this
+     * panel is at most one in a block.
+     */
+    private static void packEdgePanel(MemorySegment a, long src, long step, int ks, int rows, float[] ap, int dst) {
+        for (int kk = 0; kk < ks; kk++, src += step, dst += MR) {
+            for (int r = 0; r < rows; r++) {
+                ap[dst + r] = a.get(ValueLayout.JAVA_FLOAT_UNALIGNED, src + (long) r * Float.BYTES);
+            }
+            for (int r = rows; r < MR; r++) {
+                ap[dst + r] = 0f;
             }
         }
     }

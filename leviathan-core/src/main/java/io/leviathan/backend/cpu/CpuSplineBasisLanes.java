@@ -2,67 +2,100 @@ package io.leviathan.backend.cpu;
 
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
-import java.nio.ByteOrder;
 import jdk.incubator.vector.DoubleVector;
-import jdk.incubator.vector.FloatVector;
-import jdk.incubator.vector.IntVector;
-import jdk.incubator.vector.LongVector;
 import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorOperators;
-import jdk.incubator.vector.VectorShape;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
  * {@link CpuSplineBasis}'s per-coordinate arithmetic on vector lanes: the same double operations in the same
  * order as the scalar code, so the same bits, a vector of coordinates at a time. A block holding a NaN
- * coordinate runs the scalar code instead (NaN handling of lanewise min, max and conversions need not match
- * {@code Math.min}, {@code Math.max} and casts), as does the tail of a range.
+ * coordinate runs the scalar code instead (NaN handling of lanewise min and max need not match
+ * {@code Math.min} and {@code Math.max}), as does the tail of a range.
+ *
+ * <p>A block is read into double arrays and written back from them by scalar loops (the widening and the
+ * casts are exact or round as the scalar casts do); only the arithmetic between is on vectors, in
+ * {@link #forwardBlock}, {@link #backwardBlock} and {@link #windowsBlock}. Two rules keep C2 from boxing
+ * every vector (it then allocates hundreds of MB a step):
+ * <ul>
+ *   <li>no vector crosses a call of ours: in a method with many Vector API calls C2 stops inlining small
+ *       helpers ({@code NodeCountInliningCutoff}), and a vector passed to a call that is not inlined is
+ *       boxed. So the block methods take and return arrays, and their formulas are written out in place;</li>
+ *   <li>one vector shape per element type in the whole process: C2 keeps one type profile per Vector API
+ *       method, and a second shape of float vectors (the half-width ones this class used to convert
+ *       through) makes it give up on intrinsics in unrelated kernels (GEMM packing, norms).</li>
+ * </ul>
  */
 final class CpuSplineBasisLanes {
     private CpuSplineBasisLanes() {}
 
     static final VectorSpecies<Double> D = DoubleVector.SPECIES_PREFERRED;
-    /** Floats and ints with as many lanes as {@link #D}. */
-    static final VectorSpecies<Float> FH = VectorSpecies.of(float.class, VectorShape.forBitSize(D.vectorBitSize() / 2));
-    static final VectorSpecies<Integer> IH = VectorSpecies.of(int.class, VectorShape.forBitSize(D.vectorBitSize() / 2));
+    /** Coordinates per block. */
     static final int DL = D.length();
 
     private static final ValueLayout.OfFloat F32 = ValueLayout.JAVA_FLOAT_UNALIGNED;
-    private static final ByteOrder NO = ByteOrder.nativeOrder();
+    private static final ValueLayout.OfInt I32 = ValueLayout.JAVA_INT_UNALIGNED;
+
+    /** 2^52: adding and subtracting it rounds a double in [0, 2^51) to an integer. */
+    private static final double ROUND = 0x1p52;
+
+    /** A worker's staging arrays for one block (one per thread, so a step allocates none). */
+    private static final class Block {
+        /** Coordinates; window starts ({@code first}, or {@code jn - 1}). */
+        final double[] t = new double[DL], first = new double[DL];
+        /** Forward: the weights and {@code 1 / sum}. Backward: the weights' gradients and {@code dt}. */
+        final double[] u0 = new double[DL], u1 = new double[DL], u2 = new double[DL], out = new double[DL];
+    }
+
+    private static final ThreadLocal<Block> BLOCK = ThreadLocal.withInitial(Block::new);
 
     /** The coordinates {@code [e0, e1)} of {@link CpuSplineBasis#splineBasis}. */
     static void forward(MemorySegment st, MemorySegment sf, MemorySegment sw, int knots, boolean normalize,
                         long e0, long e1) {
-        double scale = knots - 1;
-        float[] w = new float[3 * DL];
-        float[] lane0 = new float[DL], lane1 = new float[DL], lane2 = new float[DL];
+        Block b = BLOCK.get();
         long e = e0;
         for (; e + DL <= e1; e += DL) {
-            FloatVector tf = FloatVector.fromMemorySegment(FH, st, e * 4, NO);
-            if (tf.test(VectorOperators.IS_NAN).anyTrue()) {
+            if (!readCoordinates(st, e, b)) {
                 CpuSplineBasis.forwardScalar(st, sf, sw, knots, normalize, e, e + DL);
                 continue;
             }
-            DoubleVector t = (DoubleVector) tf.convertShape(VectorOperators.F2D, D, 0);
-            DoubleVector c = t.max(0).min(1).mul(scale);
-            DoubleVector jn = nearestKnot(c);
-            DoubleVector x = c.sub(jn);
-            DoubleVector u0 = leftWeight(x).blend(0, jn.compare(VectorOperators.LT, 1));
-            DoubleVector u1 = DoubleVector.broadcast(D, 0.75).sub(x.mul(x));
-            DoubleVector u2 = rightWeight(x).blend(0, jn.add(1).compare(VectorOperators.GE, knots));
-            DoubleVector scaleW = normalize ? DoubleVector.broadcast(D, 1).div(u0.add(u1).add(u2)) : DoubleVector.broadcast(D, 1);
-            ((IntVector) jn.sub(1).convertShape(VectorOperators.D2I, IH, 0)).intoMemorySegment(sf, e * 4, NO);
-            ((FloatVector) u0.mul(scaleW).convertShape(VectorOperators.D2F, FH, 0)).intoArray(lane0, 0);
-            ((FloatVector) u1.mul(scaleW).convertShape(VectorOperators.D2F, FH, 0)).intoArray(lane1, 0);
-            ((FloatVector) u2.mul(scaleW).convertShape(VectorOperators.D2F, FH, 0)).intoArray(lane2, 0);
-            for (int j = 0; j < DL; j++) { // interleave into [e, 3]
-                w[3 * j] = lane0[j];
-                w[3 * j + 1] = lane1[j];
-                w[3 * j + 2] = lane2[j];
+            forwardBlock(b, knots, normalize);
+            for (int j = 0; j < DL; j++) { // to int and float, interleaved into [e, 3]
+                double scaleW = normalize ? b.out[j] : 1;
+                long at = e + j;
+                sf.set(I32, at * 4, (int) b.first[j]);
+                sw.set(F32, at * 12, (float) (b.u0[j] * scaleW));
+                sw.set(F32, at * 12 + 4, (float) (b.u1[j] * scaleW));
+                sw.set(F32, at * 12 + 8, (float) (b.u2[j] * scaleW));
             }
-            MemorySegment.copy(w, 0, sw, F32, e * 12, 3 * DL);
         }
         CpuSplineBasis.forwardScalar(st, sf, sw, knots, normalize, e, e1);
+    }
+
+    /**
+     * From {@code b.t}: the window starts into {@code b.first}, the unscaled weights into {@code b.u*} and,
+     * with {@code normalize}, {@code 1 / (u0 + u1 + u2)} into {@code b.out}.
+     */
+    private static void forwardBlock(Block b, int knots, boolean normalize) {
+        double scale = knots - 1;
+        DoubleVector c = DoubleVector.fromArray(D, b.t, 0).max(0).min(1).mul(scale);
+        // CpuSplineBasis.nearestKnot: floor(c) is c rounded to an integer, less one where that went up
+        DoubleVector r = c.add(ROUND).sub(ROUND);
+        DoubleVector fl = r.blend(r.sub(1), r.compare(VectorOperators.GT, c));
+        DoubleVector jn = fl.blend(fl.add(1), c.sub(fl).compare(VectorOperators.GE, 0.5));
+        DoubleVector x = c.sub(jn);
+        DoubleVector a0 = DoubleVector.broadcast(D, 0.5).sub(x); // CpuSplineBasis.leftWeight
+        DoubleVector u0 = a0.mul(0.5).mul(a0).blend(0, jn.compare(VectorOperators.LT, 1));
+        DoubleVector u1 = DoubleVector.broadcast(D, 0.75).sub(x.mul(x));
+        DoubleVector a2 = DoubleVector.broadcast(D, 0.5).add(x); // CpuSplineBasis.rightWeight
+        DoubleVector u2 = a2.mul(0.5).mul(a2).blend(0, jn.add(1).compare(VectorOperators.GE, knots));
+        jn.sub(1).intoArray(b.first, 0);
+        u0.intoArray(b.u0, 0);
+        u1.intoArray(b.u1, 0);
+        u2.intoArray(b.u2, 0);
+        if (normalize) { // stored, not merged with a vector of ones: a vector merged from two branches is boxed
+            DoubleVector.broadcast(D, 1).div(u0.add(u1).add(u2)).intoArray(b.out, 0);
+        }
     }
 
     /**
@@ -71,38 +104,63 @@ final class CpuSplineBasisLanes {
      */
     static void backward(MemorySegment g, MemorySegment st, MemorySegment sf, MemorySegment sdt, int knots,
                          boolean normalize, long e0, long e1) {
-        double scale = knots - 1;
-        float[] gv = new float[3 * DL];
-        double[] g0 = new double[DL], g1 = new double[DL], g2 = new double[DL];
+        Block b = BLOCK.get();
         long e = e0;
         for (; e + DL <= e1; e += DL) {
-            FloatVector tf = FloatVector.fromMemorySegment(FH, st, e * 4, NO);
-            if (tf.test(VectorOperators.IS_NAN).anyTrue()) {
+            if (!readCoordinates(st, e, b)) {
                 CpuSplineBasis.backwardScalar(g, st, sf, sdt, knots, normalize, e, e + DL);
                 continue;
             }
-            // clamped coordinates (outside [0, 1]) get no gradient
-            VectorMask<Float> inside = tf.compare(VectorOperators.GE, 0f).and(tf.compare(VectorOperators.LE, 1f));
-            if (!inside.anyTrue()) {
-                continue;
-            }
-            DoubleVector c = ((DoubleVector) tf.convertShape(VectorOperators.F2D, D, 0)).mul(scale);
-            DoubleVector jn = ((DoubleVector) IntVector.fromMemorySegment(IH, sf, e * 4, NO)
-                    .convertShape(VectorOperators.I2D, D, 0)).add(1);
-            MemorySegment.copy(g, F32, e * 12, gv, 0, 3 * DL);
+            readFirst(sf, e, b);
             for (int j = 0; j < DL; j++) { // de-interleave [e, 3]
-                g0[j] = gv[3 * j];
-                g1[j] = gv[3 * j + 1];
-                g2[j] = gv[3 * j + 2];
+                long at = (e + j) * 12;
+                b.u0[j] = g.get(F32, at);
+                b.u1[j] = g.get(F32, at + 4);
+                b.u2[j] = g.get(F32, at + 8);
             }
-            DoubleVector dc = windowGrad(c.sub(jn), jn.compare(VectorOperators.GE, 1),
-                    jn.add(1).compare(VectorOperators.LT, knots), normalize,
-                    DoubleVector.fromArray(D, g0, 0), DoubleVector.fromArray(D, g1, 0), DoubleVector.fromArray(D, g2, 0));
-            FloatVector old = FloatVector.fromMemorySegment(FH, sdt, e * 4, NO);
-            FloatVector add = (FloatVector) dc.mul(scale).convertShape(VectorOperators.D2F, FH, 0);
-            old.add(add, inside).intoMemorySegment(sdt, e * 4, NO);
+            backwardBlock(b, knots, normalize);
+            for (int j = 0; j < DL; j++) {
+                double tv = b.t[j];
+                if (tv >= 0 && tv <= 1) { // clamped coordinates (outside [0, 1]) get no gradient
+                    long at = (e + j) * 4;
+                    sdt.set(F32, at, sdt.get(F32, at) + (float) b.out[j]);
+                }
+            }
         }
         CpuSplineBasis.backwardScalar(g, st, sf, sdt, knots, normalize, e, e1);
+    }
+
+    /**
+     * {@code dt = CpuSplineBasis.windowGrad(...) * (K - 1)} into {@code b.out}, from {@code b.t},
+     * {@code b.first} and the weights' gradients in {@code b.u*}.
+     */
+    private static void backwardBlock(Block b, int knots, boolean normalize) {
+        double scale = knots - 1;
+        DoubleVector c = DoubleVector.fromArray(D, b.t, 0).mul(scale);
+        DoubleVector jn = DoubleVector.fromArray(D, b.first, 0).add(1);
+        DoubleVector g0 = DoubleVector.fromArray(D, b.u0, 0);
+        DoubleVector g1 = DoubleVector.fromArray(D, b.u1, 0);
+        DoubleVector g2 = DoubleVector.fromArray(D, b.u2, 0);
+        DoubleVector x = c.sub(jn);
+        VectorMask<Double> leftOnGrid = jn.compare(VectorOperators.GE, 1);
+        VectorMask<Double> rightOnGrid = jn.add(1).compare(VectorOperators.LT, knots);
+        DoubleVector zero = DoubleVector.zero(D);
+        DoubleVector du0 = zero.blend(x.sub(0.5), leftOnGrid);
+        DoubleVector du1 = DoubleVector.broadcast(D, -2).mul(x);
+        DoubleVector du2 = zero.blend(x.add(0.5), rightOnGrid);
+        DoubleVector gDu = g0.mul(du0).add(g1.mul(du1)).add(g2.mul(du2));
+        if (!normalize) {
+            gDu.mul(scale).intoArray(b.out, 0);
+            return;
+        }
+        DoubleVector a0 = DoubleVector.broadcast(D, 0.5).sub(x); // CpuSplineBasis.leftWeight
+        DoubleVector u0 = zero.blend(a0.mul(0.5).mul(a0), leftOnGrid);
+        DoubleVector u1 = DoubleVector.broadcast(D, 0.75).sub(x.mul(x));
+        DoubleVector a2 = DoubleVector.broadcast(D, 0.5).add(x); // CpuSplineBasis.rightWeight
+        DoubleVector u2 = zero.blend(a2.mul(0.5).mul(a2), rightOnGrid);
+        DoubleVector sum = u0.add(u1).add(u2), dSum = du0.add(du1).add(du2);
+        DoubleVector gU = g0.mul(u0).add(g1.mul(u1)).add(g2.mul(u2));
+        gDu.sub(dSum.mul(gU).div(sum)).div(sum).mul(scale).intoArray(b.out, 0);
     }
 
     /**
@@ -110,57 +168,45 @@ final class CpuSplineBasisLanes {
      * {@link CpuSplineBasis#splineBasisBackward} requires; the scalar checks then name the first that is not).
      */
     static boolean windowsMatch(MemorySegment st, MemorySegment sf, int knots, long e0, long e1) {
-        double scale = knots - 1;
+        Block b = BLOCK.get();
         long e = e0;
         for (; e + DL <= e1; e += DL) {
-            FloatVector tf = FloatVector.fromMemorySegment(FH, st, e * 4, NO);
             // a NaN coordinate: max and min may not pass it through as Math does, so check it by the scalar rule
-            if (tf.test(VectorOperators.IS_NAN).anyTrue()) {
-                if (!CpuSplineBasis.windowsMatchScalar(st, sf, knots, e, e + DL)) {
-                    return false;
-                }
-                continue;
-            }
-            DoubleVector c = ((DoubleVector) tf.convertShape(VectorOperators.F2D, D, 0)).max(0).min(1).mul(scale);
-            IntVector expected = (IntVector) nearestKnot(c).sub(1).convertShape(VectorOperators.D2I, IH, 0);
-            if (!expected.eq(IntVector.fromMemorySegment(IH, sf, e * 4, NO)).allTrue()) {
+            boolean match = readCoordinates(st, e, b)
+                    ? windowsBlock(b, knots, sf, e)
+                    : CpuSplineBasis.windowsMatchScalar(st, sf, knots, e, e + DL);
+            if (!match) {
                 return false;
             }
         }
         return CpuSplineBasis.windowsMatchScalar(st, sf, knots, e, e1);
     }
 
-    /** {@link CpuSplineBasis#nearestKnot} of {@code c >= 0} (not NaN), as doubles. */
-    private static DoubleVector nearestKnot(DoubleVector c) {
-        DoubleVector fl = (DoubleVector) c.convert(VectorOperators.D2L, 0).convert(VectorOperators.L2D, 0);
-        return fl.blend(fl.add(1), c.sub(fl).compare(VectorOperators.GE, 0.5));
+    /** Whether the block's window starts (read from {@code sf} at {@code e}) are those of {@code b.t}. */
+    private static boolean windowsBlock(Block b, int knots, MemorySegment sf, long e) {
+        readFirst(sf, e, b);
+        DoubleVector c = DoubleVector.fromArray(D, b.t, 0).max(0).min(1).mul(knots - 1);
+        DoubleVector r = c.add(ROUND).sub(ROUND); // as in forwardBlock
+        DoubleVector fl = r.blend(r.sub(1), r.compare(VectorOperators.GT, c));
+        DoubleVector jn = fl.blend(fl.add(1), c.sub(fl).compare(VectorOperators.GE, 0.5));
+        return jn.sub(1).eq(DoubleVector.fromArray(D, b.first, 0)).allTrue();
     }
 
-    /** {@link CpuSplineBasis#leftWeight}: {@code 0.5 * a * a}, {@code a = 0.5 - x}. */
-    private static DoubleVector leftWeight(DoubleVector x) {
-        DoubleVector a = DoubleVector.broadcast(D, 0.5).sub(x);
-        return a.mul(0.5).mul(a);
-    }
-
-    /** {@link CpuSplineBasis#rightWeight}: {@code 0.5 * a * a}, {@code a = 0.5 + x}. */
-    private static DoubleVector rightWeight(DoubleVector x) {
-        DoubleVector a = DoubleVector.broadcast(D, 0.5).add(x);
-        return a.mul(0.5).mul(a);
-    }
-
-    /** {@link CpuSplineBasis#windowGrad} on lanes. */
-    private static DoubleVector windowGrad(DoubleVector x, VectorMask<Double> leftOnGrid, VectorMask<Double> rightOnGrid,
-                                           boolean normalize, DoubleVector g0, DoubleVector g1, DoubleVector g2) {
-        DoubleVector zero = DoubleVector.zero(D);
-        DoubleVector u0 = zero.blend(leftWeight(x), leftOnGrid), du0 = zero.blend(x.sub(0.5), leftOnGrid);
-        DoubleVector u1 = DoubleVector.broadcast(D, 0.75).sub(x.mul(x)), du1 = DoubleVector.broadcast(D, -2).mul(x);
-        DoubleVector u2 = zero.blend(rightWeight(x), rightOnGrid), du2 = zero.blend(x.add(0.5), rightOnGrid);
-        DoubleVector gDu = g0.mul(du0).add(g1.mul(du1)).add(g2.mul(du2));
-        if (!normalize) {
-            return gDu;
+    /** The block's coordinates into {@code b.t}; false if one is NaN. */
+    private static boolean readCoordinates(MemorySegment st, long e, Block b) {
+        boolean numbers = true;
+        for (int j = 0; j < DL; j++) {
+            float v = st.get(F32, (e + j) * 4);
+            b.t[j] = v;
+            numbers &= v == v;
         }
-        DoubleVector sum = u0.add(u1).add(u2), dSum = du0.add(du1).add(du2);
-        DoubleVector gU = g0.mul(u0).add(g1.mul(u1)).add(g2.mul(u2));
-        return gDu.sub(dSum.mul(gU).div(sum)).div(sum);
+        return numbers;
+    }
+
+    /** The block's window starts into {@code b.first}. */
+    private static void readFirst(MemorySegment sf, long e, Block b) {
+        for (int j = 0; j < DL; j++) {
+            b.first[j] = sf.get(I32, (e + j) * 4);
+        }
     }
 }
