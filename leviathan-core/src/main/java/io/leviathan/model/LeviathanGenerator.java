@@ -158,6 +158,7 @@ public final class LeviathanGenerator implements TokenEmbedding {
         rangeIds = arena.allocate(DType.I32, rows);
         ones = arena.allocate(DType.F32, heads);
         be.fill(ones, 1f);
+        onesRow = ones.reshape(1, heads);
         z = arena.allocate(DType.F32, rows * dSeed);
         u = arena.allocate(DType.F32, heads * rows * dSeed);
         lnMean = arena.allocate(DType.F32, heads * rows);
@@ -252,19 +253,19 @@ public final class LeviathanGenerator implements TokenEmbedding {
         int nb = padToBucket ? bucket(nu, maxTokens) : nu;
         Arrays.fill(uniqueScratch, nu, nb, PAD_ID);
         writeDigits(nb);
-        be.upload(inverseScratch, 0, inverse.narrow(0, 0, n));
+        be.upload(inverseScratch, 0, inverseRows.of(inverse, n));
         lastCount = n;
         lastUnique = nu;
         lastBucket = nb;
-        Rows r = new Rows(nb);
+        Rows r = rowsFor(nb);
 
         // Seed: z = sum over digits of the selected codebook rows.
         for (int digit = 0; digit < g.digits(); digit++) {
-            Tensor digitIds = r.digits.select(0, digit);
+            Tensor digitIds = r.digitIds[digit];
             if (digit == 0) {
-                be.embedding(digitIds, codebook(codebooks.value(), digit), r.z);
+                be.embedding(digitIds, bookValues.of(codebooks.value(), digit), r.z);
             } else {
-                be.embedding(digitIds, codebook(codebooks.value(), digit), r.seedRow);
+                be.embedding(digitIds, bookValues.of(codebooks.value(), digit), r.seedRow);
                 be.add(r.z, r.seedRow, r.z);
             }
         }
@@ -278,9 +279,9 @@ public final class LeviathanGenerator implements TokenEmbedding {
         be.splineBasis(r.tRows, knots, g.normalizeBasis(), r.firstRows, r.weightRows);
         be.separableModes(r.first, r.weights, spline.value(), r.modes);
         // e = sum_l M_l W_out,l = M [Nb, h*R] x W_out [h*R, D]
-        be.matmul(r.modesFlat, false, outProjFlat(outProj.value()), false, r.e, 1f, 0f);
+        be.matmul(r.modesFlat, false, outProjValue.of(outProj.value()), false, r.e, 1f, 0f);
 
-        be.embedding(inverse.narrow(0, 0, n), r.e, rows(out, n));
+        be.embedding(inverseRows.of(inverse, n), r.e, outRows.of(out, n));
     }
 
     // ------------------------------------------------------------------------------------------ backward
@@ -291,21 +292,21 @@ public final class LeviathanGenerator implements TokenEmbedding {
         if (n != lastCount) {
             throw new IllegalStateException("generator backward: " + n + " ids, but the last forward saw " + lastCount);
         }
-        Rows r = new Rows(lastBucket);
+        Rows r = rowsFor(lastBucket);
 
         // Scatter the per-position gradient into the distinct rows (padding rows stay zero).
         be.fill(r.dE, 0f);
-        be.embeddingBackward(rows(dOut, n), inverse.narrow(0, 0, n), r.dE);
+        be.embeddingBackward(dOutRows.of(dOut, n), inverseRows.of(inverse, n), r.dE);
 
         // e = M [Nb, h*R] x W_out [h*R, D]
-        be.matmul(r.dE, false, outProjFlat(outProj.value()), true, r.dModesFlat, 1f, 0f);
-        be.matmul(r.modesFlat, true, r.dE, false, outProjFlat(outProj.grad()), 1f, 1f);
+        be.matmul(r.dE, false, outProjValue.of(outProj.value()), true, r.dModesFlat, 1f, 0f);
+        be.matmul(r.modesFlat, true, r.dE, false, outProjGrad.of(outProj.grad()), 1f, 1f);
         // modes and basis
         be.fill(r.dWeights, 0f);
         be.separableModesBackward(r.dModes, r.first, r.weights, spline.value(), r.modes, r.dWeights, spline.grad());
         Tensor dT = r.lnOut; // the LayerNorm output is not needed any more
         be.fill(dT, 0f);
-        be.splineBasisBackward(r.dWeightRows, r.tRows, r.firstRows, knots, g.normalizeBasis(), dT.reshape(-1, dSeed));
+        be.splineBasisBackward(r.dWeightRows, r.tRows, r.firstRows, knots, g.normalizeBasis(), r.dTRows);
         // t = sigmoid(LayerNorm(u) / 2)
         Tensor dLn = r.dCoord;
         be.fill(dLn, 0f);
@@ -318,10 +319,10 @@ public final class LeviathanGenerator implements TokenEmbedding {
         be.matmul(dU, true, r.z, false, seedProj.grad(), 1f, 1f);
         Tensor dZPerHead = r.dCoord; // dLn is not needed any more
         be.matmul(dU, false, seedProj.value(), false, dZPerHead, 1f, 0f);
-        be.matmul(ones.reshape(1, heads), false, dZPerHead.reshape(heads, -1), false, r.dZ.reshape(1, -1), 1f, 0f);
+        be.matmul(onesRow, false, r.dZPerHeadFlat, false, r.dZRow, 1f, 0f);
 
         for (int digit = 0; digit < g.digits(); digit++) {
-            be.embeddingBackward(r.dZ, r.digits.select(0, digit), codebook(codebooks.grad(), digit));
+            be.embeddingBackward(r.dZ, r.digitIds[digit], bookGrads.of(codebooks.grad(), digit));
         }
     }
 
@@ -352,12 +353,85 @@ public final class LeviathanGenerator implements TokenEmbedding {
     // ------------------------------------------------------------------------------------------ helpers
 
     /** The buffers viewed at {@code nb} rows, in the shapes the calls above take. */
+    // Views every call needs, made again only when their source tensor (by identity) or row count changes, so a
+    // training step makes none.
+    private final RowsView inverseRows = new RowsView(), digitRows = new RowsView();
+    private final RowsView outRows = new RowsView(), dOutRows = new RowsView();
+    private final FlatView outProjValue = new FlatView(), outProjGrad = new FlatView();
+    private final BookViews bookValues = new BookViews(), bookGrads = new BookViews();
+    private final Tensor onesRow; // ones as [1, h]
+
+    /** The first {@code n} rows of a tensor. */
+    private static final class RowsView {
+        private Tensor source, view;
+        private int n;
+
+        Tensor of(Tensor x, int rows) {
+            if (x != source || rows != n) {
+                view = x.narrow(0, 0, rows);
+                source = x;
+                n = rows;
+            }
+            return view;
+        }
+    }
+
+    /** The output projection {@code [h, R, D]} as one {@code [h * R, D]} matrix. */
+    private final class FlatView {
+        private Tensor source, view;
+
+        Tensor of(Tensor w) {
+            if (w != source) {
+                view = w.reshape((long) heads * rank, config.dModel());
+                source = w;
+            }
+            return view;
+        }
+    }
+
+    /** Each digit's codebook {@code [base, d_seed]} of the codebooks tensor (all the first, when shared). */
+    private final class BookViews {
+        private Tensor source;
+        private Tensor[] views;
+
+        Tensor of(Tensor books, int digit) {
+            if (books != source) {
+                if (views == null) {
+                    views = new Tensor[g.digits()];
+                }
+                for (int k = 0; k < views.length; k++) {
+                    views[k] = books.select(0, g.sharedCodebook() ? 0 : k);
+                }
+                source = books;
+            }
+            return views[digit];
+        }
+    }
+
+    /** The views of the last row count asked for: the backward reuses the forward's, and so do steps of equal count. */
+    private Rows rows;
+
+    /**
+     * The buffers' views for {@code nb} rows. About 25 tensor views, a few kilobytes of heap, so they are made
+     * only when the row count changes.
+     */
+    private Rows rowsFor(int nb) {
+        if (rows == null || rows.nb != nb) {
+            rows = new Rows(nb);
+        }
+        return rows;
+    }
+
     private final class Rows {
+        final int nb;
         final Tensor digits, z, seedRow, u, lnOut, lnMean, lnRstd, t, first, weights, modes, e;
         final Tensor tRows, firstRows, weightRows, modesFlat;
         final Tensor dE, dModes, dModesFlat, dWeights, dWeightRows, dCoord, dZ;
+        final Tensor[] digitIds;                  // [Nb] per digit
+        final Tensor dTRows, dZPerHeadFlat, dZRow; // lnOut as [h * Nb, d_seed]; dCoord as [h, Nb * d_seed]; dZ as [1, Nb * d_seed]
 
         Rows(int nb) {
+            this.nb = nb;
             int d = config.dModel();
             digits = view(LeviathanGenerator.this.digits, g.digits(), nb);
             z = view(LeviathanGenerator.this.z, nb, dSeed);
@@ -384,6 +458,13 @@ public final class LeviathanGenerator implements TokenEmbedding {
             dWeightRows = dWeights.reshape((long) heads * nb, dSeed, 3);
             dCoord = view(LeviathanGenerator.this.dCoord, heads, nb, dSeed);
             dZ = view(LeviathanGenerator.this.dZ, nb, dSeed);
+            digitIds = new Tensor[g.digits()];
+            for (int digit = 0; digit < digitIds.length; digit++) {
+                digitIds[digit] = digits.select(0, digit);
+            }
+            dTRows = lnOut.reshape(-1, dSeed);
+            dZPerHeadFlat = dCoord.reshape(heads, -1);
+            dZRow = dZ.reshape(1, -1);
         }
     }
 
@@ -397,10 +478,6 @@ public final class LeviathanGenerator implements TokenEmbedding {
     }
 
     /** {@code out_proj} (or its gradient) {@code [h, R, D]} as the one matrix {@code [h*R, D]}. */
-    private Tensor outProjFlat(Tensor w) {
-        return w.reshape((long) heads * rank, config.dModel());
-    }
-
     private int checkCall(String op, Tensor ids, Tensor rowsTensor) {
         ids.requireDType("generator " + op, DType.I32);
         long n = ids.numel();
@@ -457,14 +534,6 @@ public final class LeviathanGenerator implements TokenEmbedding {
                 id /= base;
             }
         }
-        be.upload(digitScratch, 0, digits.narrow(0, 0, (long) k * nb));
-    }
-
-    private Tensor codebook(Tensor books, int digit) {
-        return books.select(0, g.sharedCodebook() ? 0 : digit);
-    }
-
-    private static Tensor rows(Tensor x, int n) {
-        return x.narrow(0, 0, n);
+        be.upload(digitScratch, 0, digitRows.of(digits, k * nb));
     }
 }
