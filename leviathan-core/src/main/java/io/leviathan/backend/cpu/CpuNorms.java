@@ -119,7 +119,7 @@ final class CpuNorms {
                 default -> {
                     long c0 = start * L, c1 = Math.min(end * L, c);
                     for (long r = 0; r < rows; r++) {
-                        weightGradRow(g, sx, r * c, 0f, sr.get(F32, r * 4), sdw, null, c0, c1);
+                        weightGradRow(g, sx, r * c, 0f, sr.get(F32, r * 4), sdw, null, 0, c0, c1);
                     }
                 }
             }
@@ -199,19 +199,9 @@ final class CpuNorms {
         MemorySegment sx = x.segment(CpuMemory.KEY), sw = weight.segment(CpuMemory.KEY), sb = bias.segment(CpuMemory.KEY), so = out.segment(CpuMemory.KEY);
         MemorySegment sm = mean.segment(CpuMemory.KEY), sr = rstd.segment(CpuMemory.KEY);
         long rows = rstd.numel();
-        long rowsPerGroup = groups == 0 ? 0 : rows / groups;
-        par.forRange(rows, rowGrain(c), (r0, r1) -> {
-            for (long r = r0; r < r1; r++) {
-                long off = r * c;
-                long wOff = r / rowsPerGroup * c;
-                float m = (float) (CpuReductions.sumRange(sx, off, off + c) / c);
-                double var = sumSquaredDeviations(sx, m, off, c) / c;
-                float rs = (float) (1.0 / Math.sqrt(var + eps));
-                sm.set(F32, r * 4, m);
-                sr.set(F32, r * 4, rs);
-                normalizeAffine(sx, m, rs, sw, sb, wOff, so, off, c);
-            }
-        });
+        LayerNormJob job = LN_JOBS.get();
+        job.set(c, rows, groups, eps, sx, sw, sb, so, sm, sr, null, null, null, null);
+        job.dispatch(par, LayerNormJob.FORWARD, rows, rowGrain(c));
     }
 
     /**
@@ -227,27 +217,103 @@ final class CpuNorms {
         MemorySegment sm = mean.segment(CpuMemory.KEY), sr = rstd.segment(CpuMemory.KEY);
         MemorySegment sdx = dX.segment(CpuMemory.KEY), sdw = dWeight.segment(CpuMemory.KEY), sdb = dBias.segment(CpuMemory.KEY);
         long rows = rstd.numel();
-        long rowsPerGroup = groups == 0 ? 0 : rows / groups;
-        par.forRange(rows, rowGrain(c), (r0, r1) -> {
-            double[] sums = new double[2];
-            for (long r = r0; r < r1; r++) {
-                long off = r * c;
-                long wOff = r / rowsPerGroup * c;
-                float m = sm.get(F32, r * 4);
-                float rs = sr.get(F32, r * 4);
-                layerNormRowSums(g, sw, wOff, sx, m, rs, off, c, sums);
-                float meanDn = (float) (sums[0] / c);
-                float meanDnXhat = (float) (sums[1] / c);
-                layerNormRowGrad(g, sw, wOff, sx, m, rs, meanDn, meanDnXhat, sdx, off, c);
+        LayerNormJob job = LN_JOBS.get();
+        job.set(c, rows, groups, 0f, sx, sw, null, null, sm, sr, g, sdx, sdw, sdb);
+        job.dispatch(par, LayerNormJob.BACKWARD_ROWS, rows, rowGrain(c));
+        // The gain and shift gradients by (group, column block), as forGroupColumnBlocks splits them.
+        job.dispatch(par, LayerNormJob.PARAM_GRADS, groups * job.blocks, columnBlockGrain(job.rowsPerGroup));
+    }
+
+    private static final ThreadLocal<LayerNormJob> LN_JOBS = ThreadLocal.withInitial(LayerNormJob::new);
+
+    /**
+     * One pass of LayerNorm over {@code [start, end)}: rows of the forward or of the input gradient, or
+     * (group, column block) pairs of the gain and shift gradients. A job object reused by the calling thread
+     * rather than capturing lambdas, so the generator's layer norm leaves no garbage behind.
+     */
+    private static final class LayerNormJob implements Parallel.RangeBody {
+        static final int FORWARD = 0, BACKWARD_ROWS = 1, PARAM_GRADS = 2;
+        int pass;
+        long c, rowsPerGroup, blocks;
+        float eps;
+        /** x, weight, bias (forward), out (forward), mean, rstd; dOut, dX, dWeight, dBias (backward). */
+        MemorySegment sx, sw, sb, so, sm, sr, g, sdx, sdw, sdb;
+
+        void set(long c, long rows, long groups, float eps, MemorySegment sx, MemorySegment sw, MemorySegment sb,
+                 MemorySegment so, MemorySegment sm, MemorySegment sr, MemorySegment g, MemorySegment sdx,
+                 MemorySegment sdw, MemorySegment sdb) {
+            this.c = c;
+            this.rowsPerGroup = groups == 0 ? 0 : rows / groups;
+            this.blocks = (c + L - 1) / L;
+            this.eps = eps;
+            this.sx = sx;
+            this.sw = sw;
+            this.sb = sb;
+            this.so = so;
+            this.sm = sm;
+            this.sr = sr;
+            this.g = g;
+            this.sdx = sdx;
+            this.sdw = sdw;
+            this.sdb = sdb;
+        }
+
+        void dispatch(Parallel par, int pass, long count, long grain) {
+            this.pass = pass;
+            try {
+                par.forRange(count, grain, this);
+            } finally {
+                if (pass != BACKWARD_ROWS) { // the backward's rows pass is followed by its gradients pass
+                    sx = sw = sb = so = sm = sr = g = sdx = sdw = sdb = null; // no closed arena kept reachable
+                }
             }
-        });
-        forGroupColumnBlocks(par, groups, rowsPerGroup, c, (grp, c0, c1) -> {
-            // This group's gain and shift gradients: one row of [G, C].
-            MemorySegment dw = sdw.asSlice(grp * c * 4, c * 4), db = sdb.asSlice(grp * c * 4, c * 4);
-            for (long r = grp * rowsPerGroup; r < (grp + 1) * rowsPerGroup; r++) {
-                weightGradRow(g, sx, r * c, sm.get(F32, r * 4), sr.get(F32, r * 4), dw, db, c0, c1);
+        }
+
+        @Override
+        public void run(long start, long end) {
+            switch (pass) {
+                case FORWARD -> {
+                    for (long r = start; r < end; r++) {
+                        long off = r * c;
+                        long wOff = r / rowsPerGroup * c;
+                        float m = (float) (CpuReductions.sumRange(sx, off, off + c) / c);
+                        double var = sumSquaredDeviations(sx, m, off, c) / c;
+                        float rs = (float) (1.0 / Math.sqrt(var + eps));
+                        sm.set(F32, r * 4, m);
+                        sr.set(F32, r * 4, rs);
+                        normalizeAffine(sx, m, rs, sw, sb, wOff, so, off, c);
+                    }
+                }
+                case BACKWARD_ROWS -> {
+                    double[] sums = new double[2];
+                    for (long r = start; r < end; r++) {
+                        long off = r * c;
+                        long wOff = r / rowsPerGroup * c;
+                        float m = sm.get(F32, r * 4);
+                        float rs = sr.get(F32, r * 4);
+                        layerNormRowSums(g, sw, wOff, sx, m, rs, off, c, sums);
+                        float meanDn = (float) (sums[0] / c);
+                        float meanDnXhat = (float) (sums[1] / c);
+                        layerNormRowGrad(g, sw, wOff, sx, m, rs, meanDn, meanDnXhat, sdx, off, c);
+                    }
+                }
+                default -> {
+                    // as forGroupColumnBlocks: a chunk may span the end of one group's row and the next
+                    long t = start;
+                    while (t < end) {
+                        long group = t / blocks;
+                        long b0 = t % blocks;
+                        long b1 = Math.min(blocks, b0 + (end - t));
+                        long c0 = b0 * L, c1 = Math.min(b1 * L, c);
+                        for (long r = group * rowsPerGroup; r < (group + 1) * rowsPerGroup; r++) {
+                            weightGradRow(g, sx, r * c, sm.get(F32, r * 4), sr.get(F32, r * 4), sdw, sdb,
+                                    group * c, c0, c1);
+                        }
+                        t += b1 - b0;
+                    }
+                }
             }
-        });
+        }
     }
 
     /** {@code sum_c (x - m)^2} of one row. */
@@ -375,28 +441,29 @@ final class CpuNorms {
 
     /**
      * One row's contribution to the parameter gradients over columns {@code [c0, c1)}, with
-     * {@code xhat = (x - m) * rs}: {@code dW += g * xhat}, and {@code dB += g} when {@code dB} is not null.
+     * {@code xhat = (x - m) * rs}: {@code dW += g * xhat}, and {@code dB += g} when {@code dB} is not null; the
+     * parameter row starts at element {@code pOff} of {@code dW} and {@code dB}.
      */
     static void weightGradRow(MemorySegment g, MemorySegment x, long off, float m, float rs,
-                              MemorySegment dw, MemorySegment db, long c0, long c1) {
+                              MemorySegment dw, MemorySegment db, long pOff, long c0, long c1) {
         long i = c0;
         for (; i + L <= c1; i += L) {
-            long b = (off + i) * 4;
+            long b = (off + i) * 4, p = (pOff + i) * 4;
             FloatVector vg = FloatVector.fromMemorySegment(F, g, b, NO);
             FloatVector xhat = FloatVector.fromMemorySegment(F, x, b, NO).sub(m).mul(rs);
-            FloatVector vdw = FloatVector.fromMemorySegment(F, dw, i * 4, NO);
-            vg.fma(xhat, vdw).intoMemorySegment(dw, i * 4, NO);
+            FloatVector vdw = FloatVector.fromMemorySegment(F, dw, p, NO);
+            vg.fma(xhat, vdw).intoMemorySegment(dw, p, NO);
             if (db != null) {
-                FloatVector.fromMemorySegment(F, db, i * 4, NO).add(vg).intoMemorySegment(db, i * 4, NO);
+                FloatVector.fromMemorySegment(F, db, p, NO).add(vg).intoMemorySegment(db, p, NO);
             }
         }
         for (; i < c1; i++) {
-            long b = (off + i) * 4;
+            long b = (off + i) * 4, p = (pOff + i) * 4;
             float gi = g.get(F32, b);
             float xhat = (x.get(F32, b) - m) * rs;
-            dw.set(F32, i * 4, Math.fma(gi, xhat, dw.get(F32, i * 4)));
+            dw.set(F32, p, Math.fma(gi, xhat, dw.get(F32, p)));
             if (db != null) {
-                db.set(F32, i * 4, db.get(F32, i * 4) + gi);
+                db.set(F32, p, db.get(F32, p) + gi);
             }
         }
     }
