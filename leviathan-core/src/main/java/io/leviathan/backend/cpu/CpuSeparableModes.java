@@ -341,8 +341,14 @@ final class CpuSeparableModes {
         }
     }
 
-    /** Every window start on the grid (per head, so a message names the head as well as [n, i]). */
+    /**
+     * Every window start on the grid; when one is not, the scalar check per head finds the first (so a message
+     * names the head as well as [n, i]).
+     */
     private static void checkFirst(String op, MemorySegment first, Dims s) {
+        if (CpuSplineBasis.firstInRange(first, s.groups * s.n * s.d, s.knots)) {
+            return; // the usual case: one vector pass, and no per-head names or slices made
+        }
         long perGroup = s.n * s.d * 4;
         for (long g = 0; g < s.groups; g++) {
             CpuSplineBasis.checkFirst(s.groups == 1 ? op : op + " (head " + g + ")",

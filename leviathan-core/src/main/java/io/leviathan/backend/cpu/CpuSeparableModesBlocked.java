@@ -82,23 +82,74 @@ final class CpuSeparableModesBlocked {
 
     static void forward(Parallel par, Dims s, MemorySegment first, MemorySegment weights, MemorySegment spline,
                         MemorySegment modes) {
+        long blocks = (s.n() + BLOCK - 1) / BLOCK;
+        long grain = Math.max(1, CpuElementwise.ELEMENT_GRAIN / Math.max(1, BLOCK * s.d() * s.r()));
+        Job job = Job.claim(true, s, null, first, weights, spline, modes, null, null);
+        job.dispatch(par, s.groups() * blocks, grain);
+    }
+
+    /** Forward units {@code [u0, u1)}: unit {@code u} is rows block {@code u % blocks} of head {@code u / blocks}. */
+    private static void forwardUnits(Job j, long u0, long u1) {
+        Dims s = j.s;
         int r = (int) s.r();
         int slice = (int) (s.knots() * s.r());
         long blocks = (s.n() + BLOCK - 1) / BLOCK;
-        long grain = Math.max(1, CpuElementwise.ELEMENT_GRAIN / Math.max(1, BLOCK * s.d() * s.r()));
-        par.forRange(s.groups() * blocks, grain, (u0, u1) -> {
-            Scratch w = SCRATCH.get();
-            float[] acc = w.acc = Scratch.atLeast(w.acc, BLOCK * r);
-            float[] sp = w.sp = Scratch.atLeast(w.sp, slice);
-            int[] fv = w.firsts = Scratch.atLeast(w.firsts, (int) (BLOCK * s.d()));
-            float[] wv = w.wts = Scratch.atLeast(w.wts, (int) (BLOCK * s.d() * 3));
-            for (long u = u0; u < u1; u++) {
-                long g = u / blocks;
-                long n0 = u % blocks * BLOCK;
-                int rows = (int) Math.min(BLOCK, s.n() - n0);
-                forwardUnit(s, first, weights, spline, modes, g, n0, rows, acc, sp, slice, fv, wv);
+        Scratch w = SCRATCH.get();
+        float[] acc = w.acc = Scratch.atLeast(w.acc, BLOCK * r);
+        float[] sp = w.sp = Scratch.atLeast(w.sp, slice);
+        int[] fv = w.firsts = Scratch.atLeast(w.firsts, (int) (BLOCK * s.d()));
+        float[] wv = w.wts = Scratch.atLeast(w.wts, (int) (BLOCK * s.d() * 3));
+        for (long u = u0; u < u1; u++) {
+            long g = u / blocks;
+            long n0 = u % blocks * BLOCK;
+            int rows = (int) Math.min(BLOCK, s.n() - n0);
+            forwardUnit(s, j.first, j.weights, j.spline, j.modes, g, n0, rows, acc, sp, slice, fv, wv);
+        }
+    }
+
+    /**
+     * The arguments of one call, forward or backward, in an object the calling thread reuses rather than a
+     * capturing lambda, so the generator's training step leaves no garbage behind.
+     */
+    private static final class Job implements Parallel.RangeBody {
+        private static final ThreadLocal<Job> JOBS = ThreadLocal.withInitial(Job::new);
+
+        boolean forward;
+        Dims s;
+        MemorySegment dModes, first, weights, spline, modes, dWeights, dSpline;
+
+        static Job claim(boolean forward, Dims s, MemorySegment dModes, MemorySegment first, MemorySegment weights,
+                         MemorySegment spline, MemorySegment modes, MemorySegment dWeights, MemorySegment dSpline) {
+            Job j = JOBS.get();
+            j.forward = forward;
+            j.s = s;
+            j.dModes = dModes;
+            j.first = first;
+            j.weights = weights;
+            j.spline = spline;
+            j.modes = modes;
+            j.dWeights = dWeights;
+            j.dSpline = dSpline;
+            return j;
+        }
+
+        void dispatch(Parallel par, long units, long grain) {
+            try {
+                par.forRange(units, grain, this);
+            } finally {
+                dModes = first = weights = spline = modes = dWeights = dSpline = null; // no closed arena kept reachable
+                s = null;
             }
-        });
+        }
+
+        @Override
+        public void run(long u0, long u1) {
+            if (forward) {
+                forwardUnits(this, u0, u1);
+            } else {
+                backwardUnits(this, u0, u1);
+            }
+        }
     }
 
     /**
@@ -150,37 +201,48 @@ final class CpuSeparableModesBlocked {
 
     static void backward(Parallel par, Dims s, MemorySegment dModes, MemorySegment first, MemorySegment weights,
                          MemorySegment spline, MemorySegment modes, MemorySegment dWeights, MemorySegment dSpline) {
+        long dimGroups = (s.d() + DIMS - 1) / DIMS;
+        long grain = Math.max(1, CpuElementwise.ELEMENT_GRAIN / Math.max(1, s.n() * DIMS * s.r()));
+        Job job = Job.claim(false, s, dModes, first, weights, spline, modes, dWeights, dSpline);
+        job.dispatch(par, s.groups() * dimGroups, grain);
+    }
+
+    /**
+     * Backward units {@code [u0, u1)}: unit {@code u} is seed-dimension group {@code u % dimGroups} of head
+     * {@code u / dimGroups}.
+     */
+    private static void backwardUnits(Job j, long u0, long u1) {
+        Dims s = j.s;
+        MemorySegment dModes = j.dModes, first = j.first, weights = j.weights, spline = j.spline, modes = j.modes;
+        MemorySegment dWeights = j.dWeights, dSpline = j.dSpline;
         int r = (int) s.r();
         int slice = (int) (s.knots() * s.r());
         long dimGroups = (s.d() + DIMS - 1) / DIMS;
-        long grain = Math.max(1, CpuElementwise.ELEMENT_GRAIN / Math.max(1, s.n() * DIMS * s.r()));
-        par.forRange(s.groups() * dimGroups, grain, (u0, u1) -> {
-            Scratch w = SCRATCH.get();
-            float[] gm = w.gm = Scratch.atLeast(w.gm, Math.toIntExact(s.n() * r)); // dModes * modes of one head, [N, R]
-            float[] sp = w.sp = Scratch.atLeast(w.sp, DIMS * slice);
-            float[] dsp = w.dsp = Scratch.atLeast(w.dsp, DIMS * slice);
-            int[] fv = w.firsts = Scratch.atLeast(w.firsts, BLOCK * DIMS);
-            float[] wv = w.wts = Scratch.atLeast(w.wts, BLOCK * DIMS * 3);
-            float[] dwv = w.dwts = Scratch.atLeast(w.dwts, BLOCK * DIMS * 3);
-            long gmHead = -1;
-            for (long u = u0; u < u1; u++) { // u = h * dimGroups + c: seed dimensions [DIMS c, DIMS (c + 1)) of head h
-                long h = u / dimGroups;
-                int i0 = (int) (u % dimGroups * DIMS);
-                int dims = (int) Math.min(DIMS, s.d() - i0);
-                if (h != gmHead) { // a worker's units are consecutive, so mostly one head after another
-                    CpuSeparableModes.modesTimesGrad(s, dModes, modes, h, gm);
-                    gmHead = h;
-                }
-                long sliceAt = (h * s.d() + i0) * slice * 4L;
-                MemorySegment.copy(spline, F32, sliceAt, sp, 0, dims * slice);
-                MemorySegment.copy(dSpline, F32, sliceAt, dsp, 0, dims * slice);
-                for (long n0 = 0; n0 < s.n(); n0 += BLOCK) {
-                    int rows = (int) Math.min(BLOCK, s.n() - n0);
-                    backwardUnit(s, first, weights, dWeights, h, n0, rows, i0, dims, gm, sp, dsp, fv, wv, dwv, w);
-                }
-                MemorySegment.copy(dsp, 0, dSpline, F32, sliceAt, dims * slice);
+        Scratch w = SCRATCH.get();
+        float[] gm = w.gm = Scratch.atLeast(w.gm, Math.toIntExact(s.n() * r)); // dModes * modes of one head, [N, R]
+        float[] sp = w.sp = Scratch.atLeast(w.sp, DIMS * slice);
+        float[] dsp = w.dsp = Scratch.atLeast(w.dsp, DIMS * slice);
+        int[] fv = w.firsts = Scratch.atLeast(w.firsts, BLOCK * DIMS);
+        float[] wv = w.wts = Scratch.atLeast(w.wts, BLOCK * DIMS * 3);
+        float[] dwv = w.dwts = Scratch.atLeast(w.dwts, BLOCK * DIMS * 3);
+        long gmHead = -1;
+        for (long u = u0; u < u1; u++) { // u = h * dimGroups + c: seed dimensions [DIMS c, DIMS (c + 1)) of head h
+            long h = u / dimGroups;
+            int i0 = (int) (u % dimGroups * DIMS);
+            int dims = (int) Math.min(DIMS, s.d() - i0);
+            if (h != gmHead) { // a worker's units are consecutive, so mostly one head after another
+                CpuSeparableModes.modesTimesGrad(s, dModes, modes, h, gm);
+                gmHead = h;
             }
-        });
+            long sliceAt = (h * s.d() + i0) * slice * 4L;
+            MemorySegment.copy(spline, F32, sliceAt, sp, 0, dims * slice);
+            MemorySegment.copy(dSpline, F32, sliceAt, dsp, 0, dims * slice);
+            for (long n0 = 0; n0 < s.n(); n0 += BLOCK) {
+                int rows = (int) Math.min(BLOCK, s.n() - n0);
+                backwardUnit(s, first, weights, dWeights, h, n0, rows, i0, dims, gm, sp, dsp, fv, wv, dwv, w);
+            }
+            MemorySegment.copy(dsp, 0, dSpline, F32, sliceAt, dims * slice);
+        }
     }
 
     /**

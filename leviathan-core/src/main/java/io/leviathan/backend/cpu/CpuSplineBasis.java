@@ -55,13 +55,7 @@ final class CpuSplineBasis {
                             boolean fast) {
         SplineBasisChecks.splineBasis(t, knots, first, weights);
         MemorySegment st = t.segment(CpuMemory.KEY), sf = first.segment(CpuMemory.KEY), sw = weights.segment(CpuMemory.KEY);
-        par.forRange(t.numel(), GRAIN, (e0, e1) -> {
-            if (fast) {
-                CpuSplineBasisLanes.forward(st, sf, sw, knots, normalize, e0, e1);
-            } else {
-                forwardScalar(st, sf, sw, knots, normalize, e0, e1);
-            }
-        });
+        Job.claim(Job.FORWARD, st, sf, sw, null, knots, normalize, fast).dispatch(par, t.numel());
     }
 
     /** The coordinates {@code [e0, e1)} of {@link #splineBasis}, one at a time. */
@@ -108,24 +102,78 @@ final class CpuSplineBasis {
             checkFirst(op, sf, t.numel(), t.size(1), knots);
             checkWindows(op, st, sf, t.numel(), t.size(1), knots);
         }
-        par.forRange(t.numel(), GRAIN, (e0, e1) -> {
-            if (fast) {
-                CpuSplineBasisLanes.backward(g, st, sf, sdt, knots, normalize, e0, e1);
-            } else {
-                backwardScalar(g, st, sf, sdt, knots, normalize, e0, e1);
-            }
-        });
+        Job.claim(Job.BACKWARD, g, st, sf, sdt, knots, normalize, fast).dispatch(par, t.numel());
     }
 
     /** Whether every window in {@code first} is the forward's for {@code t}, checked in parallel. */
     private static boolean windowsMatch(Parallel par, MemorySegment st, MemorySegment sf, long count, int knots) {
-        boolean[] bad = new boolean[1]; // a benign race: chunks only ever set it
-        par.forRange(count, GRAIN, (e0, e1) -> {
-            if (!CpuSplineBasisLanes.windowsMatch(st, sf, knots, e0, e1)) {
-                bad[0] = true;
+        Job job = Job.claim(Job.WINDOWS_MATCH, st, sf, null, null, knots, false, true);
+        job.bad = false;
+        job.dispatch(par, count);
+        return !job.bad;
+    }
+
+    /**
+     * The arguments of one call, in an object the calling thread reuses rather than a capturing lambda, so the
+     * generator's training step leaves no garbage behind. The segments' roles follow the kind: forward
+     * {@code t, first, weights}; backward {@code dWeights, t, first, dT}; windows check {@code t, first}.
+     */
+    private static final class Job implements Parallel.RangeBody {
+        static final int FORWARD = 0, BACKWARD = 1, WINDOWS_MATCH = 2;
+        private static final ThreadLocal<Job> JOBS = ThreadLocal.withInitial(Job::new);
+
+        int kind, knots;
+        boolean normalize, fast;
+        MemorySegment a, b, c, d;
+        /** Set by a chunk of a windows check that found a mismatch (a benign race: chunks only ever set it). */
+        volatile boolean bad;
+
+        static Job claim(int kind, MemorySegment a, MemorySegment b, MemorySegment c, MemorySegment d, int knots,
+                         boolean normalize, boolean fast) {
+            Job j = JOBS.get();
+            j.kind = kind;
+            j.a = a;
+            j.b = b;
+            j.c = c;
+            j.d = d;
+            j.knots = knots;
+            j.normalize = normalize;
+            j.fast = fast;
+            return j;
+        }
+
+        void dispatch(Parallel par, long count) {
+            try {
+                par.forRange(count, GRAIN, this);
+            } finally {
+                a = b = c = d = null; // a closed arena's memory must not stay reachable
             }
-        });
-        return !bad[0];
+        }
+
+        @Override
+        public void run(long e0, long e1) {
+            switch (kind) {
+                case FORWARD -> {
+                    if (fast) {
+                        CpuSplineBasisLanes.forward(a, b, c, knots, normalize, e0, e1);
+                    } else {
+                        forwardScalar(a, b, c, knots, normalize, e0, e1);
+                    }
+                }
+                case BACKWARD -> {
+                    if (fast) {
+                        CpuSplineBasisLanes.backward(a, b, c, d, knots, normalize, e0, e1);
+                    } else {
+                        backwardScalar(a, b, c, d, knots, normalize, e0, e1);
+                    }
+                }
+                default -> {
+                    if (!CpuSplineBasisLanes.windowsMatch(a, b, knots, e0, e1)) {
+                        bad = true;
+                    }
+                }
+            }
+        }
     }
 
     /** The coordinates {@code [e0, e1)} of {@link #splineBasisBackward}, one at a time. */
@@ -199,6 +247,21 @@ final class CpuSplineBasis {
     }
 
     // ================================================================ checks
+
+    /**
+     * Whether every window start {@code first[0, count)} lies in {@code [-1, knots - 2]}, in one pass over
+     * their minimum and maximum. It names no window; a caller that gets false runs {@link #checkFirst}, which
+     * does. (Plain scalar code: a vector loop here would be one more place C2 can box vectors.)
+     */
+    static boolean firstInRange(MemorySegment sf, long count, long knots) {
+        int min = Integer.MAX_VALUE, max = Integer.MIN_VALUE;
+        for (long e = 0; e < count; e++) {
+            int f = sf.get(I32, e * 4);
+            min = Math.min(min, f);
+            max = Math.max(max, f);
+        }
+        return count == 0 || (min >= -1 && max <= knots - 2);
+    }
 
     /**
      * Throws for the first window start outside {@code [-1, knots - 2]}, naming it and its position

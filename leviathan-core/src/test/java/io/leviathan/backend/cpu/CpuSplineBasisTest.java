@@ -5,6 +5,7 @@ import static io.leviathan.backend.cpu.CpuElementwiseTest.assertMessage;
 import static io.leviathan.backend.cpu.CpuReductionsTest.concat;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -21,6 +22,35 @@ class CpuSplineBasisTest {
     static final int[] DIMS = {1, 5, 128};
     static final int[] ROWS = {1, 9};
 
+
+    /**
+     * The one-pass range check of window starts agrees with the element-by-element rule, wherever the one bad
+     * start sits: first, in the middle, last.
+     */
+    @Test
+    void firstInRangeFindsAnOutOfRangeStartAnywhere() {
+        int knots = 32;
+        try (TensorArena arena = new TensorArena()) {
+            // nothing to check: true, whatever the memory holds
+            assertTrue(CpuSplineBasis.firstInRange(arena.ofInts(new int[] {-5}, 1).segment(), 0, knots));
+            for (int count : new int[] {1, 15, 16, 17, 1000 + 7}) {
+                int[] starts = TestData.ints(count, count, knots - 1); // [0, knots - 2]
+                for (int i = 0; i < count; i += 3) {
+                    starts[i] -= 1; // some down to -1, the lowest legal start
+                }
+                assertTrue(CpuSplineBasis.firstInRange(arena.ofInts(starts, count).segment(), count, knots),
+                        "legal starts, n=" + count);
+                for (int at : new int[] {0, count / 2, count - 1}) {
+                    for (int bad : new int[] {-2, knots - 1, Integer.MIN_VALUE, Integer.MAX_VALUE}) {
+                        int[] copy = starts.clone();
+                        copy[at] = bad;
+                        assertFalse(CpuSplineBasis.firstInRange(arena.ofInts(copy, count).segment(), count, knots),
+                                "start " + bad + " at " + at + " of " + count);
+                    }
+                }
+            }
+        }
+    }
 
     // ---------------------------------------------------------------- forward
 
