@@ -9,7 +9,19 @@ public final class NormChecks {
     private NormChecks() {}
 
     /** LayerNorm's sizes: {@code c} elements a row, {@code groups} rows of gain and shift. */
-    public record LayerNormDims(long c, long groups) {}
+    public record LayerNormDims(long c, long groups) {
+        /** The last call's record when the sizes are the same (a training step then allocates none). */
+        static LayerNormDims of(long c, long groups) {
+            LayerNormDims d = last;
+            if (d == null || d.c != c || d.groups != groups) {
+                d = new LayerNormDims(c, groups);
+                last = d;
+            }
+            return d;
+        }
+
+        private static volatile LayerNormDims last;
+    }
 
     /** RMSNorm's forward; returns the row length {@code C}. */
     public static long rmsNorm(Tensor x, Tensor weight, Tensor out, Tensor rstd) {
@@ -54,11 +66,11 @@ public final class NormChecks {
         OpChecks.f32Out(op, "rstd", rstd);
         long c = OpChecks.lastDim(op, "x", x);
         long groups = affineGroups(op, x, c, weight);
-        OpChecks.shape(op, "bias", bias, weight.shape());
+        OpChecks.sameShape(op, "weight", weight, "bias", bias);
         OpChecks.sameShape(op, "x", x, "out", out);
         OpChecks.rowsOf(op, "x", x, "mean", mean);
         OpChecks.rowsOf(op, "x", x, "rstd", rstd);
-        return new LayerNormDims(c, groups);
+        return LayerNormDims.of(c, groups);
     }
 
     /** LayerNorm's backward, plain or grouped as the forward. */
@@ -81,7 +93,7 @@ public final class NormChecks {
         long groups = affineGroups(op, x, c, weight);
         OpChecks.rowsOf(op, "x", x, "mean", mean);
         OpChecks.rowsOf(op, "x", x, "rstd", rstd);
-        return new LayerNormDims(c, groups);
+        return LayerNormDims.of(c, groups);
     }
 
     /**

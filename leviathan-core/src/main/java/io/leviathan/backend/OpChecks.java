@@ -106,6 +106,20 @@ public final class OpChecks {
         }
     }
 
+    /** Throws unless {@code t} is {@code [d0, d1, d2]} (no varargs array, unlike the general form). */
+    public static void shape(String op, String name, Tensor t, long d0, long d1, long d2) {
+        if (t.rank() != 3 || t.size(0) != d0 || t.size(1) != d1 || t.size(2) != d2) {
+            shape(op, name, t, new long[] {d0, d1, d2});
+        }
+    }
+
+    /** Throws unless {@code t} is {@code [d0, d1, d2, d3]} (no varargs array, unlike the general form). */
+    public static void shape(String op, String name, Tensor t, long d0, long d1, long d2, long d3) {
+        if (t.rank() != 4 || t.size(0) != d0 || t.size(1) != d1 || t.size(2) != d2 || t.size(3) != d3) {
+            shape(op, name, t, new long[] {d0, d1, d2, d3});
+        }
+    }
+
     /** Throws unless {@code t}'s shape equals {@code expected}. */
     public static void shape(String op, String name, Tensor t, long... expected) {
         if (!t.hasShape(expected)) {

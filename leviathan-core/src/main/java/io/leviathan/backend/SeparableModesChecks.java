@@ -14,7 +14,22 @@ public final class SeparableModesChecks {
     private SeparableModesChecks() {}
 
     /** The separable modes' sizes: groups (heads), rows, seed dimensions, knots and modes. */
-    public record ModeDims(long groups, long n, long d, long knots, long r) {}
+    public record ModeDims(long groups, long n, long d, long knots, long r) {
+        /**
+         * The sizes, as the last call's record when they are the same: a training step passes the same
+         * shapes every time, and this keeps it from allocating (records are immutable, so sharing is safe).
+         */
+        static ModeDims of(long groups, long n, long d, long knots, long r) {
+            ModeDims m = last;
+            if (m == null || m.groups != groups || m.n != n || m.d != d || m.knots != knots || m.r != r) {
+                m = new ModeDims(groups, n, d, knots, r);
+                last = m;
+            }
+            return m;
+        }
+
+        private static volatile ModeDims last;
+    }
 
     /** The forward's operands; returns their sizes. */
     public static ModeDims separableModes(Tensor first, Tensor weights, Tensor spline, Tensor modes) {
@@ -72,6 +87,6 @@ public final class SeparableModesChecks {
         } else {
             OpChecks.shape(op, modesName, modes, n, r);
         }
-        return new ModeDims(groups, n, d, knots, r);
+        return ModeDims.of(groups, n, d, knots, r);
     }
 }

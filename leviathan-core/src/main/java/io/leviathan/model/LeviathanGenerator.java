@@ -68,6 +68,8 @@ public final class LeviathanGenerator implements TokenEmbedding {
     private final int[] idScratch;       // the ids, downloaded when the caller has no host copy
     private final int[] uniqueScratch;   // distinct ids, sorted, then PAD_ID up to the bucket
     private final int[] inverseScratch;  // position -> row of its distinct id
+    private final long[] seenIds;        // de-duplication: one bit per vocabulary id, clear between calls
+    private final int[] rowOfId;         // de-duplication: id -> its row, valid for the ids of the last call
     private final int[] digitScratch;    // [k, Nb]: digit r of row i at r * Nb + i
     private final int[] rangeScratch;    // consecutive ids for materialize
     private int lastCount;
@@ -149,6 +151,8 @@ public final class LeviathanGenerator implements TokenEmbedding {
         idScratch = new int[maxTokens];
         uniqueScratch = new int[maxTokens];
         inverseScratch = new int[maxTokens];
+        seenIds = new long[dedup ? (vocab + 63) / 64 : 0];
+        rowOfId = new int[dedup ? vocab : 0];
         digitScratch = new int[k * maxTokens];
         rangeScratch = new int[maxTokens];
 
@@ -477,9 +481,11 @@ public final class LeviathanGenerator implements TokenEmbedding {
         return flat.narrow(0, 0, n).reshape(shape);
     }
 
-    /** {@code out_proj} (or its gradient) {@code [h, R, D]} as the one matrix {@code [h*R, D]}. */
+    /** Checks a call's ids {@code [N]} (I32) and rows {@code [>= N, D]}; returns {@code N}. */
     private int checkCall(String op, Tensor ids, Tensor rowsTensor) {
-        ids.requireDType("generator " + op, DType.I32);
+        if (ids.dtype() != DType.I32) { // the name is built only to throw: a step makes no string
+            ids.requireDType("generator " + op, DType.I32);
+        }
         long n = ids.numel();
         if (ids.rank() != 1 || n > maxTokens || n < 1) {
             throw new ShapeMismatchException("generator " + op + ": ids must be [N] with 1 <= N <= " + maxTokens
@@ -511,15 +517,27 @@ public final class LeviathanGenerator implements TokenEmbedding {
             }
             return n;
         }
-        Arrays.sort(uniqueScratch, 0, n);
-        int nu = 0;
+        // Mark the ids in a bit set, then read it in id order: the distinct ids come out sorted, in
+        // O(N + V / 64) and without the temporary arrays a sort allocates.
         for (int i = 0; i < n; i++) {
-            if (nu == 0 || uniqueScratch[nu - 1] != uniqueScratch[i]) {
-                uniqueScratch[nu++] = uniqueScratch[i];
+            seenIds[ids[i] >>> 6] |= 1L << ids[i]; // the shift uses the id's low 6 bits
+        }
+        int nu = 0;
+        for (int w = 0; w < seenIds.length; w++) {
+            long bits = seenIds[w];
+            if (bits == 0) {
+                continue;
             }
+            seenIds[w] = 0; // clear for the next call
+            do {
+                int id = (w << 6) + Long.numberOfTrailingZeros(bits);
+                rowOfId[id] = nu;
+                uniqueScratch[nu++] = id;
+                bits &= bits - 1;
+            } while (bits != 0);
         }
         for (int i = 0; i < n; i++) {
-            inverseScratch[i] = Arrays.binarySearch(uniqueScratch, 0, nu, ids[i]);
+            inverseScratch[i] = rowOfId[ids[i]];
         }
         return nu;
     }

@@ -225,6 +225,8 @@ final class CpuNorms {
     }
 
     private static final ThreadLocal<LayerNormJob> LN_JOBS = ThreadLocal.withInitial(LayerNormJob::new);
+    /** A worker's two row sums of the input gradient (mean(dn) and mean(dn * xhat), before the division). */
+    private static final ThreadLocal<double[]> ROW_SUMS = ThreadLocal.withInitial(() -> new double[2]);
 
     /**
      * One pass of LayerNorm over {@code [start, end)}: rows of the forward or of the input gradient, or
@@ -285,7 +287,7 @@ final class CpuNorms {
                     }
                 }
                 case BACKWARD_ROWS -> {
-                    double[] sums = new double[2];
+                    double[] sums = ROW_SUMS.get();
                     for (long r = start; r < end; r++) {
                         long off = r * c;
                         long wOff = r / rowsPerGroup * c;

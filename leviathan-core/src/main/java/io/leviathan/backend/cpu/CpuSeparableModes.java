@@ -331,9 +331,17 @@ final class CpuSeparableModes {
 
     /** Groups (heads) {@code groups}, rows {@code n}, seed dimensions {@code d}, knots and modes {@code r}. */
     record Dims(long groups, long n, long d, long knots, long r) {
+        /** As {@code m}; the last call's record when the sizes are the same (a step then allocates none). */
         static Dims of(SeparableModesChecks.ModeDims m) {
-            return new Dims(m.groups(), m.n(), m.d(), m.knots(), m.r());
+            Dims s = last;
+            if (s == null || s.groups != m.groups() || s.n != m.n() || s.d != m.d() || s.knots != m.knots() || s.r != m.r()) {
+                s = new Dims(m.groups(), m.n(), m.d(), m.knots(), m.r());
+                last = s;
+            }
+            return s;
         }
+
+        private static volatile Dims last;
 
         /** The element offset of {@code modes[n, g, :]} ({@code [N, G, R]}; {@code [N, R]} when ungrouped). */
         long modesRow(long row, long group) {
