@@ -16,7 +16,8 @@ import org.junit.jupiter.api.Test;
 
 /**
  * The argument checks a training step runs on every call (cross-entropy, embedding, attention backward, the
- * gradient norm, AdamW) allocate nothing when the arguments are valid, and still reject bad shapes with
+ * gradient norm, AdamW, and the Leviathan generator's spline basis, separable modes and grouped LayerNorm)
+ * allocate nothing when the arguments are valid, and still reject bad shapes with
  * messages that name them. The checks use no Vector API, so the interpreter allocates what compiled code
  * does and the byte count does not depend on the JIT.
  */
@@ -44,6 +45,13 @@ class StepChecksAllocationTest {
             Tensor norm = arena.allocate(DType.F32, 1);
             List<Tensor> grads = List.of(param, table);
             AdamWStep step = new AdamWStep(1e-3f, 0.9f, 0.95f, 1e-8f, 0.1f, 1);
+            // the generator's: 2 heads, 5 rows, seed 3, 4 knots, rank 2
+            Tensor t = arena.allocate(DType.F32, 10, 3), first = arena.allocate(DType.I32, 10, 3);
+            Tensor weights = arena.allocate(DType.F32, 10, 3, 3);
+            Tensor headFirst = arena.allocate(DType.I32, 2, 5, 3), headWeights = arena.allocate(DType.F32, 2, 5, 3, 3);
+            Tensor spline = arena.allocate(DType.F32, 2, 3, 4, 2), modes = arena.allocate(DType.F32, 5, 2, 2);
+            Tensor lnX = arena.allocate(DType.F32, 2, 5, 3), lnW = arena.allocate(DType.F32, 2, 3);
+            Tensor lnStat = arena.allocate(DType.F32, 2, 5);
             Runnable calls = () -> {
                 for (int i = 0; i < CALLS; i++) {
                     CrossEntropyChecks.crossEntropy(logits, rowTargets, null, logits);
@@ -53,6 +61,13 @@ class StepChecksAllocationTest {
                     AttentionChecks.attentionBackward(q, q, q, q, q, lse, q, q, q);
                     OptimizerChecks.globalL2Norm(grads);
                     OptimizerChecks.adamw(param, param, param, param, step, 4, norm, 1f);
+                    SplineBasisChecks.splineBasis(t, 4, first, weights);
+                    SplineBasisChecks.splineBasisBackward(weights, t, first, 4, t);
+                    SeparableModesChecks.separableModes(headFirst, headWeights, spline, modes);
+                    SeparableModesChecks.separableModesBackward(modes, headFirst, headWeights, spline, modes,
+                            headWeights, spline);
+                    NormChecks.layerNorm(lnX, lnW, lnW, lnX, lnStat, lnStat);
+                    NormChecks.layerNormBackward(lnX, lnX, lnW, lnStat, lnStat, lnX, lnW, lnW);
                 }
             };
             calls.run(); // loads and initialises every class the checks touch
@@ -63,7 +78,7 @@ class StepChecksAllocationTest {
                 calls.run();
                 best = Math.min(best, mx.getThreadAllocatedBytes(tid) - before);
             }
-            // Seven checks a call: one small record or array each would be over 100 KB here.
+            // Thirteen checks a round: one small record or array each would be over 100 KB here.
             assertTrue(best < 1024, "the checks allocated " + best + " bytes over " + CALLS + " rounds");
         }
     }

@@ -159,6 +159,35 @@ class LeviathanGeneratorTest {
         }
     }
 
+    /**
+     * De-duplication keeps no state between calls: after a batch with ids at both ends of the vocabulary, a
+     * second batch gives the rows a fresh generator gives it, bit for bit.
+     */
+    @Test
+    void deduplicationForgetsTheLastBatch() {
+        ModelConfig cfg = config(false, true);
+        int[] first = {0, V - 1, 5, 5, 1, 0, 17};
+        int[] second = {3, 17, 3, 28};
+        for (Backend be : backends()) {
+            try (be; TensorArena arena = be.newArena()) {
+                ParameterStore a = new ParameterStore(arena);
+                ParameterStore b = new ParameterStore(arena);
+                LeviathanGenerator used = new LeviathanGenerator(be, arena, a, cfg, first.length, true, false);
+                LeviathanGenerator fresh = new LeviathanGenerator(be, arena, b, cfg, first.length, true, false);
+                randomize(be, a, 4);
+                randomize(be, b, 4);
+                used.forward(ids(be, arena, first), first, arena.allocate(DType.F32, first.length, D));
+                assertEquals(5, used.lastUniqueCount());
+                Tensor outA = arena.allocate(DType.F32, second.length, D);
+                Tensor outB = arena.allocate(DType.F32, second.length, D);
+                used.forward(ids(be, arena, second), second, outA);
+                fresh.forward(ids(be, arena, second), second, outB);
+                assertEquals(3, used.lastUniqueCount());
+                assertArrayEquals(be.downloadFloats(outB), be.downloadFloats(outA), be.name());
+            }
+        }
+    }
+
     @Test
     void paddingToTheBucketChangesNoResultBit() {
         // 300 positions over 150 ids (each twice): 150 distinct pad to 160 rows; without de-duplication the
