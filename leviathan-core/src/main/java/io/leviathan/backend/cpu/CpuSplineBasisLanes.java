@@ -9,14 +9,19 @@ import jdk.incubator.vector.VectorSpecies;
 
 /**
  * {@link CpuSplineBasis}'s per-coordinate arithmetic on vector lanes: the same double operations in the same
- * order as the scalar code, so the same bits, a vector of coordinates at a time. A block holding a NaN
- * coordinate runs the scalar code instead (NaN handling of lanewise min and max need not match
- * {@code Math.min} and {@code Math.max}), as does the tail of a range.
+ * order as the scalar code, so the same bits, a vector of coordinates at a time. A block of coordinates holding
+ * a NaN runs the scalar code instead (NaN handling of lanewise min and max need not match {@code Math.min} and
+ * {@code Math.max}), as does the tail of a range.
  *
- * <p>A block is read into double arrays and written back from them by scalar loops (the widening and the
- * casts are exact or round as the scalar casts do); only the arithmetic between is on vectors, in
- * {@link #forwardBlock}, {@link #backwardBlock} and {@link #windowsBlock}. Two rules keep C2 from boxing
- * every vector (it then allocates hundreds of MB a step):
+ * <p>A range is taken in chunks of {@link #CHUNK} coordinates: each chunk's operands are copied from native
+ * memory into heap arrays in bulk, widened to double by plain loops (exact), computed on vectors block by block
+ * ({@link #forwardBlock}, {@link #backwardBlock}, {@link #windowsBlock}), narrowed and interleaved by plain
+ * loops (rounded as the scalar casts round) and copied back in bulk. Element-wise access to native memory
+ * would cost more than the arithmetic: each access carries its own bounds and liveness checks. The widening
+ * and narrowing are plain loops on purpose: the Vector API's conversions between lane counts made C2 box
+ * vectors in some runs (see the heap report).
+ *
+ * <p>Two rules keep C2 from boxing every vector (it then allocates hundreds of MB a step):
  * <ul>
  *   <li>no vector crosses a call of ours: in a method with many Vector API calls C2 stops inlining small
  *       helpers ({@code NodeCountInliningCutoff}), and a vector passed to a call that is not inlined is
@@ -30,8 +35,10 @@ final class CpuSplineBasisLanes {
     private CpuSplineBasisLanes() {}
 
     static final VectorSpecies<Double> D = DoubleVector.SPECIES_PREFERRED;
-    /** Coordinates per block. */
+    /** Coordinates per vector block. */
     static final int DL = D.length();
+    /** Coordinates per chunk (a multiple of {@link #DL}); a chunk's arrays, about 20 KiB, stay in L1. */
+    static final int CHUNK = 256;
 
     private static final ValueLayout.OfFloat F32 = ValueLayout.JAVA_FLOAT_UNALIGNED;
     private static final ValueLayout.OfInt I32 = ValueLayout.JAVA_INT_UNALIGNED;
@@ -39,46 +46,65 @@ final class CpuSplineBasisLanes {
     /** 2^52: adding and subtracting it rounds a double in [0, 2^51) to an integer. */
     private static final double ROUND = 0x1p52;
 
-    /** A worker's staging arrays for one block (one per thread, so a step allocates none). */
-    private static final class Block {
-        /** Coordinates; window starts ({@code first}, or {@code jn - 1}). */
-        final double[] t = new double[DL], first = new double[DL];
-        /** Forward: the weights and {@code 1 / sum}. Backward: the weights' gradients and {@code dt}. */
-        final double[] u0 = new double[DL], u1 = new double[DL], u2 = new double[DL], out = new double[DL];
+    /** A worker's staging arrays for one chunk (one set per thread, so a step allocates none). */
+    private static final class Chunk {
+        /** The chunk's operands as stored: coordinates, window starts, weights or their gradients, dT. */
+        final float[] t = new float[CHUNK], w = new float[3 * CHUNK], dt = new float[CHUNK];
+        final int[] first = new int[CHUNK];
+        /** Widened: coordinates and window starts. */
+        final double[] td = new double[CHUNK], firstD = new double[CHUNK];
+        /** Forward: the (scaled) weights. Backward: the weights' gradients, and {@code dt} in {@code out}. */
+        final double[] u0 = new double[CHUNK], u1 = new double[CHUNK], u2 = new double[CHUNK], out = new double[CHUNK];
+        /** Whether block {@code b} of the chunk holds a NaN coordinate. */
+        final boolean[] nan = new boolean[CHUNK / DL];
     }
 
-    private static final ThreadLocal<Block> BLOCK = ThreadLocal.withInitial(Block::new);
+    private static final ThreadLocal<Chunk> CHUNKS = ThreadLocal.withInitial(Chunk::new);
 
     /** The coordinates {@code [e0, e1)} of {@link CpuSplineBasis#splineBasis}. */
     static void forward(MemorySegment st, MemorySegment sf, MemorySegment sw, int knots, boolean normalize,
                         long e0, long e1) {
-        Block b = BLOCK.get();
+        Chunk b = CHUNKS.get();
         long e = e0;
-        for (; e + DL <= e1; e += DL) {
-            if (!readCoordinates(st, e, b)) {
-                CpuSplineBasis.forwardScalar(st, sf, sw, knots, normalize, e, e + DL);
-                continue;
+        for (; e + DL <= e1; e += CHUNK) {
+            int m = (int) Math.min(CHUNK, (e1 - e) / DL * DL); // whole blocks only
+            readCoordinates(st, e, m, b);
+            for (int j = 0; j < m; j += DL) {
+                b.nan[j / DL] = !forwardBlock(b, j, knots, normalize);
             }
-            forwardBlock(b, knots, normalize);
-            for (int j = 0; j < DL; j++) { // to int and float, interleaved into [e, 3]
-                double scaleW = normalize ? b.out[j] : 1;
-                long at = e + j;
-                sf.set(I32, at * 4, (int) b.first[j]);
-                sw.set(F32, at * 12, (float) (b.u0[j] * scaleW));
-                sw.set(F32, at * 12 + 4, (float) (b.u1[j] * scaleW));
-                sw.set(F32, at * 12 + 8, (float) (b.u2[j] * scaleW));
+            for (int j = 0; j < m; j++) { // to int and float (exact, and rounded as the scalar casts round), interleaved into [e, 3]
+                b.first[j] = (int) b.firstD[j];
+                b.w[3 * j] = (float) b.u0[j];
+                b.w[3 * j + 1] = (float) b.u1[j];
+                b.w[3 * j + 2] = (float) b.u2[j];
+            }
+            MemorySegment.copy(b.first, 0, sf, I32, e * 4, m);
+            MemorySegment.copy(b.w, 0, sw, F32, e * 12, 3 * m);
+            for (int j = 0; j < m; j += DL) { // NaN blocks: over the values just written
+                if (b.nan[j / DL]) {
+                    CpuSplineBasis.forwardScalar(st, sf, sw, knots, normalize, e + j, e + j + DL);
+                }
+            }
+            if (m < CHUNK) {
+                e += m;
+                break;
             }
         }
         CpuSplineBasis.forwardScalar(st, sf, sw, knots, normalize, e, e1);
     }
 
     /**
-     * From {@code b.t}: the window starts into {@code b.first}, the unscaled weights into {@code b.u*} and,
-     * with {@code normalize}, {@code 1 / (u0 + u1 + u2)} into {@code b.out}.
+     * From the coordinates {@code b.td[j, j + DL)}: the window starts into {@code b.firstD} and the weights,
+     * scaled where {@code normalize}, into {@code b.u0}, {@code b.u1}, {@code b.u2}. False, with nothing stored,
+     * if a coordinate is NaN.
      */
-    private static void forwardBlock(Block b, int knots, boolean normalize) {
+    private static boolean forwardBlock(Chunk b, int j, int knots, boolean normalize) {
         double scale = knots - 1;
-        DoubleVector c = DoubleVector.fromArray(D, b.t, 0).max(0).min(1).mul(scale);
+        DoubleVector t = DoubleVector.fromArray(D, b.td, j);
+        if (t.test(VectorOperators.IS_NAN).anyTrue()) {
+            return false;
+        }
+        DoubleVector c = t.max(0).min(1).mul(scale);
         // CpuSplineBasis.nearestKnot: floor(c) is c rounded to an integer, less one where that went up
         DoubleVector r = c.add(ROUND).sub(ROUND);
         DoubleVector fl = r.blend(r.sub(1), r.compare(VectorOperators.GT, c));
@@ -89,13 +115,19 @@ final class CpuSplineBasisLanes {
         DoubleVector u1 = DoubleVector.broadcast(D, 0.75).sub(x.mul(x));
         DoubleVector a2 = DoubleVector.broadcast(D, 0.5).add(x); // CpuSplineBasis.rightWeight
         DoubleVector u2 = a2.mul(0.5).mul(a2).blend(0, jn.add(1).compare(VectorOperators.GE, knots));
-        jn.sub(1).intoArray(b.first, 0);
-        u0.intoArray(b.u0, 0);
-        u1.intoArray(b.u1, 0);
-        u2.intoArray(b.u2, 0);
-        if (normalize) { // stored, not merged with a vector of ones: a vector merged from two branches is boxed
-            DoubleVector.broadcast(D, 1).div(u0.add(u1).add(u2)).intoArray(b.out, 0);
+        jn.sub(1).intoArray(b.firstD, j);
+        // Each branch stores its own results: a vector merged from two branches would be boxed.
+        if (normalize) {
+            DoubleVector scaleW = DoubleVector.broadcast(D, 1).div(u0.add(u1).add(u2));
+            u0.mul(scaleW).intoArray(b.u0, j);
+            u1.mul(scaleW).intoArray(b.u1, j);
+            u2.mul(scaleW).intoArray(b.u2, j);
+        } else {
+            u0.intoArray(b.u0, j);
+            u1.intoArray(b.u1, j);
+            u2.intoArray(b.u2, j);
         }
+        return true;
     }
 
     /**
@@ -104,43 +136,59 @@ final class CpuSplineBasisLanes {
      */
     static void backward(MemorySegment g, MemorySegment st, MemorySegment sf, MemorySegment sdt, int knots,
                          boolean normalize, long e0, long e1) {
-        Block b = BLOCK.get();
+        Chunk b = CHUNKS.get();
         long e = e0;
-        for (; e + DL <= e1; e += DL) {
-            if (!readCoordinates(st, e, b)) {
-                CpuSplineBasis.backwardScalar(g, st, sf, sdt, knots, normalize, e, e + DL);
-                continue;
+        for (; e + DL <= e1; e += CHUNK) {
+            int m = (int) Math.min(CHUNK, (e1 - e) / DL * DL);
+            readCoordinates(st, e, m, b);
+            readFirst(sf, e, m, b);
+            MemorySegment.copy(g, F32, e * 12, b.w, 0, 3 * m);
+            MemorySegment.copy(sdt, F32, e * 4, b.dt, 0, m);
+            for (int j = 0; j < m; j++) { // de-interleave [e, 3]
+                b.u0[j] = b.w[3 * j];
+                b.u1[j] = b.w[3 * j + 1];
+                b.u2[j] = b.w[3 * j + 2];
             }
-            readFirst(sf, e, b);
-            for (int j = 0; j < DL; j++) { // de-interleave [e, 3]
-                long at = (e + j) * 12;
-                b.u0[j] = g.get(F32, at);
-                b.u1[j] = g.get(F32, at + 4);
-                b.u2[j] = g.get(F32, at + 8);
+            for (int j = 0; j < m; j += DL) {
+                b.nan[j / DL] = !backwardBlock(b, j, knots, normalize);
             }
-            backwardBlock(b, knots, normalize);
-            for (int j = 0; j < DL; j++) {
-                double tv = b.t[j];
-                if (tv >= 0 && tv <= 1) { // clamped coordinates (outside [0, 1]) get no gradient
-                    long at = (e + j) * 4;
-                    sdt.set(F32, at, sdt.get(F32, at) + (float) b.out[j]);
+            for (int j = 0; j < m; j++) {
+                float tv = b.t[j];
+                // clamped coordinates (outside [0, 1]) get no gradient; NaN blocks are done below
+                if (tv >= 0f && tv <= 1f && !b.nan[j / DL]) {
+                    b.dt[j] += (float) b.out[j];
                 }
+            }
+            MemorySegment.copy(b.dt, 0, sdt, F32, e * 4, m);
+            for (int j = 0; j < m; j += DL) { // NaN blocks: their dT was written back unchanged
+                if (b.nan[j / DL]) {
+                    CpuSplineBasis.backwardScalar(g, st, sf, sdt, knots, normalize, e + j, e + j + DL);
+                }
+            }
+            if (m < CHUNK) {
+                e += m;
+                break;
             }
         }
         CpuSplineBasis.backwardScalar(g, st, sf, sdt, knots, normalize, e, e1);
     }
 
     /**
-     * {@code dt = CpuSplineBasis.windowGrad(...) * (K - 1)} into {@code b.out}, from {@code b.t},
-     * {@code b.first} and the weights' gradients in {@code b.u*}.
+     * {@code dt = CpuSplineBasis.windowGrad(...) * (K - 1)} into {@code b.out[j, j + DL)}, from {@code b.td},
+     * {@code b.firstD} and the weights' gradients in {@code b.u*}. False, with nothing stored, if a coordinate
+     * is NaN.
      */
-    private static void backwardBlock(Block b, int knots, boolean normalize) {
+    private static boolean backwardBlock(Chunk b, int j, int knots, boolean normalize) {
         double scale = knots - 1;
-        DoubleVector c = DoubleVector.fromArray(D, b.t, 0).mul(scale);
-        DoubleVector jn = DoubleVector.fromArray(D, b.first, 0).add(1);
-        DoubleVector g0 = DoubleVector.fromArray(D, b.u0, 0);
-        DoubleVector g1 = DoubleVector.fromArray(D, b.u1, 0);
-        DoubleVector g2 = DoubleVector.fromArray(D, b.u2, 0);
+        DoubleVector t = DoubleVector.fromArray(D, b.td, j);
+        if (t.test(VectorOperators.IS_NAN).anyTrue()) {
+            return false;
+        }
+        DoubleVector c = t.mul(scale);
+        DoubleVector jn = DoubleVector.fromArray(D, b.firstD, j).add(1);
+        DoubleVector g0 = DoubleVector.fromArray(D, b.u0, j);
+        DoubleVector g1 = DoubleVector.fromArray(D, b.u1, j);
+        DoubleVector g2 = DoubleVector.fromArray(D, b.u2, j);
         DoubleVector x = c.sub(jn);
         VectorMask<Double> leftOnGrid = jn.compare(VectorOperators.GE, 1);
         VectorMask<Double> rightOnGrid = jn.add(1).compare(VectorOperators.LT, knots);
@@ -149,9 +197,10 @@ final class CpuSplineBasisLanes {
         DoubleVector du1 = DoubleVector.broadcast(D, -2).mul(x);
         DoubleVector du2 = zero.blend(x.add(0.5), rightOnGrid);
         DoubleVector gDu = g0.mul(du0).add(g1.mul(du1)).add(g2.mul(du2));
+        // Each branch stores its own result: a vector merged from two branches would be boxed.
         if (!normalize) {
-            gDu.mul(scale).intoArray(b.out, 0);
-            return;
+            gDu.mul(scale).intoArray(b.out, j);
+            return true;
         }
         DoubleVector a0 = DoubleVector.broadcast(D, 0.5).sub(x); // CpuSplineBasis.leftWeight
         DoubleVector u0 = zero.blend(a0.mul(0.5).mul(a0), leftOnGrid);
@@ -160,7 +209,8 @@ final class CpuSplineBasisLanes {
         DoubleVector u2 = zero.blend(a2.mul(0.5).mul(a2), rightOnGrid);
         DoubleVector sum = u0.add(u1).add(u2), dSum = du0.add(du1).add(du2);
         DoubleVector gU = g0.mul(u0).add(g1.mul(u1)).add(g2.mul(u2));
-        gDu.sub(dSum.mul(gU).div(sum)).div(sum).mul(scale).intoArray(b.out, 0);
+        gDu.sub(dSum.mul(gU).div(sum)).div(sum).mul(scale).intoArray(b.out, j);
+        return true;
     }
 
     /**
@@ -168,45 +218,56 @@ final class CpuSplineBasisLanes {
      * {@link CpuSplineBasis#splineBasisBackward} requires; the scalar checks then name the first that is not).
      */
     static boolean windowsMatch(MemorySegment st, MemorySegment sf, int knots, long e0, long e1) {
-        Block b = BLOCK.get();
+        Chunk b = CHUNKS.get();
         long e = e0;
-        for (; e + DL <= e1; e += DL) {
-            // a NaN coordinate: max and min may not pass it through as Math does, so check it by the scalar rule
-            boolean match = readCoordinates(st, e, b)
-                    ? windowsBlock(b, knots, sf, e)
-                    : CpuSplineBasis.windowsMatchScalar(st, sf, knots, e, e + DL);
-            if (!match) {
-                return false;
+        for (; e + DL <= e1; e += CHUNK) {
+            int m = (int) Math.min(CHUNK, (e1 - e) / DL * DL);
+            readCoordinates(st, e, m, b);
+            readFirst(sf, e, m, b);
+            for (int j = 0; j < m; j += DL) {
+                int match = windowsBlock(b, j, knots);
+                // a NaN coordinate: max and min may not pass it through as Math does, so check it by the scalar rule
+                if (match < 0) {
+                    match = CpuSplineBasis.windowsMatchScalar(st, sf, knots, e + j, e + j + DL) ? 1 : 0;
+                }
+                if (match == 0) {
+                    return false;
+                }
+            }
+            if (m < CHUNK) {
+                e += m;
+                break;
             }
         }
         return CpuSplineBasis.windowsMatchScalar(st, sf, knots, e, e1);
     }
 
-    /** Whether the block's window starts (read from {@code sf} at {@code e}) are those of {@code b.t}. */
-    private static boolean windowsBlock(Block b, int knots, MemorySegment sf, long e) {
-        readFirst(sf, e, b);
-        DoubleVector c = DoubleVector.fromArray(D, b.t, 0).max(0).min(1).mul(knots - 1);
+    /** 1 if the window starts {@code b.firstD[j, j + DL)} are those of {@code b.td}, 0 if not, -1 for a NaN. */
+    private static int windowsBlock(Chunk b, int j, int knots) {
+        DoubleVector t = DoubleVector.fromArray(D, b.td, j);
+        if (t.test(VectorOperators.IS_NAN).anyTrue()) {
+            return -1;
+        }
+        DoubleVector c = t.max(0).min(1).mul(knots - 1);
         DoubleVector r = c.add(ROUND).sub(ROUND); // as in forwardBlock
         DoubleVector fl = r.blend(r.sub(1), r.compare(VectorOperators.GT, c));
         DoubleVector jn = fl.blend(fl.add(1), c.sub(fl).compare(VectorOperators.GE, 0.5));
-        return jn.sub(1).eq(DoubleVector.fromArray(D, b.first, 0)).allTrue();
+        return jn.sub(1).eq(DoubleVector.fromArray(D, b.firstD, j)).allTrue() ? 1 : 0;
     }
 
-    /** The block's coordinates into {@code b.t}; false if one is NaN. */
-    private static boolean readCoordinates(MemorySegment st, long e, Block b) {
-        boolean numbers = true;
-        for (int j = 0; j < DL; j++) {
-            float v = st.get(F32, (e + j) * 4);
-            b.t[j] = v;
-            numbers &= v == v;
+    /** {@code m} coordinates from {@code e} into {@code b.t} and, widened, {@code b.td}. */
+    private static void readCoordinates(MemorySegment st, long e, int m, Chunk b) {
+        MemorySegment.copy(st, F32, e * 4, b.t, 0, m);
+        for (int j = 0; j < m; j++) {
+            b.td[j] = b.t[j];
         }
-        return numbers;
     }
 
-    /** The block's window starts into {@code b.first}. */
-    private static void readFirst(MemorySegment sf, long e, Block b) {
-        for (int j = 0; j < DL; j++) {
-            b.first[j] = sf.get(I32, (e + j) * 4);
+    /** {@code m} window starts from {@code e} into {@code b.first} and, widened, {@code b.firstD}. */
+    private static void readFirst(MemorySegment sf, long e, int m, Chunk b) {
+        MemorySegment.copy(sf, I32, e * 4, b.first, 0, m);
+        for (int j = 0; j < m; j++) {
+            b.firstD[j] = b.first[j];
         }
     }
 }

@@ -40,7 +40,7 @@ class CpuGeneratorFastPathTest {
         for (int threads = 1; threads <= 2; threads++) {
             try (TensorArena arena = new TensorArena(); Parallel par = new Parallel(threads)) {
                 for (int knots : new int[] {3, 5, 32}) {
-                    for (int count : new int[] {1, 7, 8, 9, 15, 16, 17, 33, 100, 20_011}) {
+                    for (int count : new int[] {1, 7, 8, 9, 15, 16, 17, 33, 100, 256, 264, 300, 20_011}) {
                         for (boolean normalize : new boolean[] {false, true}) {
                             String what = "threads=" + threads + " K=" + knots + " count=" + count + " normalize=" + normalize;
                             float[] tv = coordinates(knots * 31L + count, count, knots);
