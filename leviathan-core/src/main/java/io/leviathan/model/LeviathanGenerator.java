@@ -356,7 +356,6 @@ public final class LeviathanGenerator implements TokenEmbedding {
 
     // ------------------------------------------------------------------------------------------ helpers
 
-    /** The buffers viewed at {@code nb} rows, in the shapes the calls above take. */
     // Views every call needs, made again only when their source tensor (by identity) or row count changes, so a
     // training step makes none.
     private final RowsView inverseRows = new RowsView(), digitRows = new RowsView();
@@ -426,6 +425,7 @@ public final class LeviathanGenerator implements TokenEmbedding {
         return rows;
     }
 
+    /** The buffers viewed at {@code nb} rows, in the shapes the calls above take. */
     private final class Rows {
         final int nb;
         final Tensor digits, z, seedRow, u, lnOut, lnMean, lnRstd, t, first, weights, modes, e;

@@ -11,8 +11,8 @@ import jdk.incubator.vector.VectorSpecies;
  * {@link CpuGemm}'s path for a transposed F32 A (stored {@code [K, M]}, as in a weight gradient
  * {@code dW = X^T dY}): A is packed k-major, so for each {@code k} a micro-panel holds its
  * {@link CpuGemm#MR} values side by side, which are already contiguous in A. Packing is then one masked
- * vector load and one masked store per {@code k} and micro-panel, reading A row by row (in groups of
- * rows, each read sequentially), instead of a transpose;
+ * vector load and one masked store per {@code k} and full micro-panel (a scalar copy for the edge panel),
+ * reading A row by row (in groups of rows, each read sequentially), instead of a transpose;
  * the micro-kernel broadcasts its A values from one or two cache lines per {@code k}.
  *
  * <p>The kernel issues the same fused multiply-adds in the same order as {@link CpuGemm}'s row-panel

@@ -55,7 +55,7 @@ final class CpuNorms {
                 dWeight.segment(CpuMemory.KEY));
         try {
             par.forRange(rows, rowGrain(c), job);
-            // The weight gradient by column blocks, as forColumnBlocks splits them.
+            // The weight gradient by column blocks (see columnBlockGrain).
             job.pass = RmsNormJob.WEIGHT_GRAD;
             par.forRange((c + L - 1) / L, columnBlockGrain(rows), job);
         } finally {
@@ -220,7 +220,7 @@ final class CpuNorms {
         LayerNormJob job = LN_JOBS.get();
         job.set(c, rows, groups, 0f, sx, sw, null, null, sm, sr, g, sdx, sdw, sdb);
         job.dispatch(par, LayerNormJob.BACKWARD_ROWS, rows, rowGrain(c));
-        // The gain and shift gradients by (group, column block), as forGroupColumnBlocks splits them.
+        // The gain and shift gradients by (group, column block) (see columnBlockGrain).
         job.dispatch(par, LayerNormJob.PARAM_GRADS, groups * job.blocks, columnBlockGrain(job.rowsPerGroup));
     }
 
@@ -300,7 +300,7 @@ final class CpuNorms {
                     }
                 }
                 default -> {
-                    // as forGroupColumnBlocks: a chunk may span the end of one group's row and the next
+                    // (group, column block) pairs: a chunk may span the end of one group's row and the next
                     long t = start;
                     while (t < end) {
                         long group = t / blocks;
@@ -403,42 +403,12 @@ final class CpuNorms {
     // ================================================================ shared: weight and bias gradients
 
     /**
-     * Runs {@code body} over column ranges {@code [c0, c1)} of {@code [0, cols)} whose boundaries are lane
-     * multiples; each range is owned by one thread, which walks every row.
+     * Column blocks (of L columns) per chunk for a weight gradient over {@code rows} rows. The gradients are
+     * split by column blocks of lane-multiple boundaries, each owned by one thread, which walks every row in
+     * order (per group of rows for a grouped LayerNorm).
      */
-    static void forColumnBlocks(Parallel par, long rows, long cols, Parallel.RangeBody body) {
-        forGroupColumnBlocks(par, 1, rows, cols, (group, c0, c1) -> body.run(c0, c1));
-    }
-
-    /** Column blocks (of L columns) per chunk for a weight gradient over {@code rows} rows. */
     static long columnBlockGrain(long rows) {
         return Math.max(1, ELEMENT_GRAIN / Math.max(1, rows * L));
-    }
-
-    /** A body over columns {@code [c0, c1)} of one group's parameter row. */
-    @FunctionalInterface
-    interface GroupColumnBody {
-        void run(long group, long c0, long c1);
-    }
-
-    /**
-     * {@link #forColumnBlocks} for {@code groups} parameter rows, each with its own {@code rowsPerGroup} rows
-     * of input: the (group, column block) pairs are split between threads, each pair owned by one thread,
-     * which walks that group's rows in order.
-     */
-    static void forGroupColumnBlocks(Parallel par, long groups, long rowsPerGroup, long cols, GroupColumnBody body) {
-        long blocks = (cols + L - 1) / L;
-        long grain = columnBlockGrain(rowsPerGroup);
-        par.forRange(groups * blocks, grain, (t0, t1) -> {
-            long t = t0;
-            while (t < t1) {
-                long group = t / blocks;
-                long b0 = t % blocks;
-                long b1 = Math.min(blocks, b0 + (t1 - t)); // stop at the end of this group's row
-                body.run(group, b0 * L, Math.min(b1 * L, cols));
-                t += b1 - b0;
-            }
-        });
     }
 
     /**

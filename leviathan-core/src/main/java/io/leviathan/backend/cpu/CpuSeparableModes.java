@@ -355,7 +355,7 @@ final class CpuSeparableModes {
      */
     private static void checkFirst(String op, MemorySegment first, Dims s) {
         if (CpuSplineBasis.firstInRange(first, s.groups * s.n * s.d, s.knots)) {
-            return; // the usual case: one vector pass, and no per-head names or slices made
+            return; // the usual case: one pass, and no per-head names or slices made
         }
         long perGroup = s.n * s.d * 4;
         for (long g = 0; g < s.groups; g++) {
