@@ -29,6 +29,11 @@ import jdk.incubator.vector.VectorOperators;
  * {@code d modes / d phi_i = modes * sign(phi_i) / (|phi_i| + EPS)}, which is {@code modes / f_i} for
  * {@code phi_i != 0} and 0 for {@code phi_i == 0}. The factors are recomputed, never stored.
  *
+ * <p>The backward takes a seed dimension's rows by window start ({@link #bucketByFirst}): rows that start at
+ * the same knot share their three spline rows, so their {@code dSpline} shares are summed per knot first (rows
+ * in order, from zero) and each sum is added to {@code dSpline} once, starts ascending. That order is part of
+ * the result's definition: {@link CpuSeparableModesBlocked} sums the same way, with the sums in registers.
+ *
  * <p>A window is three spline rows and three weights; a knot off the grid gets weight 0 and the middle row
  * (always on the grid) as its row, so the factor is three fmas with no branch. Vector lanes and scalar
  * tails run the same operations in the same order, so a mode gets the same bits in either, and the forward
@@ -136,13 +141,16 @@ final class CpuSeparableModes {
             return;
         }
         int r = (int) s.r;
+        int rows = Math.toIntExact(s.n);
         int headModes = Math.toIntExact(s.n * s.r);
         par.forRange(s.groups * s.d, Math.max(1, ELEMENT_GRAIN / Math.max(1, s.n * s.r)), (q0, q1) -> {
             float[] dphi = new float[r];
             float[] dw = new float[3];
-            long[] rows = new long[3];
+            long[] windowRows = new long[3];
             float[] wt = new float[3];
             float[] gm = new float[headModes]; // dModes * modes of one head, [N, R]: read once per seed dimension
+            float[] knotSums = new float[3 * r]; // one bucket's dSpline shares, [3, R]
+            int[] firsts = new int[rows], order = new int[rows], starts = new int[(int) s.knots + 1];
             long gmHead = -1;
             for (long q = q0; q < q1; q++) { // q = h * d + i: seed dimension i of head h
                 long h = q / s.d, i = q % s.d;
@@ -150,30 +158,73 @@ final class CpuSeparableModes {
                     modesTimesGrad(s, g, so, h, gm);
                     gmHead = h;
                 }
-                for (long n = 0; n < s.n; n++) {
-                    long p = h * s.n + n;
-                    int f = window(s, sf, sw, h, p, i, rows, wt);
-                    long e = p * s.d + i;
-                    if (f >= 0 && f + 2 < s.knots) {
-                        // the common case, all three knots on the grid: one fused pass
-                        windowGrad(ss, sds, rows, wt, gm, (int) (n * s.r), r, dw);
-                    } else {
-                        // next to an end of the grid: only the knots on it
-                        factorGrad(ss, rows, wt, gm, (int) (n * s.r), dphi);
+                for (int n = 0; n < rows; n++) {
+                    firsts[n] = sf.get(I32, ((h * s.n + n) * s.d + i) * 4);
+                }
+                bucketByFirst(firsts, rows, (int) s.knots, order, starts);
+                for (int b = 0; b < s.knots; b++) {
+                    if (starts[b] == starts[b + 1]) {
+                        continue; // no row starts its window here: nothing to add (not even a zero)
+                    }
+                    int f = b - 1;
+                    Arrays.fill(knotSums, 0f);
+                    for (int t = starts[b]; t < starts[b + 1]; t++) {
+                        int n = order[t];
+                        long p = h * s.n + n;
+                        window(s, sf, sw, h, p, i, windowRows, wt);
+                        factorGrad(ss, windowRows, wt, gm, n * r, dphi);
+                        long e = p * s.d + i;
                         for (int m = 0; m < 3; m++) {
-                            if (f + m >= 0 && f + m < s.knots) {
-                                dw[m] = knotGrad(ss, sds, rows[m], dphi, wt[m]);
+                            if (f + m >= 0 && f + m < s.knots) { // an off-grid knot gets no gradient
+                                dw[m] = knotGrad(ss, windowRows[m], dphi, wt[m], knotSums, m * r);
+                                sdw.set(F32, (e * 3 + m) * 4, sdw.get(F32, (e * 3 + m) * 4) + dw[m]);
                             }
                         }
                     }
                     for (int m = 0; m < 3; m++) {
                         if (f + m >= 0 && f + m < s.knots) {
-                            sdw.set(F32, (e * 3 + m) * 4, sdw.get(F32, (e * 3 + m) * 4) + dw[m]);
+                            addKnotSum(sds, ((h * s.d + i) * s.knots + f + m) * s.r, knotSums, m * r, r);
                         }
                     }
                 }
             }
         });
+    }
+
+    /**
+     * Rows {@code 0..rows-1} ordered by their window start, ascending, rows in order within one start (a counting
+     * sort; the starts are in {@code [-1, knots - 2]}): the rows with {@code first == b - 1} are
+     * {@code order[starts[b] .. starts[b + 1])}, {@code starts} holding {@code knots + 1} entries.
+     */
+    static void bucketByFirst(int[] firsts, int rows, int knots, int[] order, int[] starts) {
+        Arrays.fill(starts, 0, knots + 1, 0);
+        for (int n = 0; n < rows; n++) {
+            starts[firsts[n] + 2]++; // bucket b's count lands in starts[b + 1]; the prefix sum makes it b + 1's start
+        }
+        for (int b = 1; b <= knots; b++) {
+            starts[b] += starts[b - 1];
+        }
+        for (int n = 0; n < rows; n++) {
+            order[starts[firsts[n] + 1]++] = n;
+        }
+        for (int b = knots; b > 0; b--) { // each start has advanced to its bucket's end: shift back by one
+            starts[b] = starts[b - 1];
+        }
+        starts[0] = 0;
+    }
+
+    /** {@code dSpline[row + q] += sums[at + q]} for the {@code r} modes of one knot's row. */
+    static void addKnotSum(MemorySegment dSpline, long row, float[] sums, int at, int r) {
+        int q = 0;
+        for (; q + L <= r; q += L) {
+            long b = (row + q) * 4;
+            FloatVector.fromMemorySegment(F, dSpline, b, NO).add(FloatVector.fromArray(F, sums, at + q))
+                    .intoMemorySegment(dSpline, b, NO);
+        }
+        for (; q < r; q++) {
+            long b = (row + q) * 4;
+            dSpline.set(F32, b, dSpline.get(F32, b) + sums[at + q]);
+        }
     }
 
     /** {@code gm[n, r] = dModes[n, h, r] * modes[n, h, r]} for every row {@code n} of head {@code h}. */
@@ -208,68 +259,23 @@ final class CpuSeparableModes {
     }
 
     /**
-     * {@link #factorGrad} and {@link #knotGrad} of a window whose three knots are on the grid, in one pass over
-     * the {@code modes} modes with {@code dphi} in registers ({@code gm}'s row at offset {@code o}):
-     * {@code dSpline[rows[m] + r] += wt[m] * dphi[r]} and {@code dw[m] = sum_r dphi[r] * spline[rows[m] + r]}.
-     * The same operations in the same order per knot, so the same bits as the two-pass form.
+     * One knot's share of a window, spline row at element offset {@code row}:
+     * {@code sums[at + r] += wm * dphi[r]} (the bucket's running sum for that knot's {@code dSpline} row); returns
+     * {@code sum_r dphi[r] * spline[row + r]}, its weight's gradient.
      */
-    static void windowGrad(MemorySegment spline, MemorySegment dSpline, long[] rows, float[] wt, float[] gm, int o,
-                           int modes, float[] dw) {
-        FloatVector w0 = FloatVector.broadcast(F, wt[0]);
-        FloatVector w1 = FloatVector.broadcast(F, wt[1]);
-        FloatVector w2 = FloatVector.broadcast(F, wt[2]);
-        FloatVector acc0 = FloatVector.zero(F), acc1 = acc0, acc2 = acc0;
-        int r = 0;
-        for (; r + L <= modes; r += L) {
-            long b0 = (rows[0] + r) * 4, b1 = (rows[1] + r) * 4, b2 = (rows[2] + r) * 4;
-            FloatVector s0 = FloatVector.fromMemorySegment(F, spline, b0, NO);
-            FloatVector s1 = FloatVector.fromMemorySegment(F, spline, b1, NO);
-            FloatVector s2 = FloatVector.fromMemorySegment(F, spline, b2, NO);
-            FloatVector phi = s2.fma(w2, s1.fma(w1, s0.mul(wt[0])));
-            FloatVector dp = FloatVector.fromArray(F, gm, o + r).div(phi.add(signedEps(phi)))
-                    .blend(0f, phi.compare(VectorOperators.EQ, 0f));
-            dp.fma(w0, FloatVector.fromMemorySegment(F, dSpline, b0, NO)).intoMemorySegment(dSpline, b0, NO);
-            dp.fma(w1, FloatVector.fromMemorySegment(F, dSpline, b1, NO)).intoMemorySegment(dSpline, b1, NO);
-            dp.fma(w2, FloatVector.fromMemorySegment(F, dSpline, b2, NO)).intoMemorySegment(dSpline, b2, NO);
-            acc0 = dp.fma(s0, acc0);
-            acc1 = dp.fma(s1, acc1);
-            acc2 = dp.fma(s2, acc2);
-        }
-        double d0 = laneSum(acc0), d1 = laneSum(acc1), d2 = laneSum(acc2);
-        for (; r < modes; r++) {
-            float phi = factorScalar(spline, rows, wt, r);
-            float dp = phi == 0f ? 0f : gm[o + r] / (phi + signedEps(phi));
-            long b0 = (rows[0] + r) * 4, b1 = (rows[1] + r) * 4, b2 = (rows[2] + r) * 4;
-            dSpline.set(F32, b0, Math.fma(dp, wt[0], dSpline.get(F32, b0)));
-            dSpline.set(F32, b1, Math.fma(dp, wt[1], dSpline.get(F32, b1)));
-            dSpline.set(F32, b2, Math.fma(dp, wt[2], dSpline.get(F32, b2)));
-            d0 += dp * spline.get(F32, b0);
-            d1 += dp * spline.get(F32, b1);
-            d2 += dp * spline.get(F32, b2);
-        }
-        dw[0] = (float) d0;
-        dw[1] = (float) d1;
-        dw[2] = (float) d2;
-    }
-
-    /**
-     * One knot's share, spline row at element offset {@code row}: {@code dSpline[row + r] += wm * dphi[r]};
-     * returns {@code sum_r dphi[r] * spline[row + r]}, its weight's gradient.
-     */
-    static float knotGrad(MemorySegment spline, MemorySegment dSpline, long row, float[] dphi, float wm) {
+    static float knotGrad(MemorySegment spline, long row, float[] dphi, float wm, float[] sums, int at) {
         FloatVector acc = FloatVector.zero(F);
+        FloatVector w = FloatVector.broadcast(F, wm);
         int r = 0;
         for (; r + L <= dphi.length; r += L) {
-            long b = (row + r) * 4;
             FloatVector dp = FloatVector.fromArray(F, dphi, r);
-            dp.fma(FloatVector.broadcast(F, wm), FloatVector.fromMemorySegment(F, dSpline, b, NO)).intoMemorySegment(dSpline, b, NO);
-            acc = dp.fma(FloatVector.fromMemorySegment(F, spline, b, NO), acc);
+            dp.fma(w, FloatVector.fromArray(F, sums, at + r)).intoArray(sums, at + r);
+            acc = dp.fma(FloatVector.fromMemorySegment(F, spline, (row + r) * 4, NO), acc);
         }
         double sum = laneSum(acc);
         for (; r < dphi.length; r++) {
-            long b = (row + r) * 4;
-            dSpline.set(F32, b, Math.fma(dphi[r], wm, dSpline.get(F32, b)));
-            sum += dphi[r] * spline.get(F32, b);
+            sums[at + r] = Math.fma(dphi[r], wm, sums[at + r]);
+            sum += dphi[r] * spline.get(F32, (row + r) * 4);
         }
         return (float) sum;
     }

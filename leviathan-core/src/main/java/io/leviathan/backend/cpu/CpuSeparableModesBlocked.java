@@ -19,17 +19,21 @@ import jdk.incubator.vector.VectorOperators;
  *
  * <p><b>Why.</b> Each window is a few vector operations per mode block, and every access to native memory
  * through a {@code MemorySegment} carries its own bounds and liveness checks, which here cost as much as the
- * arithmetic. One head's spline slice for one seed dimension ({@code [K, R]}, 8 KiB at K 32, R 64) is read
- * by every row, so it is copied once into an array and all rows' windows then read the array.
+ * arithmetic. The spline is read by every row, so it is copied once into an array (the forward: a head's
+ * {@code [d, K, R]}, 1 MiB at d 128, K 32, R 64; the backward: a group of seed dimensions' slices) and all rows'
+ * windows then read the array.
  *
  * <p><b>Forward.</b> Work is split into (head, block of {@link #BLOCK} rows) units. A unit keeps its rows'
  * running products in an array and walks the seed dimensions in order, multiplying each row's factor in:
  * per mode the product is taken over {@code i = 0, 1, ...} exactly as the row-at-a-time loop does.
  *
  * <p><b>Backward.</b> Split by (head, group of {@link #DIMS} seed dimensions), so each worker owns its
- * {@code dSpline[h, i]} slices and {@code dWeights[h, :, i, :]}: no races. The slices are accumulated in arrays
- * (loaded from, and stored back to, the tensor), each in the row order of the general loop; rows are taken in
- * blocks whose windows are copied to arrays once for all the group's dimensions.
+ * {@code dSpline[h, i]} slices and {@code dWeights[h, :, i, :]}: no races. Per seed dimension the rows are taken
+ * by window start, as the general loop takes them ({@link CpuSeparableModes#bucketByFirst}): the rows of one
+ * start read the same three spline rows, and their {@code dSpline} shares are summed in registers
+ * ({@link #chunkOfFour}) and added to the slice once, instead of read, added to and stored per row. At the
+ * generator's shapes that made the backward about 0.83x its time (and the forward, reading a head's spline copied
+ * once, about 0.9x), with 512-bit vectors; with AVX2 the backward measured about 1.05x and the forward 0.9x.
  */
 final class CpuSeparableModesBlocked {
     private CpuSeparableModesBlocked() {}
@@ -45,8 +49,9 @@ final class CpuSeparableModesBlocked {
 
     /**
      * Seed dimensions per backward unit: their spline and gradient slices ({@code 2 * DIMS * K * R} floats,
-     * 256 KiB at K 32, R 64) stay in L2 while the unit walks all rows, and a block of rows' windows for them are
-     * {@code DIMS} contiguous elements per row (a row's windows for one dimension are {@code d} apart).
+     * 256 KiB at K 32, R 64) stay in L2 while the unit walks all rows, and the rows' windows for them are
+     * {@code DIMS} contiguous elements per row (a row's windows for one dimension are {@code d} apart), copied once
+     * per unit. 8, 16, 32 and 64 measured the same, within noise.
      */
     static final int DIMS = 16;
 
@@ -58,9 +63,13 @@ final class CpuSeparableModesBlocked {
     private static final class Scratch {
         float[] acc = new float[0], sp = new float[0], dsp = new float[0], gm = new float[0];
         float[] wts = new float[0], dwts = new float[0];
-        int[] firsts = new int[0];
-        /** Lane accumulators of the weight gradients of {@code L} windows, {@code [3, L, L]}, and their sums {@code [3, L]}. */
-        final float[] accs = new float[3 * L * L], sums = new float[3 * L];
+        int[] firsts = new int[0], column = new int[0], order = new int[0], starts = new int[0];
+        float[] knotSums = new float[0];
+        /**
+         * Lane accumulators of the weight gradients of {@code L} windows, {@code [3, L, L]}, then one vector of
+         * zeros (at {@link #ZEROS}, never written: a fresh window's start); and their sums, {@code [3, L]}.
+         */
+        final float[] accs = new float[3 * L * L + L], sums = new float[3 * L];
 
         static float[] atLeast(float[] a, int n) {
             return a.length >= n ? a : new float[n];
@@ -70,6 +79,23 @@ final class CpuSeparableModesBlocked {
             return a.length >= n ? a : new int[n];
         }
     }
+
+    /** The size of one block of {@link Scratch#accs}, and where its vector of zeros starts. */
+    private static final int LL = L * L, ZEROS = 3 * LL;
+
+    /**
+     * The most spline floats of one head ({@code d * K * R}) the forward copies to an array at once (16 MiB; the
+     * generator's head is 1 MiB): each row block then reads it there, instead of copying every seed dimension's
+     * slice again per block of rows.
+     */
+    private static final long HEAD_SPLINE = 1 << 22;
+
+    /**
+     * Whether the backward keeps a bucket's 12 knot-sum vectors in registers ({@link #chunkOfFour}): with 512-bit
+     * vectors (32 registers on x86). With narrower ones (AVX2's 16 registers) they would spill, and
+     * {@link #chunkOfRest} keeps them in L1 instead; both give the same bits.
+     */
+    private static final boolean REGISTER_SUMS = F.vectorBitSize() >= 512;
 
     private static final ThreadLocal<Scratch> SCRATCH = ThreadLocal.withInitial(Scratch::new);
 
@@ -96,14 +122,20 @@ final class CpuSeparableModesBlocked {
         long blocks = (s.n() + BLOCK - 1) / BLOCK;
         Scratch w = SCRATCH.get();
         float[] acc = w.acc = Scratch.atLeast(w.acc, BLOCK * r);
-        float[] sp = w.sp = Scratch.atLeast(w.sp, slice);
+        boolean wholeHead = s.d() * slice <= HEAD_SPLINE;
+        float[] sp = w.sp = Scratch.atLeast(w.sp, wholeHead ? (int) (s.d() * slice) : slice);
         int[] fv = w.firsts = Scratch.atLeast(w.firsts, (int) (BLOCK * s.d()));
         float[] wv = w.wts = Scratch.atLeast(w.wts, (int) (BLOCK * s.d() * 3));
+        long spHead = -1;
         for (long u = u0; u < u1; u++) {
             long g = u / blocks;
             long n0 = u % blocks * BLOCK;
             int rows = (int) Math.min(BLOCK, s.n() - n0);
-            forwardUnit(s, j.first, j.weights, j.spline, j.modes, g, n0, rows, acc, sp, slice, fv, wv);
+            if (wholeHead && g != spHead) { // a worker's units are consecutive, so mostly one head after another
+                MemorySegment.copy(j.spline, F32, g * s.d() * slice * 4L, sp, 0, (int) (s.d() * slice));
+                spHead = g;
+            }
+            forwardUnit(s, j.first, j.weights, j.spline, j.modes, g, n0, rows, acc, sp, wholeHead, slice, fv, wv);
         }
     }
 
@@ -159,7 +191,7 @@ final class CpuSeparableModesBlocked {
      */
     private static void forwardUnit(Dims s, MemorySegment first, MemorySegment weights, MemorySegment spline,
                                     MemorySegment modes, long g, long n0, int rows, float[] acc, float[] sp,
-                                    int slice, int[] fv, float[] wv) {
+                                    boolean wholeHead, int slice, int[] fv, float[] wv) {
         int r = (int) s.r();
         int d = (int) s.d();
         long e0 = (g * s.n() + n0) * d;
@@ -167,12 +199,15 @@ final class CpuSeparableModesBlocked {
         MemorySegment.copy(weights, F32, e0 * 12, wv, 0, rows * d * 3);
         Arrays.fill(acc, 0, rows * r, 1f);
         for (int i = 0; i < d; i++) {
-            MemorySegment.copy(spline, F32, (g * d + i) * slice * 4L, sp, 0, slice);
+            int at = wholeHead ? i * slice : 0; // the head's spline is in sp already, or this slice is copied now
+            if (!wholeHead) {
+                MemorySegment.copy(spline, F32, (g * d + i) * slice * 4L, sp, 0, slice);
+            }
             for (int k = 0; k < rows; k++) {
                 int e = k * d + i;
                 int f = fv[e];
                 boolean left = f >= 0, right = f + 2 < s.knots();
-                int mid = (f + 1) * r;
+                int mid = at + (f + 1) * r;
                 float w0 = left ? wv[e * 3] : 0f;
                 float w1 = wv[e * 3 + 1];
                 float w2 = right ? wv[e * 3 + 2] : 0f;
@@ -209,27 +244,36 @@ final class CpuSeparableModesBlocked {
 
     /**
      * Backward units {@code [u0, u1)}: unit {@code u} is seed-dimension group {@code u % dimGroups} of head
-     * {@code u / dimGroups}.
+     * {@code u / dimGroups}. The group's windows and weight gradients for all rows are copied to arrays
+     * ({@code [N, dims]}, {@code [N, dims, 3]}) and back, so the strided reads of the tensors (a row's windows
+     * are {@code d} apart) happen once per unit.
      */
     private static void backwardUnits(Job j, long u0, long u1) {
         Dims s = j.s;
         MemorySegment dModes = j.dModes, first = j.first, weights = j.weights, spline = j.spline, modes = j.modes;
         MemorySegment dWeights = j.dWeights, dSpline = j.dSpline;
         int r = (int) s.r();
-        int slice = (int) (s.knots() * s.r());
+        int n = (int) s.n();
+        int d = (int) s.d();
+        int knots = (int) s.knots();
+        int slice = knots * r;
         long dimGroups = (s.d() + DIMS - 1) / DIMS;
         Scratch w = SCRATCH.get();
         float[] gm = w.gm = Scratch.atLeast(w.gm, Math.toIntExact(s.n() * r)); // dModes * modes of one head, [N, R]
         float[] sp = w.sp = Scratch.atLeast(w.sp, DIMS * slice);
         float[] dsp = w.dsp = Scratch.atLeast(w.dsp, DIMS * slice);
-        int[] fv = w.firsts = Scratch.atLeast(w.firsts, BLOCK * DIMS);
-        float[] wv = w.wts = Scratch.atLeast(w.wts, BLOCK * DIMS * 3);
-        float[] dwv = w.dwts = Scratch.atLeast(w.dwts, BLOCK * DIMS * 3);
+        int[] fv = w.firsts = Scratch.atLeast(w.firsts, n * DIMS);
+        float[] wv = w.wts = Scratch.atLeast(w.wts, n * DIMS * 3);
+        float[] dwv = w.dwts = Scratch.atLeast(w.dwts, n * DIMS * 3);
+        int[] column = w.column = Scratch.atLeast(w.column, n);
+        int[] order = w.order = Scratch.atLeast(w.order, n);
+        int[] starts = w.starts = Scratch.atLeast(w.starts, knots + 1);
+        float[] knotSums = w.knotSums = Scratch.atLeast(w.knotSums, 3 * r);
         long gmHead = -1;
         for (long u = u0; u < u1; u++) { // u = h * dimGroups + c: seed dimensions [DIMS c, DIMS (c + 1)) of head h
             long h = u / dimGroups;
             int i0 = (int) (u % dimGroups * DIMS);
-            int dims = (int) Math.min(DIMS, s.d() - i0);
+            int dims = Math.min(DIMS, d - i0);
             if (h != gmHead) { // a worker's units are consecutive, so mostly one head after another
                 CpuSeparableModes.modesTimesGrad(s, dModes, modes, h, gm);
                 gmHead = h;
@@ -237,140 +281,221 @@ final class CpuSeparableModesBlocked {
             long sliceAt = (h * s.d() + i0) * slice * 4L;
             MemorySegment.copy(spline, F32, sliceAt, sp, 0, dims * slice);
             MemorySegment.copy(dSpline, F32, sliceAt, dsp, 0, dims * slice);
-            for (long n0 = 0; n0 < s.n(); n0 += BLOCK) {
-                int rows = (int) Math.min(BLOCK, s.n() - n0);
-                backwardUnit(s, first, weights, dWeights, h, n0, rows, i0, dims, gm, sp, dsp, fv, wv, dwv, w);
+            for (int k = 0; k < n; k++) {
+                long e = (h * s.n() + k) * d + i0;
+                MemorySegment.copy(first, I32, e * 4, fv, k * dims, dims);
+                MemorySegment.copy(weights, F32, e * 12, wv, k * dims * 3, dims * 3);
+                MemorySegment.copy(dWeights, F32, e * 12, dwv, k * dims * 3, dims * 3);
+            }
+            for (int jd = 0; jd < dims; jd++) {
+                for (int k = 0; k < n; k++) {
+                    column[k] = fv[k * dims + jd];
+                }
+                CpuSeparableModes.bucketByFirst(column, n, knots, order, starts);
+                for (int b = 0; b < knots; b++) {
+                    if (starts[b] < starts[b + 1]) {
+                        bucketGrad(r, knots, b - 1, jd * slice, jd, dims, order, starts[b], starts[b + 1],
+                                gm, sp, dsp, wv, dwv, knotSums, w);
+                    }
+                }
+            }
+            for (int k = 0; k < n; k++) {
+                long e = (h * s.n() + k) * d + i0;
+                MemorySegment.copy(dwv, k * dims * 3, dWeights, F32, e * 12, dims * 3);
             }
             MemorySegment.copy(dsp, 0, dSpline, F32, sliceAt, dims * slice);
         }
     }
 
     /**
-     * Rows {@code [n0, n0 + rows)} of head {@code h}, seed dimensions {@code [i0, i0 + dims)}: the rows' windows
-     * and weight gradients are copied to arrays ({@code [rows, dims]}, {@code [rows, dims, 3]}) and back, so the
-     * strided reads of the tensors (a row's windows are {@code d} apart) happen once per block, not per window.
-     * Each seed dimension takes the rows in order, so {@code dSpline} sums in the same order as the general loop.
-     * The weight gradients' lane sums are taken {@code L} windows at a time ({@link CpuLaneReductions#laneSums}).
+     * The rows {@code order[t0 .. t1)} of seed dimension {@code jd} (of the unit's {@code dims}), whose windows all
+     * start at {@code f}: their three spline rows are the same, at {@code base + (f + m) R} of {@code sp}. The
+     * {@code dSpline} shares are summed into {@code knotSums} ({@code [3, R]}, from zero), {@code L} rows at a
+     * time and four vectors of modes at a time with the sums in registers ({@link #chunkOfFour}; the rest through
+     * L1, {@link #chunkOfRest}), then added to {@code dsp} once. The weight gradients' lane accumulators run across the chunks in {@code accs} and are summed {@code L}
+     * rows at a time ({@link CpuLaneReductions#laneSums}). A knot off the grid reads the middle row with weight 0
+     * for the factor, as the general loop does, and gets no gradient.
      */
-    private static void backwardUnit(Dims s, MemorySegment first, MemorySegment weights, MemorySegment dWeights,
-                                     long h, long n0, int rows, int i0, int dims, float[] gm, float[] sp, float[] dsp,
-                                     int[] fv, float[] wv, float[] dwv, Scratch w) {
-        int r = (int) s.r();
-        int d = (int) s.d();
-        int knots = (int) s.knots();
-        int slice = knots * r;
-        for (int k = 0; k < rows; k++) {
-            long e = (h * s.n() + n0 + k) * d + i0;
-            MemorySegment.copy(first, I32, e * 4, fv, k * dims, dims);
-            MemorySegment.copy(weights, F32, e * 12, wv, k * dims * 3, dims * 3);
-            MemorySegment.copy(dWeights, F32, e * 12, dwv, k * dims * 3, dims * 3);
-        }
-        float[] accs = w.accs, sums = w.sums;
-        for (int j = 0; j < dims; j++) {
-            int base = j * slice;
-            for (int k0 = 0; k0 < rows; k0 += L) {
-                int count = Math.min(L, rows - k0);
-                for (int t = 0; t < count; t++) {
-                    int k = k0 + t;
-                    int e = k * dims + j;
-                    int f = fv[e];
-                    int o = (int) (n0 + k) * r;
-                    if (f >= 0 && f + 2 < knots) {
-                        interiorGrad(sp, dsp, gm, o, r, base + f * r, wv[e * 3], wv[e * 3 + 1], wv[e * 3 + 2], accs, t);
-                    } else {
-                        edgeGrad(knots, sp, dsp, gm, o, r, base, f, wv, e, accs, t);
-                    }
-                }
-                for (int m = 0; m < 3; m++) {
-                    CpuLaneReductions.laneSums(accs, m * L * L, sums, m * L);
-                }
-                for (int t = 0; t < count; t++) {
-                    int e = (k0 + t) * dims + j;
-                    int f = fv[e];
-                    for (int m = 0; m < 3; m++) {
-                        if (f + m >= 0 && f + m < knots) { // an off-grid knot gets no gradient
-                            dwv[e * 3 + m] += sums[m * L + t];
-                        }
-                    }
-                }
-            }
-        }
-        for (int k = 0; k < rows; k++) {
-            long e = (h * s.n() + n0 + k) * d + i0;
-            MemorySegment.copy(dwv, k * dims * 3, dWeights, F32, e * 12, dims * 3);
-        }
-    }
-
-    /**
-     * A window with all three knots on the grid, rows at {@code row0}, {@code row0 + R}, {@code row0 + 2R}:
-     * {@code dsp[row_m + q] += w_m * dphi[q]}, with {@code dphi = gm / f} (0 where {@code phi == 0});
-     * {@link CpuSeparableModes#windowGrad}'s operations. The lane accumulators of
-     * {@code dw[m] = sum_q dphi[q] * sp[row_m + q]} are stored as vector {@code t} of {@code accs}'s block
-     * {@code m}, to be summed {@code L} windows at a time.
-     */
-    private static void interiorGrad(float[] sp, float[] dsp, float[] gm, int o, int r, int row0,
-                                     float wt0, float wt1, float wt2, float[] accs, int t) {
-        FloatVector w0 = FloatVector.broadcast(F, wt0);
-        FloatVector w1 = FloatVector.broadcast(F, wt1);
-        FloatVector w2 = FloatVector.broadcast(F, wt2);
-        FloatVector acc0 = FloatVector.zero(F), acc1 = acc0, acc2 = acc0;
-        for (int q = 0; q < r; q += L) {
-            int b0 = row0 + q, b1 = b0 + r, b2 = b1 + r;
-            FloatVector s0 = FloatVector.fromArray(F, sp, b0);
-            FloatVector s1 = FloatVector.fromArray(F, sp, b1);
-            FloatVector s2 = FloatVector.fromArray(F, sp, b2);
-            FloatVector phi = s2.fma(w2, s1.fma(w1, s0.mul(wt0)));
-            FloatVector dp = FloatVector.fromArray(F, gm, o + q).div(phi.add(signedEps(phi)))
-                    .blend(0f, phi.compare(VectorOperators.EQ, 0f));
-            dp.fma(w0, FloatVector.fromArray(F, dsp, b0)).intoArray(dsp, b0);
-            dp.fma(w1, FloatVector.fromArray(F, dsp, b1)).intoArray(dsp, b1);
-            dp.fma(w2, FloatVector.fromArray(F, dsp, b2)).intoArray(dsp, b2);
-            acc0 = dp.fma(s0, acc0);
-            acc1 = dp.fma(s1, acc1);
-            acc2 = dp.fma(s2, acc2);
-        }
-        acc0.intoArray(accs, t * L);
-        acc1.intoArray(accs, (L + t) * L);
-        acc2.intoArray(accs, (2 * L + t) * L);
-    }
-
-    /**
-     * A window next to an end of the grid (first {@code f}, window {@code e} of the block, its slice at
-     * {@code base}): only the knots on the grid get gradients; {@link CpuSeparableModes#factorGrad} and
-     * {@code knotGrad}'s operations. An off-grid knot reads the middle row with weight 0 for the factor, as the
-     * general loop does; its accumulator stays zero and the caller skips it.
-     */
-    private static void edgeGrad(int knots, float[] sp, float[] dsp, float[] gm, int o, int r, int base, int f,
-                                 float[] wv, int e, float[] accs, int t) {
+    private static void bucketGrad(int r, int knots, int f, int base, int jd, int dims, int[] order, int t0, int t1,
+                                   float[] gm, float[] sp, float[] dsp, float[] wv, float[] dwv, float[] knotSums,
+                                   Scratch w) {
         boolean left = f >= 0, right = f + 2 < knots;
         int mid = base + (f + 1) * r, row0 = left ? mid - r : mid, row2 = right ? mid + r : mid;
-        float wt0 = left ? wv[e * 3] : 0f;
-        float wt1 = wv[e * 3 + 1];
-        float wt2 = right ? wv[e * 3 + 2] : 0f;
-        FloatVector w0 = FloatVector.broadcast(F, wt0);
-        FloatVector w1 = FloatVector.broadcast(F, wt1);
-        FloatVector w2 = FloatVector.broadcast(F, wt2);
-        FloatVector acc0 = FloatVector.zero(F), acc1 = acc0, acc2 = acc0;
-        for (int q = 0; q < r; q += L) {
-            FloatVector s0 = FloatVector.fromArray(F, sp, row0 + q);
-            FloatVector s1 = FloatVector.fromArray(F, sp, mid + q);
-            FloatVector s2 = FloatVector.fromArray(F, sp, row2 + q);
-            FloatVector phi = s2.fma(w2, s1.fma(w1, s0.mul(wt0)));
-            FloatVector dp = FloatVector.fromArray(F, gm, o + q).div(phi.add(signedEps(phi)))
-                    .blend(0f, phi.compare(VectorOperators.EQ, 0f));
-            if (left) {
-                dp.fma(w0, FloatVector.fromArray(F, dsp, row0 + q)).intoArray(dsp, row0 + q);
-                acc0 = dp.fma(s0, acc0);
+        float[] accs = w.accs, sums = w.sums;
+        Arrays.fill(knotSums, 0, 3 * r, 0f);
+        for (int a = t0; a < t1; a += L) {
+            int count = Math.min(L, t1 - a);
+            int q = 0;
+            if (REGISTER_SUMS) {
+                for (; q + 4 * L <= r; q += 4 * L) {
+                    chunkOfFour(sp, gm, wv, order, a, count, dims, jd, row0, mid, row2, left, right, q, r, knotSums,
+                            accs, q == 0);
+                }
             }
-            dp.fma(w1, FloatVector.fromArray(F, dsp, mid + q)).intoArray(dsp, mid + q);
-            acc1 = dp.fma(s1, acc1);
-            if (right) {
-                dp.fma(w2, FloatVector.fromArray(F, dsp, row2 + q)).intoArray(dsp, row2 + q);
-                acc2 = dp.fma(s2, acc2);
+            if (q < r) {
+                chunkOfRest(sp, gm, wv, order, a, count, dims, jd, row0, mid, row2, left, right, q, r, knotSums,
+                        accs, q == 0);
+            }
+            for (int m = 0; m < 3; m++) {
+                CpuLaneReductions.laneSums(accs, m * LL, sums, m * L);
+            }
+            for (int t = 0; t < count; t++) { // an off-grid knot gets no gradient (the middle one is always on the grid)
+                int e = (order[a + t] * dims + jd) * 3;
+                if (left) {
+                    dwv[e] += sums[t];
+                }
+                dwv[e + 1] += sums[L + t];
+                if (right) {
+                    dwv[e + 2] += sums[2 * L + t];
+                }
             }
         }
-        acc0.intoArray(accs, t * L);
-        acc1.intoArray(accs, (L + t) * L);
-        acc2.intoArray(accs, (2 * L + t) * L);
+        for (int m = 0; m < 3; m++) {
+            if (f + m >= 0 && f + m < knots) {
+                int row = base + (f + m) * r;
+                for (int q = 0; q < r; q += L) {
+                    FloatVector.fromArray(F, dsp, row + q).add(FloatVector.fromArray(F, knotSums, m * r + q))
+                            .intoArray(dsp, row + q);
+                }
+            }
+        }
+    }
+
+    /**
+     * Modes {@code [q, q + 4L)} of the rows {@code order[a .. a + count)}, all with the window rows
+     * {@code row0, row1, row2} of {@code sp}: per row {@code phi}, then {@code dphi = gm / f} (0 where
+     * {@code phi == 0}); {@code knotSums[m R + q ...] += w_m * dphi}, held in registers across the rows; and the
+     * lane accumulators of {@code dw[m] = sum dphi * sp[row_m]} carried on in {@code accs} (row {@code t}'s
+     * vector {@code t} of block {@code m}; from zero when {@code fresh}). The per-lane operations of
+     * {@link CpuSeparableModes#factorGrad} and {@code knotGrad}, written out four vectors at a time: no vector
+     * crosses a method boundary, so C2 neither boxes one nor runs out of inlining budget.
+     */
+    private static void chunkOfFour(float[] sp, float[] gm, float[] wv, int[] order, int a, int count, int dims,
+                                    int jd, int row0, int row1, int row2, boolean left, boolean right, int q, int r,
+                                    float[] knotSums, float[] accs, boolean fresh) {
+        int k0 = q, k1 = r + q, k2 = 2 * r + q;
+        FloatVector p00 = FloatVector.fromArray(F, knotSums, k0), p01 = FloatVector.fromArray(F, knotSums, k0 + L);
+        FloatVector p02 = FloatVector.fromArray(F, knotSums, k0 + 2 * L), p03 = FloatVector.fromArray(F, knotSums, k0 + 3 * L);
+        FloatVector p10 = FloatVector.fromArray(F, knotSums, k1), p11 = FloatVector.fromArray(F, knotSums, k1 + L);
+        FloatVector p12 = FloatVector.fromArray(F, knotSums, k1 + 2 * L), p13 = FloatVector.fromArray(F, knotSums, k1 + 3 * L);
+        FloatVector p20 = FloatVector.fromArray(F, knotSums, k2), p21 = FloatVector.fromArray(F, knotSums, k2 + L);
+        FloatVector p22 = FloatVector.fromArray(F, knotSums, k2 + 2 * L), p23 = FloatVector.fromArray(F, knotSums, k2 + 3 * L);
+        FloatVector eps = FloatVector.broadcast(F, CpuSeparableModes.EPS), negEps = FloatVector.broadcast(F, -CpuSeparableModes.EPS);
+        int s0 = row0 + q, s1 = row1 + q, s2 = row2 + q;
+        for (int t = 0; t < count; t++) {
+            int n = order[a + t];
+            int e = (n * dims + jd) * 3;
+            float wt0 = left ? wv[e] : 0f, wt1 = wv[e + 1], wt2 = right ? wv[e + 2] : 0f;
+            FloatVector w0 = FloatVector.broadcast(F, wt0), w1 = FloatVector.broadcast(F, wt1), w2 = FloatVector.broadcast(F, wt2);
+            int g = n * r + q;
+            int from = fresh ? ZEROS : t * L, to = t * L; // a fresh row's accumulators start from the zero block
+            FloatVector acc0 = FloatVector.fromArray(F, accs, from);
+            FloatVector acc1 = FloatVector.fromArray(F, accs, fresh ? ZEROS : LL + to);
+            FloatVector acc2 = FloatVector.fromArray(F, accs, fresh ? ZEROS : 2 * LL + to);
+            // vector 0
+            FloatVector x0 = FloatVector.fromArray(F, sp, s0), x1 = FloatVector.fromArray(F, sp, s1);
+            FloatVector x2 = FloatVector.fromArray(F, sp, s2);
+            FloatVector phi = x2.fma(w2, x1.fma(w1, x0.mul(wt0)));
+            FloatVector dp = FloatVector.fromArray(F, gm, g).div(phi.add(negEps.blend(eps, phi.compare(VectorOperators.GE, 0f))))
+                    .blend(0f, phi.compare(VectorOperators.EQ, 0f));
+            p00 = dp.fma(w0, p00);
+            p10 = dp.fma(w1, p10);
+            p20 = dp.fma(w2, p20);
+            acc0 = dp.fma(x0, acc0);
+            acc1 = dp.fma(x1, acc1);
+            acc2 = dp.fma(x2, acc2);
+            // vector 1
+            x0 = FloatVector.fromArray(F, sp, s0 + L);
+            x1 = FloatVector.fromArray(F, sp, s1 + L);
+            x2 = FloatVector.fromArray(F, sp, s2 + L);
+            phi = x2.fma(w2, x1.fma(w1, x0.mul(wt0)));
+            dp = FloatVector.fromArray(F, gm, g + L).div(phi.add(negEps.blend(eps, phi.compare(VectorOperators.GE, 0f))))
+                    .blend(0f, phi.compare(VectorOperators.EQ, 0f));
+            p01 = dp.fma(w0, p01);
+            p11 = dp.fma(w1, p11);
+            p21 = dp.fma(w2, p21);
+            acc0 = dp.fma(x0, acc0);
+            acc1 = dp.fma(x1, acc1);
+            acc2 = dp.fma(x2, acc2);
+            // vector 2
+            x0 = FloatVector.fromArray(F, sp, s0 + 2 * L);
+            x1 = FloatVector.fromArray(F, sp, s1 + 2 * L);
+            x2 = FloatVector.fromArray(F, sp, s2 + 2 * L);
+            phi = x2.fma(w2, x1.fma(w1, x0.mul(wt0)));
+            dp = FloatVector.fromArray(F, gm, g + 2 * L).div(phi.add(negEps.blend(eps, phi.compare(VectorOperators.GE, 0f))))
+                    .blend(0f, phi.compare(VectorOperators.EQ, 0f));
+            p02 = dp.fma(w0, p02);
+            p12 = dp.fma(w1, p12);
+            p22 = dp.fma(w2, p22);
+            acc0 = dp.fma(x0, acc0);
+            acc1 = dp.fma(x1, acc1);
+            acc2 = dp.fma(x2, acc2);
+            // vector 3
+            x0 = FloatVector.fromArray(F, sp, s0 + 3 * L);
+            x1 = FloatVector.fromArray(F, sp, s1 + 3 * L);
+            x2 = FloatVector.fromArray(F, sp, s2 + 3 * L);
+            phi = x2.fma(w2, x1.fma(w1, x0.mul(wt0)));
+            dp = FloatVector.fromArray(F, gm, g + 3 * L).div(phi.add(negEps.blend(eps, phi.compare(VectorOperators.GE, 0f))))
+                    .blend(0f, phi.compare(VectorOperators.EQ, 0f));
+            p03 = dp.fma(w0, p03);
+            p13 = dp.fma(w1, p13);
+            p23 = dp.fma(w2, p23);
+            acc0 = dp.fma(x0, acc0);
+            acc1 = dp.fma(x1, acc1);
+            acc2 = dp.fma(x2, acc2);
+            acc0.intoArray(accs, to);
+            acc1.intoArray(accs, LL + to);
+            acc2.intoArray(accs, 2 * LL + to);
+        }
+        p00.intoArray(knotSums, k0);
+        p01.intoArray(knotSums, k0 + L);
+        p02.intoArray(knotSums, k0 + 2 * L);
+        p03.intoArray(knotSums, k0 + 3 * L);
+        p10.intoArray(knotSums, k1);
+        p11.intoArray(knotSums, k1 + L);
+        p12.intoArray(knotSums, k1 + 2 * L);
+        p13.intoArray(knotSums, k1 + 3 * L);
+        p20.intoArray(knotSums, k2);
+        p21.intoArray(knotSums, k2 + L);
+        p22.intoArray(knotSums, k2 + 2 * L);
+        p23.intoArray(knotSums, k2 + 3 * L);
+    }
+
+    /**
+     * {@link #chunkOfFour}'s operations for modes {@code [q, R)}, vector by vector, with the knot sums read and
+     * written in {@code knotSums} (L1) instead of held in registers: the modes after the last full chunk of four
+     * vectors, or all of them where 12 sums would not fit in the registers ({@link #REGISTER_SUMS}).
+     */
+    private static void chunkOfRest(float[] sp, float[] gm, float[] wv, int[] order, int a, int count, int dims,
+                                    int jd, int row0, int row1, int row2, boolean left, boolean right, int q, int r,
+                                    float[] knotSums, float[] accs, boolean fresh) {
+        FloatVector eps = FloatVector.broadcast(F, CpuSeparableModes.EPS), negEps = FloatVector.broadcast(F, -CpuSeparableModes.EPS);
+        for (int t = 0; t < count; t++) {
+            int n = order[a + t];
+            int e = (n * dims + jd) * 3;
+            float wt0 = left ? wv[e] : 0f, wt1 = wv[e + 1], wt2 = right ? wv[e + 2] : 0f;
+            FloatVector w0 = FloatVector.broadcast(F, wt0), w1 = FloatVector.broadcast(F, wt1), w2 = FloatVector.broadcast(F, wt2);
+            int to = t * L;
+            FloatVector acc0 = FloatVector.fromArray(F, accs, fresh ? ZEROS : to);
+            FloatVector acc1 = FloatVector.fromArray(F, accs, fresh ? ZEROS : LL + to);
+            FloatVector acc2 = FloatVector.fromArray(F, accs, fresh ? ZEROS : 2 * LL + to);
+            for (int v = q; v < r; v += L) {
+                FloatVector x0 = FloatVector.fromArray(F, sp, row0 + v), x1 = FloatVector.fromArray(F, sp, row1 + v);
+                FloatVector x2 = FloatVector.fromArray(F, sp, row2 + v);
+                FloatVector phi = x2.fma(w2, x1.fma(w1, x0.mul(wt0)));
+                FloatVector dp = FloatVector.fromArray(F, gm, n * r + v)
+                        .div(phi.add(negEps.blend(eps, phi.compare(VectorOperators.GE, 0f))))
+                        .blend(0f, phi.compare(VectorOperators.EQ, 0f));
+                dp.fma(w0, FloatVector.fromArray(F, knotSums, v)).intoArray(knotSums, v);
+                dp.fma(w1, FloatVector.fromArray(F, knotSums, r + v)).intoArray(knotSums, r + v);
+                dp.fma(w2, FloatVector.fromArray(F, knotSums, 2 * r + v)).intoArray(knotSums, 2 * r + v);
+                acc0 = dp.fma(x0, acc0);
+                acc1 = dp.fma(x1, acc1);
+                acc2 = dp.fma(x2, acc2);
+            }
+            acc0.intoArray(accs, to);
+            acc1.intoArray(accs, LL + to);
+            acc2.intoArray(accs, 2 * LL + to);
+        }
     }
 }
