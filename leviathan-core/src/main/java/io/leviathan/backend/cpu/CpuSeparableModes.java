@@ -31,8 +31,10 @@ import jdk.incubator.vector.VectorOperators;
  *
  * <p>The backward takes a seed dimension's rows by window start ({@link #bucketByFirst}): rows that start at
  * the same knot share their three spline rows, so their {@code dSpline} shares are summed per knot first (rows
- * in order, from zero) and each sum is added to {@code dSpline} once, starts ascending. That order is part of
- * the result's definition: {@link CpuSeparableModesBlocked} sums the same way, with the sums in registers.
+ * in order, from zero) and each sum is added to {@code dSpline} once, starts ascending; rows are taken
+ * {@link #ROW_PASS} at a time, so the fast path's per-thread arrays stay bounded for large batches. That order is
+ * part of the result's definition: {@link CpuSeparableModesBlocked} sums the same way, with the sums in
+ * registers.
  *
  * <p>A window is three spline rows and three weights; a knot off the grid gets weight 0 and the middle row
  * (always on the grid) as its row, so the factor is three fmas with no branch. Vector lanes and scalar
@@ -54,6 +56,12 @@ import jdk.incubator.vector.VectorOperators;
  */
 final class CpuSeparableModes {
     private CpuSeparableModes() {}
+
+    /**
+     * Rows per pass of the backward's sums by window start (a pass's rows are sorted together): the fast path
+     * keeps a pass's windows of a group of seed dimensions in arrays, 448 bytes a row (1.8 MiB per worker).
+     */
+    static final int ROW_PASS = 4096;
 
     /** The {@code 1e-9} of {@code log(|phi| + 1e-9)}. */
     static final float EPS = 1e-9f;
@@ -150,7 +158,8 @@ final class CpuSeparableModes {
             float[] wt = new float[3];
             float[] gm = new float[headModes]; // dModes * modes of one head, [N, R]: read once per seed dimension
             float[] knotSums = new float[3 * r]; // one bucket's dSpline shares, [3, R]
-            int[] firsts = new int[rows], order = new int[rows], starts = new int[(int) s.knots + 1];
+            int pass = Math.min(rows, ROW_PASS);
+            int[] firsts = new int[pass], order = new int[pass], starts = new int[(int) s.knots + 1];
             long gmHead = -1;
             for (long q = q0; q < q1; q++) { // q = h * d + i: seed dimension i of head h
                 long h = q / s.d, i = q % s.d;
@@ -158,32 +167,35 @@ final class CpuSeparableModes {
                     modesTimesGrad(s, g, so, h, gm);
                     gmHead = h;
                 }
-                for (int n = 0; n < rows; n++) {
-                    firsts[n] = sf.get(I32, ((h * s.n + n) * s.d + i) * 4);
-                }
-                bucketByFirst(firsts, rows, (int) s.knots, order, starts);
-                for (int b = 0; b < s.knots; b++) {
-                    if (starts[b] == starts[b + 1]) {
-                        continue; // no row starts its window here: nothing to add (not even a zero)
+                for (int n0 = 0; n0 < rows; n0 += ROW_PASS) { // rows [n0, n0 + count): one pass
+                    int count = Math.min(ROW_PASS, rows - n0);
+                    for (int k = 0; k < count; k++) {
+                        firsts[k] = sf.get(I32, ((h * s.n + n0 + k) * s.d + i) * 4);
                     }
-                    int f = b - 1;
-                    Arrays.fill(knotSums, 0f);
-                    for (int t = starts[b]; t < starts[b + 1]; t++) {
-                        int n = order[t];
-                        long p = h * s.n + n;
-                        window(s, sf, sw, h, p, i, windowRows, wt);
-                        factorGrad(ss, windowRows, wt, gm, n * r, dphi);
-                        long e = p * s.d + i;
-                        for (int m = 0; m < 3; m++) {
-                            if (f + m >= 0 && f + m < s.knots) { // an off-grid knot gets no gradient
-                                dw[m] = knotGrad(ss, windowRows[m], dphi, wt[m], knotSums, m * r);
-                                sdw.set(F32, (e * 3 + m) * 4, sdw.get(F32, (e * 3 + m) * 4) + dw[m]);
+                    bucketByFirst(firsts, count, (int) s.knots, order, starts);
+                    for (int b = 0; b < s.knots; b++) {
+                        if (starts[b] == starts[b + 1]) {
+                            continue; // no row starts its window here: nothing to add (not even a zero)
+                        }
+                        int f = b - 1;
+                        Arrays.fill(knotSums, 0f);
+                        for (int t = starts[b]; t < starts[b + 1]; t++) {
+                            int n = n0 + order[t];
+                            long p = h * s.n + n;
+                            window(s, sf, sw, h, p, i, windowRows, wt);
+                            factorGrad(ss, windowRows, wt, gm, n * r, dphi);
+                            long e = p * s.d + i;
+                            for (int m = 0; m < 3; m++) {
+                                if (f + m >= 0 && f + m < s.knots) { // an off-grid knot gets no gradient
+                                    dw[m] = knotGrad(ss, windowRows[m], dphi, wt[m], knotSums, m * r);
+                                    sdw.set(F32, (e * 3 + m) * 4, sdw.get(F32, (e * 3 + m) * 4) + dw[m]);
+                                }
                             }
                         }
-                    }
-                    for (int m = 0; m < 3; m++) {
-                        if (f + m >= 0 && f + m < s.knots) {
-                            addKnotSum(sds, ((h * s.d + i) * s.knots + f + m) * s.r, knotSums, m * r, r);
+                        for (int m = 0; m < 3; m++) {
+                            if (f + m >= 0 && f + m < s.knots) {
+                                addKnotSum(sds, ((h * s.d + i) * s.knots + f + m) * s.r, knotSums, m * r, r);
+                            }
                         }
                     }
                 }

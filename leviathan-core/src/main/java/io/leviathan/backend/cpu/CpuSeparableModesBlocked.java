@@ -244,9 +244,9 @@ final class CpuSeparableModesBlocked {
 
     /**
      * Backward units {@code [u0, u1)}: unit {@code u} is seed-dimension group {@code u % dimGroups} of head
-     * {@code u / dimGroups}. The group's windows and weight gradients for all rows are copied to arrays
-     * ({@code [N, dims]}, {@code [N, dims, 3]}) and back, so the strided reads of the tensors (a row's windows
-     * are {@code d} apart) happen once per unit.
+     * {@code u / dimGroups}. The group's windows and weight gradients for a pass of rows
+     * ({@link CpuSeparableModes#ROW_PASS}) are copied to arrays ({@code [rows, dims]}, {@code [rows, dims, 3]})
+     * and back, so the strided reads of the tensors (a row's windows are {@code d} apart) happen once per unit.
      */
     private static void backwardUnits(Job j, long u0, long u1) {
         Dims s = j.s;
@@ -262,11 +262,12 @@ final class CpuSeparableModesBlocked {
         float[] gm = w.gm = Scratch.atLeast(w.gm, Math.toIntExact(s.n() * r)); // dModes * modes of one head, [N, R]
         float[] sp = w.sp = Scratch.atLeast(w.sp, DIMS * slice);
         float[] dsp = w.dsp = Scratch.atLeast(w.dsp, DIMS * slice);
-        int[] fv = w.firsts = Scratch.atLeast(w.firsts, n * DIMS);
-        float[] wv = w.wts = Scratch.atLeast(w.wts, n * DIMS * 3);
-        float[] dwv = w.dwts = Scratch.atLeast(w.dwts, n * DIMS * 3);
-        int[] column = w.column = Scratch.atLeast(w.column, n);
-        int[] order = w.order = Scratch.atLeast(w.order, n);
+        int pass = Math.min(n, CpuSeparableModes.ROW_PASS);
+        int[] fv = w.firsts = Scratch.atLeast(w.firsts, pass * DIMS);
+        float[] wv = w.wts = Scratch.atLeast(w.wts, pass * DIMS * 3);
+        float[] dwv = w.dwts = Scratch.atLeast(w.dwts, pass * DIMS * 3);
+        int[] column = w.column = Scratch.atLeast(w.column, pass);
+        int[] order = w.order = Scratch.atLeast(w.order, pass);
         int[] starts = w.starts = Scratch.atLeast(w.starts, knots + 1);
         float[] knotSums = w.knotSums = Scratch.atLeast(w.knotSums, 3 * r);
         long gmHead = -1;
@@ -281,44 +282,48 @@ final class CpuSeparableModesBlocked {
             long sliceAt = (h * s.d() + i0) * slice * 4L;
             MemorySegment.copy(spline, F32, sliceAt, sp, 0, dims * slice);
             MemorySegment.copy(dSpline, F32, sliceAt, dsp, 0, dims * slice);
-            for (int k = 0; k < n; k++) {
-                long e = (h * s.n() + k) * d + i0;
-                MemorySegment.copy(first, I32, e * 4, fv, k * dims, dims);
-                MemorySegment.copy(weights, F32, e * 12, wv, k * dims * 3, dims * 3);
-                MemorySegment.copy(dWeights, F32, e * 12, dwv, k * dims * 3, dims * 3);
-            }
-            for (int jd = 0; jd < dims; jd++) {
-                for (int k = 0; k < n; k++) {
-                    column[k] = fv[k * dims + jd];
+            for (int n0 = 0; n0 < n; n0 += CpuSeparableModes.ROW_PASS) { // rows [n0, n0 + count): one pass
+                int count = Math.min(CpuSeparableModes.ROW_PASS, n - n0);
+                for (int k = 0; k < count; k++) {
+                    long e = (h * s.n() + n0 + k) * d + i0;
+                    MemorySegment.copy(first, I32, e * 4, fv, k * dims, dims);
+                    MemorySegment.copy(weights, F32, e * 12, wv, k * dims * 3, dims * 3);
+                    MemorySegment.copy(dWeights, F32, e * 12, dwv, k * dims * 3, dims * 3);
                 }
-                CpuSeparableModes.bucketByFirst(column, n, knots, order, starts);
-                for (int b = 0; b < knots; b++) {
-                    if (starts[b] < starts[b + 1]) {
-                        bucketGrad(r, knots, b - 1, jd * slice, jd, dims, order, starts[b], starts[b + 1],
-                                gm, sp, dsp, wv, dwv, knotSums, w);
+                for (int jd = 0; jd < dims; jd++) {
+                    for (int k = 0; k < count; k++) {
+                        column[k] = fv[k * dims + jd];
+                    }
+                    CpuSeparableModes.bucketByFirst(column, count, knots, order, starts);
+                    for (int b = 0; b < knots; b++) {
+                        if (starts[b] < starts[b + 1]) {
+                            bucketGrad(r, knots, b - 1, jd * slice, jd, dims, order, starts[b], starts[b + 1],
+                                    gm, n0 * r, sp, dsp, wv, dwv, knotSums, w);
+                        }
                     }
                 }
-            }
-            for (int k = 0; k < n; k++) {
-                long e = (h * s.n() + k) * d + i0;
-                MemorySegment.copy(dwv, k * dims * 3, dWeights, F32, e * 12, dims * 3);
+                for (int k = 0; k < count; k++) {
+                    long e = (h * s.n() + n0 + k) * d + i0;
+                    MemorySegment.copy(dwv, k * dims * 3, dWeights, F32, e * 12, dims * 3);
+                }
             }
             MemorySegment.copy(dsp, 0, dSpline, F32, sliceAt, dims * slice);
         }
     }
 
     /**
-     * The rows {@code order[t0 .. t1)} of seed dimension {@code jd} (of the unit's {@code dims}), whose windows all
-     * start at {@code f}: their three spline rows are the same, at {@code base + (f + m) R} of {@code sp}. The
-     * {@code dSpline} shares are summed into {@code knotSums} ({@code [3, R]}, from zero), {@code L} rows at a
-     * time and four vectors of modes at a time with the sums in registers ({@link #chunkOfFour}; the rest through
-     * L1, {@link #chunkOfRest}), then added to {@code dsp} once. The weight gradients' lane accumulators run across the chunks in {@code accs} and are summed {@code L}
-     * rows at a time ({@link CpuLaneReductions#laneSums}). A knot off the grid reads the middle row with weight 0
-     * for the factor, as the general loop does, and gets no gradient.
+     * The rows {@code order[t0 .. t1)} (of the pass; their {@code gm} rows start at {@code gmAt}) of seed dimension
+     * {@code jd} (of the unit's {@code dims}), whose windows all start at {@code f}: their three spline rows are the
+     * same, at {@code base + (f + m) R} of {@code sp}. The {@code dSpline} shares are summed into {@code knotSums}
+     * ({@code [3, R]}, from zero), {@code L} rows at a time and four vectors of modes at a time with the sums in
+     * registers ({@link #chunkOfFour}; the rest through L1, {@link #chunkOfRest}), then added to {@code dsp} once.
+     * The weight gradients' lane accumulators run across the chunks in {@code accs} and are summed {@code L} rows
+     * at a time ({@link CpuLaneReductions#laneSums}). A knot off the grid reads the middle row with weight 0 for
+     * the factor, as the general loop does, and gets no gradient.
      */
     private static void bucketGrad(int r, int knots, int f, int base, int jd, int dims, int[] order, int t0, int t1,
-                                   float[] gm, float[] sp, float[] dsp, float[] wv, float[] dwv, float[] knotSums,
-                                   Scratch w) {
+                                   float[] gm, int gmAt, float[] sp, float[] dsp, float[] wv, float[] dwv,
+                                   float[] knotSums, Scratch w) {
         boolean left = f >= 0, right = f + 2 < knots;
         int mid = base + (f + 1) * r, row0 = left ? mid - r : mid, row2 = right ? mid + r : mid;
         float[] accs = w.accs, sums = w.sums;
@@ -328,12 +333,12 @@ final class CpuSeparableModesBlocked {
             int q = 0;
             if (REGISTER_SUMS) {
                 for (; q + 4 * L <= r; q += 4 * L) {
-                    chunkOfFour(sp, gm, wv, order, a, count, dims, jd, row0, mid, row2, left, right, q, r, knotSums,
+                    chunkOfFour(sp, gm, gmAt, wv, order, a, count, dims, jd, row0, mid, row2, left, right, q, r, knotSums,
                             accs, q == 0);
                 }
             }
             if (q < r) {
-                chunkOfRest(sp, gm, wv, order, a, count, dims, jd, row0, mid, row2, left, right, q, r, knotSums,
+                chunkOfRest(sp, gm, gmAt, wv, order, a, count, dims, jd, row0, mid, row2, left, right, q, r, knotSums,
                         accs, q == 0);
             }
             for (int m = 0; m < 3; m++) {
@@ -370,7 +375,7 @@ final class CpuSeparableModesBlocked {
      * {@link CpuSeparableModes#factorGrad} and {@code knotGrad}, written out four vectors at a time: no vector
      * crosses a method boundary, so C2 neither boxes one nor runs out of inlining budget.
      */
-    private static void chunkOfFour(float[] sp, float[] gm, float[] wv, int[] order, int a, int count, int dims,
+    private static void chunkOfFour(float[] sp, float[] gm, int gmAt, float[] wv, int[] order, int a, int count, int dims,
                                     int jd, int row0, int row1, int row2, boolean left, boolean right, int q, int r,
                                     float[] knotSums, float[] accs, boolean fresh) {
         int k0 = q, k1 = r + q, k2 = 2 * r + q;
@@ -387,7 +392,7 @@ final class CpuSeparableModesBlocked {
             int e = (n * dims + jd) * 3;
             float wt0 = left ? wv[e] : 0f, wt1 = wv[e + 1], wt2 = right ? wv[e + 2] : 0f;
             FloatVector w0 = FloatVector.broadcast(F, wt0), w1 = FloatVector.broadcast(F, wt1), w2 = FloatVector.broadcast(F, wt2);
-            int g = n * r + q;
+            int g = gmAt + n * r + q;
             int from = fresh ? ZEROS : t * L, to = t * L; // a fresh row's accumulators start from the zero block
             FloatVector acc0 = FloatVector.fromArray(F, accs, from);
             FloatVector acc1 = FloatVector.fromArray(F, accs, fresh ? ZEROS : LL + to);
@@ -466,7 +471,7 @@ final class CpuSeparableModesBlocked {
      * written in {@code knotSums} (L1) instead of held in registers: the modes after the last full chunk of four
      * vectors, or all of them where 12 sums would not fit in the registers ({@link #REGISTER_SUMS}).
      */
-    private static void chunkOfRest(float[] sp, float[] gm, float[] wv, int[] order, int a, int count, int dims,
+    private static void chunkOfRest(float[] sp, float[] gm, int gmAt, float[] wv, int[] order, int a, int count, int dims,
                                     int jd, int row0, int row1, int row2, boolean left, boolean right, int q, int r,
                                     float[] knotSums, float[] accs, boolean fresh) {
         FloatVector eps = FloatVector.broadcast(F, CpuSeparableModes.EPS), negEps = FloatVector.broadcast(F, -CpuSeparableModes.EPS);
@@ -483,7 +488,7 @@ final class CpuSeparableModesBlocked {
                 FloatVector x0 = FloatVector.fromArray(F, sp, row0 + v), x1 = FloatVector.fromArray(F, sp, row1 + v);
                 FloatVector x2 = FloatVector.fromArray(F, sp, row2 + v);
                 FloatVector phi = x2.fma(w2, x1.fma(w1, x0.mul(wt0)));
-                FloatVector dp = FloatVector.fromArray(F, gm, n * r + v)
+                FloatVector dp = FloatVector.fromArray(F, gm, gmAt + n * r + v)
                         .div(phi.add(negEps.blend(eps, phi.compare(VectorOperators.GE, 0f))))
                         .blend(0f, phi.compare(VectorOperators.EQ, 0f));
                 dp.fma(w0, FloatVector.fromArray(F, knotSums, v)).intoArray(knotSums, v);
