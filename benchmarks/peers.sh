@@ -1,15 +1,17 @@
 #!/usr/bin/env bash
 # Leviathan against its peers (./leviathan bench --peers [--quick] [--out DIR]): builds the benchmarks with
 # the Deep Java Library profile (-Ppeers, a reactor package, nothing installed), then runs
-#   1. our training step: the dense djl model (seq 256 and 1024) and its iso-body Leviathan twin (uniform and
-#      Zipf ids), and the small preset at the o200k vocabulary against its twin (seq 128), TrainingStepBenchmark;
+#   1. our training step: the dense djl model (seq 256 and 1024) and its iso-body Leviathan twin, both with
+#      uniform and Zipf ids, and the small preset at the o200k vocabulary against its twin (seq 128),
+#      TrainingStepBenchmark;
 #   2. the same dense model through DJL 0.36 / PyTorch 2.7.1, DjlTrainingStepBenchmark, in its own JMH run with
 #      tcmalloc preloaded (DJL's recommended setting; JMH forks inherit the environment, so ours runs without);
 #   3. our GEMM against OpenBLAS at the shapes the djl model's step multiplies at seq 256, each with the
 #      transpose the step uses it with (nn and nt: forward and input gradients, M = tokens; tn: weight
 #      gradients, K = tokens), 1 and 2 threads;
 # each writing JMH JSON into DIR, and merges them with PeersReport into DIR/report.md and DIR/report.png.
-# Default about 20 minutes, --quick (seq 256 only, short iterations, no small preset) about 4. JAVA_HOME must point at a JDK 25.
+# Default about 45 minutes (three forks per training step; the report lists their spread), --quick (seq 256 only,
+# one fork, short iterations, no small preset) about 4. JAVA_HOME must point at a JDK 25.
 # Run it on a quiet machine: on an oversubscribed one PyTorch's OpenMP threads lose far more than our pool
 # (2 cores at load 10: DJL 62 s per step by default, 11 s with OMP_NUM_THREADS=1; ours 13 s).
 set -euo pipefail
@@ -22,7 +24,7 @@ while [ $# -gt 0 ]; do
     --peers) ;;
     --quick) QUICK=1 ;;
     --out) [ $# -ge 2 ] || { echo "bench --peers: --out needs a folder" >&2; exit 2; }; OUT="$2"; shift ;;
-    -h|--help) sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "bench --peers: unknown option $1 (valid: --quick, --out DIR)" >&2; exit 2 ;;
   esac
   shift
@@ -49,10 +51,12 @@ if [ "$QUICK" = 1 ]; then
   GEMM_ITER=(--warmup 1 --iterations 2)
 else
   SEQS=256,1024
-  ITER=(-f 1 -wi 3 -w 5s -i 5 -r 6s)
+  # three forks per case: each fork compiles the step afresh, and one fork's plan moved the dense step between
+  # 291 and 336 ms here (iterations within a fork agree within 2 %), which moves a twin/dense ratio by 0.1
+  ITER=(-f 3 -wi 3 -w 5s -i 3 -r 5s)
   # the twin's generator kernels take several seconds to compile (first warm-up step 6 s here); a fork whose
   # warm-up ends too early can settle on a worse plan (seen once: 881 ms against 482 on a rerun)
-  TWIN_ITER=(-f 1 -wi 6 -w 5s -i 5 -r 6s)
+  TWIN_ITER=(-f 3 -wi 5 -w 5s -i 3 -r 5s)
   # MxKxN as the step calls them (StepProfile lists the calls): the LM head, the SwiGLU and attention
   # projections; tn is X^T dY, so its K is the 2048 tokens of the batch
   NN=2048x8192x256,2048x256x688,2048x688x256,2048x256x256
@@ -74,7 +78,8 @@ fi
 echo "bench --peers: our training step (dense and Leviathan twin)..." >&2
 # JMH's include is a regular expression found anywhere in the name: anchor at the dot, or it also matches
 # DjlTrainingStepBenchmark and runs DJL here, without its allocator.
-"${JMH[@]}" '\.TrainingStepBenchmark\.step$' -p model=djl -p seq="$SEQS" -p ids=zipf "${ITER[@]}" \
+# the dense step with both kinds of ids too: each twin row is compared with the dense step on the same batches
+"${JMH[@]}" '\.TrainingStepBenchmark\.step$' -p model=djl -p seq="$SEQS" -p ids=zipf,uniform "${ITER[@]}" \
   -rf json -rff "$OUT/ours-dense.json"
 "${JMH[@]}" '\.TrainingStepBenchmark\.step$' -p model=leviathan -p seq="$SEQS" -p ids=zipf,uniform "${TWIN_ITER[@]}" \
   -rf json -rff "$OUT/ours-leviathan.json"

@@ -21,10 +21,19 @@ import java.util.Map;
  * @param score the primary metric's score
  * @param error the score's 99.9 % error bound (NaN when JMH gives none, e.g. a single iteration)
  * @param unit the score's unit, e.g. {@code ms/op}
+ * @param forkScores the mean score of each JMH fork, in fork order (empty when the file has no raw data); a
+ *     fork's JIT plan can move a training step by 10 %, so a report shows their spread
  */
-public record JmhResult(String benchmark, Map<String, String> params, double score, double error, String unit) {
+public record JmhResult(String benchmark, Map<String, String> params, double score, double error, String unit,
+                        List<Double> forkScores) {
     public JmhResult {
         params = Collections.unmodifiableMap(new LinkedHashMap<>(params));
+        forkScores = List.copyOf(forkScores);
+    }
+
+    /** A result without per-fork scores. */
+    public JmhResult(String benchmark, Map<String, String> params, double score, double error, String unit) {
+        this(benchmark, params, score, error, unit, List.of());
     }
 
     /** The parameter {@code name}; throws naming the benchmark and its parameters if absent. */
@@ -82,8 +91,23 @@ public record JmhResult(String benchmark, Map<String, String> params, double sco
             if (err != null && err.isJsonPrimitive() && err.getAsJsonPrimitive().isNumber()) {
                 error = err.getAsDouble(); // JMH writes "NaN" as a string when it has no error bound
             }
+            List<Double> forks = new ArrayList<>();
+            JsonElement raw = metric.get("rawData");
+            if (raw != null && raw.isJsonArray()) {
+                for (JsonElement fork : raw.getAsJsonArray()) {
+                    double sum = 0;
+                    int count = 0;
+                    for (JsonElement iteration : fork.getAsJsonArray()) {
+                        sum += iteration.getAsDouble();
+                        count++;
+                    }
+                    if (count > 0) {
+                        forks.add(sum / count);
+                    }
+                }
+            }
             out.add(new JmhResult(name, params, metric.get("score").getAsDouble(), error,
-                    metric.get("scoreUnit").getAsString()));
+                    metric.get("scoreUnit").getAsString(), forks));
         }
         return out;
     }

@@ -71,7 +71,7 @@ public final class PeersReport {
                 "OpenBLAS core: " + core + " (OPENBLAS_CORETYPE=" + envOrUnset("OPENBLAS_CORETYPE") + ")");
         Files.createDirectories(out);
         Path md = out.resolve("report.md");
-        Files.writeString(md, markdown(rows, context));
+        Files.writeString(md, markdown(rows, context) + forkSpread(results));
         Path png = out.resolve("report.png");
         System.setProperty("java.awt.headless", "true");
         BitmapEncoder.saveBitmap(chart(rows), png.toString(), BitmapEncoder.BitmapFormat.PNG);
@@ -121,6 +121,39 @@ public final class PeersReport {
                         + " multiplies it with (nn, nt: forward and input gradients, M = tokens; tn: weight"
                         + " gradients, K = tokens); trans: storage of A and B; target: at least OpenBLAS's GFLOP/s",
                 "Leviathan", "OpenBLAS");
+        return md.toString();
+    }
+
+    /**
+     * A section listing every training step measured with more than one fork: each fork's mean time per step and
+     * the largest over the smallest. Empty when every step ran in one fork. The comparisons above use JMH's score,
+     * the mean of all forks' iterations.
+     */
+    static String forkSpread(List<JmhResult> results) {
+        List<JmhResult> steps = results.stream()
+                .filter(r -> r.benchmark().equals(PeersComparison.OURS_STEP)
+                        || r.benchmark().equals(PeersComparison.DJL_STEP))
+                .filter(r -> r.forkScores().size() > 1).toList();
+        if (steps.isEmpty()) {
+            return "";
+        }
+        StringBuilder md = new StringBuilder("\n## Fork spread of the training steps\n\n")
+                .append("each JMH fork compiles the step afresh, and its plan can move the step time by 10 %; the"
+                        + " tables above use the mean over all forks' iterations.\n\n")
+                .append("| benchmark | case | forks | mean of each fork | largest / smallest |\n")
+                .append("|---|---|---:|---|---:|\n");
+        for (JmhResult r : steps) {
+            List<Double> forks = r.forkScores();
+            double min = forks.stream().mapToDouble(Double::doubleValue).min().orElse(Double.NaN);
+            double max = forks.stream().mapToDouble(Double::doubleValue).max().orElse(Double.NaN);
+            StringBuilder each = new StringBuilder();
+            for (double f : forks) {
+                each.append(each.isEmpty() ? "" : ", ").append(String.format(Locale.ROOT, "%.1f", f));
+            }
+            md.append("| ").append(r.benchmark()).append(" | ").append(r.params()).append(" | ")
+                    .append(forks.size()).append(" | ").append(each).append(' ').append(r.unit()).append(" | ")
+                    .append(String.format(Locale.ROOT, "%.2f", max / min)).append(" |\n");
+        }
         return md.toString();
     }
 

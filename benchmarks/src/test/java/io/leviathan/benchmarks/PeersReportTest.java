@@ -103,6 +103,28 @@ class PeersReportTest {
     }
 
     @Test
+    void forkSpreadListsStepsMeasuredInSeveralForks() {
+        String json = """
+                [{"benchmark": "io.leviathan.benchmarks.TrainingStepBenchmark.step",
+                  "params": {"model": "leviathan", "seq": "256", "ids": "zipf"},
+                  "primaryMetric": {"score": 330.0, "scoreError": 20.0, "scoreUnit": "ms/op",
+                                    "rawData": [[300.0, 310.0], [350.0, 350.0], [330.0, 340.0]]}},
+                 {"benchmark": "io.leviathan.benchmarks.TrainingStepBenchmark.step",
+                  "params": {"model": "djl", "seq": "256", "ids": "zipf"},
+                  "primaryMetric": {"score": 290.0, "scoreError": "NaN", "scoreUnit": "ms/op",
+                                    "rawData": [[290.0]]}}]
+                """;
+        List<JmhResult> results = JmhResult.parse(json);
+        assertEquals(List.of(305.0, 350.0, 335.0), results.get(0).forkScores());
+        assertEquals(List.of(290.0), results.get(1).forkScores());
+        String md = PeersReport.forkSpread(results);
+        assertTrue(md.contains("| TrainingStepBenchmark.step | {model=leviathan, seq=256, ids=zipf} | 3 |"
+                + " 305.0, 350.0, 335.0 ms/op | 1.15 |"), md);
+        assertFalse(md.contains("model=djl"), "a step measured in one fork has no spread: " + md);
+        assertEquals("", PeersReport.forkSpread(results.subList(1, 2)));
+    }
+
+    @Test
     void rejectsFoldersWithoutResultsAndFilesThatAreNotJmhJson(@TempDir Path dir) throws IOException {
         assertThrows(IllegalArgumentException.class, () -> PeersReport.readAll(dir));
         Files.writeString(dir.resolve("bad.json"), "{\"benchmark\": 1}");
