@@ -393,8 +393,8 @@ final class CpuSeparableModesBlocked {
             float wt0 = left ? wv[e] : 0f, wt1 = wv[e + 1], wt2 = right ? wv[e + 2] : 0f;
             FloatVector w0 = FloatVector.broadcast(F, wt0), w1 = FloatVector.broadcast(F, wt1), w2 = FloatVector.broadcast(F, wt2);
             int g = gmAt + n * r + q;
-            int from = fresh ? ZEROS : t * L, to = t * L; // a fresh row's accumulators start from the zero block
-            FloatVector acc0 = FloatVector.fromArray(F, accs, from);
+            int to = t * L; // a fresh row's accumulators start from the zero block
+            FloatVector acc0 = FloatVector.fromArray(F, accs, fresh ? ZEROS : to);
             FloatVector acc1 = FloatVector.fromArray(F, accs, fresh ? ZEROS : LL + to);
             FloatVector acc2 = FloatVector.fromArray(F, accs, fresh ? ZEROS : 2 * LL + to);
             // vector 0
