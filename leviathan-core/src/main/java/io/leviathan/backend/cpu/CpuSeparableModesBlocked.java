@@ -24,14 +24,16 @@ import jdk.incubator.vector.VectorOperators;
  * windows then read the array.
  *
  * <p><b>Forward.</b> Work is split into (head, block of {@link #BLOCK} rows) units. A unit keeps its rows'
- * running products in an array and walks the seed dimensions in order, multiplying each row's factor in:
- * per mode the product is taken over {@code i = 0, 1, ...} exactly as the row-at-a-time loop does.
+ * running products in an array and walks the seed dimensions in order, two at a time, multiplying each row's
+ * two factors in one after the other ({@link #multiplyTwoWindows}): per mode the product is taken over
+ * {@code i = 0, 1, ...} exactly as the row-at-a-time loop does, with the running product loaded and stored once
+ * per pair.
  *
  * <p><b>Backward.</b> Split by (head, group of {@link #DIMS} seed dimensions), so each worker owns its
  * {@code dSpline[h, i]} slices and {@code dWeights[h, :, i, :]}: no races. Per seed dimension the rows are taken
  * by window start, as the general loop takes them ({@link CpuSeparableModes#bucketByFirst}): the rows of one
  * start read the same three spline rows, and their {@code dSpline} shares are summed in registers
- * ({@link #chunkOfFour}) and added to the slice once, instead of read, added to and stored per row. At the
+ * ({@link #chunkOfFour}) and added to {@code dSpline} once, instead of read, added to and stored per row. At the
  * generator's shapes that made the backward about 0.83x its time (and the forward, reading a head's spline copied
  * once, about 0.9x), with 512-bit vectors; with AVX2 the backward measured about 1.05x and the forward 0.9x.
  */
@@ -42,14 +44,14 @@ final class CpuSeparableModesBlocked {
     private static final ValueLayout.OfInt I32 = ValueLayout.JAVA_INT_UNALIGNED;
 
     /**
-     * Rows per forward unit: their products ({@code BLOCK * R} floats, 16 KiB at R 64) and a spline slice stay
-     * in L1, and the slice's copy is shared by this many windows (64 ran about 15 % faster than 32).
+     * Rows per forward unit: their products ({@code BLOCK * R} floats, 16 KiB at R 64) and two seed dimensions'
+     * spline slices stay in L1, and the slices are shared by this many windows (64 ran about 15 % faster than 32).
      */
     static final int BLOCK = 64;
 
     /**
-     * Seed dimensions per backward unit: their spline and gradient slices ({@code 2 * DIMS * K * R} floats,
-     * 256 KiB at K 32, R 64) stay in L2 while the unit walks all rows, and the rows' windows for them are
+     * Seed dimensions per backward unit: their spline slices ({@code DIMS * K * R} floats, 128 KiB at K 32, R 64;
+     * the gradient's knot rows are added to in place) stay in L2 while the unit walks all rows, and the rows' windows for them are
      * {@code DIMS} contiguous elements per row (a row's windows for one dimension are {@code d} apart), copied once
      * per unit. 8, 16, 32 and 64 measured the same, within noise.
      */
@@ -57,11 +59,11 @@ final class CpuSeparableModesBlocked {
 
     /**
      * A thread's working arrays, grown to the largest shape seen and then reused, so a training step's
-     * generator allocates nothing here (the backward's slices of a group of seed dimensions are 256 KiB).
+     * generator allocates nothing here (the backward's spline slices of a group of seed dimensions are 128 KiB).
      * Only a prefix of each is used; callers pass the lengths.
      */
     private static final class Scratch {
-        float[] acc = new float[0], sp = new float[0], dsp = new float[0], gm = new float[0];
+        float[] acc = new float[0], sp = new float[0], gm = new float[0];
         float[] wts = new float[0], dwts = new float[0];
         int[] firsts = new int[0], column = new int[0], order = new int[0], starts = new int[0];
         float[] knotSums = new float[0];
@@ -88,7 +90,7 @@ final class CpuSeparableModesBlocked {
      * generator's head is 1 MiB): each row block then reads it there, instead of copying every seed dimension's
      * slice again per block of rows.
      */
-    private static final long HEAD_SPLINE = 1 << 22;
+    static final long HEAD_SPLINE = 1 << 22;
 
     /**
      * Whether the backward keeps a bucket's 12 knot-sum vectors in registers ({@link #chunkOfFour}): with 512-bit
@@ -108,9 +110,20 @@ final class CpuSeparableModesBlocked {
 
     static void forward(Parallel par, Dims s, MemorySegment first, MemorySegment weights, MemorySegment spline,
                         MemorySegment modes) {
+        forward(par, s, first, weights, spline, modes, HEAD_SPLINE);
+    }
+
+    /**
+     * The forward with a given limit on the spline floats of a head copied at once ({@link #HEAD_SPLINE} in use):
+     * past it each pair of seed dimensions' slices is copied per block of rows instead (tests take that path at
+     * small shapes with a limit of 0).
+     */
+    static void forward(Parallel par, Dims s, MemorySegment first, MemorySegment weights, MemorySegment spline,
+                        MemorySegment modes, long headSpline) {
         long blocks = (s.n() + BLOCK - 1) / BLOCK;
         long grain = Math.max(1, CpuElementwise.ELEMENT_GRAIN / Math.max(1, BLOCK * s.d() * s.r()));
         Job job = Job.claim(true, s, null, first, weights, spline, modes, null, null);
+        job.headSpline = headSpline;
         job.dispatch(par, s.groups() * blocks, grain);
     }
 
@@ -122,8 +135,8 @@ final class CpuSeparableModesBlocked {
         long blocks = (s.n() + BLOCK - 1) / BLOCK;
         Scratch w = SCRATCH.get();
         float[] acc = w.acc = Scratch.atLeast(w.acc, BLOCK * r);
-        boolean wholeHead = s.d() * slice <= HEAD_SPLINE;
-        float[] sp = w.sp = Scratch.atLeast(w.sp, wholeHead ? (int) (s.d() * slice) : slice);
+        boolean wholeHead = s.d() * slice <= j.headSpline;
+        float[] sp = w.sp = Scratch.atLeast(w.sp, wholeHead ? (int) (s.d() * slice) : 2 * slice);
         int[] fv = w.firsts = Scratch.atLeast(w.firsts, (int) (BLOCK * s.d()));
         float[] wv = w.wts = Scratch.atLeast(w.wts, (int) (BLOCK * s.d() * 3));
         long spHead = -1;
@@ -147,6 +160,7 @@ final class CpuSeparableModesBlocked {
         private static final ThreadLocal<Job> JOBS = ThreadLocal.withInitial(Job::new);
 
         boolean forward;
+        long headSpline;
         Dims s;
         MemorySegment dModes, first, weights, spline, modes, dWeights, dSpline;
 
@@ -198,24 +212,66 @@ final class CpuSeparableModesBlocked {
         MemorySegment.copy(first, I32, e0 * 4, fv, 0, rows * d);
         MemorySegment.copy(weights, F32, e0 * 12, wv, 0, rows * d * 3);
         Arrays.fill(acc, 0, rows * r, 1f);
-        for (int i = 0; i < d; i++) {
-            int at = wholeHead ? i * slice : 0; // the head's spline is in sp already, or this slice is copied now
+        int knots = (int) s.knots();
+        int i = 0;
+        for (; i + 1 < d; i += 2) { // two seed dimensions per pass over the rows: one load and store of acc for both
+            int at = wholeHead ? i * slice : 0; // the head's spline is in sp already, or these slices are copied now
+            if (!wholeHead) {
+                MemorySegment.copy(spline, F32, (g * d + i) * slice * 4L, sp, 0, 2 * slice);
+            }
+            for (int k = 0; k < rows; k++) {
+                int e = k * d + i;
+                int f = fv[e], f2 = fv[e + 1];
+                boolean left = f >= 0, right = f + 2 < knots, left2 = f2 >= 0, right2 = f2 + 2 < knots;
+                int mid = at + (f + 1) * r, mid2 = at + slice + (f2 + 1) * r;
+                multiplyTwoWindows(sp, left ? mid - r : mid, mid, right ? mid + r : mid,
+                        left ? wv[e * 3] : 0f, wv[e * 3 + 1], right ? wv[e * 3 + 2] : 0f,
+                        left2 ? mid2 - r : mid2, mid2, right2 ? mid2 + r : mid2,
+                        left2 ? wv[e * 3 + 3] : 0f, wv[e * 3 + 4], right2 ? wv[e * 3 + 5] : 0f, acc, k * r, r);
+            }
+        }
+        if (i < d) { // an odd d's last seed dimension
+            int at = wholeHead ? i * slice : 0;
             if (!wholeHead) {
                 MemorySegment.copy(spline, F32, (g * d + i) * slice * 4L, sp, 0, slice);
             }
             for (int k = 0; k < rows; k++) {
                 int e = k * d + i;
                 int f = fv[e];
-                boolean left = f >= 0, right = f + 2 < s.knots();
+                boolean left = f >= 0, right = f + 2 < knots;
                 int mid = at + (f + 1) * r;
-                float w0 = left ? wv[e * 3] : 0f;
-                float w1 = wv[e * 3 + 1];
-                float w2 = right ? wv[e * 3 + 2] : 0f;
-                multiplyWindow(sp, left ? mid - r : mid, mid, right ? mid + r : mid, w0, w1, w2, acc, k * r, r);
+                multiplyWindow(sp, left ? mid - r : mid, mid, right ? mid + r : mid,
+                        left ? wv[e * 3] : 0f, wv[e * 3 + 1], right ? wv[e * 3 + 2] : 0f, acc, k * r, r);
             }
         }
         for (int k = 0; k < rows; k++) {
             MemorySegment.copy(acc, k * r, modes, F32, s.modesRow(n0 + k, g) * 4, r);
+        }
+    }
+
+    static final boolean PAIRS = !Boolean.getBoolean("exp.nopairs");
+
+    /**
+     * {@code acc[a + q] *= f[q]}, then {@code *= f'[q]}, for two windows of one row (seed dimensions {@code i} and
+     * {@code i + 1}): the same two multiplications in the same order as two {@link #multiplyWindow} calls, with
+     * {@code acc} loaded and stored once (the forward measured about 0.9x its time).
+     */
+    private static void multiplyTwoWindows(float[] sp, int r0, int r1, int r2, float w0, float w1, float w2,
+                                           int u0, int u1, int u2, float v0, float v1, float v2, float[] acc, int a,
+                                           int r) {
+        FloatVector bw1 = FloatVector.broadcast(F, w1), bw2 = FloatVector.broadcast(F, w2);
+        FloatVector bv1 = FloatVector.broadcast(F, v1), bv2 = FloatVector.broadcast(F, v2);
+        for (int q = 0; q < r; q += L) {
+            FloatVector s0 = FloatVector.fromArray(F, sp, r0 + q);
+            FloatVector s1 = FloatVector.fromArray(F, sp, r1 + q);
+            FloatVector s2 = FloatVector.fromArray(F, sp, r2 + q);
+            FloatVector phi = s2.fma(bw2, s1.fma(bw1, s0.mul(w0)));
+            FloatVector t0 = FloatVector.fromArray(F, sp, u0 + q);
+            FloatVector t1 = FloatVector.fromArray(F, sp, u1 + q);
+            FloatVector t2 = FloatVector.fromArray(F, sp, u2 + q);
+            FloatVector psi = t2.fma(bv2, t1.fma(bv1, t0.mul(v0)));
+            FloatVector.fromArray(F, acc, a + q).mul(phi.add(signedEps(phi))).mul(psi.add(signedEps(psi)))
+                    .intoArray(acc, a + q);
         }
     }
 
@@ -261,7 +317,6 @@ final class CpuSeparableModesBlocked {
         Scratch w = SCRATCH.get();
         float[] gm = w.gm = Scratch.atLeast(w.gm, Math.toIntExact(s.n() * r)); // dModes * modes of one head, [N, R]
         float[] sp = w.sp = Scratch.atLeast(w.sp, DIMS * slice);
-        float[] dsp = w.dsp = Scratch.atLeast(w.dsp, DIMS * slice);
         int pass = Math.min(n, CpuSeparableModes.ROW_PASS);
         int[] fv = w.firsts = Scratch.atLeast(w.firsts, pass * DIMS);
         float[] wv = w.wts = Scratch.atLeast(w.wts, pass * DIMS * 3);
@@ -281,7 +336,6 @@ final class CpuSeparableModesBlocked {
             }
             long sliceAt = (h * s.d() + i0) * slice * 4L;
             MemorySegment.copy(spline, F32, sliceAt, sp, 0, dims * slice);
-            MemorySegment.copy(dSpline, F32, sliceAt, dsp, 0, dims * slice);
             for (int n0 = 0; n0 < n; n0 += CpuSeparableModes.ROW_PASS) { // rows [n0, n0 + count): one pass
                 int count = Math.min(CpuSeparableModes.ROW_PASS, n - n0);
                 for (int k = 0; k < count; k++) {
@@ -298,7 +352,7 @@ final class CpuSeparableModesBlocked {
                     for (int b = 0; b < knots; b++) {
                         if (starts[b] < starts[b + 1]) {
                             bucketGrad(r, knots, b - 1, jd * slice, jd, dims, order, starts[b], starts[b + 1],
-                                    gm, n0 * r, sp, dsp, wv, dwv, knotSums, w);
+                                    gm, n0 * r, sp, dSpline, sliceAt + jd * slice * 4L, wv, dwv, knotSums, w);
                         }
                     }
                 }
@@ -307,7 +361,6 @@ final class CpuSeparableModesBlocked {
                     MemorySegment.copy(dwv, k * dims * 3, dWeights, F32, e * 12, dims * 3);
                 }
             }
-            MemorySegment.copy(dsp, 0, dSpline, F32, sliceAt, dims * slice);
         }
     }
 
@@ -316,14 +369,15 @@ final class CpuSeparableModesBlocked {
      * {@code jd} (of the unit's {@code dims}), whose windows all start at {@code f}: their three spline rows are the
      * same, at {@code base + (f + m) R} of {@code sp}. The {@code dSpline} shares are summed into {@code knotSums}
      * ({@code [3, R]}, from zero), {@code L} rows at a time and four vectors of modes at a time with the sums in
-     * registers ({@link #chunkOfFour}; the rest through L1, {@link #chunkOfRest}), then added to {@code dsp} once.
+     * registers ({@link #chunkOfFour}; the rest through L1, {@link #chunkOfRest}), then added once to
+     * {@code dSpline}, whose slice for seed dimension {@code jd} starts at byte {@code dsAt}.
      * The weight gradients' lane accumulators run across the chunks in {@code accs} and are summed {@code L} rows
      * at a time ({@link CpuLaneReductions#laneSums}). A knot off the grid reads the middle row with weight 0 for
      * the factor, as the general loop does, and gets no gradient.
      */
     private static void bucketGrad(int r, int knots, int f, int base, int jd, int dims, int[] order, int t0, int t1,
-                                   float[] gm, int gmAt, float[] sp, float[] dsp, float[] wv, float[] dwv,
-                                   float[] knotSums, Scratch w) {
+                                   float[] gm, int gmAt, float[] sp, MemorySegment dSpline, long dsAt, float[] wv,
+                                   float[] dwv, float[] knotSums, Scratch w) {
         boolean left = f >= 0, right = f + 2 < knots;
         int mid = base + (f + 1) * r, row0 = left ? mid - r : mid, row2 = right ? mid + r : mid;
         float[] accs = w.accs, sums = w.sums;
@@ -357,10 +411,10 @@ final class CpuSeparableModesBlocked {
         }
         for (int m = 0; m < 3; m++) {
             if (f + m >= 0 && f + m < knots) {
-                int row = base + (f + m) * r;
+                long row = dsAt + (long) (f + m) * r * 4;
                 for (int q = 0; q < r; q += L) {
-                    FloatVector.fromArray(F, dsp, row + q).add(FloatVector.fromArray(F, knotSums, m * r + q))
-                            .intoArray(dsp, row + q);
+                    FloatVector.fromMemorySegment(F, dSpline, row + q * 4L, NO)
+                            .add(FloatVector.fromArray(F, knotSums, m * r + q)).intoMemorySegment(dSpline, row + q * 4L, NO);
                 }
             }
         }

@@ -131,4 +131,37 @@ class CpuGeneratorFastPathTest {
             }
         }
     }
+
+    @Test
+    void separableModesForwardCopyingSliceBySliceEqualsTheGeneralLoop() {
+        // a spline too large to copy per head (here: any) is copied per pair of seed dimensions and block of rows;
+        // odd and even d, partial row blocks; {groups, rows, seed dims, knots, modes}
+        int[][] shapes = {{2, 70, 9, 32, 16}, {1, 130, 8, 5, 64}, {2, 21, 1, 4, 32}};
+        for (int threads = 1; threads <= 2; threads++) {
+            try (TensorArena arena = new TensorArena(); Parallel par = new Parallel(threads)) {
+                for (int[] c : shapes) {
+                    int groups = c[0], n = c[1], d = c[2], knots = c[3], r = c[4];
+                    String what = "threads=" + threads + " shape=" + java.util.Arrays.toString(c);
+                    float[] tv = CpuSplineBasisTest.coordinates(n * 5L + d, groups * n * d, knots);
+                    Tensor first = arena.allocate(DType.I32, groups, n, d);
+                    Tensor weights = arena.allocate(DType.F32, groups, n, d, 3);
+                    CpuSplineBasis.splineBasis(par, arena.of(tv, (long) groups * n, d), knots, true,
+                            first.reshape((long) groups * n, d), weights.reshape((long) groups * n, d, 3), false);
+                    float[] sv = CpuSeparableModesTest.initSpline(d + 7L, groups * d, knots, r);
+                    for (int i = 0; i < sv.length; i += 41) {
+                        sv[i] = -sv[i];
+                    }
+                    Tensor spline = arena.of(sv, groups, d, knots, r);
+                    Tensor general = arena.allocate(DType.F32, n, groups, r);
+                    Tensor sliced = arena.allocate(DType.F32, n, groups, r);
+                    CpuSeparableModes.separableModes(par, first, weights, spline, general, false);
+                    CpuSeparableModes.Dims dims = CpuSeparableModes.Dims.of(
+                            io.leviathan.backend.SeparableModesChecks.separableModes(first, weights, spline, sliced));
+                    CpuSeparableModesBlocked.forward(par, dims, first.segment(CpuMemory.KEY),
+                            weights.segment(CpuMemory.KEY), spline.segment(CpuMemory.KEY), sliced.segment(CpuMemory.KEY), 0);
+                    assertArrayEquals(bits(general.toFloatArray()), bits(sliced.toFloatArray()), what);
+                }
+            }
+        }
+    }
 }
