@@ -10,7 +10,7 @@
 #      transpose the step uses it with (nn and nt: forward and input gradients, M = tokens; tn: weight
 #      gradients, K = tokens), 1 and 2 threads;
 # each writing JMH JSON into DIR, and merges them with PeersReport into DIR/report.md and DIR/report.png.
-# Default about 45 minutes (three forks per training step; the report lists their spread), --quick (seq 256 only,
+# Default about 35-45 minutes (three forks per training step; the report lists their spread), --quick (seq 256 only,
 # one fork, short iterations, no small preset) about 4. JAVA_HOME must point at a JDK 25.
 # Run it on a quiet machine: on an oversubscribed one PyTorch's OpenMP threads lose far more than our pool
 # (2 cores at load 10: DJL 62 s per step by default, 11 s with OMP_NUM_THREADS=1; ours 13 s).
