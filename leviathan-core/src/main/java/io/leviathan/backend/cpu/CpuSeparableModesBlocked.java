@@ -249,8 +249,6 @@ final class CpuSeparableModesBlocked {
         }
     }
 
-    static final boolean PAIRS = !Boolean.getBoolean("exp.nopairs");
-
     /**
      * {@code acc[a + q] *= f[q]}, then {@code *= f'[q]}, for two windows of one row (seed dimensions {@code i} and
      * {@code i + 1}): the same two multiplications in the same order as two {@link #multiplyWindow} calls, with
