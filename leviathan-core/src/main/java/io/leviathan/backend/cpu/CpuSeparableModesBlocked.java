@@ -51,9 +51,9 @@ final class CpuSeparableModesBlocked {
 
     /**
      * Seed dimensions per backward unit: their spline slices ({@code DIMS * K * R} floats, 128 KiB at K 32, R 64;
-     * the gradient's knot rows are added to in place) stay in L2 while the unit walks all rows, and the rows' windows for them are
-     * {@code DIMS} contiguous elements per row (a row's windows for one dimension are {@code d} apart), copied once
-     * per unit. 8, 16, 32 and 64 measured the same, within noise.
+     * the gradient's knot rows are added to in place) stay in L2 while the unit walks all rows, and the rows'
+     * windows for them are {@code DIMS} contiguous elements per row (a row's windows for one dimension are
+     * {@code d} apart), copied once per unit. 8, 16, 32 and 64 measured the same, within noise.
      */
     static final int DIMS = 16;
 
