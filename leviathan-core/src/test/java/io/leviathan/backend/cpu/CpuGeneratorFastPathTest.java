@@ -88,6 +88,31 @@ class CpuGeneratorFastPathTest {
         }
     }
 
+    /**
+     * {@code first [G, N, d]} and {@code weights [G, N, d, 3]}: the spline basis of random coordinates, with
+     * windows at both ends of the grid.
+     */
+    private static Tensor[] windows(TensorArena arena, Parallel par, long seed, int groups, int n, int d, int knots) {
+        float[] tv = CpuSplineBasisTest.coordinates(seed, groups * n * d, knots);
+        Tensor first = arena.allocate(DType.I32, groups, n, d);
+        Tensor weights = arena.allocate(DType.F32, groups, n, d, 3);
+        CpuSplineBasis.splineBasis(par, arena.of(tv, (long) groups * n, d), knots, true,
+                first.reshape((long) groups * n, d), weights.reshape((long) groups * n, d, 3), false);
+        return new Tensor[] {first, weights};
+    }
+
+    /** A random spline {@code [G, d, K, R]} with some negative values (negative factors) and some zeros. */
+    private static Tensor spline(TensorArena arena, long seed, int groups, int d, int knots, int r) {
+        float[] sv = CpuSeparableModesTest.initSpline(seed, groups * d, knots, r);
+        for (int i = 0; i < sv.length; i += 53) {
+            sv[i] = -sv[i];
+        }
+        for (int i = 0; i < sv.length; i += 211) {
+            sv[i] = 0f;
+        }
+        return arena.of(sv, groups, d, knots, r);
+    }
+
     @Test
     void separableModesBlockedEqualsTheGeneralLoop() {
         // {groups, rows, seed dims, knots, modes}: R a multiple of 16 takes the fast path on any vector width; the
@@ -102,19 +127,9 @@ class CpuGeneratorFastPathTest {
                 for (int[] c : shapes) {
                     int groups = c[0], n = c[1], d = c[2], knots = c[3], r = c[4];
                     String what = "threads=" + threads + " shape=" + java.util.Arrays.toString(c);
-                    float[] tv = CpuSplineBasisTest.coordinates(n * 7L + d, groups * n * d, knots);
-                    Tensor first = arena.allocate(DType.I32, groups, n, d);
-                    Tensor weights = arena.allocate(DType.F32, groups, n, d, 3);
-                    CpuSplineBasis.splineBasis(par, arena.of(tv, (long) groups * n, d), knots, true,
-                            first.reshape((long) groups * n, d), weights.reshape((long) groups * n, d, 3), false);
-                    float[] sv = CpuSeparableModesTest.initSpline(d + 1L, groups * d, knots, r);
-                    for (int i = 0; i < sv.length; i += 53) {
-                        sv[i] = -sv[i]; // some negative factors
-                    }
-                    for (int i = 0; i < sv.length; i += 211) {
-                        sv[i] = 0f;
-                    }
-                    Tensor spline = arena.of(sv, groups, d, knots, r);
+                    Tensor[] windows = windows(arena, par, n * 7L + d, groups, n, d, knots);
+                    Tensor first = windows[0], weights = windows[1];
+                    Tensor spline = spline(arena, d + 1L, groups, d, knots, r);
                     Tensor dModes = arena.of(TestData.normal(n + 2L, n * groups * r, 1), n, groups, r);
                     float[] dW0 = TestData.normal(n + 3L, groups * n * d * 3, 1);
                     float[] dS0 = TestData.normal(n + 4L, groups * d * knots * r, 1);
@@ -142,16 +157,9 @@ class CpuGeneratorFastPathTest {
                 for (int[] c : shapes) {
                     int groups = c[0], n = c[1], d = c[2], knots = c[3], r = c[4];
                     String what = "threads=" + threads + " shape=" + java.util.Arrays.toString(c);
-                    float[] tv = CpuSplineBasisTest.coordinates(n * 5L + d, groups * n * d, knots);
-                    Tensor first = arena.allocate(DType.I32, groups, n, d);
-                    Tensor weights = arena.allocate(DType.F32, groups, n, d, 3);
-                    CpuSplineBasis.splineBasis(par, arena.of(tv, (long) groups * n, d), knots, true,
-                            first.reshape((long) groups * n, d), weights.reshape((long) groups * n, d, 3), false);
-                    float[] sv = CpuSeparableModesTest.initSpline(d + 7L, groups * d, knots, r);
-                    for (int i = 0; i < sv.length; i += 41) {
-                        sv[i] = -sv[i];
-                    }
-                    Tensor spline = arena.of(sv, groups, d, knots, r);
+                    Tensor[] windows = windows(arena, par, n * 5L + d, groups, n, d, knots);
+                    Tensor first = windows[0], weights = windows[1];
+                    Tensor spline = spline(arena, d + 7L, groups, d, knots, r);
                     Tensor general = arena.allocate(DType.F32, n, groups, r);
                     Tensor sliced = arena.allocate(DType.F32, n, groups, r);
                     CpuSeparableModes.separableModes(par, first, weights, spline, general, false);
