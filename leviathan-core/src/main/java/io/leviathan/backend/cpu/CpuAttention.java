@@ -1,5 +1,7 @@
 package io.leviathan.backend.cpu;
 
+import static io.leviathan.backend.cpu.CpuAttentionTiles.product;
+
 import io.leviathan.backend.AttentionChecks;
 import io.leviathan.tensor.Bf16;
 import io.leviathan.tensor.DType;
@@ -28,9 +30,9 @@ import jdk.incubator.vector.VectorSpecies;
  *       {@code [Dh][TILE]} block, so a vector of L consecutive keys is one load.</li>
  * </ul>
  * Then it walks {@code TILE x TILE} tiles of (query, key) pairs on or below the causal diagonal; tiles above
- * it are skipped. Every product of two tiles is one small kernel, {@link #matmul}, that broadcasts one
- * operand and multiplies vectors of the other, so no lane sums are needed. The arrays are per worker thread,
- * {@code O(T * Dh)}, allocated the first time a shape needs them and reused.
+ * it are skipped. Every product of two tiles is one small kernel, {@link CpuAttentionTiles#product}, that
+ * broadcasts one operand and multiplies vectors of the other, so no lane sums are needed. The arrays are per
+ * worker thread, {@code O(T * Dh)}, allocated the first time a shape needs them and reused.
  *
  * <p><b>Forward</b>, per query tile (rows {@code i}), over key tiles {@code j <= i} with an online softmax:
  * <pre>
@@ -50,16 +52,16 @@ import jdk.incubator.vector.VectorSpecies;
  * j in an array for the whole head and added at the end.
  *
  * <p><b>Determinism.</b> Exponentials use {@link CpuActivations#expOf} (add, multiply and fma only), each
- * output lane of {@link #matmul} is one fma chain in a fixed order, row sums add lanes in lane order, and a
- * (batch, head) pair is computed the same way whichever worker takes it. So the results are bit for bit the
- * same for any thread count and any JIT state.
+ * output lane of {@link CpuAttentionTiles#product} is one fma chain in a fixed order, row sums add lanes in
+ * lane order, and a (batch, head) pair is computed the same way whichever worker takes it. So the results are
+ * bit for bit the same for any thread count and any JIT state.
  */
 final class CpuAttention {
     private static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;
     private static final int L = S.length();
     /**
      * Queries per query tile and keys per key tile. A multiple of L (a tile row is whole vectors) and of 4
-     * (the row block of {@link #matmul}).
+     * (the row block of {@link CpuAttentionTiles#product}).
      */
     static final int TILE = Math.max(64, L);
 
@@ -131,10 +133,10 @@ final class CpuAttention {
         Arrays.fill(w.o, 0, TILE * d.DhP, 0f);
         for (int kt = 0; kt <= qt; kt += TILE) {
             // S = Q K^T over this pair of tiles (unscaled dot products)
-            matmul(w.q, qt * d.DhP, d.DhP, false, w.kT, kt * d.Dh, TILE, w.s, 0, TILE, TILE, d.Dh, TILE, false);
+            product(w.q, qt * d.DhP, d.DhP, false, w.kT, kt * d.Dh, TILE, w.s, 0, TILE, TILE, d.Dh, TILE, false);
             onlineSoftmaxTile(w, kt == qt, scale, d.DhP); // on the diagonal tile, row r sees keys 0..r
             // O += P V
-            matmul(w.s, 0, TILE, false, w.v, kt * d.DhP, d.DhP, w.o, 0, d.DhP, TILE, TILE, d.DhP, true);
+            product(w.s, 0, TILE, false, w.v, kt * d.DhP, d.DhP, w.o, 0, d.DhP, TILE, TILE, d.DhP, true);
         }
     }
 
@@ -350,8 +352,8 @@ final class CpuAttention {
      */
     private static void backwardTilePair(Workspace w, int qt, int kt, Dims d, float scale) {
         // S = Q K^T into p, dP = dOut V^T into s (both unscaled dot products)
-        matmul(w.q, qt * d.DhP, d.DhP, false, w.kT, kt * d.Dh, TILE, w.p, 0, TILE, TILE, d.Dh, TILE, false);
-        matmul(w.dO, qt * d.DhP, d.DhP, false, w.vT, kt * d.Dh, TILE, w.s, 0, TILE, TILE, d.Dh, TILE, false);
+        product(w.q, qt * d.DhP, d.DhP, false, w.kT, kt * d.Dh, TILE, w.p, 0, TILE, TILE, d.Dh, TILE, false);
+        product(w.dO, qt * d.DhP, d.DhP, false, w.vT, kt * d.Dh, TILE, w.s, 0, TILE, TILE, d.Dh, TILE, false);
         for (int r = 0; r < TILE; r++) {
             int t = qt + r;
             int visible = t >= d.T ? 0 : kt < qt ? TILE : r + 1;
@@ -359,9 +361,9 @@ final class CpuAttention {
             scoreGradientRow(w.p, w.s, r * TILE, w.delta[t]);
         }
         // dV += P^T dOut;  dK += dS^T Q;  dQ += dS K
-        matmul(w.p, 0, TILE, true, w.dO, qt * d.DhP, d.DhP, w.dV, 0, d.DhP, TILE, TILE, d.DhP, true);
-        matmul(w.s, 0, TILE, true, w.q, qt * d.DhP, d.DhP, w.dK, 0, d.DhP, TILE, TILE, d.DhP, true);
-        matmul(w.s, 0, TILE, false, w.k, kt * d.DhP, d.DhP, w.dQ, qt * d.DhP, d.DhP, TILE, TILE, d.DhP, true);
+        product(w.p, 0, TILE, true, w.dO, qt * d.DhP, d.DhP, w.dV, 0, d.DhP, TILE, TILE, d.DhP, true);
+        product(w.s, 0, TILE, true, w.q, qt * d.DhP, d.DhP, w.dK, 0, d.DhP, TILE, TILE, d.DhP, true);
+        product(w.s, 0, TILE, false, w.k, kt * d.DhP, d.DhP, w.dQ, qt * d.DhP, d.DhP, TILE, TILE, d.DhP, true);
     }
 
     /** {@code p[off + c] = exp(p[off + c] * scale - lse)} for {@code c < visible}, 0 for the rest of the row. */
@@ -381,242 +383,6 @@ final class CpuAttention {
             FloatVector dp = FloatVector.fromArray(S, ds, off + c);
             FloatVector.fromArray(S, p, off + c).mul(dp.sub(dv)).intoArray(ds, off + c);
         }
-    }
-
-    // ---------------------------------------------------------------- the tile product
-
-    /**
-     * {@code c[r][j] = (accumulate ? c[r][j] : 0) + sum_{x < inner} a(r, x) * b[x][j]} for {@code r < rows}
-     * and {@code j < width}, where {@code a(r, x) = a[aOff + r * aRow + x]}, or, when {@code transposedA}, the
-     * transpose of a {@code TILE}-wide tile: {@code a(r, x) = a[aOff + x * TILE + r]};
-     * {@code b[x][j] = b[bOff + x * bRow + j]} and {@code c[r][j] = c[cOff + r * cRow + j]}. {@code rows} must
-     * be a multiple of 4 and {@code width} of L. Each output lane is one fma chain in {@code x} order.
-     */
-    private static void matmul(float[] a, int aOff, int aRow, boolean transposedA, float[] b, int bOff, int bRow,
-                               float[] c, int cOff, int cRow, int rows, int inner, int width, boolean accumulate) {
-        int wider = width - width % (4 * L);
-        int wide = width - width % (2 * L);
-        // the strides of a(r, x) for the narrower blocks, which only the tails of unusual widths reach
-        int rStride = transposedA ? 1 : aRow, xStride = transposedA ? TILE : 1;
-        for (int r = 0; r < rows; r += 4) {
-            int ar = aOff + r * rStride, cr = cOff + r * cRow;
-            int j = 0;
-            for (; j < wider; j += 4 * L) {
-                if (transposedA) {
-                    rowBlock4x4Transposed(a, ar, b, bOff + j, bRow, c, cr + j, cRow, inner, accumulate);
-                } else {
-                    rowBlock4x4(a, ar, aRow, b, bOff + j, bRow, c, cr + j, cRow, inner, accumulate);
-                }
-            }
-            for (; j < wide; j += 2 * L) {
-                rowBlock4x2(a, ar, rStride, xStride, b, bOff + j, bRow, c, cr + j, cRow, inner, accumulate);
-            }
-            for (; j < width; j += L) {
-                rowBlock4x1(a, ar, rStride, xStride, b, bOff + j, bRow, c, cr + j, cRow, inner, accumulate);
-            }
-        }
-    }
-
-    /**
-     * Four rows by four vectors of {@link #matmul}: {@code c[0..4)[0..4L)} at {@code c0}. Sixteen accumulators
-     * hide the fma latency, and each broadcast of A feeds four fmas instead of two, so fewer loads per fma
-     * than {@link #rowBlock4x2}; every lane is still one fma chain in {@code x} order, so the bits are the
-     * same as the narrower blocks'. A row of A is contiguous here: indexing it by {@code x} itself lets the
-     * JIT drop the bounds checks that a variable stride keeps, which is most of the gain over the strided
-     * blocks.
-     */
-    private static void rowBlock4x4(float[] a, int a0, int aRow, float[] b, int b0, int bRow,
-                                    float[] c, int c0, int cRow, int inner, boolean accumulate) {
-        int a1 = a0 + aRow, a2 = a1 + aRow, a3 = a2 + aRow;
-        int c1 = c0 + cRow, c2 = c1 + cRow, c3 = c2 + cRow;
-        FloatVector acc00 = accumulate ? FloatVector.fromArray(S, c, c0) : FloatVector.zero(S);
-        FloatVector acc01 = accumulate ? FloatVector.fromArray(S, c, c0 + L) : FloatVector.zero(S);
-        FloatVector acc02 = accumulate ? FloatVector.fromArray(S, c, c0 + 2 * L) : FloatVector.zero(S);
-        FloatVector acc03 = accumulate ? FloatVector.fromArray(S, c, c0 + 3 * L) : FloatVector.zero(S);
-        FloatVector acc10 = accumulate ? FloatVector.fromArray(S, c, c1) : FloatVector.zero(S);
-        FloatVector acc11 = accumulate ? FloatVector.fromArray(S, c, c1 + L) : FloatVector.zero(S);
-        FloatVector acc12 = accumulate ? FloatVector.fromArray(S, c, c1 + 2 * L) : FloatVector.zero(S);
-        FloatVector acc13 = accumulate ? FloatVector.fromArray(S, c, c1 + 3 * L) : FloatVector.zero(S);
-        FloatVector acc20 = accumulate ? FloatVector.fromArray(S, c, c2) : FloatVector.zero(S);
-        FloatVector acc21 = accumulate ? FloatVector.fromArray(S, c, c2 + L) : FloatVector.zero(S);
-        FloatVector acc22 = accumulate ? FloatVector.fromArray(S, c, c2 + 2 * L) : FloatVector.zero(S);
-        FloatVector acc23 = accumulate ? FloatVector.fromArray(S, c, c2 + 3 * L) : FloatVector.zero(S);
-        FloatVector acc30 = accumulate ? FloatVector.fromArray(S, c, c3) : FloatVector.zero(S);
-        FloatVector acc31 = accumulate ? FloatVector.fromArray(S, c, c3 + L) : FloatVector.zero(S);
-        FloatVector acc32 = accumulate ? FloatVector.fromArray(S, c, c3 + 2 * L) : FloatVector.zero(S);
-        FloatVector acc33 = accumulate ? FloatVector.fromArray(S, c, c3 + 3 * L) : FloatVector.zero(S);
-        for (int x = 0, bx = b0; x < inner; x++, bx += bRow) {
-            FloatVector b0v = FloatVector.fromArray(S, b, bx);
-            FloatVector b1v = FloatVector.fromArray(S, b, bx + L);
-            FloatVector b2v = FloatVector.fromArray(S, b, bx + 2 * L);
-            FloatVector b3v = FloatVector.fromArray(S, b, bx + 3 * L);
-            FloatVector av = FloatVector.broadcast(S, a[a0 + x]);
-            acc00 = b0v.fma(av, acc00);
-            acc01 = b1v.fma(av, acc01);
-            acc02 = b2v.fma(av, acc02);
-            acc03 = b3v.fma(av, acc03);
-            av = FloatVector.broadcast(S, a[a1 + x]);
-            acc10 = b0v.fma(av, acc10);
-            acc11 = b1v.fma(av, acc11);
-            acc12 = b2v.fma(av, acc12);
-            acc13 = b3v.fma(av, acc13);
-            av = FloatVector.broadcast(S, a[a2 + x]);
-            acc20 = b0v.fma(av, acc20);
-            acc21 = b1v.fma(av, acc21);
-            acc22 = b2v.fma(av, acc22);
-            acc23 = b3v.fma(av, acc23);
-            av = FloatVector.broadcast(S, a[a3 + x]);
-            acc30 = b0v.fma(av, acc30);
-            acc31 = b1v.fma(av, acc31);
-            acc32 = b2v.fma(av, acc32);
-            acc33 = b3v.fma(av, acc33);
-        }
-        acc00.intoArray(c, c0);
-        acc01.intoArray(c, c0 + L);
-        acc02.intoArray(c, c0 + 2 * L);
-        acc03.intoArray(c, c0 + 3 * L);
-        acc10.intoArray(c, c1);
-        acc11.intoArray(c, c1 + L);
-        acc12.intoArray(c, c1 + 2 * L);
-        acc13.intoArray(c, c1 + 3 * L);
-        acc20.intoArray(c, c2);
-        acc21.intoArray(c, c2 + L);
-        acc22.intoArray(c, c2 + 2 * L);
-        acc23.intoArray(c, c2 + 3 * L);
-        acc30.intoArray(c, c3);
-        acc31.intoArray(c, c3 + L);
-        acc32.intoArray(c, c3 + 2 * L);
-        acc33.intoArray(c, c3 + 3 * L);
-    }
-
-    /**
-     * {@link #rowBlock4x4} with A the transpose of a {@code TILE}-wide tile: {@code a(r, x) = a[a0 + x * TILE + r]}.
-     * A copy rather than a shared helper: the sixteen accumulators would cross a call and be boxed, and a stride
-     * passed as a parameter would keep the bounds checks this copy exists to drop.
-     */
-    private static void rowBlock4x4Transposed(float[] a, int a0, float[] b, int b0, int bRow,
-                                              float[] c, int c0, int cRow, int inner, boolean accumulate) {
-        int c1 = c0 + cRow, c2 = c1 + cRow, c3 = c2 + cRow;
-        FloatVector acc00 = accumulate ? FloatVector.fromArray(S, c, c0) : FloatVector.zero(S);
-        FloatVector acc01 = accumulate ? FloatVector.fromArray(S, c, c0 + L) : FloatVector.zero(S);
-        FloatVector acc02 = accumulate ? FloatVector.fromArray(S, c, c0 + 2 * L) : FloatVector.zero(S);
-        FloatVector acc03 = accumulate ? FloatVector.fromArray(S, c, c0 + 3 * L) : FloatVector.zero(S);
-        FloatVector acc10 = accumulate ? FloatVector.fromArray(S, c, c1) : FloatVector.zero(S);
-        FloatVector acc11 = accumulate ? FloatVector.fromArray(S, c, c1 + L) : FloatVector.zero(S);
-        FloatVector acc12 = accumulate ? FloatVector.fromArray(S, c, c1 + 2 * L) : FloatVector.zero(S);
-        FloatVector acc13 = accumulate ? FloatVector.fromArray(S, c, c1 + 3 * L) : FloatVector.zero(S);
-        FloatVector acc20 = accumulate ? FloatVector.fromArray(S, c, c2) : FloatVector.zero(S);
-        FloatVector acc21 = accumulate ? FloatVector.fromArray(S, c, c2 + L) : FloatVector.zero(S);
-        FloatVector acc22 = accumulate ? FloatVector.fromArray(S, c, c2 + 2 * L) : FloatVector.zero(S);
-        FloatVector acc23 = accumulate ? FloatVector.fromArray(S, c, c2 + 3 * L) : FloatVector.zero(S);
-        FloatVector acc30 = accumulate ? FloatVector.fromArray(S, c, c3) : FloatVector.zero(S);
-        FloatVector acc31 = accumulate ? FloatVector.fromArray(S, c, c3 + L) : FloatVector.zero(S);
-        FloatVector acc32 = accumulate ? FloatVector.fromArray(S, c, c3 + 2 * L) : FloatVector.zero(S);
-        FloatVector acc33 = accumulate ? FloatVector.fromArray(S, c, c3 + 3 * L) : FloatVector.zero(S);
-        for (int x = 0, bx = b0; x < inner; x++, bx += bRow) {
-            int ax = a0 + x * TILE;
-            FloatVector b0v = FloatVector.fromArray(S, b, bx);
-            FloatVector b1v = FloatVector.fromArray(S, b, bx + L);
-            FloatVector b2v = FloatVector.fromArray(S, b, bx + 2 * L);
-            FloatVector b3v = FloatVector.fromArray(S, b, bx + 3 * L);
-            FloatVector av = FloatVector.broadcast(S, a[ax]);
-            acc00 = b0v.fma(av, acc00);
-            acc01 = b1v.fma(av, acc01);
-            acc02 = b2v.fma(av, acc02);
-            acc03 = b3v.fma(av, acc03);
-            av = FloatVector.broadcast(S, a[ax + 1]);
-            acc10 = b0v.fma(av, acc10);
-            acc11 = b1v.fma(av, acc11);
-            acc12 = b2v.fma(av, acc12);
-            acc13 = b3v.fma(av, acc13);
-            av = FloatVector.broadcast(S, a[ax + 2]);
-            acc20 = b0v.fma(av, acc20);
-            acc21 = b1v.fma(av, acc21);
-            acc22 = b2v.fma(av, acc22);
-            acc23 = b3v.fma(av, acc23);
-            av = FloatVector.broadcast(S, a[ax + 3]);
-            acc30 = b0v.fma(av, acc30);
-            acc31 = b1v.fma(av, acc31);
-            acc32 = b2v.fma(av, acc32);
-            acc33 = b3v.fma(av, acc33);
-        }
-        acc00.intoArray(c, c0);
-        acc01.intoArray(c, c0 + L);
-        acc02.intoArray(c, c0 + 2 * L);
-        acc03.intoArray(c, c0 + 3 * L);
-        acc10.intoArray(c, c1);
-        acc11.intoArray(c, c1 + L);
-        acc12.intoArray(c, c1 + 2 * L);
-        acc13.intoArray(c, c1 + 3 * L);
-        acc20.intoArray(c, c2);
-        acc21.intoArray(c, c2 + L);
-        acc22.intoArray(c, c2 + 2 * L);
-        acc23.intoArray(c, c2 + 3 * L);
-        acc30.intoArray(c, c3);
-        acc31.intoArray(c, c3 + L);
-        acc32.intoArray(c, c3 + 2 * L);
-        acc33.intoArray(c, c3 + 3 * L);
-    }
-
-    /** Four rows by two vectors of {@link #matmul}: {@code c[0..4)[0..2L)} at {@code c0}. */
-    private static void rowBlock4x2(float[] a, int a0, int aRow, int aCol, float[] b, int b0, int bRow,
-                                    float[] c, int c0, int cRow, int inner, boolean accumulate) {
-        int a1 = a0 + aRow, a2 = a1 + aRow, a3 = a2 + aRow;
-        int c1 = c0 + cRow, c2 = c1 + cRow, c3 = c2 + cRow;
-        FloatVector acc00 = accumulate ? FloatVector.fromArray(S, c, c0) : FloatVector.zero(S);
-        FloatVector acc01 = accumulate ? FloatVector.fromArray(S, c, c0 + L) : FloatVector.zero(S);
-        FloatVector acc10 = accumulate ? FloatVector.fromArray(S, c, c1) : FloatVector.zero(S);
-        FloatVector acc11 = accumulate ? FloatVector.fromArray(S, c, c1 + L) : FloatVector.zero(S);
-        FloatVector acc20 = accumulate ? FloatVector.fromArray(S, c, c2) : FloatVector.zero(S);
-        FloatVector acc21 = accumulate ? FloatVector.fromArray(S, c, c2 + L) : FloatVector.zero(S);
-        FloatVector acc30 = accumulate ? FloatVector.fromArray(S, c, c3) : FloatVector.zero(S);
-        FloatVector acc31 = accumulate ? FloatVector.fromArray(S, c, c3 + L) : FloatVector.zero(S);
-        for (int x = 0, ax = 0, bx = b0; x < inner; x++, ax += aCol, bx += bRow) {
-            FloatVector b0v = FloatVector.fromArray(S, b, bx);
-            FloatVector b1v = FloatVector.fromArray(S, b, bx + L);
-            FloatVector a0v = FloatVector.broadcast(S, a[a0 + ax]);
-            acc00 = b0v.fma(a0v, acc00);
-            acc01 = b1v.fma(a0v, acc01);
-            FloatVector a1v = FloatVector.broadcast(S, a[a1 + ax]);
-            acc10 = b0v.fma(a1v, acc10);
-            acc11 = b1v.fma(a1v, acc11);
-            FloatVector a2v = FloatVector.broadcast(S, a[a2 + ax]);
-            acc20 = b0v.fma(a2v, acc20);
-            acc21 = b1v.fma(a2v, acc21);
-            FloatVector a3v = FloatVector.broadcast(S, a[a3 + ax]);
-            acc30 = b0v.fma(a3v, acc30);
-            acc31 = b1v.fma(a3v, acc31);
-        }
-        acc00.intoArray(c, c0);
-        acc01.intoArray(c, c0 + L);
-        acc10.intoArray(c, c1);
-        acc11.intoArray(c, c1 + L);
-        acc20.intoArray(c, c2);
-        acc21.intoArray(c, c2 + L);
-        acc30.intoArray(c, c3);
-        acc31.intoArray(c, c3 + L);
-    }
-
-    /** Four rows by one vector of {@link #matmul}: {@code c[0..4)[0..L)} at {@code c0}. */
-    private static void rowBlock4x1(float[] a, int a0, int aRow, int aCol, float[] b, int b0, int bRow,
-                                    float[] c, int c0, int cRow, int inner, boolean accumulate) {
-        int a1 = a0 + aRow, a2 = a1 + aRow, a3 = a2 + aRow;
-        int c1 = c0 + cRow, c2 = c1 + cRow, c3 = c2 + cRow;
-        FloatVector acc0 = accumulate ? FloatVector.fromArray(S, c, c0) : FloatVector.zero(S);
-        FloatVector acc1 = accumulate ? FloatVector.fromArray(S, c, c1) : FloatVector.zero(S);
-        FloatVector acc2 = accumulate ? FloatVector.fromArray(S, c, c2) : FloatVector.zero(S);
-        FloatVector acc3 = accumulate ? FloatVector.fromArray(S, c, c3) : FloatVector.zero(S);
-        for (int x = 0, ax = 0, bx = b0; x < inner; x++, ax += aCol, bx += bRow) {
-            FloatVector bv = FloatVector.fromArray(S, b, bx);
-            acc0 = bv.fma(FloatVector.broadcast(S, a[a0 + ax]), acc0);
-            acc1 = bv.fma(FloatVector.broadcast(S, a[a1 + ax]), acc1);
-            acc2 = bv.fma(FloatVector.broadcast(S, a[a2 + ax]), acc2);
-            acc3 = bv.fma(FloatVector.broadcast(S, a[a3 + ax]), acc3);
-        }
-        acc0.intoArray(c, c0);
-        acc1.intoArray(c, c1);
-        acc2.intoArray(c, c2);
-        acc3.intoArray(c, c3);
     }
 
     // ---------------------------------------------------------------- packing and row helpers
