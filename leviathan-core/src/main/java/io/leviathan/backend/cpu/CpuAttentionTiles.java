@@ -16,8 +16,9 @@ import jdk.incubator.vector.VectorSpecies;
  *       {@code TILE}, which is every product of a head of 64 (the {@code Dh} of most presets). With the
  *       strides constant the JIT folds the rows' offsets into the loads and drops the bounds checks, and a
  *       block of 12 rows by 2 vectors (24 accumulators) loads each vector of B once for 12 fmas. The three
- *       tiles of a product are 48 KiB, more than this machine's L1, so B comes from L2; a block of 4 rows by
- *       4 vectors, which reads B three times as often, ran the attention about 10 % slower.</li>
+ *       tiles of a product are 48 KiB, more than this machine's L1, so B comes from L2; blocks of 4 rows by
+ *       4 vectors, which read B three times as often, ran the attention's backward about 10 % slower and its
+ *       forward about 6 %.</li>
  *   <li>{@link #blocked}, the general one for any head size: blocks of 4 rows by 4, 2 or 1 vectors with the
  *       strides as arguments.</li>
  * </ul>
@@ -26,10 +27,13 @@ final class CpuAttentionTiles {
     private static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;
     private static final int L = S.length();
     /**
-     * Rows per block of {@link #squareTile}: 12 with 32 vector registers (24 accumulators, two vectors of B
-     * and a broadcast); with 16 (AVX2) that would spill, so 4.
+     * The rows {@link #squareTile} takes 12 at a time (24 accumulators, two vectors of B and a broadcast fill
+     * 32 vector registers), a multiple of 24 so that the rest is whole blocks of 8: 48 of a tile of 64. None
+     * with AVX2's 16 registers, where such blocks would spill.
      */
-    static final int SQUARE_ROWS = L >= 16 ? 12 : 4;
+    static final int ROWS_IN_TWELVES = L >= 16 ? TILE / 24 * 24 : 0;
+    /** The rows up to which {@link #squareTile} takes 8 at a time (16 accumulators) after the blocks of 12. */
+    static final int ROWS_IN_EIGHTS = L >= 16 ? TILE / 8 * 8 : 0;
 
     private CpuAttentionTiles() {}
 
@@ -52,21 +56,31 @@ final class CpuAttentionTiles {
     // ---------------------------------------------------------------- the fast path: TILE x TILE, strides TILE
 
     /**
-     * {@link #product} of {@code TILE x TILE} tiles with every stride {@code TILE}: {@link #SQUARE_ROWS} rows at a
-     * time, then 4 for the rest ({@code TILE} is a multiple of 4), each by two vectors.
+     * {@link #product} of {@code TILE x TILE} tiles with every stride {@code TILE}, in blocks of rows by two
+     * vectors: with 32 vector registers, blocks of 12 rows up to {@link #ROWS_IN_TWELVES} and of 8 after them
+     * (a tile of 64 is 4 x 12 + 2 x 8: a last block of 4 rows would load B for 4 fmas a vector and ran 1.3
+     * times slower per row), then blocks of 4 for what is left, which on AVX2 is every row.
      */
     static void squareTile(float[] a, int aOff, boolean transposedA, float[] b, int bOff, float[] c, int cOff,
                            boolean accumulate) {
         int r = 0;
-        if (SQUARE_ROWS == 12) {
-            for (; r + 12 <= TILE; r += 12) {
-                for (int j = 0; j < TILE; j += 2 * L) {
-                    int cr = cOff + r * TILE + j;
-                    if (transposedA) {
-                        square12x2Transposed(a, aOff + r, b, bOff + j, c, cr, accumulate);
-                    } else {
-                        square12x2(a, aOff + r * TILE, b, bOff + j, c, cr, accumulate);
-                    }
+        for (; r < ROWS_IN_TWELVES; r += 12) {
+            for (int j = 0; j < TILE; j += 2 * L) {
+                int cr = cOff + r * TILE + j;
+                if (transposedA) {
+                    square12x2Transposed(a, aOff + r, b, bOff + j, c, cr, accumulate);
+                } else {
+                    square12x2(a, aOff + r * TILE, b, bOff + j, c, cr, accumulate);
+                }
+            }
+        }
+        for (; r < ROWS_IN_EIGHTS; r += 8) {
+            for (int j = 0; j < TILE; j += 2 * L) {
+                int cr = cOff + r * TILE + j;
+                if (transposedA) {
+                    square8x2Transposed(a, aOff + r, b, bOff + j, c, cr, accumulate);
+                } else {
+                    square8x2(a, aOff + r * TILE, b, bOff + j, c, cr, accumulate);
                 }
             }
         }
@@ -273,7 +287,139 @@ final class CpuAttentionTiles {
         acc11hi.intoArray(c, c0 + 11 * TILE + L);
     }
 
-    /** Four rows by two vectors of {@link #squareTile}: the rows past the last block of 12, or all of them on AVX2. */
+    /** Eight rows by two vectors of {@link #squareTile}: the last 16 rows of a tile of 64. */
+    private static void square8x2(float[] a, int a0, float[] b, int b0, float[] c, int c0,
+                                   boolean accumulate) {
+        FloatVector acc0lo = accumulate ? FloatVector.fromArray(S, c, c0) : FloatVector.zero(S);
+        FloatVector acc0hi = accumulate ? FloatVector.fromArray(S, c, c0 + L) : FloatVector.zero(S);
+        FloatVector acc1lo = accumulate ? FloatVector.fromArray(S, c, c0 + TILE) : FloatVector.zero(S);
+        FloatVector acc1hi = accumulate ? FloatVector.fromArray(S, c, c0 + TILE + L) : FloatVector.zero(S);
+        FloatVector acc2lo = accumulate ? FloatVector.fromArray(S, c, c0 + 2 * TILE) : FloatVector.zero(S);
+        FloatVector acc2hi = accumulate ? FloatVector.fromArray(S, c, c0 + 2 * TILE + L) : FloatVector.zero(S);
+        FloatVector acc3lo = accumulate ? FloatVector.fromArray(S, c, c0 + 3 * TILE) : FloatVector.zero(S);
+        FloatVector acc3hi = accumulate ? FloatVector.fromArray(S, c, c0 + 3 * TILE + L) : FloatVector.zero(S);
+        FloatVector acc4lo = accumulate ? FloatVector.fromArray(S, c, c0 + 4 * TILE) : FloatVector.zero(S);
+        FloatVector acc4hi = accumulate ? FloatVector.fromArray(S, c, c0 + 4 * TILE + L) : FloatVector.zero(S);
+        FloatVector acc5lo = accumulate ? FloatVector.fromArray(S, c, c0 + 5 * TILE) : FloatVector.zero(S);
+        FloatVector acc5hi = accumulate ? FloatVector.fromArray(S, c, c0 + 5 * TILE + L) : FloatVector.zero(S);
+        FloatVector acc6lo = accumulate ? FloatVector.fromArray(S, c, c0 + 6 * TILE) : FloatVector.zero(S);
+        FloatVector acc6hi = accumulate ? FloatVector.fromArray(S, c, c0 + 6 * TILE + L) : FloatVector.zero(S);
+        FloatVector acc7lo = accumulate ? FloatVector.fromArray(S, c, c0 + 7 * TILE) : FloatVector.zero(S);
+        FloatVector acc7hi = accumulate ? FloatVector.fromArray(S, c, c0 + 7 * TILE + L) : FloatVector.zero(S);
+        for (int x = 0; x < TILE; x++) {
+            int ax = a0 + x, bx = b0 + x * TILE;
+            FloatVector bLo = FloatVector.fromArray(S, b, bx);
+            FloatVector bHi = FloatVector.fromArray(S, b, bx + L);
+            FloatVector av = FloatVector.broadcast(S, a[ax]);
+            acc0lo = bLo.fma(av, acc0lo);
+            acc0hi = bHi.fma(av, acc0hi);
+            av = FloatVector.broadcast(S, a[ax + TILE]);
+            acc1lo = bLo.fma(av, acc1lo);
+            acc1hi = bHi.fma(av, acc1hi);
+            av = FloatVector.broadcast(S, a[ax + 2 * TILE]);
+            acc2lo = bLo.fma(av, acc2lo);
+            acc2hi = bHi.fma(av, acc2hi);
+            av = FloatVector.broadcast(S, a[ax + 3 * TILE]);
+            acc3lo = bLo.fma(av, acc3lo);
+            acc3hi = bHi.fma(av, acc3hi);
+            av = FloatVector.broadcast(S, a[ax + 4 * TILE]);
+            acc4lo = bLo.fma(av, acc4lo);
+            acc4hi = bHi.fma(av, acc4hi);
+            av = FloatVector.broadcast(S, a[ax + 5 * TILE]);
+            acc5lo = bLo.fma(av, acc5lo);
+            acc5hi = bHi.fma(av, acc5hi);
+            av = FloatVector.broadcast(S, a[ax + 6 * TILE]);
+            acc6lo = bLo.fma(av, acc6lo);
+            acc6hi = bHi.fma(av, acc6hi);
+            av = FloatVector.broadcast(S, a[ax + 7 * TILE]);
+            acc7lo = bLo.fma(av, acc7lo);
+            acc7hi = bHi.fma(av, acc7hi);
+        }
+        acc0lo.intoArray(c, c0);
+        acc0hi.intoArray(c, c0 + L);
+        acc1lo.intoArray(c, c0 + TILE);
+        acc1hi.intoArray(c, c0 + TILE + L);
+        acc2lo.intoArray(c, c0 + 2 * TILE);
+        acc2hi.intoArray(c, c0 + 2 * TILE + L);
+        acc3lo.intoArray(c, c0 + 3 * TILE);
+        acc3hi.intoArray(c, c0 + 3 * TILE + L);
+        acc4lo.intoArray(c, c0 + 4 * TILE);
+        acc4hi.intoArray(c, c0 + 4 * TILE + L);
+        acc5lo.intoArray(c, c0 + 5 * TILE);
+        acc5hi.intoArray(c, c0 + 5 * TILE + L);
+        acc6lo.intoArray(c, c0 + 6 * TILE);
+        acc6hi.intoArray(c, c0 + 6 * TILE + L);
+        acc7lo.intoArray(c, c0 + 7 * TILE);
+        acc7hi.intoArray(c, c0 + 7 * TILE + L);
+    }
+
+    /** {@link #square8x2} with A the transpose of a tile: {@code a(r, x) = a[a0 + x * TILE + r]}. */
+    private static void square8x2Transposed(float[] a, int a0, float[] b, int b0, float[] c, int c0,
+                                             boolean accumulate) {
+        FloatVector acc0lo = accumulate ? FloatVector.fromArray(S, c, c0) : FloatVector.zero(S);
+        FloatVector acc0hi = accumulate ? FloatVector.fromArray(S, c, c0 + L) : FloatVector.zero(S);
+        FloatVector acc1lo = accumulate ? FloatVector.fromArray(S, c, c0 + TILE) : FloatVector.zero(S);
+        FloatVector acc1hi = accumulate ? FloatVector.fromArray(S, c, c0 + TILE + L) : FloatVector.zero(S);
+        FloatVector acc2lo = accumulate ? FloatVector.fromArray(S, c, c0 + 2 * TILE) : FloatVector.zero(S);
+        FloatVector acc2hi = accumulate ? FloatVector.fromArray(S, c, c0 + 2 * TILE + L) : FloatVector.zero(S);
+        FloatVector acc3lo = accumulate ? FloatVector.fromArray(S, c, c0 + 3 * TILE) : FloatVector.zero(S);
+        FloatVector acc3hi = accumulate ? FloatVector.fromArray(S, c, c0 + 3 * TILE + L) : FloatVector.zero(S);
+        FloatVector acc4lo = accumulate ? FloatVector.fromArray(S, c, c0 + 4 * TILE) : FloatVector.zero(S);
+        FloatVector acc4hi = accumulate ? FloatVector.fromArray(S, c, c0 + 4 * TILE + L) : FloatVector.zero(S);
+        FloatVector acc5lo = accumulate ? FloatVector.fromArray(S, c, c0 + 5 * TILE) : FloatVector.zero(S);
+        FloatVector acc5hi = accumulate ? FloatVector.fromArray(S, c, c0 + 5 * TILE + L) : FloatVector.zero(S);
+        FloatVector acc6lo = accumulate ? FloatVector.fromArray(S, c, c0 + 6 * TILE) : FloatVector.zero(S);
+        FloatVector acc6hi = accumulate ? FloatVector.fromArray(S, c, c0 + 6 * TILE + L) : FloatVector.zero(S);
+        FloatVector acc7lo = accumulate ? FloatVector.fromArray(S, c, c0 + 7 * TILE) : FloatVector.zero(S);
+        FloatVector acc7hi = accumulate ? FloatVector.fromArray(S, c, c0 + 7 * TILE + L) : FloatVector.zero(S);
+        for (int x = 0; x < TILE; x++) {
+            int ax = a0 + x * TILE, bx = b0 + x * TILE;
+            FloatVector bLo = FloatVector.fromArray(S, b, bx);
+            FloatVector bHi = FloatVector.fromArray(S, b, bx + L);
+            FloatVector av = FloatVector.broadcast(S, a[ax]);
+            acc0lo = bLo.fma(av, acc0lo);
+            acc0hi = bHi.fma(av, acc0hi);
+            av = FloatVector.broadcast(S, a[ax + 1]);
+            acc1lo = bLo.fma(av, acc1lo);
+            acc1hi = bHi.fma(av, acc1hi);
+            av = FloatVector.broadcast(S, a[ax + 2]);
+            acc2lo = bLo.fma(av, acc2lo);
+            acc2hi = bHi.fma(av, acc2hi);
+            av = FloatVector.broadcast(S, a[ax + 3]);
+            acc3lo = bLo.fma(av, acc3lo);
+            acc3hi = bHi.fma(av, acc3hi);
+            av = FloatVector.broadcast(S, a[ax + 4]);
+            acc4lo = bLo.fma(av, acc4lo);
+            acc4hi = bHi.fma(av, acc4hi);
+            av = FloatVector.broadcast(S, a[ax + 5]);
+            acc5lo = bLo.fma(av, acc5lo);
+            acc5hi = bHi.fma(av, acc5hi);
+            av = FloatVector.broadcast(S, a[ax + 6]);
+            acc6lo = bLo.fma(av, acc6lo);
+            acc6hi = bHi.fma(av, acc6hi);
+            av = FloatVector.broadcast(S, a[ax + 7]);
+            acc7lo = bLo.fma(av, acc7lo);
+            acc7hi = bHi.fma(av, acc7hi);
+        }
+        acc0lo.intoArray(c, c0);
+        acc0hi.intoArray(c, c0 + L);
+        acc1lo.intoArray(c, c0 + TILE);
+        acc1hi.intoArray(c, c0 + TILE + L);
+        acc2lo.intoArray(c, c0 + 2 * TILE);
+        acc2hi.intoArray(c, c0 + 2 * TILE + L);
+        acc3lo.intoArray(c, c0 + 3 * TILE);
+        acc3hi.intoArray(c, c0 + 3 * TILE + L);
+        acc4lo.intoArray(c, c0 + 4 * TILE);
+        acc4hi.intoArray(c, c0 + 4 * TILE + L);
+        acc5lo.intoArray(c, c0 + 5 * TILE);
+        acc5hi.intoArray(c, c0 + 5 * TILE + L);
+        acc6lo.intoArray(c, c0 + 6 * TILE);
+        acc6hi.intoArray(c, c0 + 6 * TILE + L);
+        acc7lo.intoArray(c, c0 + 7 * TILE);
+        acc7hi.intoArray(c, c0 + 7 * TILE + L);
+    }
+
+    /** Four rows by two vectors of {@link #squareTile}: every row on AVX2 (and any rows past the blocks of 8). */
     private static void square4x2(float[] a, int a0, float[] b, int b0, float[] c, int c0,
                                   boolean accumulate) {
         FloatVector acc0lo = accumulate ? FloatVector.fromArray(S, c, c0) : FloatVector.zero(S);
