@@ -244,6 +244,18 @@ public interface Backend extends AutoCloseable {
     /** Backward of {@link #rope} (rotation by the negative angle): accumulates into {@code dX}. */
     void ropeBackward(Tensor dOut, Tensor cos, Tensor sin, Tensor dX);
 
+    /**
+     * {@link #ropeBackward}, or with {@code accumulate} false the same values written over {@code dX}: its old
+     * contents (NaN included) are ignored and the bits are those of zeroing it and accumulating. This default
+     * does just that; a backend overrides it to save the pass over memory that zeroing takes.
+     */
+    default void ropeBackward(Tensor dOut, Tensor cos, Tensor sin, Tensor dX, boolean accumulate) {
+        if (!accumulate) {
+            fill(dX, 0f);
+        }
+        ropeBackward(dOut, cos, sin, dX);
+    }
+
     /** Fills {@code cos} and {@code sin} ({@code [maxT, Dh/2]}) for base {@code theta}, computed in double. */
     void ropeTables(float theta, Tensor cos, Tensor sin);
 
@@ -266,6 +278,20 @@ public interface Backend extends AutoCloseable {
 
     /** Backward of {@link #swiglu}: accumulates into {@code dGate} and {@code dUp}. */
     void swigluBackward(Tensor dOut, Tensor gate, Tensor up, Tensor dGate, Tensor dUp);
+
+    /**
+     * {@link #swigluBackward}, or with {@code accumulate} false the same values written over {@code dGate} and
+     * {@code dUp}: their old contents (NaN included) are ignored and the bits are those of zeroing them and
+     * accumulating. This default does just that; a backend overrides it to save the passes over memory that
+     * zeroing takes.
+     */
+    default void swigluBackward(Tensor dOut, Tensor gate, Tensor up, Tensor dGate, Tensor dUp, boolean accumulate) {
+        if (!accumulate) {
+            fill(dGate, 0f);
+            fill(dUp, 0f);
+        }
+        swigluBackward(dOut, gate, up, dGate, dUp);
+    }
 
     /** Softmax over the last dimension (max-subtracted). {@code out} may be {@code x}. */
     void softmax(Tensor x, Tensor out);
@@ -296,6 +322,22 @@ public interface Backend extends AutoCloseable {
      */
     void attentionBackward(Tensor dOut, Tensor q, Tensor k, Tensor v, Tensor out, Tensor lse,
                            Tensor dQ, Tensor dK, Tensor dV);
+
+    /**
+     * {@link #attentionBackward}, or with {@code accumulate} false the same values written over {@code dQ},
+     * {@code dK} and {@code dV}: their old contents (NaN included) are ignored and the bits are those of zeroing
+     * them and accumulating. This default does just that; a backend overrides it to save the passes over memory
+     * that zeroing takes.
+     */
+    default void attentionBackward(Tensor dOut, Tensor q, Tensor k, Tensor v, Tensor out, Tensor lse,
+                                   Tensor dQ, Tensor dK, Tensor dV, boolean accumulate) {
+        if (!accumulate) {
+            fill(dQ, 0f);
+            fill(dK, 0f);
+            fill(dV, 0f);
+        }
+        attentionBackward(dOut, q, k, v, out, lse, dQ, dK, dV);
+    }
 
     // ---------------------------------------------------------------- inference with a key/value cache
 

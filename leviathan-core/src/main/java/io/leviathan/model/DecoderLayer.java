@@ -24,10 +24,10 @@ final class DecoderLayer {
     static final class Scratch {
         final Tensor dNorm;              // [N, D]  gradient w.r.t. a norm's output
         final Tensor dAtt;               // [N, D]  gradient w.r.t. the attention output
-        final Tensor dQkv;               // [5, N, D]: dQr, dKr, dV, dQ, dK, zeroed by one fill
+        final Tensor dQkv;               // [5, N, D]: dQr, dKr, dV, dQ, dK, each written whole by its op
         final Tensor dQr, dKr, dV;       // [N, D]  gradients w.r.t. rotated q, rotated k, and v
         final Tensor dQ, dK;             // [N, D]  gradients w.r.t. q and k before rotation
-        final Tensor dGateUp;            // [2, N, F]: dGate, dUp, zeroed by one fill
+        final Tensor dGateUp;            // [2, N, F]: dGate, dUp, written whole by swigluBackward
         final Tensor dAct, dGate, dUp;   // [N, F]
         final Tensor dAtt4, dQr4, dKr4, dV4, dQ4, dK4; // [B, T, H, Dh] views
         // Under a casting precision: fp32 results before they are rounded into the saved bf16 activations.
@@ -229,8 +229,7 @@ final class DecoderLayer {
         // ---- MLP branch (dX = d out = d mid's residual part)
         be.matmul(dX, false, wDown.compute(), false, s.dAct, 1f, 0f);        // dAct = dOut Wd
         be.matmul(dX, true, act, false, wDown.grad(), 1f, 1f);             // dWd += dOut^T act
-        be.fill(s.dGateUp, 0f);
-        be.swigluBackward(s.dAct, gate, up, s.dGate, s.dUp);
+        be.swigluBackward(s.dAct, gate, up, s.dGate, s.dUp, false);          // written, not added: no zeroing
         be.matmul(s.dGate, false, wGate.compute(), false, s.dNorm, 1f, 0f);  // dG = dGate Wg + dUp Wu
         be.matmul(s.dUp, false, wUp.compute(), false, s.dNorm, 1f, 1f);
         be.matmul(s.dGate, true, ln2, false, wGate.grad(), 1f, 1f);
@@ -239,10 +238,9 @@ final class DecoderLayer {
         // ---- attention branch
         be.matmul(dX, false, wo.compute(), false, s.dAtt, 1f, 0f);           // dAtt = dMid Wo
         be.matmul(dX, true, att, false, wo.grad(), 1f, 1f);                // dWo += dMid^T att
-        be.fill(s.dQkv, 0f);
-        be.attentionBackward(s.dAtt4, q4, k4, v4, att4, lse, s.dQr4, s.dKr4, s.dV4);
-        be.ropeBackward(s.dQr4, cos, sin, s.dQ4);
-        be.ropeBackward(s.dKr4, cos, sin, s.dK4);
+        be.attentionBackward(s.dAtt4, q4, k4, v4, att4, lse, s.dQr4, s.dKr4, s.dV4, false);
+        be.ropeBackward(s.dQr4, cos, sin, s.dQ4, false);
+        be.ropeBackward(s.dKr4, cos, sin, s.dK4, false);
         be.matmul(s.dQ, false, wq.compute(), false, s.dNorm, 1f, 0f);        // dH = dQ Wq + dK Wk + dV Wv
         be.matmul(s.dK, false, wk.compute(), false, s.dNorm, 1f, 1f);
         be.matmul(s.dV, false, wv.compute(), false, s.dNorm, 1f, 1f);

@@ -230,15 +230,26 @@ final class CpuActivations {
      * {@code dGate += dOut * up * s * (1 + gate * (1 - s))}, {@code dUp += dOut * gate * s}, with
      * {@code s = sigmoid(gate)}.
      */
-    static void swigluBackward(Parallel par, Tensor dOut, Tensor gate, Tensor up, Tensor dGate, Tensor dUp) {
+    /**
+     * Backward of swiglu into {@code dGate} and {@code dUp}: added to them, or with {@code accumulate} false
+     * written over them, as if added to zeros (the same bits, without reading or zeroing them first).
+     */
+    static void swigluBackward(Parallel par, Tensor dOut, Tensor gate, Tensor up, Tensor dGate, Tensor dUp,
+                               boolean accumulate) {
         ActivationChecks.swigluBackward(dOut, gate, up, dGate, dUp);
         MemorySegment g = dOut.segment(CpuMemory.KEY), sg = gate.segment(CpuMemory.KEY), su = up.segment(CpuMemory.KEY);
         MemorySegment sdg = dGate.segment(CpuMemory.KEY), sdu = dUp.segment(CpuMemory.KEY);
-        ElementwiseJob.run(par, ElementwiseJob.Kernel.SWIGLU_GRAD, gate.numel(), g, sg, su, sdg, sdu, 0f, 0);
+        ElementwiseJob.Kernel kernel = accumulate ? ElementwiseJob.Kernel.SWIGLU_GRAD : ElementwiseJob.Kernel.SWIGLU_GRAD_WRITE;
+        ElementwiseJob.run(par, kernel, gate.numel(), g, sg, su, sdg, sdu, 0f, 0);
     }
 
+    /**
+     * Elements {@code [from, to)} of swiglu's backward, added to {@code dGate} and {@code dUp} or, when not
+     * {@code accumulate}, added to +0 in their place (so -0 comes out +0, as after zeroing).
+     */
     static void swigluGradRange(MemorySegment g, MemorySegment gate, MemorySegment up, MemorySegment dGate,
-                                MemorySegment dUp, long from, long to) {
+                                MemorySegment dUp, long from, long to, boolean accumulate) {
+        FloatVector zero = FloatVector.zero(F);
         long i = from;
         for (; i + L <= to; i += L) {
             long b = i * 4;
@@ -247,8 +258,8 @@ final class CpuActivations {
             FloatVector u = FloatVector.fromMemorySegment(F, up, b, NO);
             FloatVector s = sigmoidOf(a);
             FloatVector siluGrad = s.mul(a.mul(s.neg().add(1f)).add(1f));
-            FloatVector dg = FloatVector.fromMemorySegment(F, dGate, b, NO);
-            FloatVector du = FloatVector.fromMemorySegment(F, dUp, b, NO);
+            FloatVector dg = accumulate ? FloatVector.fromMemorySegment(F, dGate, b, NO) : zero;
+            FloatVector du = accumulate ? FloatVector.fromMemorySegment(F, dUp, b, NO) : zero;
             vg.mul(u).fma(siluGrad, dg).intoMemorySegment(dGate, b, NO);
             vg.fma(a.mul(s), du).intoMemorySegment(dUp, b, NO);
         }
@@ -256,8 +267,9 @@ final class CpuActivations {
             long b = i * 4;
             float vg = g.get(F32, b), a = gate.get(F32, b), u = up.get(F32, b);
             float s = sigmoidOf(a);
-            dGate.set(F32, b, Math.fma(vg * u, s * (1f + a * (1f - s)), dGate.get(F32, b)));
-            dUp.set(F32, b, Math.fma(vg, a * s, dUp.get(F32, b)));
+            float dg = accumulate ? dGate.get(F32, b) : 0f, du = accumulate ? dUp.get(F32, b) : 0f;
+            dGate.set(F32, b, Math.fma(vg * u, s * (1f + a * (1f - s)), dg));
+            dUp.set(F32, b, Math.fma(vg, a * s, du));
         }
     }
 

@@ -240,10 +240,11 @@ final class CpuAttention {
 
     /**
      * Backward of {@link #attention} from its output {@code out} and {@code lse}: accumulates into dQ, dK
-     * and dV.
+     * and dV, or with {@code accumulate} false writes them as if added to zeros (the same bits, without reading
+     * or zeroing them first).
      */
     static void attentionBackward(Parallel par, Tensor dOut, Tensor q, Tensor k, Tensor v, Tensor out, Tensor lse,
-                                  Tensor dQ, Tensor dK, Tensor dV) {
+                                  Tensor dQ, Tensor dK, Tensor dV, boolean accumulate) {
         AttentionChecks.BackwardTypes types = AttentionChecks.attentionBackward(dOut, q, k, v, out, lse, dQ, dK, dV);
         DType type = types.type(), gradType = types.gradType();
         int B = (int) q.size(0), T = (int) q.size(1), H = (int) q.size(2), Dh = (int) q.size(3);
@@ -260,6 +261,7 @@ final class CpuAttention {
         job.dvs = dV.segment(CpuMemory.KEY);
         job.bf16 = type == DType.BF16;
         job.gradBf16 = gradType == DType.BF16;
+        job.accumulate = accumulate;
         job.dims = job.dims(T, H, Dh);
         job.scale = (float) (1.0 / Math.sqrt(Dh));
         job.dispatch(par, (long) B * H);
@@ -269,7 +271,7 @@ final class CpuAttention {
     private static void backwardHeads(AttentionJob j, long start, long end) {
         MemorySegment dos = j.dos, qs = j.qs, ks = j.ks, vs = j.vs, os = j.os, ls = j.ls;
         MemorySegment dqs = j.dqs, dks = j.dks, dvs = j.dvs;
-        boolean bf16 = j.bf16, gradBf16 = j.gradBf16;
+        boolean bf16 = j.bf16, gradBf16 = j.gradBf16, accumulate = j.accumulate;
         Dims dims = j.dims;
         float scale = j.scale;
         int T = dims.T(), H = dims.H(), Dh = dims.Dh();
@@ -295,12 +297,12 @@ final class CpuAttention {
                     backwardTilePair(w, qt, kt, dims, scale);
                 }
                 for (int r = 0; r < TILE && kt + r < T; r++) {
-                    addRow(w.dK, r * dims.DhP, scale, dks, dims.row(b, kt + r, h), Dh);
-                    addRow(w.dV, r * dims.DhP, 1f, dvs, dims.row(b, kt + r, h), Dh);
+                    addRow(w.dK, r * dims.DhP, scale, dks, dims.row(b, kt + r, h), Dh, accumulate);
+                    addRow(w.dV, r * dims.DhP, 1f, dvs, dims.row(b, kt + r, h), Dh, accumulate);
                 }
             }
             for (int t = 0; t < T; t++) {
-                addRow(w.dQ, t * dims.DhP, scale, dqs, dims.row(b, t, h), Dh);
+                addRow(w.dQ, t * dims.DhP, scale, dqs, dims.row(b, t, h), Dh, accumulate);
             }
         }
     }
@@ -312,7 +314,7 @@ final class CpuAttention {
     private static final class AttentionJob implements Parallel.RangeBody {
         private static final ThreadLocal<AttentionJob> JOBS = ThreadLocal.withInitial(AttentionJob::new);
 
-        boolean forward, bf16, gradBf16;
+        boolean forward, bf16, gradBf16, accumulate;
         MemorySegment qs, ks, vs, os, ls, dos, dqs, dks, dvs;
         Dims dims;
         float scale;
@@ -440,16 +442,22 @@ final class CpuAttention {
         }
     }
 
-    /** {@code dst[at + i] += src[off + i] * factor} for {@code i < n} (dst F32). */
-    private static void addRow(float[] src, int off, float factor, MemorySegment dst, long at, int n) {
+    /**
+     * {@code dst[at + i] += src[off + i] * factor} for {@code i < n} (dst F32), or when not {@code accumulate} the
+     * same fma with +0 in place of {@code dst} (so -0 comes out +0, as after zeroing).
+     */
+    private static void addRow(float[] src, int off, float factor, MemorySegment dst, long at, int n,
+                               boolean accumulate) {
         FloatVector f = FloatVector.broadcast(S, factor);
+        FloatVector zero = FloatVector.zero(S);
         int i = 0;
         for (int upper = S.loopBound(n); i < upper; i += L) {
-            FloatVector g = FloatVector.fromMemorySegment(S, dst, (at + i) * 4, NATIVE);
+            FloatVector g = accumulate ? FloatVector.fromMemorySegment(S, dst, (at + i) * 4, NATIVE) : zero;
             FloatVector.fromArray(S, src, off + i).fma(f, g).intoMemorySegment(dst, (at + i) * 4, NATIVE);
         }
         for (; i < n; i++) {
-            dst.setAtIndex(F32, at + i, Math.fma(src[off + i], factor, dst.getAtIndex(F32, at + i)));
+            float g = accumulate ? dst.getAtIndex(F32, at + i) : 0f;
+            dst.setAtIndex(F32, at + i, Math.fma(src[off + i], factor, g));
         }
     }
 

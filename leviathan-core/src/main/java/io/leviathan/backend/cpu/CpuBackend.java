@@ -127,7 +127,10 @@ public final class CpuBackend implements Backend {
 
     @Override public void rope(Tensor x, Tensor cos, Tensor sin, Tensor out) { CpuRope.rope(par, x, cos, sin, out); }
     @Override public void ropeBackward(Tensor dOut, Tensor cos, Tensor sin, Tensor dX) {
-        CpuRope.ropeBackward(par, dOut, cos, sin, dX);
+        CpuRope.ropeBackward(par, dOut, cos, sin, dX, true);
+    }
+    @Override public void ropeBackward(Tensor dOut, Tensor cos, Tensor sin, Tensor dX, boolean accumulate) {
+        CpuRope.ropeBackward(par, dOut, cos, sin, dX, accumulate);
     }
     @Override public void ropeTables(float theta, Tensor cos, Tensor sin) { CpuRope.ropeTables(theta, cos, sin); }
 
@@ -137,7 +140,11 @@ public final class CpuBackend implements Backend {
     @Override public void sigmoidBackward(Tensor dOut, Tensor y, Tensor dX) { CpuActivations.sigmoidBackward(par, dOut, y, dX); }
     @Override public void swiglu(Tensor gate, Tensor up, Tensor out) { CpuActivations.swiglu(par, gate, up, out); }
     @Override public void swigluBackward(Tensor dOut, Tensor gate, Tensor up, Tensor dGate, Tensor dUp) {
-        CpuActivations.swigluBackward(par, dOut, gate, up, dGate, dUp);
+        CpuActivations.swigluBackward(par, dOut, gate, up, dGate, dUp, true);
+    }
+    @Override
+    public void swigluBackward(Tensor dOut, Tensor gate, Tensor up, Tensor dGate, Tensor dUp, boolean accumulate) {
+        CpuActivations.swigluBackward(par, dOut, gate, up, dGate, dUp, accumulate);
     }
     @Override public void softmax(Tensor x, Tensor out) { CpuActivations.softmax(par, x, out); }
     @Override public void softmaxBackward(Tensor dOut, Tensor y, Tensor dX) { CpuActivations.softmaxBackward(par, dOut, y, dX); }
@@ -150,7 +157,13 @@ public final class CpuBackend implements Backend {
     @Override
     public void attentionBackward(Tensor dOut, Tensor q, Tensor k, Tensor v, Tensor out, Tensor lse,
                                   Tensor dQ, Tensor dK, Tensor dV) {
-        CpuAttention.attentionBackward(par, dOut, q, k, v, out, lse, dQ, dK, dV);
+        CpuAttention.attentionBackward(par, dOut, q, k, v, out, lse, dQ, dK, dV, true);
+    }
+
+    @Override
+    public void attentionBackward(Tensor dOut, Tensor q, Tensor k, Tensor v, Tensor out, Tensor lse,
+                                  Tensor dQ, Tensor dK, Tensor dV, boolean accumulate) {
+        CpuAttention.attentionBackward(par, dOut, q, k, v, out, lse, dQ, dK, dV, accumulate);
     }
 
     @Override

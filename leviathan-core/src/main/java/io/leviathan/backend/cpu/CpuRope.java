@@ -29,26 +29,33 @@ final class CpuRope {
 
     static void rope(Parallel par, Tensor x, Tensor cos, Tensor sin, Tensor out) {
         RopeChecks.rotation("rope", "x", x, cos, sin, "out", out);
-        rotateAll(par, x, cos, sin, out, 1f);
-    }
-
-    static void ropeBackward(Parallel par, Tensor dOut, Tensor cos, Tensor sin, Tensor dX) {
-        RopeChecks.rotation("ropeBackward", "dOut", dOut, cos, sin, "dX", dX);
-        rotateAll(par, dOut, cos, sin, dX, -1f);
+        rotateAll(par, x, cos, sin, out, FORWARD);
     }
 
     /**
-     * Rotates every {@code Dh}-row of {@code src} by {@code sign} times its angle: {@code sign = 1}
-     * overwrites {@code dst} (forward), {@code sign = -1} accumulates into it (backward).
+     * Backward of rope: adds the rotation by the negative angle to {@code dX}, or with {@code accumulate} false
+     * writes it there as if added to zeros (the same bits, without reading or zeroing {@code dX} first).
      */
-    private static void rotateAll(Parallel par, Tensor src, Tensor cos, Tensor sin, Tensor dst, float sign) {
+    static void ropeBackward(Parallel par, Tensor dOut, Tensor cos, Tensor sin, Tensor dX, boolean accumulate) {
+        RopeChecks.rotation("ropeBackward", "dOut", dOut, cos, sin, "dX", dX);
+        rotateAll(par, dOut, cos, sin, dX, accumulate ? BACK_ADD : BACK_WRITE);
+    }
+
+    /** The three rotations {@link #rotateAll} runs: the forward's, and the backward's added or written. */
+    private static final int FORWARD = 0, BACK_ADD = 1, BACK_WRITE = 2;
+
+    /**
+     * Rotates every {@code Dh}-row of {@code src} by its angle into {@code dst} ({@link #FORWARD}), or by the
+     * negative angle, added to {@code dst} ({@link #BACK_ADD}) or written over it ({@link #BACK_WRITE}).
+     */
+    private static void rotateAll(Parallel par, Tensor src, Tensor cos, Tensor sin, Tensor dst, int how) {
         long t = src.size(1);
         long heads = src.size(2);
         long dh = src.size(3);
         long rows = src.numel() / Math.max(dh, 1);
         RotateJob job = JOBS.get();
         job.set(src.segment(CpuMemory.KEY), cos.segment(CpuMemory.KEY), sin.segment(CpuMemory.KEY),
-                dst.segment(CpuMemory.KEY), t, heads, dh, sign);
+                dst.segment(CpuMemory.KEY), t, heads, dh, how);
         try {
             par.forRange(rows, rowGrain(dh), job);
         } finally {
@@ -65,10 +72,10 @@ final class CpuRope {
     private static final class RotateJob implements Parallel.RangeBody {
         private MemorySegment sx, sc, ss, so;
         private long t, heads, dh;
-        private float sign;
+        private int how;
 
         void set(MemorySegment sx, MemorySegment sc, MemorySegment ss, MemorySegment so, long t, long heads,
-                 long dh, float sign) {
+                 long dh, int how) {
             this.sx = sx;
             this.sc = sc;
             this.ss = ss;
@@ -76,7 +83,7 @@ final class CpuRope {
             this.t = t;
             this.heads = heads;
             this.dh = dh;
-            this.sign = sign;
+            this.how = how;
         }
 
         void clear() {
@@ -88,10 +95,10 @@ final class CpuRope {
             long half = dh / 2;
             for (long r = r0; r < r1; r++) {
                 long pos = (r / heads) % t;
-                if (sign > 0) {
+                if (how == FORWARD) {
                     rotateRow(sx, sc, ss, so, r * dh, pos * half, half);
                 } else {
-                    rotateRowBackAccumulate(sx, sc, ss, so, r * dh, pos * half, half);
+                    rotateRowBack(sx, sc, ss, so, r * dh, pos * half, half, how == BACK_ADD);
                 }
             }
         }
@@ -119,9 +126,13 @@ final class CpuRope {
         }
     }
 
-    /** {@code dX[lo] += g[lo]*c + g[hi]*s; dX[hi] += g[hi]*c - g[lo]*s} for one row. */
-    static void rotateRowBackAccumulate(MemorySegment g, MemorySegment cos, MemorySegment sin, MemorySegment dx,
-                                        long off, long tab, long half) {
+    /**
+     * {@code dX[lo] += g[lo]*c + g[hi]*s; dX[hi] += g[hi]*c - g[lo]*s} for one row, or when not {@code accumulate}
+     * the same sums with +0 in place of {@code dX} (so -0 comes out +0, as after zeroing).
+     */
+    static void rotateRowBack(MemorySegment g, MemorySegment cos, MemorySegment sin, MemorySegment dx,
+                              long off, long tab, long half, boolean accumulate) {
+        FloatVector zero = FloatVector.zero(F);
         long i = 0;
         for (; i + L <= half; i += L) {
             long lo = (off + i) * 4, hi = (off + half + i) * 4;
@@ -129,8 +140,8 @@ final class CpuRope {
             FloatVector s = FloatVector.fromMemorySegment(F, sin, (tab + i) * 4, NO);
             FloatVector a = FloatVector.fromMemorySegment(F, g, lo, NO);
             FloatVector b = FloatVector.fromMemorySegment(F, g, hi, NO);
-            FloatVector dlo = FloatVector.fromMemorySegment(F, dx, lo, NO);
-            FloatVector dhi = FloatVector.fromMemorySegment(F, dx, hi, NO);
+            FloatVector dlo = accumulate ? FloatVector.fromMemorySegment(F, dx, lo, NO) : zero;
+            FloatVector dhi = accumulate ? FloatVector.fromMemorySegment(F, dx, hi, NO) : zero;
             dlo.add(a.mul(c).add(b.mul(s))).intoMemorySegment(dx, lo, NO);
             dhi.add(b.mul(c).sub(a.mul(s))).intoMemorySegment(dx, hi, NO);
         }
@@ -138,8 +149,9 @@ final class CpuRope {
             long lo = (off + i) * 4, hi = (off + half + i) * 4;
             float c = cos.get(F32, (tab + i) * 4), s = sin.get(F32, (tab + i) * 4);
             float a = g.get(F32, lo), b = g.get(F32, hi);
-            dx.set(F32, lo, dx.get(F32, lo) + (a * c + b * s));
-            dx.set(F32, hi, dx.get(F32, hi) + (b * c - a * s));
+            float dlo = accumulate ? dx.get(F32, lo) : 0f, dhi = accumulate ? dx.get(F32, hi) : 0f;
+            dx.set(F32, lo, dlo + (a * c + b * s));
+            dx.set(F32, hi, dhi + (b * c - a * s));
         }
     }
 

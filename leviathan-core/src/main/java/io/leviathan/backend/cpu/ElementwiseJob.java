@@ -23,7 +23,9 @@ final class ElementwiseJob implements Parallel.RangeBody {
         /** {@code c += a * b}. */
         ADD_PRODUCT,
         SCALE, AXPY,
-        SILU, SILU_GRAD, SIGMOID, SIGMOID_GRAD, SWIGLU, SWIGLU_GRAD
+        SILU, SILU_GRAD, SIGMOID, SIGMOID_GRAD, SWIGLU, SWIGLU_GRAD,
+        /** Swiglu's backward written over its outputs instead of added to them. */
+        SWIGLU_GRAD_WRITE
     }
 
     private static final ThreadLocal<ElementwiseJob> JOBS = ThreadLocal.withInitial(ElementwiseJob::new);
@@ -83,7 +85,8 @@ final class ElementwiseJob implements Parallel.RangeBody {
             case SIGMOID -> CpuActivations.sigmoidRange(a, b, i0, i1);
             case SIGMOID_GRAD -> CpuActivations.sigmoidGradRange(a, b, c, i0, i1);
             case SWIGLU -> CpuActivations.swigluRange(a, b, c, i0, i1);
-            case SWIGLU_GRAD -> CpuActivations.swigluGradRange(a, b, c, d, e, i0, i1);
+            case SWIGLU_GRAD -> CpuActivations.swigluGradRange(a, b, c, d, e, i0, i1, true);
+            case SWIGLU_GRAD_WRITE -> CpuActivations.swigluGradRange(a, b, c, d, e, i0, i1, false);
         }
     }
 }
