@@ -1,5 +1,6 @@
 package io.leviathan.backend.cpu;
 
+import static io.leviathan.backend.cpu.TestData.bits;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 
 import io.leviathan.tensor.DType;
@@ -113,11 +114,4 @@ class BackwardWriteModeTest {
         assertArrayEquals(bits(expected.toFloatArray()), bits(actual.toFloatArray()), what);
     }
 
-    private static int[] bits(float[] x) {
-        int[] out = new int[x.length];
-        for (int i = 0; i < x.length; i++) {
-            out[i] = Float.floatToRawIntBits(x[i]);
-        }
-        return out;
-    }
 }

@@ -1,5 +1,6 @@
 package io.leviathan.backend.cpu;
 
+import static io.leviathan.backend.cpu.TestData.bits;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -383,11 +384,4 @@ class CpuAttentionTest {
         return arena.allocate(DType.BF16, shape).copyFrom(x);
     }
 
-    private static int[] bits(float[] x) {
-        int[] b = new int[x.length];
-        for (int i = 0; i < x.length; i++) {
-            b[i] = Float.floatToRawIntBits(x[i]);
-        }
-        return b;
-    }
 }

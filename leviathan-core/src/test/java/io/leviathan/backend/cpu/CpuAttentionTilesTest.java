@@ -1,6 +1,7 @@
 package io.leviathan.backend.cpu;
 
 import static io.leviathan.backend.cpu.CpuAttention.TILE;
+import static io.leviathan.backend.cpu.TestData.bits;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 
 import org.junit.jupiter.api.Test;
@@ -48,7 +49,8 @@ class CpuAttentionTilesTest {
             int rows = s[0], inner = s[1], width = s[2], aRow = s[3], bRow = s[4], cRow = s[5];
             for (boolean transposedA : new boolean[] {false, true}) {
                 int aLen = transposedA ? inner * TILE : rows * aRow;
-                float[] a = TestData.uniform(seed++, 9 + aLen, 1.0), b = TestData.uniform(seed++, 5 + inner * bRow, 1.0);
+                float[] a = TestData.uniform(seed++, 9 + aLen, 1.0);
+                float[] b = TestData.uniform(seed++, 5 + inner * bRow, 1.0);
                 float[] c0 = TestData.uniform(seed++, 2 + rows * cRow, 1.0);
                 for (boolean accumulate : new boolean[] {false, true}) {
                     float[] c = c0.clone();
@@ -83,11 +85,4 @@ class CpuAttentionTilesTest {
         return c;
     }
 
-    private static int[] bits(float[] x) {
-        int[] out = new int[x.length];
-        for (int i = 0; i < x.length; i++) {
-            out[i] = Float.floatToRawIntBits(x[i]);
-        }
-        return out;
-    }
 }

@@ -1,5 +1,6 @@
 package io.leviathan.backend.cpu;
 
+import static io.leviathan.backend.cpu.TestData.bits;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -27,13 +28,6 @@ class CpuGeneratorFastPathTest {
         return t;
     }
 
-    private static int[] bits(float[] x) {
-        int[] b = new int[x.length];
-        for (int i = 0; i < x.length; i++) {
-            b[i] = Float.floatToIntBits(x[i]);
-        }
-        return b;
-    }
 
     @Test
     void splineBasisLanesEqualTheScalarLoop() {

@@ -6,6 +6,15 @@ import java.util.SplittableRandom;
 final class TestData {
     private TestData() {}
 
+    /** The raw bits of each float, for comparing results bit for bit (NaN payloads and the sign of zero included). */
+    static int[] bits(float[] x) {
+        int[] out = new int[x.length];
+        for (int i = 0; i < x.length; i++) {
+            out[i] = Float.floatToRawIntBits(x[i]);
+        }
+        return out;
+    }
+
     /** {@code n} floats uniform in {@code [-scale, scale)}, from {@code seed}. */
     static float[] uniform(long seed, int n, double scale) {
         SplittableRandom r = new SplittableRandom(seed);
