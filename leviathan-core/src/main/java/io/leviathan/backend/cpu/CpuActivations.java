@@ -239,7 +239,8 @@ final class CpuActivations {
         ActivationChecks.swigluBackward(dOut, gate, up, dGate, dUp);
         MemorySegment g = dOut.segment(CpuMemory.KEY), sg = gate.segment(CpuMemory.KEY), su = up.segment(CpuMemory.KEY);
         MemorySegment sdg = dGate.segment(CpuMemory.KEY), sdu = dUp.segment(CpuMemory.KEY);
-        ElementwiseJob.Kernel kernel = accumulate ? ElementwiseJob.Kernel.SWIGLU_GRAD : ElementwiseJob.Kernel.SWIGLU_GRAD_WRITE;
+        ElementwiseJob.Kernel kernel =
+                accumulate ? ElementwiseJob.Kernel.SWIGLU_GRAD : ElementwiseJob.Kernel.SWIGLU_GRAD_WRITE;
         ElementwiseJob.run(par, kernel, gate.numel(), g, sg, su, sdg, sdu, 0f, 0);
     }
 

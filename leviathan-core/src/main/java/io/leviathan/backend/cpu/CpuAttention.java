@@ -48,8 +48,9 @@ import jdk.incubator.vector.VectorSpecies;
  *   P = exp(S - lse);  dP = dOut_i V_j^T;  dS = P * (dP - D)
  *   dV_j += P^T dOut_i;  dK_j += dS^T Q_i / sqrt(Dh);  dQ_i += dS K_j / sqrt(Dh)
  * </pre>
- * dK_j and dV_j are summed over i in the worker's arrays and added to the gradients once; dQ is summed over
- * j in an array for the whole head and added at the end.
+ * dK_j and dV_j are summed over i in the worker's arrays and added to the gradients once (or written over
+ * them, when the caller does not accumulate); dQ is summed over j in an array for the whole head and added (or
+ * written) at the end.
  *
  * <p><b>Determinism.</b> Exponentials use {@link CpuActivations#expOf} (add, multiply and fma only), each
  * output lane of {@link CpuAttentionTiles#product} is one fma chain in a fixed order, row sums add lanes in

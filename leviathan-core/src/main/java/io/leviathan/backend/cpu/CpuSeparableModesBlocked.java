@@ -385,8 +385,8 @@ final class CpuSeparableModesBlocked {
             int q = 0;
             if (REGISTER_SUMS) {
                 for (; q + 4 * L <= r; q += 4 * L) {
-                    chunkOfFour(sp, gm, gmAt, wv, order, a, count, dims, jd, row0, mid, row2, left, right, q, r, knotSums,
-                            accs, q == 0);
+                    chunkOfFour(sp, gm, gmAt, wv, order, a, count, dims, jd, row0, mid, row2, left, right, q, r,
+                            knotSums, accs, q == 0);
                 }
             }
             if (q < r) {
@@ -412,7 +412,8 @@ final class CpuSeparableModesBlocked {
                 long row = dsAt + (long) (f + m) * r * 4;
                 for (int q = 0; q < r; q += L) {
                     FloatVector.fromMemorySegment(F, dSpline, row + q * 4L, NO)
-                            .add(FloatVector.fromArray(F, knotSums, m * r + q)).intoMemorySegment(dSpline, row + q * 4L, NO);
+                            .add(FloatVector.fromArray(F, knotSums, m * r + q))
+                            .intoMemorySegment(dSpline, row + q * 4L, NO);
                 }
             }
         }
@@ -427,9 +428,9 @@ final class CpuSeparableModesBlocked {
      * {@link CpuSeparableModes#factorGrad} and {@code knotGrad}, written out four vectors at a time: no vector
      * crosses a method boundary, so C2 neither boxes one nor runs out of inlining budget.
      */
-    private static void chunkOfFour(float[] sp, float[] gm, int gmAt, float[] wv, int[] order, int a, int count, int dims,
-                                    int jd, int row0, int row1, int row2, boolean left, boolean right, int q, int r,
-                                    float[] knotSums, float[] accs, boolean fresh) {
+    private static void chunkOfFour(float[] sp, float[] gm, int gmAt, float[] wv, int[] order, int a, int count,
+                                    int dims, int jd, int row0, int row1, int row2, boolean left, boolean right,
+                                    int q, int r, float[] knotSums, float[] accs, boolean fresh) {
         int k0 = q, k1 = r + q, k2 = 2 * r + q;
         FloatVector p00 = FloatVector.fromArray(F, knotSums, k0), p01 = FloatVector.fromArray(F, knotSums, k0 + L);
         FloatVector p02 = FloatVector.fromArray(F, knotSums, k0 + 2 * L), p03 = FloatVector.fromArray(F, knotSums, k0 + 3 * L);
@@ -523,9 +524,9 @@ final class CpuSeparableModesBlocked {
      * written in {@code knotSums} (L1) instead of held in registers: the modes after the last full chunk of four
      * vectors, or all of them where 12 sums would not fit in the registers ({@link #REGISTER_SUMS}).
      */
-    private static void chunkOfRest(float[] sp, float[] gm, int gmAt, float[] wv, int[] order, int a, int count, int dims,
-                                    int jd, int row0, int row1, int row2, boolean left, boolean right, int q, int r,
-                                    float[] knotSums, float[] accs, boolean fresh) {
+    private static void chunkOfRest(float[] sp, float[] gm, int gmAt, float[] wv, int[] order, int a, int count,
+                                    int dims, int jd, int row0, int row1, int row2, boolean left, boolean right,
+                                    int q, int r, float[] knotSums, float[] accs, boolean fresh) {
         FloatVector eps = FloatVector.broadcast(F, CpuSeparableModes.EPS), negEps = FloatVector.broadcast(F, -CpuSeparableModes.EPS);
         for (int t = 0; t < count; t++) {
             int n = order[a + t];
