@@ -67,6 +67,22 @@ else
   GEMM_ITER=(--warmup 2 --iterations 3)
 fi
 
+# The GEMM target is OpenBLAS's AVX-512 kernel. An OPENBLAS_CORETYPE in the environment that names an older
+# family would lower that bar (one machine here exported OPENBLAS_CORETYPE=Haswell to every process: 96-110
+# GFLOP/s a thread against 169-208 for the Cooperlake kernel OpenBLAS chose itself on that Zen 5). So on a CPU
+# with AVX-512 the GEMM runs drop it, and OpenBLAS detects the core, unless it names an AVX-512 family.
+BLAS_ENV=(env)
+CORETYPE="${OPENBLAS_CORETYPE:-}"
+case "${CORETYPE,,}" in
+  ""|skylakex|cooperlake|sapphirerapids) ;;
+  *)
+    if grep -qw avx512f /proc/cpuinfo 2>/dev/null; then
+      echo "bench --peers: ignoring OPENBLAS_CORETYPE=$OPENBLAS_CORETYPE for the GEMM runs: this CPU has AVX-512," \
+        "and the target is OpenBLAS's AVX-512 kernel" >&2
+      BLAS_ENV=(env -u OPENBLAS_CORETYPE)
+    fi ;;
+esac
+
 TCMALLOC=/usr/lib/x86_64-linux-gnu/libtcmalloc_minimal.so.4
 PRELOAD=none
 if [ -f "$TCMALLOC" ]; then
@@ -100,9 +116,9 @@ fi
 echo "bench --peers: GEMM against OpenBLAS..." >&2
 for TRANS in nn nt tn; do
   case "$TRANS" in nn) SHAPES="$NN" ;; nt) SHAPES="$NT" ;; tn) SHAPES="$TN" ;; esac
-  "$JAVA" "${FLAGS[@]}" -cp "$JAR" io.leviathan.benchmarks.MatmulReport --shapes "$SHAPES" --trans "$TRANS" \
+  "${BLAS_ENV[@]}" "$JAVA" "${FLAGS[@]}" -cp "$JAR" io.leviathan.benchmarks.MatmulReport --shapes "$SHAPES" --trans "$TRANS" \
     --threads "$THREADS" "${GEMM_ITER[@]}" --out "$OUT/matmul-$TRANS.md" --json "$OUT/matmul-$TRANS.json"
 done
 
-"$JAVA" "${FLAGS[@]}" -cp "$JAR" io.leviathan.benchmarks.PeersReport --dir "$OUT" \
+"${BLAS_ENV[@]}" "$JAVA" "${FLAGS[@]}" -cp "$JAR" io.leviathan.benchmarks.PeersReport --dir "$OUT" \
   --command "./leviathan bench ${ARGS_SEEN[*]}" --djl-preload "$PRELOAD"
