@@ -64,6 +64,37 @@ class CpuLaneReductionsTest {
     }
 
     @Test
+    void registerWalkEqualsTheArrayWalkBitForBit() {
+        // with 16 lanes laneSums and laneMaxes keep the stages in registers; the array walk is their control
+        SplittableRandom rnd = new SplittableRandom(13);
+        for (int round = 0; round < 200; round++) {
+            float[] in = new float[L * L + 7];
+            for (int i = 0; i < in.length; i++) {
+                in[i] = (float) (rnd.nextGaussian() * Math.pow(2, rnd.nextInt(-20, 21)));
+            }
+            if (round % 4 == 0) {
+                in[rnd.nextInt(in.length)] = -0f;
+                in[rnd.nextInt(in.length)] = Float.NEGATIVE_INFINITY;
+            }
+            int at = round % 7;
+            for (boolean max : new boolean[] {false, true}) {
+                float[] expected = new float[L], actual = new float[L];
+                CpuLaneReductions.transposed(in.clone(), at, expected, 0, max);
+                float[] copy = in.clone();
+                if (max) {
+                    CpuLaneReductions.laneMaxes(copy, at, actual, 0);
+                } else {
+                    CpuLaneReductions.laneSums(copy, at, actual, 0);
+                }
+                for (int t = 0; t < L; t++) {
+                    assertEquals(Float.floatToIntBits(expected[t]), Float.floatToIntBits(actual[t]),
+                            (max ? "max" : "sum") + " round " + round + " vector " + t);
+                }
+            }
+        }
+    }
+
+    @Test
     void laneSumAddsEveryLane() {
         float[] v = new float[L];
         for (int k = 0; k < L; k++) {
