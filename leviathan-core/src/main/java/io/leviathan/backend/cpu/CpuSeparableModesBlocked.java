@@ -10,9 +10,7 @@ import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.util.Arrays;
 import jdk.incubator.vector.FloatVector;
-import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.VectorOperators;
-import jdk.incubator.vector.VectorSpecies;
 
 /**
  * The fast path of {@link CpuSeparableModes} when the mode count {@code R} is a multiple of the vector length
@@ -44,8 +42,6 @@ final class CpuSeparableModesBlocked {
 
     private static final ValueLayout.OfFloat F32 = ValueLayout.JAVA_FLOAT_UNALIGNED;
     private static final ValueLayout.OfInt I32 = ValueLayout.JAVA_INT_UNALIGNED;
-    /** Ints in the preferred vector shape (for copying a row's window starts). */
-    private static final VectorSpecies<Integer> I = IntVector.SPECIES_PREFERRED;
 
     /**
      * Rows per forward unit: their products ({@code BLOCK * R} floats, 16 KiB at R 64) and two seed dimensions'
@@ -256,7 +252,7 @@ final class CpuSeparableModesBlocked {
             }
         }
         for (int k = 0; k < rows; k++) {
-            copyOut(acc, k * r, modes, s.modesRow(n0 + k, g) * 4, r);
+            MemorySegment.copy(acc, k * r, modes, F32, s.modesRow(n0 + k, g) * 4, r);
         }
     }
 
@@ -321,48 +317,6 @@ final class CpuSeparableModesBlocked {
         }
     }
 
-    // ================================================================ small copies
-
-    /*
-     * A row's slice of windows or modes is a few vectors (16 ints and 48 floats a row per backward unit, 64 modes
-     * a row in the forward), copied hundreds of thousands of times a step. MemorySegment.copy checks its
-     * arguments and calls a copy stub each time, which profiled at about a tenth of the generator's time;
-     * vector loads and stores do the same copy in a few instructions.
-     */
-
-    /** {@code dst[at, at + n) =} the {@code n} ints at byte {@code from} of {@code src}. */
-    private static void copyIn(MemorySegment src, long from, int[] dst, int at, int n) {
-        int q = 0;
-        for (; q + I.length() <= n; q += I.length()) {
-            IntVector.fromMemorySegment(I, src, from + q * 4L, NO).intoArray(dst, at + q);
-        }
-        for (; q < n; q++) {
-            dst[at + q] = src.get(I32, from + q * 4L);
-        }
-    }
-
-    /** {@code dst[at, at + n) =} the {@code n} floats at byte {@code from} of {@code src}. */
-    private static void copyIn(MemorySegment src, long from, float[] dst, int at, int n) {
-        int q = 0;
-        for (; q + L <= n; q += L) {
-            FloatVector.fromMemorySegment(F, src, from + q * 4L, NO).intoArray(dst, at + q);
-        }
-        for (; q < n; q++) {
-            dst[at + q] = src.get(F32, from + q * 4L);
-        }
-    }
-
-    /** The {@code n} floats at byte {@code to} of {@code dst} {@code = src[at, at + n)}. */
-    private static void copyOut(float[] src, int at, MemorySegment dst, long to, int n) {
-        int q = 0;
-        for (; q + L <= n; q += L) {
-            FloatVector.fromArray(F, src, at + q).intoMemorySegment(dst, to + q * 4L, NO);
-        }
-        for (; q < n; q++) {
-            dst.set(F32, to + q * 4L, src[at + q]);
-        }
-    }
-
     // ================================================================ backward
 
     static void backward(Parallel par, Dims s, MemorySegment dModes, MemorySegment first, MemorySegment weights,
@@ -415,9 +369,9 @@ final class CpuSeparableModesBlocked {
                 int count = Math.min(CpuSeparableModes.ROW_PASS, n - n0);
                 for (int k = 0; k < count; k++) {
                     long e = (h * s.n() + n0 + k) * d + i0;
-                    copyIn(first, e * 4, fv, k * dims, dims);
-                    copyIn(weights, e * 12, wv, k * dims * 3, dims * 3);
-                    copyIn(dWeights, e * 12, dwv, k * dims * 3, dims * 3);
+                    MemorySegment.copy(first, I32, e * 4, fv, k * dims, dims);
+                    MemorySegment.copy(weights, F32, e * 12, wv, k * dims * 3, dims * 3);
+                    MemorySegment.copy(dWeights, F32, e * 12, dwv, k * dims * 3, dims * 3);
                 }
                 for (int jd = 0; jd < dims; jd++) {
                     for (int k = 0; k < count; k++) {
@@ -433,7 +387,7 @@ final class CpuSeparableModesBlocked {
                 }
                 for (int k = 0; k < count; k++) {
                     long e = (h * s.n() + n0 + k) * d + i0;
-                    copyOut(dwv, k * dims * 3, dWeights, e * 12, dims * 3);
+                    MemorySegment.copy(dwv, k * dims * 3, dWeights, F32, e * 12, dims * 3);
                 }
             }
         }
