@@ -224,11 +224,11 @@ final class CpuSeparableModesBlocked {
                 int f = fv[e], f2 = fv[e + 1];
                 boolean left = f >= 0, right = f + 2 < knots, left2 = f2 >= 0, right2 = f2 + 2 < knots;
                 int mid = at + (f + 1) * r, mid2 = at + slice + (f2 + 1) * r;
-                if (r == 4 * L) {
-                    multiplyTwoWindowsOfFour(sp, left ? mid - r : mid, mid, right ? mid + r : mid,
+                if (r == 4 * L) { // the generator's 64 modes with 512-bit vectors: a constant trip count (below)
+                    multiplyTwoWindows(sp, left ? mid - r : mid, mid, right ? mid + r : mid,
                             left ? wv[e * 3] : 0f, wv[e * 3 + 1], right ? wv[e * 3 + 2] : 0f,
                             left2 ? mid2 - r : mid2, mid2, right2 ? mid2 + r : mid2,
-                            left2 ? wv[e * 3 + 3] : 0f, wv[e * 3 + 4], right2 ? wv[e * 3 + 5] : 0f, acc, k * r);
+                            left2 ? wv[e * 3 + 3] : 0f, wv[e * 3 + 4], right2 ? wv[e * 3 + 5] : 0f, acc, k * r, 4 * L);
                 } else {
                     multiplyTwoWindows(sp, left ? mid - r : mid, mid, right ? mid + r : mid,
                             left ? wv[e * 3] : 0f, wv[e * 3 + 1], right ? wv[e * 3 + 2] : 0f,
@@ -259,7 +259,10 @@ final class CpuSeparableModesBlocked {
     /**
      * {@code acc[a + q] *= f[q]}, then {@code *= f'[q]}, for two windows of one row (seed dimensions {@code i} and
      * {@code i + 1}): the same two multiplications in the same order as two {@link #multiplyWindow} calls, with
-     * {@code acc} loaded and stored once (the forward measured about 0.9x its time).
+     * {@code acc} loaded and stored once (the forward measured about 0.9x its time). Called with the constant
+     * {@code 4L} where R is four vectors: inlined, the loop then has a constant trip count and C2 unrolls it whole,
+     * where over a variable R it splits four steps into a peeled first one, a main loop and a tail, each with its
+     * own checks (the forward measured about 0.92x its time).
      */
     private static void multiplyTwoWindows(float[] sp, int r0, int r1, int r2, float w0, float w1, float w2,
                                            int u0, int u1, int u2, float v0, float v1, float v2, float[] acc, int a,
@@ -267,30 +270,6 @@ final class CpuSeparableModesBlocked {
         FloatVector bw1 = FloatVector.broadcast(F, w1), bw2 = FloatVector.broadcast(F, w2);
         FloatVector bv1 = FloatVector.broadcast(F, v1), bv2 = FloatVector.broadcast(F, v2);
         for (int q = 0; q < r; q += L) {
-            FloatVector s0 = FloatVector.fromArray(F, sp, r0 + q);
-            FloatVector s1 = FloatVector.fromArray(F, sp, r1 + q);
-            FloatVector s2 = FloatVector.fromArray(F, sp, r2 + q);
-            FloatVector phi = s2.fma(bw2, s1.fma(bw1, s0.mul(w0)));
-            FloatVector t0 = FloatVector.fromArray(F, sp, u0 + q);
-            FloatVector t1 = FloatVector.fromArray(F, sp, u1 + q);
-            FloatVector t2 = FloatVector.fromArray(F, sp, u2 + q);
-            FloatVector psi = t2.fma(bv2, t1.fma(bv1, t0.mul(v0)));
-            FloatVector.fromArray(F, acc, a + q).mul(phi.add(signedEps(phi))).mul(psi.add(signedEps(psi)))
-                    .intoArray(acc, a + q);
-        }
-    }
-
-    /**
-     * {@link #multiplyTwoWindows} for {@code R = 4L} (the generator's 64 modes with 512-bit vectors): with a loop
-     * over a variable {@code R} the JIT splits the four steps into a peeled first one, a main loop and a tail, each
-     * with its own checks, and a row's two windows are only four steps.
-     */
-    private static void multiplyTwoWindowsOfFour(float[] sp, int r0, int r1, int r2, float w0, float w1, float w2,
-                                                 int u0, int u1, int u2, float v0, float v1, float v2, float[] acc,
-                                                 int a) {
-        FloatVector bw1 = FloatVector.broadcast(F, w1), bw2 = FloatVector.broadcast(F, w2);
-        FloatVector bv1 = FloatVector.broadcast(F, v1), bv2 = FloatVector.broadcast(F, v2);
-        for (int q = 0; q < 4 * L; q += L) { // a constant trip count: C2 unrolls it whole
             FloatVector s0 = FloatVector.fromArray(F, sp, r0 + q);
             FloatVector s1 = FloatVector.fromArray(F, sp, r1 + q);
             FloatVector s2 = FloatVector.fromArray(F, sp, r2 + q);
