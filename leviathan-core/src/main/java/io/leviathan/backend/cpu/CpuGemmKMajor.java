@@ -47,6 +47,7 @@ final class CpuGemmKMajor {
      */
     static void packTransposedA(MemorySegment a, long aOff, int lda, int i0, int mc, int p0, int kc, float[] ap) {
         long step = (long) lda * Float.BYTES;
+        long lastWhole = a.byteSize() - (long) L * Float.BYTES; // a whole vector can be read from A up to here
         for (int k0 = 0; k0 < kc; k0 += K_GROUP) {
             int k1 = Math.min(kc, k0 + K_GROUP);
             long row = (aOff + (long) (p0 + k0) * lda + i0) * Float.BYTES;
@@ -55,7 +56,6 @@ final class CpuGemmKMajor {
                 long src = row + (long) ir * Float.BYTES;
                 int dst = ir * kc + k0 * MR;
                 if (rows == MR) {
-                    long lastWhole = a.byteSize() - (long) L * Float.BYTES; // a whole vector can be read up to here
                     for (int kk = k0; kk < k1; kk++, src += step, dst += MR) {
                         // each branch stores its own load: one vector from two branches would be boxed
                         if (src <= lastWhole) {
