@@ -438,6 +438,42 @@ public interface Backend extends AutoCloseable {
     void separableModesBackward(Tensor dModes, Tensor first, Tensor weights, Tensor spline, Tensor modes,
                                 Tensor dWeights, Tensor dSpline);
 
+    /**
+     * Whether this backend runs {@link #separableModesOfCoordinates} and its backward as fused kernels. A caller
+     * that finds it false runs {@link #splineBasis} and {@link #separableModes} (and their backwards) instead;
+     * the fused ops give the same bits where both run.
+     */
+    default boolean fusesSplineBasis() {
+        return false;
+    }
+
+    /**
+     * {@link #splineBasis} of the coordinates {@code t} on the spline's knots ({@code spline.size(-2)}), then
+     * {@link #separableModes} of that basis, without storing {@code first} and {@code weights}: the windows are
+     * computed where they are used. Same result, bit for bit, as the two ops. Shapes: {@code t} {@code [N, d]}
+     * with {@code spline [d, knots, R]} and {@code modes [N, R]}, or grouped {@code [G, N, d]} with
+     * {@code spline [G, d, knots, R]} and {@code modes [N, G, R]}.
+     *
+     * @throws UnsupportedOperationException where {@link #fusesSplineBasis} is false
+     */
+    default void separableModesOfCoordinates(Tensor t, boolean normalize, Tensor spline, Tensor modes) {
+        throw new UnsupportedOperationException("separableModesOfCoordinates: not fused on " + name()
+                + "; call splineBasis, then separableModes");
+    }
+
+    /**
+     * Backward of {@link #separableModesOfCoordinates}: accumulates {@code d loss / d t} into {@code dT} (like
+     * {@code t}) and {@code d loss / d spline} into {@code dSpline}; {@code modes} is the forward output. Same bits
+     * as {@link #separableModesBackward} into a zeroed {@code dWeights}, then {@link #splineBasisBackward}.
+     *
+     * @throws UnsupportedOperationException where {@link #fusesSplineBasis} is false
+     */
+    default void separableModesOfCoordinatesBackward(Tensor dModes, Tensor t, boolean normalize, Tensor spline,
+                                                     Tensor modes, Tensor dT, Tensor dSpline) {
+        throw new UnsupportedOperationException("separableModesOfCoordinatesBackward: not fused on " + name()
+                + "; call separableModesBackward, then splineBasisBackward");
+    }
+
     // ---------------------------------------------------------------- optimisation
 
     /** {@code out[0] =} the L2 norm of all the tensors' elements taken together, accumulated in double. */

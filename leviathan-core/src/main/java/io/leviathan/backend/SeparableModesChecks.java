@@ -38,7 +38,7 @@ public final class SeparableModesChecks {
         OpChecks.f32(op, "weights", weights);
         OpChecks.f32(op, "spline", spline);
         OpChecks.f32Out(op, "modes", modes);
-        return shapes(op, first, weights, spline, "modes", modes);
+        return shapes(op, "first", first, weights, spline, "modes", modes);
     }
 
     /** The backward's operands, each gradient of its value's shape; returns their sizes. */
@@ -52,35 +52,78 @@ public final class SeparableModesChecks {
         OpChecks.f32(op, "modes", modes);
         OpChecks.f32Out(op, "dWeights", dWeights);
         OpChecks.f32Out(op, "dSpline", dSpline);
-        ModeDims dims = shapes(op, first, weights, spline, "modes", modes);
+        ModeDims dims = shapes(op, "first", first, weights, spline, "modes", modes);
         OpChecks.sameShape(op, "modes", modes, "dModes", dModes);
         OpChecks.sameShape(op, "weights", weights, "dWeights", dWeights);
         OpChecks.sameShape(op, "spline", spline, "dSpline", dSpline);
         return dims;
     }
 
-    private static ModeDims shapes(String op, Tensor first, Tensor weights, Tensor spline, String modesName,
-                                   Tensor modes) {
+    /**
+     * The fused forward's operands: coordinates {@code t} ({@code [N, d]}, or {@code [G, N, d]}) in place of
+     * {@code first} and {@code weights}, the knots being the spline's ({@code spline.size(-2)}, at least 2).
+     */
+    public static ModeDims separableModesOfCoordinates(Tensor t, Tensor spline, Tensor modes) {
+        String op = "separableModesOfCoordinates";
+        OpChecks.f32(op, "t", t);
+        OpChecks.f32(op, "spline", spline);
+        OpChecks.f32Out(op, "modes", modes);
+        return knots(op, shapes(op, "t", t, null, spline, "modes", modes));
+    }
+
+    /** The fused backward's operands, each gradient of its value's shape; returns their sizes. */
+    public static ModeDims separableModesOfCoordinatesBackward(Tensor dModes, Tensor t, Tensor spline, Tensor modes,
+                                                               Tensor dT, Tensor dSpline) {
+        String op = "separableModesOfCoordinatesBackward";
+        OpChecks.f32(op, "dModes", dModes);
+        OpChecks.f32(op, "t", t);
+        OpChecks.f32(op, "spline", spline);
+        OpChecks.f32(op, "modes", modes);
+        OpChecks.f32Out(op, "dT", dT);
+        OpChecks.f32Out(op, "dSpline", dSpline);
+        ModeDims dims = knots(op, shapes(op, "t", t, null, spline, "modes", modes));
+        OpChecks.sameShape(op, "modes", modes, "dModes", dModes);
+        OpChecks.sameShape(op, "t", t, "dT", dT);
+        OpChecks.sameShape(op, "spline", spline, "dSpline", dSpline);
+        return dims;
+    }
+
+    /** The basis's grid {@code j / (knots - 1)} needs two knots. */
+    private static ModeDims knots(String op, ModeDims dims) {
+        if (dims.knots() < 2) {
+            throw new IllegalArgumentException(op + ": spline must have at least 2 knots (its size -2) for the"
+                    + " basis grid j / (knots - 1), got " + dims.knots());
+        }
+        return dims;
+    }
+
+    /**
+     * The sizes from {@code first} (or the fused ops' {@code t}, named {@code firstName}), {@code [N, d]} or
+     * {@code [G, N, d]}, checking the others against them; {@code weights} is null for the fused ops.
+     */
+    private static ModeDims shapes(String op, String firstName, Tensor first, Tensor weights, Tensor spline,
+                                   String modesName, Tensor modes) {
         boolean grouped = first.rank() == 3;
         if (first.rank() != 2 && !grouped) {
-            throw new ShapeMismatchException(op + ": first must be [N, d], or [G, N, d] for G heads, but has shape "
-                    + Arrays.toString(first.shape()));
+            throw new ShapeMismatchException(op + ": " + firstName + " must be [N, d], or [G, N, d] for G heads, but"
+                    + " has shape " + Arrays.toString(first.shape()));
         }
         if (spline.rank() != (grouped ? 4 : 3)) {
             throw new ShapeMismatchException(op + ": spline must be " + (grouped ? "[G, d, knots, R]" : "[d, knots, R]")
-                    + " for first " + Arrays.toString(first.shape()) + " but has shape " + Arrays.toString(spline.shape()));
+                    + " for " + firstName + " " + Arrays.toString(first.shape()) + " but has shape "
+                    + Arrays.toString(spline.shape()));
         }
         long groups = grouped ? first.size(0) : 1;
         long n = first.size(-2), d = first.size(-1), knots = spline.size(-2), r = spline.size(-1);
-        if (grouped) {
+        if (weights != null && grouped) {
             OpChecks.shape(op, "weights", weights, groups, n, d, 3);
-        } else {
+        } else if (weights != null) {
             OpChecks.shape(op, "weights", weights, n, d, 3);
         }
         if (spline.size(-3) != d || (grouped && spline.size(0) != groups)) {
             throw new ShapeMismatchException(op + ": spline " + Arrays.toString(spline.shape())
                     + (grouped ? " must be [" + groups + ", " + d + ", knots, R]" : " must have d = " + d + " rows")
-                    + ", as first " + Arrays.toString(first.shape()));
+                    + ", as " + firstName + " " + Arrays.toString(first.shape()));
         }
         if (grouped) {
             OpChecks.shape(op, modesName, modes, n, groups, r);

@@ -56,6 +56,7 @@ public final class LeviathanGenerator implements TokenEmbedding {
     private final int knots;
     private final boolean dedup;
     private final boolean padToBucket;
+    private final boolean fused;
 
     private final Parameter codebooks;  // [codebooks, base, d_seed]
     private final Parameter seedProj;   // [h, d_seed (out), d_seed (in)]
@@ -87,8 +88,8 @@ public final class LeviathanGenerator implements TokenEmbedding {
     private final Tensor lnMean;    // [h, Nb]
     private final Tensor lnRstd;    // [h, Nb]
     private final Tensor t;         // [h, Nb, d_seed]  coordinates in (0, 1)
-    private final Tensor first;     // I32 [h, Nb, d_seed]
-    private final Tensor weights;   // [h, Nb, d_seed, 3]
+    private final Tensor first;     // I32 [h, Nb, d_seed]; unused where the backend fuses basis and modes
+    private final Tensor weights;   // [h, Nb, d_seed, 3]; unused where fused
     private final Tensor modes;     // [Nb, h, R]
     private final Tensor eUnique;   // [Nb, D]
     // forward temporaries, reused as backward scratch
@@ -97,7 +98,7 @@ public final class LeviathanGenerator implements TokenEmbedding {
     // backward
     private final Tensor dEUnique;  // [Nb, D]
     private final Tensor dModes;    // [Nb, h, R]
-    private final Tensor dWeights;  // [h, Nb, d_seed, 3]
+    private final Tensor dWeights;  // [h, Nb, d_seed, 3]; unused where fused
     private final Tensor dCoord;    // [h, Nb, d_seed]  d(LayerNorm output), then each head's dZ
     private final Tensor dZ;        // [Nb, d_seed]
 
@@ -120,6 +121,15 @@ public final class LeviathanGenerator implements TokenEmbedding {
      */
     LeviathanGenerator(Backend backend, TensorArena arena, ParameterStore store, ModelConfig config,
                        int maxTokens, boolean dedup, boolean padToBucket) {
+        this(backend, arena, store, config, maxTokens, dedup, padToBucket, true);
+    }
+
+    /**
+     * @param fuse run the spline basis and the separable modes as one op where the backend fuses them (on), or
+     *             as two ops always (off; tests compare the two)
+     */
+    LeviathanGenerator(Backend backend, TensorArena arena, ParameterStore store, ModelConfig config,
+                       int maxTokens, boolean dedup, boolean padToBucket, boolean fuse) {
         if (config.family() != Family.LEVIATHAN) {
             throw new IllegalArgumentException("LeviathanGenerator needs a leviathan config, got " + config.family());
         }
@@ -138,6 +148,7 @@ public final class LeviathanGenerator implements TokenEmbedding {
         this.knots = g.knots();
         this.dedup = dedup;
         this.padToBucket = padToBucket;
+        this.fused = fuse && backend.fusesSplineBasis();
         int d = config.dModel();
         int k = g.digits();
 
@@ -168,6 +179,8 @@ public final class LeviathanGenerator implements TokenEmbedding {
         lnMean = arena.allocate(DType.F32, heads * rows);
         lnRstd = arena.allocate(DType.F32, heads * rows);
         t = arena.allocate(DType.F32, heads * rows * dSeed);
+        // Allocated even where the backend fuses basis and modes (and they stay unused), so that what a model
+        // allocates does not depend on the backend: MemoryEstimate sizes it from the configuration alone.
         first = arena.allocate(DType.I32, heads * rows * dSeed);
         weights = arena.allocate(DType.F32, heads * rows * dSeed * 3);
         modes = arena.allocate(DType.F32, rows * heads * rank);
@@ -279,9 +292,14 @@ public final class LeviathanGenerator implements TokenEmbedding {
         be.layerNorm(r.u, lnWeight.value(), lnBias.value(), g.lnEps(), r.lnOut, r.lnMean, r.lnRstd);
         be.scale(r.lnOut, 0.5f, r.t);
         be.sigmoid(r.t, r.t);
-        // Sparse B-spline basis of every coordinate, then each head's rank-1 modes, as M [Nb, h, R].
-        be.splineBasis(r.tRows, knots, g.normalizeBasis(), r.firstRows, r.weightRows);
-        be.separableModes(r.first, r.weights, spline.value(), r.modes);
+        // Sparse B-spline basis of every coordinate, then each head's rank-1 modes, as M [Nb, h, R]: in one
+        // pass where the backend fuses them (the windows never go to memory), else as two ops.
+        if (fused) {
+            be.separableModesOfCoordinates(r.t, g.normalizeBasis(), spline.value(), r.modes);
+        } else {
+            be.splineBasis(r.tRows, knots, g.normalizeBasis(), r.firstRows, r.weightRows);
+            be.separableModes(r.first, r.weights, spline.value(), r.modes);
+        }
         // e = sum_l M_l W_out,l = M [Nb, h*R] x W_out [h*R, D]
         be.matmul(r.modesFlat, false, outProjValue.of(outProj.value()), false, r.e, 1f, 0f);
 
@@ -306,11 +324,17 @@ public final class LeviathanGenerator implements TokenEmbedding {
         be.matmul(r.dE, false, outProjValue.of(outProj.value()), true, r.dModesFlat, 1f, 0f);
         be.matmul(r.modesFlat, true, r.dE, false, outProjGrad.of(outProj.grad()), 1f, 1f);
         // modes and basis
-        be.fill(r.dWeights, 0f);
-        be.separableModesBackward(r.dModes, r.first, r.weights, spline.value(), r.modes, r.dWeights, spline.grad());
         Tensor dT = r.lnOut; // the LayerNorm output is not needed any more
         be.fill(dT, 0f);
-        be.splineBasisBackward(r.dWeightRows, r.tRows, r.firstRows, knots, g.normalizeBasis(), r.dTRows);
+        if (fused) {
+            be.separableModesOfCoordinatesBackward(r.dModes, r.t, g.normalizeBasis(), spline.value(), r.modes, dT,
+                    spline.grad());
+        } else {
+            be.fill(r.dWeights, 0f);
+            be.separableModesBackward(r.dModes, r.first, r.weights, spline.value(), r.modes, r.dWeights,
+                    spline.grad());
+            be.splineBasisBackward(r.dWeightRows, r.tRows, r.firstRows, knots, g.normalizeBasis(), r.dTRows);
+        }
         // t = sigmoid(LayerNorm(u) / 2)
         Tensor dLn = r.dCoord;
         be.fill(dLn, 0f);

@@ -236,6 +236,52 @@ class LeviathanGeneratorTest {
     }
 
     @Test
+    void fusingTheBasisIntoTheModesChangesNoResultBit() {
+        // rank 16 takes the CPU's fused fast path, rank 3 its general path; 200 positions over about 120 ids
+        int[] batch = new int[200];
+        SplittableRandom rnd = new SplittableRandom(23);
+        for (int i = 0; i < batch.length; i++) {
+            batch[i] = rnd.nextInt(120) * 7 % 1000;
+        }
+        for (int rank : new int[] {16, 3}) {
+            for (boolean normalize : new boolean[] {true, false}) {
+                ModelConfig cfg = new ModelConfig(Family.DENSE, 1000, D, 1, 1, 8, 1e-5f, 10000f, 8, false, null)
+                        .asLeviathan(new GeneratorConfig(3, 20, 2, 6, rank, false, normalize, 1e-5f));
+                for (Backend be : backends()) {
+                    try (be; TensorArena arena = be.newArena()) {
+                        assertTrue(be.fusesSplineBasis(), be.name());
+                        ParameterStore a = new ParameterStore(arena);
+                        ParameterStore b = new ParameterStore(arena);
+                        LeviathanGenerator fused = new LeviathanGenerator(be, arena, a, cfg, 256, true, false, true);
+                        LeviathanGenerator twoOps = new LeviathanGenerator(be, arena, b, cfg, 256, true, false, false);
+                        randomize(be, a, 5);
+                        randomize(be, b, 5);
+                        Tensor ids = ids(be, arena, batch);
+                        Tensor outA = arena.allocate(DType.F32, batch.length, D);
+                        Tensor outB = arena.allocate(DType.F32, batch.length, D);
+                        fused.forward(ids, batch, outA);
+                        twoOps.forward(ids, batch, outB);
+                        String what = be.name() + " rank=" + rank + " normalize=" + normalize;
+                        assertArrayEquals(be.downloadFloats(outB), be.downloadFloats(outA), what + " embeddings");
+
+                        Tensor dOut = floats(be, arena, randomArray(batch.length * D, 6), batch.length, D);
+                        a.zeroGrads(be);
+                        b.zeroGrads(be);
+                        fused.backward(dOut, ids);
+                        twoOps.backward(dOut, ids);
+                        for (int i = 0; i < a.all().size(); i++) {
+                            float[] ga = be.downloadFloats(a.all().get(i).grad());
+                            assertArrayEquals(be.downloadFloats(b.all().get(i).grad()), ga,
+                                    what + " grad " + a.all().get(i).name());
+                            assertTrue(maxAbs(ga) > 0, what + " grad " + a.all().get(i).name() + " is not all zero");
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    @Test
     void theCpuBackendComputesTheDistinctIdsUnpadded() {
         ModelConfig cfg = new ModelConfig(Family.DENSE, 1000, D, 1, 1, 8, 1e-5f, 10000f, 8, false, null)
                 .asLeviathan(new GeneratorConfig(3, 4, 2, 5, 3, false, true, 1e-5f));

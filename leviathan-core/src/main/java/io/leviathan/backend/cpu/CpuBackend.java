@@ -224,6 +224,23 @@ public final class CpuBackend implements Backend {
         CpuSeparableModes.separableModesBackward(par, dModes, first, weights, spline, modes, dWeights, dSpline);
     }
 
+    @Override
+    public boolean fusesSplineBasis() {
+        return true;
+    }
+
+    @Override
+    public void separableModesOfCoordinates(Tensor t, boolean normalize, Tensor spline, Tensor modes) {
+        CpuSeparableModes.separableModesOfCoordinates(par, t, normalize, spline, modes, true);
+    }
+
+    @Override
+    public void separableModesOfCoordinatesBackward(Tensor dModes, Tensor t, boolean normalize, Tensor spline,
+                                                    Tensor modes, Tensor dT, Tensor dSpline) {
+        CpuSeparableModes.separableModesOfCoordinatesBackward(par, dModes, t, normalize, spline, modes, dT, dSpline,
+                true);
+    }
+
     @Override public void globalL2Norm(List<Tensor> tensors, Tensor out) {
         CpuScalars.set("globalL2Norm", out, CpuOptimizer.globalL2Norm(par, tensors));
     }

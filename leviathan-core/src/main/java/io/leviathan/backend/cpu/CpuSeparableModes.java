@@ -92,6 +92,12 @@ final class CpuSeparableModes {
             CpuSeparableModesBlocked.forward(par, s, sf, sw, ss, so);
             return;
         }
+        forwardGeneral(par, s, sf, sw, ss, so);
+    }
+
+    /** The general loop of {@link #separableModes}, one (head, row) pair at a time. */
+    private static void forwardGeneral(Parallel par, Dims s, MemorySegment sf, MemorySegment sw, MemorySegment ss,
+                                       MemorySegment so) {
         int r = (int) s.r;
         par.forRange(s.groups * s.n, Math.max(1, ELEMENT_GRAIN / Math.max(1, s.d * s.r)), (p0, p1) -> {
             float[] acc = new float[r];
@@ -148,6 +154,12 @@ final class CpuSeparableModes {
             CpuSeparableModesBlocked.backward(par, s, g, sf, sw, ss, so, sdw, sds);
             return;
         }
+        backwardGeneral(par, s, g, sf, sw, ss, so, sdw, sds);
+    }
+
+    /** The general loop of {@link #separableModesBackward}, one (head, seed dimension) pair at a time. */
+    private static void backwardGeneral(Parallel par, Dims s, MemorySegment g, MemorySegment sf, MemorySegment sw,
+                                        MemorySegment ss, MemorySegment so, MemorySegment sdw, MemorySegment sds) {
         int r = (int) s.r;
         int rows = Math.toIntExact(s.n);
         int headModes = Math.toIntExact(s.n * s.r);
@@ -201,6 +213,83 @@ final class CpuSeparableModes {
                 }
             }
         });
+    }
+
+    // ================================================================ fused with the spline basis
+
+    /**
+     * The separable modes of the spline basis of the coordinates {@code t} on the spline's knots: the same bits as
+     * {@link CpuSplineBasis#splineBasis} into {@code first} and {@code weights}, then {@link #separableModes}.
+     * The fast path computes each block's windows in cache ({@link CpuSeparableModesBlocked#forwardFused}); other
+     * shapes, and {@code fast == false} (the tests' control), run the two unfused ops through heap arrays.
+     */
+    static void separableModesOfCoordinates(Parallel par, Tensor t, boolean normalize, Tensor spline, Tensor modes,
+                                            boolean fast) {
+        Dims s = Dims.of(SeparableModesChecks.separableModesOfCoordinates(t, spline, modes));
+        MemorySegment st = t.segment(CpuMemory.KEY), ss = spline.segment(CpuMemory.KEY), so = modes.segment(CpuMemory.KEY);
+        if (fast && CpuSeparableModesBlocked.applies(s)) {
+            CpuSeparableModesBlocked.forwardFused(par, s, st, normalize, ss, so, CpuSeparableModesBlocked.HEAD_SPLINE);
+            return;
+        }
+        UnfusedWindows w = UnfusedWindows.of(s, false);
+        CpuSplineBasis.splineBasis(par, st, s.groups * s.n * s.d, (int) s.knots, normalize, w.first, w.weights, fast);
+        forwardGeneral(par, s, w.first, w.weights, ss, so);
+    }
+
+    /**
+     * The backward of {@link #separableModesOfCoordinates}: {@code dT += d loss / d t} and {@code dSpline +=}
+     * {@code d loss / d spline}, the same bits as a zeroed {@code dWeights}, {@link #separableModesBackward} and
+     * {@link CpuSplineBasis#splineBasisBackward}.
+     */
+    static void separableModesOfCoordinatesBackward(Parallel par, Tensor dModes, Tensor t, boolean normalize,
+                                                    Tensor spline, Tensor modes, Tensor dT, Tensor dSpline,
+                                                    boolean fast) {
+        Dims s = Dims.of(SeparableModesChecks.separableModesOfCoordinatesBackward(dModes, t, spline, modes, dT,
+                dSpline));
+        MemorySegment g = dModes.segment(CpuMemory.KEY), st = t.segment(CpuMemory.KEY), ss = spline.segment(CpuMemory.KEY);
+        MemorySegment so = modes.segment(CpuMemory.KEY), sdt = dT.segment(CpuMemory.KEY), sds = dSpline.segment(CpuMemory.KEY);
+        if (fast && CpuSeparableModesBlocked.applies(s)) {
+            CpuSeparableModesBlocked.backwardFused(par, s, g, st, normalize, ss, so, sdt, sds);
+            return;
+        }
+        UnfusedWindows w = UnfusedWindows.of(s, true);
+        long count = s.groups * s.n * s.d;
+        CpuSplineBasis.splineBasis(par, st, count, (int) s.knots, normalize, w.first, w.weights, fast);
+        backwardGeneral(par, s, g, w.first, w.weights, ss, so, w.dWeights, sds);
+        CpuSplineBasis.splineBasisBackward(par, w.dWeights, st, w.first, count, (int) s.knots, normalize, sdt, fast);
+    }
+
+    /**
+     * The windows (and their gradients) of the fused ops' general path, on the heap and grown to the largest
+     * shape seen by the calling thread: that path serves shapes the fast path does not (and the tests' control),
+     * so it keeps the unfused ops' buffers rather than a fused loop of its own.
+     */
+    private static final class UnfusedWindows {
+        private static final ThreadLocal<UnfusedWindows> OF_THREAD = ThreadLocal.withInitial(UnfusedWindows::new);
+
+        private int[] firstArray = new int[0];
+        private float[] weightArray = new float[0], dWeightArray = new float[0];
+        MemorySegment first, weights, dWeights;
+
+        static UnfusedWindows of(Dims s, boolean backward) {
+            UnfusedWindows w = OF_THREAD.get();
+            int count = Math.toIntExact(s.groups * s.n * s.d);
+            if (w.firstArray.length < count) {
+                w.firstArray = new int[count];
+                w.weightArray = new float[Math.multiplyExact(count, 3)];
+                w.dWeightArray = new float[0];
+            }
+            if (backward && w.dWeightArray.length < 3 * count) {
+                w.dWeightArray = new float[3 * count];
+            }
+            w.first = MemorySegment.ofArray(w.firstArray).asSlice(0, count * 4L);
+            w.weights = MemorySegment.ofArray(w.weightArray).asSlice(0, count * 12L);
+            if (backward) {
+                w.dWeights = MemorySegment.ofArray(w.dWeightArray).asSlice(0, count * 12L);
+                Arrays.fill(w.dWeightArray, 0, 3 * count, 0f);
+            }
+            return w;
+        }
     }
 
     /**

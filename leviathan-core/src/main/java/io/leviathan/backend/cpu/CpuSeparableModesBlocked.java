@@ -65,6 +65,8 @@ final class CpuSeparableModesBlocked {
     private static final class Scratch {
         float[] acc = new float[0], sp = new float[0], gm = new float[0];
         float[] wts = new float[0], dwts = new float[0];
+        /** The fused form's coordinates of the rows' windows, and the gradients they get ({@code [rows, dims]}). */
+        float[] coords = new float[0], dCoords = new float[0];
         int[] firsts = new int[0], column = new int[0], order = new int[0], starts = new int[0];
         float[] knotSums = new float[0];
         /**
@@ -127,6 +129,22 @@ final class CpuSeparableModesBlocked {
         job.dispatch(par, s.groups() * blocks, grain);
     }
 
+    /**
+     * The fused forward: the windows are the spline basis of the coordinates {@code t} ({@code [G, N, d]}, on the
+     * spline's knots), computed per block of rows in cache ({@link CpuSplineBasisLanes}, the same bits as
+     * {@link CpuSplineBasis#splineBasis}) instead of read from {@code first} and {@code weights}: the same modes,
+     * without writing or reading 16 bytes a window.
+     */
+    static void forwardFused(Parallel par, Dims s, MemorySegment t, boolean normalize, MemorySegment spline,
+                             MemorySegment modes, long headSpline) {
+        long blocks = (s.n() + BLOCK - 1) / BLOCK;
+        long grain = Math.max(1, CpuElementwise.ELEMENT_GRAIN / Math.max(1, BLOCK * s.d() * s.r()));
+        Job job = Job.claim(true, s, null, null, null, spline, modes, null, null);
+        job.fuse(t, null, normalize);
+        job.headSpline = headSpline;
+        job.dispatch(par, s.groups() * blocks, grain);
+    }
+
     /** Forward units {@code [u0, u1)}: unit {@code u} is rows block {@code u % blocks} of head {@code u / blocks}. */
     private static void forwardUnits(Job j, long u0, long u1) {
         Dims s = j.s;
@@ -139,6 +157,7 @@ final class CpuSeparableModesBlocked {
         float[] sp = w.sp = Scratch.atLeast(w.sp, wholeHead ? (int) (s.d() * slice) : 2 * slice);
         int[] fv = w.firsts = Scratch.atLeast(w.firsts, (int) (BLOCK * s.d()));
         float[] wv = w.wts = Scratch.atLeast(w.wts, (int) (BLOCK * s.d() * 3));
+        float[] tv = j.t == null ? null : (w.coords = Scratch.atLeast(w.coords, (int) (BLOCK * s.d())));
         long spHead = -1;
         for (long u = u0; u < u1; u++) {
             long g = u / blocks;
@@ -148,7 +167,16 @@ final class CpuSeparableModesBlocked {
                 MemorySegment.copy(j.spline, F32, g * s.d() * slice * 4L, sp, 0, (int) (s.d() * slice));
                 spHead = g;
             }
-            forwardUnit(s, j.first, j.weights, j.spline, j.modes, g, n0, rows, acc, sp, wholeHead, slice, fv, wv);
+            long e0 = (g * s.n() + n0) * s.d();
+            int count = (int) (rows * s.d());
+            if (tv == null) {
+                MemorySegment.copy(j.first, I32, e0 * 4, fv, 0, count);
+                MemorySegment.copy(j.weights, F32, e0 * 12, wv, 0, count * 3);
+            } else { // fused: the block's windows from its coordinates
+                MemorySegment.copy(j.t, F32, e0 * 4, tv, 0, count);
+                CpuSplineBasisLanes.forward(tv, count, (int) s.knots(), j.normalize, fv, wv);
+            }
+            forwardUnit(s, j.spline, j.modes, g, n0, rows, acc, sp, wholeHead, slice, fv, wv);
         }
     }
 
@@ -163,6 +191,9 @@ final class CpuSeparableModesBlocked {
         long headSpline;
         Dims s;
         MemorySegment dModes, first, weights, spline, modes, dWeights, dSpline;
+        /** The fused form's coordinates and their gradient (null otherwise), and its basis's normalisation. */
+        MemorySegment t, dT;
+        boolean normalize;
 
         static Job claim(boolean forward, Dims s, MemorySegment dModes, MemorySegment first, MemorySegment weights,
                          MemorySegment spline, MemorySegment modes, MemorySegment dWeights, MemorySegment dSpline) {
@@ -176,14 +207,22 @@ final class CpuSeparableModesBlocked {
             j.modes = modes;
             j.dWeights = dWeights;
             j.dSpline = dSpline;
+            j.t = j.dT = null;
             return j;
+        }
+
+        /** The fused form: windows from the coordinates {@code t}; the backward's gradient into {@code dT}. */
+        void fuse(MemorySegment t, MemorySegment dT, boolean normalize) {
+            this.t = t;
+            this.dT = dT;
+            this.normalize = normalize;
         }
 
         void dispatch(Parallel par, long units, long grain) {
             try {
                 par.forRange(units, grain, this);
             } finally {
-                dModes = first = weights = spline = modes = dWeights = dSpline = null; // no closed arena kept reachable
+                dModes = first = weights = spline = modes = dWeights = dSpline = t = dT = null; // no closed arena kept reachable
                 s = null;
             }
         }
@@ -200,17 +239,14 @@ final class CpuSeparableModesBlocked {
 
     /**
      * Rows {@code [n0, n0 + rows)} of head {@code g}: every seed dimension's factor, then the products out. The
-     * rows' windows ({@code first}, {@code weights}: contiguous for a block of rows) are copied to arrays first,
-     * since each window is only {@code R / L} vector steps, per-access checks on native memory add up.
+     * rows' windows are in arrays ({@code fv}, {@code wv}: copied from {@code first} and {@code weights}, where a
+     * block of rows is contiguous, or computed from the coordinates), since each window is only {@code R / L}
+     * vector steps, per-access checks on native memory add up.
      */
-    private static void forwardUnit(Dims s, MemorySegment first, MemorySegment weights, MemorySegment spline,
-                                    MemorySegment modes, long g, long n0, int rows, float[] acc, float[] sp,
-                                    boolean wholeHead, int slice, int[] fv, float[] wv) {
+    private static void forwardUnit(Dims s, MemorySegment spline, MemorySegment modes, long g, long n0, int rows,
+                                    float[] acc, float[] sp, boolean wholeHead, int slice, int[] fv, float[] wv) {
         int r = (int) s.r();
         int d = (int) s.d();
-        long e0 = (g * s.n() + n0) * d;
-        MemorySegment.copy(first, I32, e0 * 4, fv, 0, rows * d);
-        MemorySegment.copy(weights, F32, e0 * 12, wv, 0, rows * d * 3);
         Arrays.fill(acc, 0, rows * r, 1f);
         int knots = (int) s.knots();
         int i = 0;
@@ -307,6 +343,23 @@ final class CpuSeparableModesBlocked {
     }
 
     /**
+     * The fused backward: the windows are the spline basis of {@code t} ({@code [G, N, d]}), computed per pass of
+     * rows as the fused forward computes them, and the weights' gradients, summed in arrays from zero as the
+     * unfused backward sums them into a zeroed {@code dWeights}, go on through the basis into
+     * {@code dT += d modes / d t} ({@link CpuSplineBasisLanes}, the same bits as
+     * {@link CpuSplineBasis#splineBasisBackward}). Reads 4 bytes a window and updates 4 instead of reading 16 and
+     * updating 12, then reading those 12 again.
+     */
+    static void backwardFused(Parallel par, Dims s, MemorySegment dModes, MemorySegment t, boolean normalize,
+                              MemorySegment spline, MemorySegment modes, MemorySegment dT, MemorySegment dSpline) {
+        long dimGroups = (s.d() + DIMS - 1) / DIMS;
+        long grain = Math.max(1, CpuElementwise.ELEMENT_GRAIN / Math.max(1, s.n() * DIMS * s.r()));
+        Job job = Job.claim(false, s, dModes, null, null, spline, modes, null, dSpline);
+        job.fuse(t, dT, normalize);
+        job.dispatch(par, s.groups() * dimGroups, grain);
+    }
+
+    /**
      * Backward units {@code [u0, u1)}: unit {@code u} is seed-dimension group {@code u % dimGroups} of head
      * {@code u / dimGroups}. The group's windows and weight gradients for a pass of rows
      * ({@link CpuSeparableModes#ROW_PASS}) are copied to arrays ({@code [rows, dims]}, {@code [rows, dims, 3]})
@@ -333,6 +386,9 @@ final class CpuSeparableModesBlocked {
         int[] order = w.order = Scratch.atLeast(w.order, pass);
         int[] starts = w.starts = Scratch.atLeast(w.starts, knots + 1);
         float[] knotSums = w.knotSums = Scratch.atLeast(w.knotSums, 3 * r);
+        boolean fused = j.t != null;
+        float[] tv = fused ? (w.coords = Scratch.atLeast(w.coords, pass * DIMS)) : null;
+        float[] dtv = fused ? (w.dCoords = Scratch.atLeast(w.dCoords, pass * DIMS)) : null;
         long gmHead = -1;
         for (long u = u0; u < u1; u++) { // u = h * dimGroups + c: seed dimensions [DIMS c, DIMS (c + 1)) of head h
             long h = u / dimGroups;
@@ -346,11 +402,19 @@ final class CpuSeparableModesBlocked {
             MemorySegment.copy(spline, F32, sliceAt, sp, 0, dims * slice);
             for (int n0 = 0; n0 < n; n0 += CpuSeparableModes.ROW_PASS) { // rows [n0, n0 + count): one pass
                 int count = Math.min(CpuSeparableModes.ROW_PASS, n - n0);
-                for (int k = 0; k < count; k++) {
-                    long e = (h * s.n() + n0 + k) * d + i0;
-                    MemorySegment.copy(first, I32, e * 4, fv, k * dims, dims);
-                    MemorySegment.copy(weights, F32, e * 12, wv, k * dims * 3, dims * 3);
-                    MemorySegment.copy(dWeights, F32, e * 12, dwv, k * dims * 3, dims * 3);
+                if (fused) { // the pass's windows from its coordinates; the weights' gradients from zero
+                    for (int k = 0; k < count; k++) {
+                        MemorySegment.copy(j.t, F32, ((h * s.n() + n0 + k) * d + i0) * 4, tv, k * dims, dims);
+                    }
+                    CpuSplineBasisLanes.forward(tv, count * dims, knots, j.normalize, fv, wv);
+                    Arrays.fill(dwv, 0, count * dims * 3, 0f);
+                } else {
+                    for (int k = 0; k < count; k++) {
+                        long e = (h * s.n() + n0 + k) * d + i0;
+                        MemorySegment.copy(first, I32, e * 4, fv, k * dims, dims);
+                        MemorySegment.copy(weights, F32, e * 12, wv, k * dims * 3, dims * 3);
+                        MemorySegment.copy(dWeights, F32, e * 12, dwv, k * dims * 3, dims * 3);
+                    }
                 }
                 for (int jd = 0; jd < dims; jd++) {
                     for (int k = 0; k < count; k++) {
@@ -364,9 +428,19 @@ final class CpuSeparableModesBlocked {
                         }
                     }
                 }
-                for (int k = 0; k < count; k++) {
-                    long e = (h * s.n() + n0 + k) * d + i0;
-                    MemorySegment.copy(dwv, k * dims * 3, dWeights, F32, e * 12, dims * 3);
+                if (fused) { // dT += the pass's weight gradients through the basis
+                    for (int k = 0; k < count; k++) {
+                        MemorySegment.copy(j.dT, F32, ((h * s.n() + n0 + k) * d + i0) * 4, dtv, k * dims, dims);
+                    }
+                    CpuSplineBasisLanes.backward(dwv, tv, fv, count * dims, knots, j.normalize, dtv);
+                    for (int k = 0; k < count; k++) {
+                        MemorySegment.copy(dtv, k * dims, j.dT, F32, ((h * s.n() + n0 + k) * d + i0) * 4, dims);
+                    }
+                } else {
+                    for (int k = 0; k < count; k++) {
+                        long e = (h * s.n() + n0 + k) * d + i0;
+                        MemorySegment.copy(dwv, k * dims * 3, dWeights, F32, e * 12, dims * 3);
+                    }
                 }
             }
         }

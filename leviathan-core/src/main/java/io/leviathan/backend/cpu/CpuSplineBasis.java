@@ -55,7 +55,13 @@ final class CpuSplineBasis {
                             boolean fast) {
         SplineBasisChecks.splineBasis(t, knots, first, weights);
         MemorySegment st = t.segment(CpuMemory.KEY), sf = first.segment(CpuMemory.KEY), sw = weights.segment(CpuMemory.KEY);
-        Job.claim(Job.FORWARD, st, sf, sw, null, knots, normalize, fast).dispatch(par, t.numel());
+        splineBasis(par, st, t.numel(), knots, normalize, sf, sw, fast);
+    }
+
+    /** {@link #splineBasis} of {@code count} coordinates in segments, unchecked (the fused ops' general path). */
+    static void splineBasis(Parallel par, MemorySegment st, long count, int knots, boolean normalize,
+                            MemorySegment sf, MemorySegment sw, boolean fast) {
+        Job.claim(Job.FORWARD, st, sf, sw, null, knots, normalize, fast).dispatch(par, count);
     }
 
     /** The coordinates {@code [e0, e1)} of {@link #splineBasis}, one at a time. */
@@ -102,7 +108,16 @@ final class CpuSplineBasis {
             checkFirst(op, sf, t.numel(), t.size(1), knots);
             checkWindows(op, st, sf, t.numel(), t.size(1), knots);
         }
-        Job.claim(Job.BACKWARD, g, st, sf, sdt, knots, normalize, fast).dispatch(par, t.numel());
+        splineBasisBackward(par, g, st, sf, t.numel(), knots, normalize, sdt, fast);
+    }
+
+    /**
+     * {@link #splineBasisBackward} of {@code count} coordinates in segments, unchecked: {@code first} must be the
+     * forward's windows (the fused ops' general path computes them just before).
+     */
+    static void splineBasisBackward(Parallel par, MemorySegment g, MemorySegment st, MemorySegment sf, long count,
+                                    int knots, boolean normalize, MemorySegment sdt, boolean fast) {
+        Job.claim(Job.BACKWARD, g, st, sf, sdt, knots, normalize, fast).dispatch(par, count);
     }
 
     /** Whether every window in {@code first} is the forward's for {@code t}, checked in parallel. */

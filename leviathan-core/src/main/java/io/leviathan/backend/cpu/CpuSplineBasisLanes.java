@@ -68,16 +68,8 @@ final class CpuSplineBasisLanes {
         long e = e0;
         for (; e + DL <= e1; e += CHUNK) {
             int m = (int) Math.min(CHUNK, (e1 - e) / DL * DL); // whole blocks only
-            readCoordinates(st, e, m, b);
-            for (int j = 0; j < m; j += DL) {
-                b.nan[j / DL] = !forwardBlock(b, j, knots, normalize);
-            }
-            for (int j = 0; j < m; j++) { // to int and float (exact, and rounded as the scalar casts round), interleaved into [e, 3]
-                b.first[j] = (int) b.firstD[j];
-                b.w[3 * j] = (float) b.u0[j];
-                b.w[3 * j + 1] = (float) b.u1[j];
-                b.w[3 * j + 2] = (float) b.u2[j];
-            }
+            MemorySegment.copy(st, F32, e * 4, b.t, 0, m);
+            forwardChunk(b, m, knots, normalize);
             MemorySegment.copy(b.first, 0, sf, I32, e * 4, m);
             MemorySegment.copy(b.w, 0, sw, F32, e * 12, 3 * m);
             for (int j = 0; j < m; j += DL) { // NaN blocks: over the values just written
@@ -91,6 +83,64 @@ final class CpuSplineBasisLanes {
             }
         }
         CpuSplineBasis.forwardScalar(st, sf, sw, knots, normalize, e, e1);
+    }
+
+    /**
+     * {@link #forward} from and into heap arrays: the windows of the coordinates {@code t[0, count)} into
+     * {@code first[0, count)} and {@code w[0, 3 count)}, with the same bits. The fused separable modes compute
+     * their windows this way, in cache, instead of reading them from memory.
+     */
+    static void forward(float[] t, int count, int knots, boolean normalize, int[] first, float[] w) {
+        Chunk b = CHUNKS.get();
+        int e = 0;
+        for (; e + DL <= count; e += CHUNK) {
+            int m = Math.min(CHUNK, (count - e) / DL * DL);
+            System.arraycopy(t, e, b.t, 0, m);
+            forwardChunk(b, m, knots, normalize);
+            System.arraycopy(b.first, 0, first, e, m);
+            System.arraycopy(b.w, 0, w, 3 * e, 3 * m);
+            for (int j = 0; j < m; j += DL) {
+                if (b.nan[j / DL]) {
+                    forwardScalar(t, knots, normalize, first, w, e + j, e + j + DL);
+                }
+            }
+            if (m < CHUNK) {
+                e += m;
+                break;
+            }
+        }
+        forwardScalar(t, knots, normalize, first, w, e, count);
+    }
+
+    /**
+     * {@link CpuSplineBasis#forwardScalar} over arrays (wrapped as heap segments; only NaN blocks and a range's
+     * last few coordinates come here).
+     */
+    private static void forwardScalar(float[] t, int knots, boolean normalize, int[] first, float[] w, int e0, int e1) {
+        if (e0 < e1) {
+            CpuSplineBasis.forwardScalar(MemorySegment.ofArray(t), MemorySegment.ofArray(first),
+                    MemorySegment.ofArray(w), knots, normalize, e0, e1);
+        }
+    }
+
+    /**
+     * The windows of the chunk's {@code m} coordinates in {@code b.t} (whole blocks): starts into {@code b.first},
+     * weights interleaved into {@code b.w}, and which blocks hold a NaN (their values are left to the scalar code)
+     * in {@code b.nan}.
+     */
+    private static void forwardChunk(Chunk b, int m, int knots, boolean normalize) {
+        for (int j = 0; j < m; j++) {
+            b.td[j] = b.t[j];
+        }
+        for (int j = 0; j < m; j += DL) {
+            b.nan[j / DL] = !forwardBlock(b, j, knots, normalize);
+        }
+        for (int j = 0; j < m; j++) { // to int and float (exact, and rounded as the scalar casts round), interleaved into [e, 3]
+            b.first[j] = (int) b.firstD[j];
+            b.w[3 * j] = (float) b.u0[j];
+            b.w[3 * j + 1] = (float) b.u1[j];
+            b.w[3 * j + 2] = (float) b.u2[j];
+        }
     }
 
     /**
@@ -140,25 +190,11 @@ final class CpuSplineBasisLanes {
         long e = e0;
         for (; e + DL <= e1; e += CHUNK) {
             int m = (int) Math.min(CHUNK, (e1 - e) / DL * DL);
-            readCoordinates(st, e, m, b);
-            readFirst(sf, e, m, b);
+            MemorySegment.copy(st, F32, e * 4, b.t, 0, m);
+            MemorySegment.copy(sf, I32, e * 4, b.first, 0, m);
             MemorySegment.copy(g, F32, e * 12, b.w, 0, 3 * m);
             MemorySegment.copy(sdt, F32, e * 4, b.dt, 0, m);
-            for (int j = 0; j < m; j++) { // de-interleave [e, 3]
-                b.u0[j] = b.w[3 * j];
-                b.u1[j] = b.w[3 * j + 1];
-                b.u2[j] = b.w[3 * j + 2];
-            }
-            for (int j = 0; j < m; j += DL) {
-                b.nan[j / DL] = !backwardBlock(b, j, knots, normalize);
-            }
-            for (int j = 0; j < m; j++) {
-                float tv = b.t[j];
-                // clamped coordinates (outside [0, 1]) get no gradient; NaN blocks are done below
-                if (tv >= 0f && tv <= 1f && !b.nan[j / DL]) {
-                    b.dt[j] += (float) b.out[j];
-                }
-            }
+            backwardChunk(b, m, knots, normalize);
             MemorySegment.copy(b.dt, 0, sdt, F32, e * 4, m);
             for (int j = 0; j < m; j += DL) { // NaN blocks: their dT was written back unchanged
                 if (b.nan[j / DL]) {
@@ -171,6 +207,68 @@ final class CpuSplineBasisLanes {
             }
         }
         CpuSplineBasis.backwardScalar(g, st, sf, sdt, knots, normalize, e, e1);
+    }
+
+    /**
+     * {@link #backward} from and into heap arrays, with the same bits: {@code dt[e] += d(sum_m g[3e + m] w_m) / dt}
+     * for the coordinates {@code t[0, count)} and their windows {@code first} (the forward's, as
+     * {@link #forward(float[], int, int, boolean, int[], float[])} computes them).
+     */
+    static void backward(float[] g, float[] t, int[] first, int count, int knots, boolean normalize, float[] dt) {
+        Chunk b = CHUNKS.get();
+        int e = 0;
+        for (; e + DL <= count; e += CHUNK) {
+            int m = Math.min(CHUNK, (count - e) / DL * DL);
+            System.arraycopy(t, e, b.t, 0, m);
+            System.arraycopy(first, e, b.first, 0, m);
+            System.arraycopy(g, 3 * e, b.w, 0, 3 * m);
+            System.arraycopy(dt, e, b.dt, 0, m);
+            backwardChunk(b, m, knots, normalize);
+            System.arraycopy(b.dt, 0, dt, e, m);
+            for (int j = 0; j < m; j += DL) {
+                if (b.nan[j / DL]) {
+                    backwardScalar(g, t, first, dt, knots, normalize, e + j, e + j + DL);
+                }
+            }
+            if (m < CHUNK) {
+                e += m;
+                break;
+            }
+        }
+        backwardScalar(g, t, first, dt, knots, normalize, e, count);
+    }
+
+    /** {@link CpuSplineBasis#backwardScalar} over arrays (wrapped as heap segments; NaN blocks and a tail only). */
+    private static void backwardScalar(float[] g, float[] t, int[] first, float[] dt, int knots, boolean normalize,
+                                       int e0, int e1) {
+        if (e0 < e1) {
+            CpuSplineBasis.backwardScalar(MemorySegment.ofArray(g), MemorySegment.ofArray(t),
+                    MemorySegment.ofArray(first), MemorySegment.ofArray(dt), knots, normalize, e0, e1);
+        }
+    }
+
+    /**
+     * The chunk's {@code m} coordinates (whole blocks) with their windows and weight gradients in {@code b.t},
+     * {@code b.first} and {@code b.w} (interleaved): {@code b.dt[j] +=} their {@code dt}, except in blocks holding
+     * a NaN ({@code b.nan}, left to the scalar code) and for coordinates outside [0, 1] (clamped: no gradient).
+     */
+    private static void backwardChunk(Chunk b, int m, int knots, boolean normalize) {
+        for (int j = 0; j < m; j++) { // widen, and de-interleave [e, 3]
+            b.td[j] = b.t[j];
+            b.firstD[j] = b.first[j];
+            b.u0[j] = b.w[3 * j];
+            b.u1[j] = b.w[3 * j + 1];
+            b.u2[j] = b.w[3 * j + 2];
+        }
+        for (int j = 0; j < m; j += DL) {
+            b.nan[j / DL] = !backwardBlock(b, j, knots, normalize);
+        }
+        for (int j = 0; j < m; j++) {
+            float tv = b.t[j];
+            if (tv >= 0f && tv <= 1f && !b.nan[j / DL]) {
+                b.dt[j] += (float) b.out[j];
+            }
+        }
     }
 
     /**
