@@ -4,8 +4,9 @@
 #   1. our training step: the dense djl model (seq 256 and 1024) and its iso-body Leviathan twin, both with
 #      uniform and Zipf ids, and the small preset at the o200k vocabulary against its twin (seq 128),
 #      TrainingStepBenchmark;
-#   2. the same dense model through DJL 0.36 / PyTorch 2.7.1, DjlTrainingStepBenchmark, in its own JMH run with
-#      tcmalloc preloaded (DJL's recommended setting; JMH forks inherit the environment, so ours runs without);
+#   2. the same dense model through DJL 0.36 / PyTorch 2.7.1, DjlTrainingStepBenchmark, in JMH runs of its own
+#      with tcmalloc preloaded (DJL's recommended setting; JMH forks inherit the environment, so ours runs without);
+#   (the training steps one JMH fork at a time, the sides of each ratio taking turns fork by fork);
 #   3. our GEMM against OpenBLAS at the shapes the djl model's step multiplies at seq 256, each with the
 #      transpose the step uses it with (nn and nt: forward and input gradients, M = tokens; tn: weight
 #      gradients, K = tokens), 1 and 2 threads;
@@ -42,7 +43,8 @@ JMH=("$JAVA" "${FLAGS[@]}" -jar "$JAR")
 
 if [ "$QUICK" = 1 ]; then
   SEQS=256
-  ITER=(-f 1 -wi 1 -w 2s -i 2 -r 3s)
+  FORKS=1
+  ITER=(-wi 1 -w 2s -i 2 -r 3s)
   TWIN_ITER=("${ITER[@]}")
   NN=2048x256x688
   NT=2048x688x256
@@ -51,12 +53,15 @@ if [ "$QUICK" = 1 ]; then
   GEMM_ITER=(--warmup 1 --iterations 2)
 else
   SEQS=256,1024
+  # three forks per case: each fork compiles the step afresh, and this machine's speed drifts by up to 20 % over
+  # minutes; the cases compared with each other run fork by fork in turn (below), so a slow spell hits both sides
+  FORKS=3
   # three forks per case: each fork compiles the step afresh, and one fork's plan moved the dense step between
   # 291 and 336 ms here (iterations within a fork agree within 2 %), which moves a twin/dense ratio by 0.1
-  ITER=(-f 3 -wi 3 -w 5s -i 3 -r 5s)
+  ITER=(-wi 3 -w 5s -i 3 -r 5s)
   # the twin's generator kernels take several seconds to compile (first warm-up step 6 s here); a fork whose
   # warm-up ends too early can settle on a worse plan (seen once: 881 ms against 482 on a rerun)
-  TWIN_ITER=(-f 3 -wi 5 -w 5s -i 3 -r 5s)
+  TWIN_ITER=(-wi 5 -w 5s -i 3 -r 5s)
   # MxKxN as the step calls them (StepProfile lists the calls): the LM head, the SwiGLU and attention
   # projections; tn is X^T dY, so its K is the 2048 tokens of the batch
   NN=2048x8192x256,2048x256x688,2048x688x256,2048x256x256
@@ -91,27 +96,40 @@ else
   echo "bench --peers: $TCMALLOC not found (Debian: apt-get install libtcmalloc-minimal4); DJL runs with glibc malloc" >&2
 fi
 
-echo "bench --peers: our training step (dense and Leviathan twin)..." >&2
+# Each training step case runs one JMH fork at a time (-f 1, a file per fork), and the cases that a ratio compares
+# take turns: for each fork, each (seq, ids) runs the dense model then its twin, and each seq DJL's step. A drift of
+# the machine's speed then lands on both sides of a ratio instead of on whichever ran during it. PeersReport merges
+# a case's fork files (NAME-forkN.json) into one result, scored as JMH scores several forks: their mean.
 # JMH's include is a regular expression found anywhere in the name: anchor at the dot, or it also matches
 # DjlTrainingStepBenchmark and runs DJL here, without its allocator.
-# the dense step with both kinds of ids too: each twin row is compared with the dense step on the same batches
-"${JMH[@]}" '\.TrainingStepBenchmark\.step$' -p model=djl -p seq="$SEQS" -p ids=zipf,uniform "${ITER[@]}" \
-  -rf json -rff "$OUT/ours-dense.json"
-"${JMH[@]}" '\.TrainingStepBenchmark\.step$' -p model=leviathan -p seq="$SEQS" -p ids=zipf,uniform "${TWIN_ITER[@]}" \
-  -rf json -rff "$OUT/ours-leviathan.json"
-if [ "$QUICK" = 0 ]; then
-  echo "bench --peers: the small preset (o200k vocabulary) and its Leviathan twin..." >&2
-  "${JMH[@]}" '\.TrainingStepBenchmark\.step$' -p model=small,small-leviathan -p seq=128 -p ids=zipf,uniform \
-    "${TWIN_ITER[@]}" -rf json -rff "$OUT/ours-small.json"
-fi
-
-echo "bench --peers: Deep Java Library's training step (LD_PRELOAD=$PRELOAD)..." >&2
-if [ "$PRELOAD" = none ]; then
-  "${JMH[@]}" 'DjlTrainingStepBenchmark.step$' -p seq="$SEQS" "${ITER[@]}" -rf json -rff "$OUT/djl.json"
-else
-  LD_PRELOAD="$PRELOAD" "${JMH[@]}" 'DjlTrainingStepBenchmark.step$' -p seq="$SEQS" "${ITER[@]}" \
-    -rf json -rff "$OUT/djl.json"
-fi
+djl_step() { # $1 seq, $2 fork
+  if [ "$PRELOAD" = none ]; then
+    "${JMH[@]}" 'DjlTrainingStepBenchmark.step$' -p seq="$1" -f 1 "${ITER[@]}" -rf json -rff "$OUT/djl-s$1-fork$2.json"
+  else
+    LD_PRELOAD="$PRELOAD" "${JMH[@]}" 'DjlTrainingStepBenchmark.step$' -p seq="$1" -f 1 "${ITER[@]}" \
+      -rf json -rff "$OUT/djl-s$1-fork$2.json"
+  fi
+}
+for FORK in $(seq 1 "$FORKS"); do
+  for SEQ in ${SEQS//,/ }; do
+    for IDS in zipf uniform; do
+      echo "bench --peers: fork $FORK of $FORKS, seq $SEQ, $IDS ids: our dense step, then its Leviathan twin..." >&2
+      "${JMH[@]}" '\.TrainingStepBenchmark\.step$' -p model=djl -p seq="$SEQ" -p ids="$IDS" -f 1 "${ITER[@]}" \
+        -rf json -rff "$OUT/ours-dense-s$SEQ-$IDS-fork$FORK.json"
+      "${JMH[@]}" '\.TrainingStepBenchmark\.step$' -p model=leviathan -p seq="$SEQ" -p ids="$IDS" -f 1 \
+        "${TWIN_ITER[@]}" -rf json -rff "$OUT/ours-leviathan-s$SEQ-$IDS-fork$FORK.json"
+    done
+    echo "bench --peers: fork $FORK of $FORKS, seq $SEQ: Deep Java Library's step (LD_PRELOAD=$PRELOAD)..." >&2
+    djl_step "$SEQ" "$FORK"
+  done
+  if [ "$QUICK" = 0 ]; then
+    for IDS in zipf uniform; do
+      echo "bench --peers: fork $FORK of $FORKS: the small preset (o200k vocabulary), $IDS ids, and its twin..." >&2
+      "${JMH[@]}" '\.TrainingStepBenchmark\.step$' -p model=small,small-leviathan -p seq=128 -p ids="$IDS" -f 1 \
+        "${TWIN_ITER[@]}" -rf json -rff "$OUT/ours-small-$IDS-fork$FORK.json"
+    done
+  fi
+done
 
 echo "bench --peers: GEMM against OpenBLAS..." >&2
 for TRANS in nn nt tn; do

@@ -57,6 +57,42 @@ public record JmhResult(String benchmark, Map<String, String> params, double sco
         };
     }
 
+    /**
+     * The results with one entry per (benchmark, parameters): results of the same case from several files (the
+     * peers run takes each training step's forks in separate JMH runs, alternating the models fork by fork) become
+     * one, whose forks are theirs in order and whose score is the mean of all their forks (each fork runs the same
+     * iterations, so this is JMH's score over all iterations). A result without per-fork scores counts as one fork
+     * of its score. The merged error is NaN: JMH's bound covers one run's iterations. Order: each case where it
+     * first appears.
+     *
+     * @throws IllegalArgumentException if results of one case have different units
+     */
+    public static List<JmhResult> mergeForks(List<JmhResult> results) {
+        Map<String, List<JmhResult>> byCase = new LinkedHashMap<>();
+        for (JmhResult r : results) {
+            byCase.computeIfAbsent(r.benchmark() + " " + r.params(), k -> new ArrayList<>()).add(r);
+        }
+        List<JmhResult> out = new ArrayList<>(byCase.size());
+        for (List<JmhResult> same : byCase.values()) {
+            JmhResult first = same.get(0);
+            if (same.size() == 1) {
+                out.add(first);
+                continue;
+            }
+            List<Double> forks = new ArrayList<>();
+            for (JmhResult r : same) {
+                if (!r.unit().equals(first.unit())) {
+                    throw new IllegalArgumentException(first.benchmark() + " " + first.params() + ": one run in "
+                            + first.unit() + ", another in " + r.unit());
+                }
+                forks.addAll(r.forkScores().isEmpty() ? List.of(r.score()) : r.forkScores());
+            }
+            double mean = forks.stream().mapToDouble(Double::doubleValue).average().orElse(Double.NaN);
+            out.add(new JmhResult(first.benchmark(), first.params(), mean, Double.NaN, first.unit(), forks));
+        }
+        return out;
+    }
+
     /** Every result in a JMH JSON file; throws naming the file if it is not JMH's JSON. */
     public static List<JmhResult> read(Path file) throws IOException {
         try {

@@ -10,8 +10,12 @@ import java.nio.file.Path;
 import java.time.ZonedDateTime;
 import java.time.format.DateTimeFormatter;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import java.util.stream.Stream;
 import org.knowm.xchart.BitmapEncoder;
 import org.knowm.xchart.CategoryChart;
@@ -79,7 +83,15 @@ public final class PeersReport {
         System.out.println("wrote " + md.toAbsolutePath() + " and " + png.toAbsolutePath());
     }
 
-    /** Every result of every {@code *.json} file in {@code dir}, in file-name order. */
+    /** {@code NAME-forkN.json}: fork N of the runs {@code NAME}, made apart so that the models alternate fork by fork. */
+    private static final Pattern FORK_FILE = Pattern.compile("(.+)-fork\\d+\\.json");
+
+    /**
+     * Every result of every {@code *.json} file in {@code dir}, in file-name order. The forks of one run made as
+     * separate files ({@code NAME-fork1.json}, {@code NAME-fork2.json}, ...) are merged case by case
+     * ({@link JmhResult#mergeForks}); any other case found twice is left for {@link PeersComparison#compare} to
+     * refuse.
+     */
     static List<JmhResult> readAll(Path dir) throws IOException {
         if (!Files.isDirectory(dir)) {
             throw new IllegalArgumentException("not a folder: " + dir);
@@ -91,9 +103,16 @@ public final class PeersReport {
         if (files.isEmpty()) {
             throw new IllegalArgumentException("no *.json JMH result files in " + dir);
         }
-        List<JmhResult> all = new ArrayList<>();
+        Map<String, List<JmhResult>> byRun = new LinkedHashMap<>();
         for (Path f : files) {
-            all.addAll(JmhResult.read(f));
+            String name = f.getFileName().toString();
+            Matcher fork = FORK_FILE.matcher(name);
+            byRun.computeIfAbsent(fork.matches() ? fork.group(1) : name, k -> new ArrayList<>())
+                    .addAll(JmhResult.read(f));
+        }
+        List<JmhResult> all = new ArrayList<>();
+        for (List<JmhResult> run : byRun.values()) {
+            all.addAll(JmhResult.mergeForks(run));
         }
         return all;
     }

@@ -125,6 +125,34 @@ class PeersReportTest {
     }
 
     @Test
+    void forkFilesOfOneRunMergeIntoOneResultPerCase(@TempDir Path dir) throws IOException {
+        // the dense model and its twin alternating fork by fork: each fork a file of its own
+        String fork = """
+                [{"benchmark": "io.leviathan.benchmarks.TrainingStepBenchmark.step",
+                  "params": {"model": "%s", "seq": "256", "ids": "zipf"},
+                  "primaryMetric": {"score": %s, "scoreError": 1.0, "scoreUnit": "ms/op", "rawData": [[%s, %s]]}}]
+                """;
+        Files.writeString(dir.resolve("ours-dense-fork1.json"), fork.formatted("djl", 100.0, 99.0, 101.0));
+        Files.writeString(dir.resolve("ours-dense-fork2.json"), fork.formatted("djl", 120.0, 120.0, 120.0));
+        Files.writeString(dir.resolve("ours-leviathan-fork1.json"), fork.formatted("leviathan", 110.0, 110.0, 110.0));
+        Files.writeString(dir.resolve("ours-leviathan-fork2.json"), fork.formatted("leviathan", 130.0, 131.0, 129.0));
+        List<JmhResult> all = PeersReport.readAll(dir);
+        assertEquals(2, all.size(), all.toString());
+        assertEquals(List.of(100.0, 120.0), all.get(0).forkScores());
+        assertEquals(110.0, all.get(0).score(), EPS);
+        assertTrue(Double.isNaN(all.get(0).error()), "no one run's bound covers the merged forks");
+        assertEquals(List.of(110.0, 130.0), all.get(1).forkScores());
+        Row twin = PeersComparison.compare(all).stream().filter(r -> r.kind() == Kind.TWIN).findFirst().orElseThrow();
+        assertEquals(110.0 / 120.0, twin.ratio(), EPS);
+
+        // a case found in two files that are not forks of one run is still refused
+        Files.writeString(dir.resolve("again.json"), fork.formatted("djl", 90.0, 90.0, 90.0));
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> PeersComparison.compare(PeersReport.readAll(dir)));
+        assertTrue(e.getMessage().contains("two results for"), e.getMessage());
+    }
+
+    @Test
     void rejectsFoldersWithoutResultsAndFilesThatAreNotJmhJson(@TempDir Path dir) throws IOException {
         assertThrows(IllegalArgumentException.class, () -> PeersReport.readAll(dir));
         Files.writeString(dir.resolve("bad.json"), "{\"benchmark\": 1}");
