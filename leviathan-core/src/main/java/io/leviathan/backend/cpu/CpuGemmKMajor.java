@@ -48,9 +48,11 @@ final class CpuGemmKMajor {
     static void packTransposedA(MemorySegment a, long aOff, int lda, int i0, int mc, int p0, int kc, float[] ap) {
         long step = (long) lda * Float.BYTES;
         long lastWhole = a.byteSize() - (long) L * Float.BYTES; // a whole vector can be read from A up to here
+        int touched = 0;
         for (int k0 = 0; k0 < kc; k0 += K_GROUP) {
             int k1 = Math.min(kc, k0 + K_GROUP);
             long row = (aOff + (long) (p0 + k0) * lda + i0) * Float.BYTES;
+            touched += touchRows(a, row, step, k1 - k0, (long) mc * Float.BYTES);
             for (int ir = 0; ir < mc; ir += MR) {
                 int rows = Math.min(MR, mc - ir);
                 long src = row + (long) ir * Float.BYTES;
@@ -69,6 +71,27 @@ final class CpuGemmKMajor {
                 }
             }
         }
+        touchedSink = touched;
+    }
+
+    /** Where {@link #touchRows}' reads go, so that the compiler keeps them. */
+    private static int touchedSink;
+
+    /**
+     * Reads one int per cache line of {@code count} rows of A ({@code bytes} each, {@code step} apart, the first at
+     * byte {@code row}), in address order, and returns their sum. The packing then reads the group's rows across
+     * (12 values of each row in turn), which the hardware prefetchers do not follow from memory; read in order
+     * first, the lines stream in. With A larger than L2 (the weight gradients' {@code [tokens, M]}) this ran the
+     * weight-gradient GEMM about 8 % faster at 256x2048x256 and 2 % at 256x2048x688, one thread, six alternations.
+     */
+    private static int touchRows(MemorySegment a, long row, long step, int count, long bytes) {
+        int sum = 0;
+        for (int k = 0; k < count; k++, row += step) {
+            for (long off = 0; off < bytes; off += 64) {
+                sum += a.get(ValueLayout.JAVA_INT_UNALIGNED, row + off);
+            }
+        }
+        return sum;
     }
 
     /**
