@@ -462,14 +462,15 @@ public interface Backend extends AutoCloseable {
     }
 
     /**
-     * Backward of {@link #separableModesOfCoordinates}: accumulates {@code d loss / d t} into {@code dT} (like
-     * {@code t}) and {@code d loss / d spline} into {@code dSpline}; {@code modes} is the forward output. Same bits
-     * as {@link #separableModesBackward} into a zeroed {@code dWeights}, then {@link #splineBasisBackward}.
+     * Backward of {@link #separableModesOfCoordinates}: {@code d loss / d t} into {@code dT} (like {@code t}),
+     * added to it ({@code accumulate}) or written over it (bit for bit what zeroing it and adding gives), and
+     * {@code d loss / d spline} added to {@code dSpline}; {@code modes} is the forward output. Same bits as
+     * {@link #separableModesBackward} into a zeroed {@code dWeights}, then {@link #splineBasisBackward}.
      *
      * @throws UnsupportedOperationException where {@link #fusesSplineBasis} is false
      */
     default void separableModesOfCoordinatesBackward(Tensor dModes, Tensor t, boolean normalize, Tensor spline,
-                                                     Tensor modes, Tensor dT, Tensor dSpline) {
+                                                     Tensor modes, Tensor dT, Tensor dSpline, boolean accumulate) {
         throw new UnsupportedOperationException("separableModesOfCoordinatesBackward: not fused on " + name()
                 + "; call separableModesBackward, then splineBasisBackward");
     }

@@ -325,11 +325,11 @@ public final class LeviathanGenerator implements TokenEmbedding {
         be.matmul(r.modesFlat, true, r.dE, false, outProjGrad.of(outProj.grad()), 1f, 1f);
         // modes and basis
         Tensor dT = r.lnOut; // the LayerNorm output is not needed any more
-        be.fill(dT, 0f);
-        if (fused) {
+        if (fused) { // dT written, not added to
             be.separableModesOfCoordinatesBackward(r.dModes, r.t, g.normalizeBasis(), spline.value(), r.modes, dT,
-                    spline.grad());
+                    spline.grad(), false);
         } else {
+            be.fill(dT, 0f);
             be.fill(r.dWeights, 0f);
             be.separableModesBackward(r.dModes, r.first, r.weights, spline.value(), r.modes, r.dWeights,
                     spline.grad());

@@ -236,9 +236,9 @@ public final class CpuBackend implements Backend {
 
     @Override
     public void separableModesOfCoordinatesBackward(Tensor dModes, Tensor t, boolean normalize, Tensor spline,
-                                                    Tensor modes, Tensor dT, Tensor dSpline) {
+                                                    Tensor modes, Tensor dT, Tensor dSpline, boolean accumulate) {
         CpuSeparableModes.separableModesOfCoordinatesBackward(par, dModes, t, normalize, spline, modes, dT, dSpline,
-                true);
+                accumulate, true);
     }
 
     @Override public void globalL2Norm(List<Tensor> tensors, Tensor out) {

@@ -237,20 +237,23 @@ final class CpuSeparableModes {
     }
 
     /**
-     * The backward of {@link #separableModesOfCoordinates}: {@code dT += d loss / d t} and {@code dSpline +=}
-     * {@code d loss / d spline}, the same bits as a zeroed {@code dWeights}, {@link #separableModesBackward} and
-     * {@link CpuSplineBasis#splineBasisBackward}.
+     * The backward of {@link #separableModesOfCoordinates}: {@code dT += d loss / d t} ({@code accumulate}; else
+     * {@code dT =}, as zeroed and added to) and {@code dSpline += d loss / d spline}, the same bits as a zeroed
+     * {@code dWeights}, {@link #separableModesBackward} and {@link CpuSplineBasis#splineBasisBackward}.
      */
     static void separableModesOfCoordinatesBackward(Parallel par, Tensor dModes, Tensor t, boolean normalize,
                                                     Tensor spline, Tensor modes, Tensor dT, Tensor dSpline,
-                                                    boolean fast) {
+                                                    boolean accumulate, boolean fast) {
         Dims s = Dims.of(SeparableModesChecks.separableModesOfCoordinatesBackward(dModes, t, spline, modes, dT,
                 dSpline));
         MemorySegment g = dModes.segment(CpuMemory.KEY), st = t.segment(CpuMemory.KEY), ss = spline.segment(CpuMemory.KEY);
         MemorySegment so = modes.segment(CpuMemory.KEY), sdt = dT.segment(CpuMemory.KEY), sds = dSpline.segment(CpuMemory.KEY);
         if (fast && CpuSeparableModesBlocked.applies(s)) {
-            CpuSeparableModesBlocked.backwardFused(par, s, g, st, normalize, ss, so, sdt, sds);
+            CpuSeparableModesBlocked.backwardFused(par, s, g, st, normalize, ss, so, sdt, sds, accumulate);
             return;
+        }
+        if (!accumulate) {
+            sdt.fill((byte) 0); // +0f: written is zeroed and added to
         }
         UnfusedWindows w = UnfusedWindows.of(s, true);
         long count = s.groups * s.n * s.d;

@@ -194,6 +194,8 @@ final class CpuSeparableModesBlocked {
         /** The fused form's coordinates and their gradient (null otherwise), and its basis's normalisation. */
         MemorySegment t, dT;
         boolean normalize;
+        /** The fused backward adds to {@code dT} (or writes it). */
+        boolean accumulate;
 
         static Job claim(boolean forward, Dims s, MemorySegment dModes, MemorySegment first, MemorySegment weights,
                          MemorySegment spline, MemorySegment modes, MemorySegment dWeights, MemorySegment dSpline) {
@@ -348,14 +350,17 @@ final class CpuSeparableModesBlocked {
      * unfused backward sums them into a zeroed {@code dWeights}, go on through the basis into
      * {@code dT += d modes / d t} ({@link CpuSplineBasisLanes}, the same bits as
      * {@link CpuSplineBasis#splineBasisBackward}). Reads 4 bytes a window and updates 4 instead of reading 16 and
-     * updating 12, then reading those 12 again.
+     * updating 12, then reading those 12 again. Without {@code accumulate} the gradients start from zero instead
+     * of from {@code dT}, which is then only written.
      */
     static void backwardFused(Parallel par, Dims s, MemorySegment dModes, MemorySegment t, boolean normalize,
-                              MemorySegment spline, MemorySegment modes, MemorySegment dT, MemorySegment dSpline) {
+                              MemorySegment spline, MemorySegment modes, MemorySegment dT, MemorySegment dSpline,
+                              boolean accumulate) {
         long dimGroups = (s.d() + DIMS - 1) / DIMS;
         long grain = Math.max(1, CpuElementwise.ELEMENT_GRAIN / Math.max(1, s.n() * DIMS * s.r()));
         Job job = Job.claim(false, s, dModes, null, null, spline, modes, null, dSpline);
         job.fuse(t, dT, normalize);
+        job.accumulate = accumulate;
         job.dispatch(par, s.groups() * dimGroups, grain);
     }
 
@@ -428,9 +433,13 @@ final class CpuSeparableModesBlocked {
                         }
                     }
                 }
-                if (fused) { // dT += the pass's weight gradients through the basis
-                    for (int k = 0; k < count; k++) {
-                        MemorySegment.copy(j.dT, F32, ((h * s.n() + n0 + k) * d + i0) * 4, dtv, k * dims, dims);
+                if (fused) { // dT (+)= the pass's weight gradients through the basis
+                    if (j.accumulate) {
+                        for (int k = 0; k < count; k++) {
+                            MemorySegment.copy(j.dT, F32, ((h * s.n() + n0 + k) * d + i0) * 4, dtv, k * dims, dims);
+                        }
+                    } else {
+                        Arrays.fill(dtv, 0, count * dims, 0f);
                     }
                     CpuSplineBasisLanes.backward(dwv, tv, fv, count * dims, knots, j.normalize, dtv);
                     for (int k = 0; k < count; k++) {

@@ -77,23 +77,33 @@ class CpuSplineModesFusionTest {
                         Tensor w = grouped ? weights.reshape(groups, n, d, 3) : weights;
                         Tensor modes = arena.allocate(DType.F32, mShape);
                         CpuSeparableModes.separableModes(par, f, w, spline, modes, true);
-                        Tensor dW = arena.allocate(DType.F32, w.shape());
-                        Tensor dS = arena.of(dS0, sShape), dT = arena.of(dT0, tShape);
-                        CpuSeparableModes.separableModesBackward(par, dModes, f, w, spline, modes, dW, dS, true);
-                        CpuSplineBasis.splineBasisBackward(par, dW.reshape((long) groups * n, d, 3), tRows, first,
-                                knots, normalize, dT.reshape((long) groups * n, d), true);
-                        float[] expected = CpuReductionsTest.concat(modes.toFloatArray(), dT.toFloatArray(),
-                                dS.toFloatArray());
+                        // dT from dT0 (the fused op adding to it) and from zeros (the fused op writing it)
+                        float[][] expected = new float[2][];
+                        for (int add = 0; add < 2; add++) {
+                            Tensor dW = arena.allocate(DType.F32, w.shape());
+                            Tensor dS = arena.of(dS0, sShape);
+                            Tensor dT = add == 1 ? arena.of(dT0, tShape) : arena.allocate(DType.F32, tShape);
+                            CpuSeparableModes.separableModesBackward(par, dModes, f, w, spline, modes, dW, dS, true);
+                            CpuSplineBasis.splineBasisBackward(par, dW.reshape((long) groups * n, d, 3), tRows,
+                                    first, knots, normalize, dT.reshape((long) groups * n, d), true);
+                            expected[add] = CpuReductionsTest.concat(modes.toFloatArray(), dT.toFloatArray(),
+                                    dS.toFloatArray());
+                        }
 
+                        float[] nans = new float[dT0.length];
+                        Arrays.fill(nans, Float.NaN);
                         for (boolean fast : new boolean[] {true, false}) {
-                            Tensor fm = arena.allocate(DType.F32, mShape);
-                            CpuSeparableModes.separableModesOfCoordinates(par, t, normalize, spline, fm, fast);
-                            Tensor fdS = arena.of(dS0, sShape), fdT = arena.of(dT0, tShape);
-                            CpuSeparableModes.separableModesOfCoordinatesBackward(par, dModes, t, normalize, spline,
-                                    fm, fdT, fdS, fast);
-                            float[] actual = CpuReductionsTest.concat(fm.toFloatArray(), fdT.toFloatArray(),
-                                    fdS.toFloatArray());
-                            assertArrayEquals(bits(expected), bits(actual), what + " fast=" + fast);
+                            for (boolean accumulate : new boolean[] {true, false}) {
+                                Tensor fm = arena.allocate(DType.F32, mShape);
+                                CpuSeparableModes.separableModesOfCoordinates(par, t, normalize, spline, fm, fast);
+                                Tensor fdS = arena.of(dS0, sShape), fdT = arena.of(accumulate ? dT0 : nans, tShape);
+                                CpuSeparableModes.separableModesOfCoordinatesBackward(par, dModes, t, normalize,
+                                        spline, fm, fdT, fdS, accumulate, fast);
+                                float[] actual = CpuReductionsTest.concat(fm.toFloatArray(), fdT.toFloatArray(),
+                                        fdS.toFloatArray());
+                                assertArrayEquals(bits(expected[accumulate ? 1 : 0]), bits(actual),
+                                        what + " fast=" + fast + " accumulate=" + accumulate);
+                            }
                         }
                     }
                 }
@@ -120,7 +130,8 @@ class CpuSplineModesFusionTest {
                     float[] dT0 = TestData.uniform(seed + 3, n * d, 0.5);
                     float[] dS0 = TestData.uniform(seed + 4, d * knots * r, 0.5);
                     Tensor dT = arena.of(dT0, n, d), dS = arena.of(dS0, d, knots, r);
-                    be.separableModesOfCoordinatesBackward(arena.of(g, n, r), t, normalize, spline, modes, dT, dS);
+                    be.separableModesOfCoordinatesBackward(arena.of(g, n, r), t, normalize, spline, modes, dT, dS,
+                            true);
 
                     double[] td = TestData.toDouble(tv), sd = TestData.toDouble(sv), dg = TestData.toDouble(g);
                     String what = "fused R=" + r + " normalize=" + normalize;
@@ -153,10 +164,10 @@ class CpuSplineModesFusionTest {
                     arena.allocate(DType.I32, 2, 5, 3), false, spline, modes)), "separableModesOfCoordinates", "t");
             assertMessage(assertThrows(ShapeMismatchException.class, () -> be.separableModesOfCoordinatesBackward(
                     modes, t, false, spline, modes, arena.allocate(DType.F32, 2, 5, 4), arena.allocate(DType.F32,
-                            spline.shape()))), "separableModesOfCoordinatesBackward", "dT");
+                            spline.shape()), true)), "separableModesOfCoordinatesBackward", "dT");
             assertMessage(assertThrows(ShapeMismatchException.class, () -> be.separableModesOfCoordinatesBackward(
                     modes, t, false, spline, modes, arena.allocate(DType.F32, t.shape()), arena.allocate(DType.F32,
-                            2, 3, 4, 15))), "separableModesOfCoordinatesBackward", "dSpline");
+                            2, 3, 4, 15), false)), "separableModesOfCoordinatesBackward", "dSpline");
             assertTrue(be.fusesSplineBasis());
         }
     }
