@@ -27,7 +27,8 @@ import jdk.incubator.vector.VectorOperators;
  * running products in an array and walks the seed dimensions in order, two at a time, multiplying each row's
  * two factors in one after the other ({@link #multiplyTwoWindows}): per mode the product is taken over
  * {@code i = 0, 1, ...} exactly as the row-at-a-time loop does, with the running product loaded and stored once
- * per pair.
+ * per pair. Where R is four vectors and the head's spline is in the array, {@link #DIM_GROUP} seed dimensions at
+ * a time instead, the row's four product vectors held in registers across them ({@link #multiplyRowWindows}).
  *
  * <p><b>Backward.</b> Split by (head, group of {@link #DIMS} seed dimensions), so each worker owns its
  * {@code dSpline[h, i]} slices and {@code dWeights[h, :, i, :]}: no races. Per seed dimension the rows are taken
@@ -252,6 +253,13 @@ final class CpuSeparableModesBlocked {
         Arrays.fill(acc, 0, rows * r, 1f);
         int knots = (int) s.knots();
         int i = 0;
+        if (r == 4 * L && wholeHead) { // the generator's 64 modes with 512-bit vectors: a row's products in registers
+            for (; i + DIM_GROUP <= d; i += DIM_GROUP) {
+                for (int k = 0; k < rows; k++) {
+                    multiplyRowWindows(sp, i * slice, slice, fv, wv, k * d + i, DIM_GROUP, knots, acc, k * r);
+                }
+            }
+        }
         for (; i + 1 < d; i += 2) { // two seed dimensions per pass over the rows: one load and store of acc for both
             int at = wholeHead ? i * slice : 0; // the head's spline is in sp already, or these slices are copied now
             if (!wholeHead) {
@@ -319,6 +327,53 @@ final class CpuSeparableModesBlocked {
             FloatVector.fromArray(F, acc, a + q).mul(phi.add(signedEps(phi))).mul(psi.add(signedEps(psi)))
                     .intoArray(acc, a + q);
         }
+    }
+
+    /**
+     * Seed dimensions per pass of {@link #multiplyRowWindows} over a block's rows: their spline slices (64 KiB at
+     * K 32, R 64) are read by every row of the block. FusedAB at the generator's shapes, alternated: the forward
+     * took 11.3-11.6 ms with 8 or 16, 11.9-12.4 with 4, 13.0 ms with pairs whose products were loaded and stored
+     * per pair; all 128 at once (no slice shared by the block's rows) was slower than pairs.
+     */
+    static final int DIM_GROUP = 8;
+
+    /**
+     * {@code acc[a .. a + 4L) *= f} of {@code count} consecutive seed dimensions' windows of one row (window
+     * {@code e}, {@code e + 1}, ...; the first's spline slice at {@code at} of {@code sp}, the next {@code slice}
+     * further on), in that order: the same multiplications as {@link #multiplyWindow} for each, with the four
+     * product vectors held in registers across the windows instead of loaded and stored per window or pair.
+     * Only for R = 4L (the generator's 64 modes with 512-bit vectors), written out per vector.
+     */
+    private static void multiplyRowWindows(float[] sp, int at, int slice, int[] fv, float[] wv, int e, int count,
+                                           int knots, float[] acc, int a) {
+        final int r = 4 * L;
+        FloatVector c0 = FloatVector.fromArray(F, acc, a), c1 = FloatVector.fromArray(F, acc, a + L);
+        FloatVector c2 = FloatVector.fromArray(F, acc, a + 2 * L), c3 = FloatVector.fromArray(F, acc, a + 3 * L);
+        FloatVector eps = FloatVector.broadcast(F, CpuSeparableModes.EPS), negEps = FloatVector.broadcast(F, -CpuSeparableModes.EPS);
+        for (int m = 0; m < count; m++, e++, at += slice) {
+            int f = fv[e];
+            boolean left = f >= 0, right = f + 2 < knots;
+            int mid = at + (f + 1) * r, r0 = left ? mid - r : mid, r2 = right ? mid + r : mid;
+            float w0 = left ? wv[e * 3] : 0f;
+            FloatVector bw1 = FloatVector.broadcast(F, wv[e * 3 + 1]);
+            FloatVector bw2 = FloatVector.broadcast(F, right ? wv[e * 3 + 2] : 0f);
+            FloatVector phi = FloatVector.fromArray(F, sp, r2).fma(bw2,
+                    FloatVector.fromArray(F, sp, mid).fma(bw1, FloatVector.fromArray(F, sp, r0).mul(w0)));
+            c0 = c0.mul(phi.add(negEps.blend(eps, phi.compare(VectorOperators.GE, 0f))));
+            phi = FloatVector.fromArray(F, sp, r2 + L).fma(bw2,
+                    FloatVector.fromArray(F, sp, mid + L).fma(bw1, FloatVector.fromArray(F, sp, r0 + L).mul(w0)));
+            c1 = c1.mul(phi.add(negEps.blend(eps, phi.compare(VectorOperators.GE, 0f))));
+            phi = FloatVector.fromArray(F, sp, r2 + 2 * L).fma(bw2,
+                    FloatVector.fromArray(F, sp, mid + 2 * L).fma(bw1, FloatVector.fromArray(F, sp, r0 + 2 * L).mul(w0)));
+            c2 = c2.mul(phi.add(negEps.blend(eps, phi.compare(VectorOperators.GE, 0f))));
+            phi = FloatVector.fromArray(F, sp, r2 + 3 * L).fma(bw2,
+                    FloatVector.fromArray(F, sp, mid + 3 * L).fma(bw1, FloatVector.fromArray(F, sp, r0 + 3 * L).mul(w0)));
+            c3 = c3.mul(phi.add(negEps.blend(eps, phi.compare(VectorOperators.GE, 0f))));
+        }
+        c0.intoArray(acc, a);
+        c1.intoArray(acc, a + L);
+        c2.intoArray(acc, a + 2 * L);
+        c3.intoArray(acc, a + 3 * L);
     }
 
     /** {@code acc[a + q] *= f[q]} for one window; {@link CpuSeparableModes#multiplyFactor}'s operations. */

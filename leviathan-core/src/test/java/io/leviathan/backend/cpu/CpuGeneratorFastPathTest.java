@@ -112,9 +112,10 @@ class CpuGeneratorFastPathTest {
         // {groups, rows, seed dims, knots, modes}: R a multiple of 16 takes the fast path on any vector width; the
         // sixth shape crosses row blocks and groups of seed dimensions with partial ones at both; the last three
         // put many rows on each window start (more than a vector's worth) with R in chunks of one vector only,
-        // of four vectors and one, and of four vectors twice; the last takes the backward's rows in two passes
+        // of four vectors and one, and of four vectors twice; the next has R four vectors (with 512-bit ones) and
+        // d 19 (groups of 8 seed dimensions, a pair and one left); the last takes the backward's rows in two passes
         int[][] shapes = {{1, 37, 5, 4, 64}, {3, 70, 9, 32, 16}, {2, 45, 128, 32, 64}, {2, 9, 4, 3, 32}, {1, 5, 3, 3, 7},
-                {2, 150, 37, 6, 32}, {1, 90, 3, 3, 48}, {2, 61, 5, 5, 80}, {1, 300, 3, 4, 128},
+                {2, 150, 37, 6, 32}, {1, 90, 3, 3, 48}, {2, 61, 5, 5, 80}, {1, 300, 3, 4, 128}, {2, 70, 19, 6, 64},
                 {2, CpuSeparableModes.ROW_PASS + 123, 2, 5, 64}};
         for (int threads = 1; threads <= 2; threads++) {
             try (TensorArena arena = new TensorArena(); Parallel par = new Parallel(threads)) {
