@@ -206,32 +206,42 @@ class LeviathanGeneratorTest {
                     ParameterStore b = new ParameterStore(arena);
                     LeviathanGenerator padded = new LeviathanGenerator(be, arena, a, cfg, 400, dedup, true);
                     LeviathanGenerator unpadded = new LeviathanGenerator(be, arena, b, cfg, 400, dedup, false);
-                    randomize(be, a, 11);
-                    randomize(be, b, 11);
-                    Tensor ids = ids(be, arena, batch);
-                    Tensor outA = arena.allocate(DType.F32, batch.length, D);
-                    Tensor outB = arena.allocate(DType.F32, batch.length, D);
-                    padded.forward(ids, batch, outA);
-                    unpadded.forward(ids, batch, outB);
                     String what = be.name() + " dedup=" + dedup;
+                    assertSameResults(be, arena, padded, a, unpadded, b, batch, 11, what);
                     assertEquals(dedup ? 150 : 300, padded.lastUniqueCount(), what);
                     assertEquals(dedup ? 160 : 320, padded.lastBucket(), what + " padded rows");
                     assertEquals(dedup ? 150 : 300, unpadded.lastBucket(), what + " unpadded rows");
-                    assertArrayEquals(be.downloadFloats(outB), be.downloadFloats(outA), what + " embeddings");
-
-                    Tensor dOut = floats(be, arena, randomArray(batch.length * D, 12), batch.length, D);
-                    a.zeroGrads(be);
-                    b.zeroGrads(be);
-                    padded.backward(dOut, ids);
-                    unpadded.backward(dOut, ids);
-                    for (int i = 0; i < a.all().size(); i++) {
-                        float[] ga = be.downloadFloats(a.all().get(i).grad());
-                        assertArrayEquals(be.downloadFloats(b.all().get(i).grad()), ga,
-                                what + " grad " + a.all().get(i).name());
-                        assertTrue(maxAbs(ga) > 0, what + " grad " + a.all().get(i).name() + " is not all zero");
-                    }
                 }
             }
+        }
+    }
+
+    /**
+     * Two generators of one configuration, given the same random weights (from {@code seed}), give the same
+     * embeddings for {@code batch} and, from the same random output gradient, the same parameter gradients, bit
+     * for bit, none of them all zero.
+     */
+    private static void assertSameResults(Backend be, TensorArena arena, LeviathanGenerator genA, ParameterStore a,
+                                          LeviathanGenerator genB, ParameterStore b, int[] batch, long seed,
+                                          String what) {
+        randomize(be, a, seed);
+        randomize(be, b, seed);
+        Tensor ids = ids(be, arena, batch);
+        Tensor outA = arena.allocate(DType.F32, batch.length, D);
+        Tensor outB = arena.allocate(DType.F32, batch.length, D);
+        genA.forward(ids, batch, outA);
+        genB.forward(ids, batch, outB);
+        assertArrayEquals(be.downloadFloats(outB), be.downloadFloats(outA), what + " embeddings");
+
+        Tensor dOut = floats(be, arena, randomArray(batch.length * D, seed + 1), batch.length, D);
+        a.zeroGrads(be);
+        b.zeroGrads(be);
+        genA.backward(dOut, ids);
+        genB.backward(dOut, ids);
+        for (int i = 0; i < a.all().size(); i++) {
+            float[] ga = be.downloadFloats(a.all().get(i).grad());
+            assertArrayEquals(be.downloadFloats(b.all().get(i).grad()), ga, what + " grad " + a.all().get(i).name());
+            assertTrue(maxAbs(ga) > 0, what + " grad " + a.all().get(i).name() + " is not all zero");
         }
     }
 
@@ -254,27 +264,8 @@ class LeviathanGeneratorTest {
                         ParameterStore b = new ParameterStore(arena);
                         LeviathanGenerator fused = new LeviathanGenerator(be, arena, a, cfg, 256, true, false, true);
                         LeviathanGenerator twoOps = new LeviathanGenerator(be, arena, b, cfg, 256, true, false, false);
-                        randomize(be, a, 5);
-                        randomize(be, b, 5);
-                        Tensor ids = ids(be, arena, batch);
-                        Tensor outA = arena.allocate(DType.F32, batch.length, D);
-                        Tensor outB = arena.allocate(DType.F32, batch.length, D);
-                        fused.forward(ids, batch, outA);
-                        twoOps.forward(ids, batch, outB);
-                        String what = be.name() + " rank=" + rank + " normalize=" + normalize;
-                        assertArrayEquals(be.downloadFloats(outB), be.downloadFloats(outA), what + " embeddings");
-
-                        Tensor dOut = floats(be, arena, randomArray(batch.length * D, 6), batch.length, D);
-                        a.zeroGrads(be);
-                        b.zeroGrads(be);
-                        fused.backward(dOut, ids);
-                        twoOps.backward(dOut, ids);
-                        for (int i = 0; i < a.all().size(); i++) {
-                            float[] ga = be.downloadFloats(a.all().get(i).grad());
-                            assertArrayEquals(be.downloadFloats(b.all().get(i).grad()), ga,
-                                    what + " grad " + a.all().get(i).name());
-                            assertTrue(maxAbs(ga) > 0, what + " grad " + a.all().get(i).name() + " is not all zero");
-                        }
+                        assertSameResults(be, arena, fused, a, twoOps, b, batch, 5,
+                                be.name() + " rank=" + rank + " normalize=" + normalize);
                     }
                 }
             }
