@@ -265,7 +265,8 @@ final class CpuSeparableModes {
     /**
      * The windows (and their gradients) of the fused ops' general path, on the heap and grown to the largest
      * shape seen by the calling thread: that path serves shapes the fast path does not (and the tests' control),
-     * so it keeps the unfused ops' buffers rather than a fused loop of its own.
+     * so it keeps the unfused ops' buffers rather than a fused loop of its own. Its segments are made per call (a
+     * few small objects; the fast path, which the generator's shapes take, makes none).
      */
     private static final class UnfusedWindows {
         private static final ThreadLocal<UnfusedWindows> OF_THREAD = ThreadLocal.withInitial(UnfusedWindows::new);

@@ -37,6 +37,11 @@ import jdk.incubator.vector.VectorOperators;
  * ({@link #chunkOfFour}) and added to {@code dSpline} once, instead of read, added to and stored per row. At the
  * generator's shapes that made the backward about 0.83x its time (and the forward, reading a head's spline copied
  * once, about 0.9x), with 512-bit vectors; with AVX2 the backward measured about 1.05x and the forward 0.9x.
+ *
+ * <p><b>Fused with the spline basis.</b> {@link #forwardFused} and {@link #backwardFused} take the coordinates
+ * instead of {@code first} and {@code weights}: a forward block, or a backward pass of rows, computes its windows
+ * from them in cache ({@link CpuSplineBasisLanes}, the same bits as the basis op), and the backward turns the
+ * weights' gradients into {@code dT} before the pass ends. Everything else is the same code.
  */
 final class CpuSeparableModesBlocked {
     private CpuSeparableModesBlocked() {}
