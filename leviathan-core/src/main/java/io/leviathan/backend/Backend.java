@@ -1,5 +1,6 @@
 package io.leviathan.backend;
 
+import io.leviathan.tensor.DType;
 import io.leviathan.tensor.Device;
 import io.leviathan.tensor.Tensor;
 import io.leviathan.tensor.TensorArena;
@@ -439,9 +440,10 @@ public interface Backend extends AutoCloseable {
                                 Tensor dWeights, Tensor dSpline);
 
     /**
-     * Whether this backend runs {@link #separableModesOfCoordinates} and its backward as fused kernels. A caller
-     * that finds it false runs {@link #splineBasis} and {@link #separableModes} (and their backwards) instead;
-     * the fused ops give the same bits where both run.
+     * Whether this backend runs {@link #separableModesOfCoordinates} and its backward as fused kernels. Where it
+     * is false they run as the two ops through windows in a scratch arena made per call, so a caller that calls
+     * them every step (the generator) keeps its own window buffers and calls the two ops instead. Both ways give
+     * the same bits.
      */
     default boolean fusesSplineBasis() {
         return false;
@@ -449,16 +451,22 @@ public interface Backend extends AutoCloseable {
 
     /**
      * {@link #splineBasis} of the coordinates {@code t} on the spline's knots ({@code spline.size(-2)}), then
-     * {@link #separableModes} of that basis, without storing {@code first} and {@code weights}: the windows are
-     * computed where they are used. Same result, bit for bit, as the two ops. Shapes: {@code t} {@code [N, d]}
+     * {@link #separableModes} of that basis; fused, without storing {@code first} and {@code weights} (the windows
+     * are computed where they are used). Same result, bit for bit, as the two ops. Shapes: {@code t} {@code [N, d]}
      * with {@code spline [d, knots, R]} and {@code modes [N, R]}, or grouped {@code [G, N, d]} with
      * {@code spline [G, d, knots, R]} and {@code modes [N, G, R]}.
      *
-     * @throws UnsupportedOperationException where {@link #fusesSplineBasis} is false
+     * <p>This default runs the two ops, with the windows in a scratch arena allocated for the call (see
+     * {@link #fusesSplineBasis}).
      */
     default void separableModesOfCoordinates(Tensor t, boolean normalize, Tensor spline, Tensor modes) {
-        throw new UnsupportedOperationException("separableModesOfCoordinates: not fused on " + name()
-                + "; call splineBasis, then separableModes");
+        SeparableModesChecks.separableModesOfCoordinates(t, spline, modes);
+        long d = t.size(-1), rows = t.numel() / d;
+        try (TensorArena scratch = newArena()) {
+            Tensor first = scratch.allocate(DType.I32, rows, d), weights = scratch.allocate(DType.F32, rows, d, 3);
+            splineBasis(t.reshape(rows, d), (int) spline.size(-2), normalize, first, weights);
+            separableModes(first.reshape(t.shape()), weights.reshape(windowsShape(t)), spline, modes);
+        }
     }
 
     /**
@@ -467,12 +475,34 @@ public interface Backend extends AutoCloseable {
      * {@code d loss / d spline} added to {@code dSpline}; {@code modes} is the forward output. Same bits as
      * {@link #separableModesBackward} into a zeroed {@code dWeights}, then {@link #splineBasisBackward}.
      *
-     * @throws UnsupportedOperationException where {@link #fusesSplineBasis} is false
+     * <p>This default runs those ops, with the windows and their gradients in a scratch arena allocated for the
+     * call (see {@link #fusesSplineBasis}).
      */
     default void separableModesOfCoordinatesBackward(Tensor dModes, Tensor t, boolean normalize, Tensor spline,
                                                      Tensor modes, Tensor dT, Tensor dSpline, boolean accumulate) {
-        throw new UnsupportedOperationException("separableModesOfCoordinatesBackward: not fused on " + name()
-                + "; call separableModesBackward, then splineBasisBackward");
+        SeparableModesChecks.separableModesOfCoordinatesBackward(dModes, t, spline, modes, dT, dSpline);
+        long d = t.size(-1), rows = t.numel() / d;
+        int knots = (int) spline.size(-2);
+        try (TensorArena scratch = newArena()) {
+            Tensor first = scratch.allocate(DType.I32, rows, d), weights = scratch.allocate(DType.F32, rows, d, 3);
+            Tensor dWeights = scratch.allocate(DType.F32, rows, d, 3);
+            splineBasis(t.reshape(rows, d), knots, normalize, first, weights);
+            fill(dWeights, 0f);
+            long[] w = windowsShape(t);
+            separableModesBackward(dModes, first.reshape(t.shape()), weights.reshape(w), spline, modes,
+                    dWeights.reshape(w), dSpline);
+            if (!accumulate) {
+                fill(dT, 0f);
+            }
+            splineBasisBackward(dWeights, t.reshape(rows, d), first, knots, normalize, dT.reshape(rows, d));
+        }
+    }
+
+    /** The weights' shape for coordinates {@code t}: {@code t}'s, with 3 appended. */
+    private static long[] windowsShape(Tensor t) {
+        long[] shape = java.util.Arrays.copyOf(t.shape(), t.rank() + 1);
+        shape[t.rank()] = 3;
+        return shape;
     }
 
     // ---------------------------------------------------------------- optimisation

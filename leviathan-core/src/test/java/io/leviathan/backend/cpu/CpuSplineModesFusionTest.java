@@ -4,13 +4,18 @@ import static io.leviathan.backend.cpu.CpuElementwiseTest.assertAccumulated;
 import static io.leviathan.backend.cpu.CpuElementwiseTest.assertMessage;
 import static io.leviathan.backend.cpu.TestData.bits;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.leviathan.backend.Backend;
 import io.leviathan.tensor.DType;
 import io.leviathan.tensor.ShapeMismatchException;
 import io.leviathan.tensor.Tensor;
 import io.leviathan.tensor.TensorArena;
+import java.lang.reflect.InvocationHandler;
+import java.lang.reflect.InvocationTargetException;
+import java.lang.reflect.Proxy;
 import java.util.Arrays;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
@@ -146,6 +151,73 @@ class CpuSplineModesFusionTest {
                 }
             }
         }
+    }
+
+    /**
+     * {@code be} with {@link Backend}'s own default fused ops (the two ops through a scratch arena) in place of
+     * its fused kernels, as a backend that does not fuse runs them.
+     */
+    private static Backend unfused(Backend be) {
+        return (Backend) Proxy.newProxyInstance(Backend.class.getClassLoader(), new Class<?>[] {Backend.class},
+                (proxy, method, args) -> switch (method.getName()) {
+                    case "fusesSplineBasis" -> false;
+                    case "separableModesOfCoordinates", "separableModesOfCoordinatesBackward" ->
+                            InvocationHandler.invokeDefault(proxy, method, args);
+                    default -> {
+                        try {
+                            yield method.invoke(be, args);
+                        } catch (InvocationTargetException e) {
+                            throw e.getCause();
+                        }
+                    }
+                });
+    }
+
+    @Test
+    void theDefaultOpsOfABackendThatDoesNotFuseGiveTheSameBits() {
+        // {groups (0: ungrouped), rows, seed dims, knots, modes}; on the plain and the strict (device-like) backend
+        int[][] shapes = {{0, 37, 5, 4, 64}, {3, 70, 19, 32, 16}, {2, 20, 6, 5, 7}};
+        for (CpuBackend be : new CpuBackend[] {new CpuBackend(2), CpuBackend.strict(2)}) {
+            try (be; TensorArena arena = be.newArena()) {
+                Backend twoOps = unfused(be);
+                assertTrue(be.fusesSplineBasis());
+                assertFalse(twoOps.fusesSplineBasis());
+                for (int[] c : shapes) {
+                    int groups = Math.max(1, c[0]), n = c[1], d = c[2], knots = c[3], r = c[4];
+                    boolean grouped = c[0] > 0;
+                    long[] tShape = grouped ? new long[] {groups, n, d} : new long[] {n, d};
+                    long[] sShape = grouped ? new long[] {groups, d, knots, r} : new long[] {d, knots, r};
+                    long[] mShape = grouped ? new long[] {n, groups, r} : new long[] {n, r};
+                    long seed = n * 11L + d;
+                    Tensor t = upload(be, arena, coordinates(seed, groups * n * d, knots, true), tShape);
+                    Tensor spline = upload(be, arena, spline(seed + 1, groups, d, knots, r), sShape);
+                    Tensor dModes = upload(be, arena, TestData.normal(seed + 2, n * groups * r, 1), mShape);
+                    float[] dT0 = TestData.normal(seed + 3, groups * n * d, 1);
+                    float[] dS0 = TestData.normal(seed + 4, groups * d * knots * r, 1);
+                    for (boolean accumulate : new boolean[] {true, false}) {
+                        float[][] out = new float[2][];
+                        Backend[] ways = {be, twoOps};
+                        for (int k = 0; k < 2; k++) {
+                            Tensor modes = arena.allocate(DType.F32, mShape);
+                            ways[k].separableModesOfCoordinates(t, true, spline, modes);
+                            Tensor dT = upload(be, arena, dT0, tShape), dS = upload(be, arena, dS0, sShape);
+                            ways[k].separableModesOfCoordinatesBackward(dModes, t, true, spline, modes, dT, dS,
+                                    accumulate);
+                            out[k] = CpuReductionsTest.concat(be.downloadFloats(modes), be.downloadFloats(dT),
+                                    be.downloadFloats(dS));
+                        }
+                        assertArrayEquals(bits(out[0]), bits(out[1]),
+                                be.name() + " shape=" + Arrays.toString(c) + " accumulate=" + accumulate);
+                    }
+                }
+            }
+        }
+    }
+
+    private static Tensor upload(Backend be, TensorArena arena, float[] values, long... shape) {
+        Tensor x = arena.allocate(DType.F32, shape);
+        be.upload(values, x);
+        return x;
     }
 
     @Test
